@@ -1,0 +1,86 @@
+import * as v from "valibot";
+
+/** The job kinds the agent knows how to run (DESIGN.md §2). */
+export const JOB_KINDS = ["backup", "init", "forget", "prune", "check", "unlock", "restore"] as const;
+export const JobKind = v.picklist(JOB_KINDS);
+export type JobKind = v.InferOutput<typeof JobKind>;
+
+/** Every status a job can have on the server. */
+export const JOB_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export const JobStatus = v.picklist(JOB_STATUSES);
+export type JobStatus = v.InferOutput<typeof JobStatus>;
+
+/** The statuses an agent may report in `job.finished`. */
+export const TERMINAL_JOB_STATUSES = ["succeeded", "failed", "cancelled"] as const;
+export const TerminalJobStatus = v.picklist(TERMINAL_JOB_STATUSES);
+export type TerminalJobStatus = v.InferOutput<typeof TerminalJobStatus>;
+
+// 200 chars is ample for UUIDs and server ids, and keeps garbage out of indexes.
+export const Id = v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(200));
+
+/** Free text from a peer: bounded so one field cannot eat the whole frame budget. */
+export const Text = v.pipe(v.string(), v.maxLength(64 * 1024));
+export const ShortText = v.pipe(v.string(), v.maxLength(1024));
+
+/**
+ * RFC 3339 date-time, as Go's time.Time marshals it (RFC3339Nano): `2026-11-30T12:00:00Z`,
+ * `2026-11-30T12:00:00.123456789+01:00`. Times are read with Date.parse, which accepts these.
+ */
+export const Timestamp = v.pipe(
+  v.string(),
+  v.regex(
+    /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/,
+    "must be an RFC 3339 date-time such as 2026-11-30T12:00:00Z",
+  ),
+);
+
+export const Count = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(0, "must not be negative"));
+export const SignedInt = v.pipe(v.number(), v.safeInteger("must be an integer"));
+export const NonNegative = v.pipe(
+  v.number(),
+  v.minValue(0, "must not be negative"),
+  v.maxValue(Number.MAX_SAFE_INTEGER, "is too large"),
+);
+
+// Bounded lists: 10,000 paths or tags is far beyond any sane schedule.
+export const StringList = v.pipe(v.array(v.pipe(v.string(), v.maxLength(4096))), v.maxLength(10_000));
+
+/** restic's forget policy; every field optional, as restic's own flags are. */
+export const RetentionPolicy = v.object({
+  keep_last: v.optional(Count),
+  keep_hourly: v.optional(Count),
+  keep_daily: v.optional(Count),
+  keep_weekly: v.optional(Count),
+  keep_monthly: v.optional(Count),
+  keep_yearly: v.optional(Count),
+  // restic duration such as "1y5m7d2h"
+  keep_within: v.optional(
+    v.pipe(v.string(), v.regex(/^(\d+[ymdh])+$/, "must be a restic duration such as 7d or 1y6m")),
+  ),
+  keep_tags: v.optional(StringList),
+});
+export type RetentionPolicy = v.InferOutput<typeof RetentionPolicy>;
+
+/** A hook is a shell snippet run by the agent with `hook_shell`. */
+export const Hook = v.pipe(v.string(), v.maxLength(16 * 1024));
+
+/** valibot's record() also takes arrays; this is for places that mean a JSON object. */
+export function objectRecord<K extends v.GenericSchema<string>, V extends v.GenericSchema>(key: K, value: V) {
+  // The check runs on the raw input: record() already copied an array into a plain object.
+  return v.pipe(
+    v.unknown(),
+    v.check((input) => !Array.isArray(input), "must be a JSON object, not an array"),
+    v.record(key, value),
+  );
+}
+
+/** Extra per-schedule options: scalar values only, keyed by name. */
+export const Options = objectRecord(
+  v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_]{0,63}$/, "option names are snake_case")),
+  v.union([v.string(), v.number(), v.boolean()]),
+);
+
+/** Builds an envelope schema for one message type: `{type, id, ts, payload}`. */
+export function envelope<const T extends string, P extends v.GenericSchema>(type: T, payload: P) {
+  return v.object({ type: v.literal(type), id: Id, ts: Timestamp, payload });
+}

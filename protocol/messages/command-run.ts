@@ -1,0 +1,51 @@
+import * as v from "valibot";
+import { envelope, Hook, Id, RetentionPolicy, StringList } from "../common.ts";
+
+export const BackupSpec = v.object({
+  paths: v.optional(StringList),
+  excludes: v.optional(StringList),
+  tags: v.optional(StringList),
+  pre_hook: v.optional(Hook),
+  post_hook: v.optional(Hook),
+});
+export type BackupSpec = v.InferOutput<typeof BackupSpec>;
+
+export const ForgetSpec = v.object({
+  policy: RetentionPolicy,
+  prune: v.optional(v.boolean()),
+});
+export type ForgetSpec = v.InferOutput<typeof ForgetSpec>;
+
+export const CheckSpec = v.object({
+  // restic's forms: "10%", "1/5", "500M"
+  read_data_subset: v.optional(
+    v.pipe(v.string(), v.regex(/^(\d+(\.\d+)?%|\d+\/\d+|\d+[KMGT]?)$/, "must be like 10%, 1/5 or 500M")),
+  ),
+});
+export type CheckSpec = v.InferOutput<typeof CheckSpec>;
+
+export const RestoreSpec = v.object({
+  snapshot_id: v.pipe(v.string(), v.regex(/^([0-9a-f]{8,64}|latest)$/, "must be a snapshot id or latest")),
+  target: v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(4096)),
+  include: v.optional(StringList),
+});
+export type RestoreSpec = v.InferOutput<typeof RestoreSpec>;
+
+/** No spec fields yet; an object keeps room for them. */
+export const EmptySpec = v.object({});
+
+const base = { job_id: Id, args: v.optional(StringList) };
+
+/** One variant per job kind, so a spec is always checked against its own kind. */
+export const CommandRunPayload = v.variant("kind", [
+  v.object({ ...base, kind: v.literal("backup"), spec: v.optional(BackupSpec) }),
+  v.object({ ...base, kind: v.literal("init"), spec: v.optional(EmptySpec) }),
+  v.object({ ...base, kind: v.literal("forget"), spec: v.optional(ForgetSpec) }),
+  v.object({ ...base, kind: v.literal("prune"), spec: v.optional(EmptySpec) }),
+  v.object({ ...base, kind: v.literal("check"), spec: v.optional(CheckSpec) }),
+  v.object({ ...base, kind: v.literal("unlock"), spec: v.optional(EmptySpec) }),
+  v.object({ ...base, kind: v.literal("restore"), spec: v.optional(RestoreSpec) }),
+]);
+export type CommandRunPayload = v.InferOutput<typeof CommandRunPayload>;
+export const CommandRun = envelope("command.run", CommandRunPayload);
+export type CommandRun = v.InferOutput<typeof CommandRun>;

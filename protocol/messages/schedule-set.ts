@@ -1,0 +1,27 @@
+import * as v from "valibot";
+import { Count, envelope, Hook, Id, JobKind, Options, RetentionPolicy, StringList } from "../common.ts";
+
+export const ScheduleEntry = v.object({
+  id: Id,
+  kind: JobKind,
+  // 5 or 6 fields; the server validated it with croner already.
+  cron_expr: v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(256)),
+  paths: v.optional(StringList),
+  excludes: v.optional(StringList),
+  tags: v.optional(StringList),
+  retention_policy: v.optional(RetentionPolicy),
+  options: v.optional(Options),
+  pre_hook: v.optional(Hook),
+  post_hook: v.optional(Hook),
+  enabled: v.boolean(),
+});
+export type ScheduleEntry = v.InferOutput<typeof ScheduleEntry>;
+
+/** The full canonical schedule list for the host; it replaces the agent's set. */
+export const ScheduleSetPayload = v.object({
+  version: Count,
+  schedules: v.pipe(v.array(ScheduleEntry), v.maxLength(1000)),
+});
+export type ScheduleSetPayload = v.InferOutput<typeof ScheduleSetPayload>;
+export const ScheduleSet = envelope("schedule.set", ScheduleSetPayload);
+export type ScheduleSet = v.InferOutput<typeof ScheduleSet>;

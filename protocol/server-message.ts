@@ -1,0 +1,21 @@
+import * as v from "valibot";
+import { Ack } from "./messages/ack.ts";
+import { AgentUpdateAvailable } from "./messages/agent-update-available.ts";
+import { CommandCancel } from "./messages/command-cancel.ts";
+import { CommandRun } from "./messages/command-run.ts";
+import { ConfigUpdate } from "./messages/config-update.ts";
+import { ErrorMessage } from "./messages/error.ts";
+import { ScheduleSet } from "./messages/schedule-set.ts";
+
+/** Every frame the server may send to an agent. */
+export const ServerMessage = v.variant("type", [
+  ConfigUpdate,
+  ScheduleSet,
+  CommandRun,
+  CommandCancel,
+  AgentUpdateAvailable,
+  Ack,
+  ErrorMessage,
+]);
+export type ServerMessage = v.InferOutput<typeof ServerMessage>;
+export type ServerMessageType = ServerMessage["type"];
