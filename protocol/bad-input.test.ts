@@ -107,7 +107,7 @@ const agentCases: Case[] = [
   ],
   [
     "job.progress huge number",
-    frame("job.progress", { ...progress, files_done: 1e400 }).replace("Infinity", "1e400"),
+    frame("job.progress", { ...progress, files_done: "HUGE" }).replace(`"HUGE"`, "1e400"),
     "payload.files_done",
     "payload.files_done",
   ],
