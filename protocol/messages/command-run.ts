@@ -34,18 +34,23 @@ export type RestoreSpec = v.InferOutput<typeof RestoreSpec>;
 /** No spec fields yet; an object keeps room for them. */
 export const EmptySpec = v.object({});
 
-const base = { job_id: Id, args: v.optional(StringList) };
+/**
+ * One variant per job kind over the given common entries, so a spec is always checked against
+ * its own kind. The server's run-now body reuses it with its own common fields.
+ */
+export function specByKind<E extends v.ObjectEntries>(entries: E) {
+  return v.variant("kind", [
+    v.object({ ...entries, kind: v.literal("backup"), spec: v.optional(BackupSpec) }),
+    v.object({ ...entries, kind: v.literal("init"), spec: v.optional(EmptySpec) }),
+    v.object({ ...entries, kind: v.literal("forget"), spec: v.optional(ForgetSpec) }),
+    v.object({ ...entries, kind: v.literal("prune"), spec: v.optional(EmptySpec) }),
+    v.object({ ...entries, kind: v.literal("check"), spec: v.optional(CheckSpec) }),
+    v.object({ ...entries, kind: v.literal("unlock"), spec: v.optional(EmptySpec) }),
+    v.object({ ...entries, kind: v.literal("restore"), spec: v.optional(RestoreSpec) }),
+  ]);
+}
 
-/** One variant per job kind, so a spec is always checked against its own kind. */
-export const CommandRunPayload = v.variant("kind", [
-  v.object({ ...base, kind: v.literal("backup"), spec: v.optional(BackupSpec) }),
-  v.object({ ...base, kind: v.literal("init"), spec: v.optional(EmptySpec) }),
-  v.object({ ...base, kind: v.literal("forget"), spec: v.optional(ForgetSpec) }),
-  v.object({ ...base, kind: v.literal("prune"), spec: v.optional(EmptySpec) }),
-  v.object({ ...base, kind: v.literal("check"), spec: v.optional(CheckSpec) }),
-  v.object({ ...base, kind: v.literal("unlock"), spec: v.optional(EmptySpec) }),
-  v.object({ ...base, kind: v.literal("restore"), spec: v.optional(RestoreSpec) }),
-]);
+export const CommandRunPayload = specByKind({ job_id: Id, args: v.optional(StringList) });
 export type CommandRunPayload = v.InferOutput<typeof CommandRunPayload>;
 export const CommandRun = envelope("command.run", CommandRunPayload);
 export type CommandRun = v.InferOutput<typeof CommandRun>;

@@ -1,11 +1,68 @@
-// restic-fleet-server entry point. Issue 3 fills in the store, gateway and API; for now it
-// serves /healthz so that `npm start` starts what exists.
-import { Hono } from "hono";
-import { PROTOCOL_VERSION } from "../../protocol/index.ts";
+// restic-fleet-server entry point; the compiled executable runs this same code.
+import { parseArgs } from "node:util";
+import { apiTokenCommand, enrollmentTokenCommand, userCommand } from "./cli/admin.ts";
+import { HELP, MAIN_HELP } from "./cli/help.ts";
+import { serveCommand } from "./cli/serve.ts";
+import { UsageError } from "./cli/usage-error.ts";
+import { SERVER_VERSION } from "./version.ts";
 
-const app = new Hono();
-app.get("/healthz", (c) => c.json({ ok: true, protocol_version: PROTOCOL_VERSION }));
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      listen: { type: "string" },
+      "data-dir": { type: "string" },
+      "log-level": { type: "string" },
+      role: { type: "string" },
+      user: { type: "string" },
+      name: { type: "string" },
+      uses: { type: "string" },
+      expires: { type: "string" },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (!command || command === "help") {
+    console.log(MAIN_HELP);
+    return command ? 0 : values.help ? 0 : 2;
+  }
+  if (values.help) {
+    console.log(HELP[command] ?? MAIN_HELP);
+    return 0;
+  }
+  const dataDir = values["data-dir"] ?? process.env.RF_DATA_DIR ?? "/var/lib/restic-fleet-server";
+  switch (command) {
+    case "version":
+      console.log(`restic-fleet-server ${SERVER_VERSION}`);
+      return 0;
+    case "serve":
+      await serveCommand({
+        listen: values.listen ?? process.env.RF_LISTEN ?? "127.0.0.1:8080",
+        dataDir,
+        logLevel: values["log-level"] ?? process.env.RF_LOG_LEVEL ?? "info",
+      });
+      return 0;
+    case "user":
+      await userCommand(rest, values, dataDir);
+      return 0;
+    case "api-token":
+      apiTokenCommand(rest, values, dataDir);
+      return 0;
+    case "enrollment-token":
+      enrollmentTokenCommand(rest, values, dataDir);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
 
-const [host = "127.0.0.1", port = "8080"] = (process.env.RF_LISTEN ?? "127.0.0.1:8080").split(":");
-const server = Bun.serve({ hostname: host, port: Number(port), fetch: app.fetch });
-console.error(`restic-fleet-server listening on http://${server.hostname}:${server.port}`);
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+  console.error(`restic-fleet-server: ${err instanceof Error ? err.message : String(err)}`);
+  if (usage) console.error("Run 'restic-fleet-server --help' for usage.");
+  process.exitCode = usage ? 2 : 1;
+}

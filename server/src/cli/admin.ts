@@ -1,0 +1,98 @@
+import { randomBytes } from "node:crypto";
+import { parseDuration } from "../duration.ts";
+import { createLogger } from "../log.ts";
+import { openServerState } from "../server.ts";
+import { UsageError } from "./usage-error.ts";
+
+export const generatePassword = () => randomBytes(18).toString("base64url");
+
+/** The password for user add/passwd: RF_PASSWORD, else stdin's first line, else generated. */
+async function readPassword(): Promise<{ password: string; generated: boolean }> {
+  const env = process.env.RF_PASSWORD;
+  if (env) return { password: env, generated: false };
+  if (!process.stdin.isTTY) {
+    const text = await Bun.stdin.text();
+    const line = text.split(/\r?\n/)[0] ?? "";
+    if (line) return { password: line, generated: false };
+  }
+  return { password: generatePassword(), generated: true };
+}
+
+function state(dataDir: string) {
+  return openServerState(dataDir, createLogger("warn"));
+}
+
+export async function userCommand(args: string[], values: { role?: string | undefined }, dataDir: string) {
+  const [sub, name] = args;
+  const { domain, store } = state(dataDir);
+  try {
+    switch (sub) {
+      case "add": {
+        if (!name) throw new UsageError("user add needs a NAME");
+        const role = values.role ?? "admin";
+        if (role !== "admin" && role !== "viewer") throw new UsageError("--role must be admin or viewer");
+        const { password, generated } = await readPassword();
+        const user = await domain.auth.createUser(name, password, role, null);
+        console.error(`created user ${user.username} (${user.role})`);
+        if (generated) console.log(password);
+        return;
+      }
+      case "passwd": {
+        if (!name) throw new UsageError("user passwd needs a NAME");
+        const { password, generated } = await readPassword();
+        await domain.auth.setPassword(name, password, null);
+        console.error(`password changed for ${name}; their sessions were ended`);
+        if (generated) console.log(password);
+        return;
+      }
+      case "list":
+        for (const u of store.listUsers()) console.log(`${u.username}\t${u.role}\t${u.created_at}`);
+        return;
+      default:
+        throw new UsageError(`unknown user command "${sub ?? ""}": use add, passwd or list`);
+    }
+  } finally {
+    store.close();
+  }
+}
+
+export function apiTokenCommand(
+  args: string[],
+  values: { user?: string | undefined; name?: string | undefined },
+  dataDir: string,
+) {
+  if (args[0] !== "create") throw new UsageError(`unknown api-token command "${args[0] ?? ""}": use create`);
+  if (!values.user) throw new UsageError("api-token create needs --user NAME");
+  const { domain, store } = state(dataDir);
+  try {
+    const user = store.userByName(values.user);
+    if (!user) throw new Error(`user ${values.user} not found: create it with 'restic-fleet-server user add'`);
+    const t = domain.auth.createApiToken(
+      { user_id: user.id, username: user.username, role: user.role },
+      values.name ?? `cli ${new Date().toISOString().slice(0, 10)}`,
+    );
+    console.log(t.token);
+  } finally {
+    store.close();
+  }
+}
+
+export function enrollmentTokenCommand(
+  args: string[],
+  values: { uses?: string | undefined; expires?: string | undefined },
+  dataDir: string,
+) {
+  if (args[0] !== "create") throw new UsageError(`unknown enrollment-token command "${args[0] ?? ""}": use create`);
+  const uses = Number(values.uses ?? "1");
+  const expiresInMs = parseDuration(values.expires ?? "24h");
+  if (!Number.isSafeInteger(uses) || uses < 1) throw new UsageError("--uses must be a positive integer");
+  if (Number.isNaN(expiresInMs)) throw new UsageError("--expires must be a duration such as 30m, 24h or 7d");
+  const { domain, store } = state(dataDir);
+  try {
+    const t = domain.auth.createEnrollmentToken(null, { uses, expiresInMs });
+    console.error(`enrollment token ${t.id}: ${t.uses_left} use(s), expires ${t.expires_at}`);
+    console.log(t.token);
+  } finally {
+    store.close();
+  }
+}

@@ -1,0 +1,55 @@
+import { createLogger, type Level, type Logger } from "../log.ts";
+import { openServerState, startServer } from "../server.ts";
+import { SERVER_VERSION } from "../version.ts";
+import { generatePassword } from "./admin.ts";
+import { UsageError } from "./usage-error.ts";
+
+export function parseListen(listen: string): { hostname: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]*):(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[2]) : Number.NaN;
+  if (!m || port > 65535)
+    throw new UsageError(`--listen must be HOST:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080; got "${listen}"`);
+  return { hostname: (m[1] || "0.0.0.0").replace(/^\[|\]$/g, ""), port };
+}
+
+/** First start: an empty data directory gets an 'admin' user before the port opens. */
+async function ensureAdmin(dataDir: string, log: Logger) {
+  const { store, domain } = openServerState(dataDir, log);
+  try {
+    if (store.countUsers() > 0) return;
+    const fromEnv = process.env.RF_ADMIN_PASSWORD;
+    const password = fromEnv || generatePassword();
+    await domain.auth.createUser("admin", password, "admin", null);
+    if (fromEnv) log.info("created user admin with the password from RF_ADMIN_PASSWORD");
+    else {
+      console.log(`First start: created user 'admin' with password: ${password}`);
+      console.log("It is shown only this once. Change it with: restic-fleet-server user passwd admin");
+    }
+  } finally {
+    store.close();
+  }
+}
+
+export async function serveCommand(opts: { listen: string; dataDir: string; logLevel: string }) {
+  if (!["debug", "info", "warn", "error"].includes(opts.logLevel)) {
+    throw new UsageError("--log-level must be debug, info, warn or error");
+  }
+  const log = createLogger(opts.logLevel as Level);
+  const { hostname, port } = parseListen(opts.listen);
+  await ensureAdmin(opts.dataDir, log);
+  const server = startServer({ dataDir: opts.dataDir, hostname, port, log });
+  log.info("restic-fleet-server listening", { url: server.url, data_dir: opts.dataDir, version: SERVER_VERSION });
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info("shutting down", { signal });
+      server.stop().then(resolve, (err) => {
+        log.error("shutdown failed", { error: String(err) });
+        resolve();
+      });
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  log.info("stopped");
+}

@@ -1,0 +1,174 @@
+import { audit } from "./audit.ts";
+import type { Actor, DomainDeps } from "./deps.ts";
+import { DomainError } from "./errors.ts";
+import { LoginThrottle } from "./login-throttle.ts";
+import { hashToken, newId, newToken } from "./tokens.ts";
+import type { User } from "./types.ts";
+
+const SESSION_MS = 12 * 60 * 60 * 1000; // 12 h: a working day, then log in again
+const DUMMY_HASH = Bun.password.hashSync("timing-equalizer", { algorithm: "argon2id" });
+const USERNAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
+const MIN_PASSWORD = 8;
+
+export const actorOf = (u: Pick<User, "id" | "username" | "role">): Actor => ({
+  user_id: u.id,
+  username: u.username,
+  role: u.role,
+});
+
+export function createAuth(deps: DomainDeps) {
+  const { store, clock } = deps;
+  const throttle = new LoginThrottle(clock);
+  const now = () => clock.now().toISOString();
+
+  function checkPassword(password: string) {
+    if (password.length < MIN_PASSWORD) {
+      throw new DomainError("invalid", `password must be at least ${MIN_PASSWORD} characters`, "password");
+    }
+  }
+
+  return {
+    async createUser(username: string, password: string, role: "admin" | "viewer", actor: Actor | null): Promise<User> {
+      if (!USERNAME.test(username)) {
+        throw new DomainError("invalid", "user name must be 1-64 letters, digits, '.', '_' or '-'", "username");
+      }
+      checkPassword(password);
+      if (store.userByName(username)) throw new DomainError("conflict", `user ${username} already exists`, "username");
+      const user: User = { id: newId("usr"), username, role, created_at: now() };
+      const password_hash = await Bun.password.hash(password, { algorithm: "argon2id" });
+      store.insertUser({ ...user, password_hash });
+      audit(deps, actor, "user.create", user.id, { username, role });
+      return user;
+    },
+
+    async setPassword(username: string, password: string, actor: Actor | null): Promise<void> {
+      const user = store.userByName(username);
+      if (!user) throw new DomainError("not_found", `user ${username} not found`);
+      checkPassword(password);
+      store.setPassword(user.id, await Bun.password.hash(password, { algorithm: "argon2id" }));
+      audit(deps, actor, "user.passwd", user.id, { username });
+    },
+
+    /** Checks credentials, with throttling; returns a new session token and its CSRF token. */
+    async login(username: string, password: string, address: string) {
+      const wait = throttle.retryAfter(username, address);
+      if (wait > 0) {
+        throw Object.assign(new DomainError("too_many", `too many failed logins: try again in ${wait} s`), {
+          retryAfter: wait,
+        });
+      }
+      const user = store.userByName(username);
+      // Verify against a dummy hash for unknown users, so timing does not reveal which names exist.
+      const ok = await Bun.password.verify(password, user?.password_hash ?? DUMMY_HASH);
+      if (!user || !ok) {
+        throttle.fail(username, address);
+        throw new DomainError("unauthorized", "wrong user name or password");
+      }
+      throttle.succeed(username);
+      const token = newToken("session");
+      const csrf_token = newToken("session").slice(4);
+      const created = clock.now();
+      store.deleteExpiredSessions(created.toISOString());
+      store.insertSession({
+        token_hash: hashToken(token),
+        user_id: user.id,
+        csrf_token,
+        created_at: created.toISOString(),
+        expires_at: new Date(created.getTime() + SESSION_MS).toISOString(),
+      });
+      const { password_hash: _, ...publicUser } = user;
+      return { token, csrf_token, user: publicUser, max_age_s: SESSION_MS / 1000 };
+    },
+
+    session(token: string): { actor: Actor; csrf_token: string } | null {
+      const s = store.sessionByHash(hashToken(token));
+      if (!s || s.expires_at <= now()) return null;
+      return { actor: actorOf(s.user), csrf_token: s.csrf_token };
+    },
+
+    logout: (token: string) => store.deleteSession(hashToken(token)),
+
+    createApiToken(actor: Actor, name: string) {
+      const token = newToken("api");
+      const row = {
+        id: newId("tok"),
+        user_id: actor.user_id,
+        name,
+        created_at: now(),
+        last_used_at: null,
+        revoked_at: null,
+      };
+      store.insertApiToken({ ...row, token_hash: hashToken(token) });
+      audit(deps, actor, "api_token.create", row.id, { name });
+      return { ...row, token };
+    },
+
+    apiTokenActor(token: string): Actor | null {
+      const u = store.userByApiToken(hashToken(token));
+      if (!u) return null;
+      store.touchApiToken(u.token_id, now());
+      return actorOf(u);
+    },
+
+    revokeApiToken(actor: Actor, id: string) {
+      const t = store.apiTokenById(id);
+      if (!t || (t.user_id !== actor.user_id && actor.role !== "admin"))
+        throw new DomainError("not_found", "token not found");
+      store.revokeApiToken(id, now());
+      audit(deps, actor, "api_token.revoke", id);
+    },
+
+    createEnrollmentToken(actor: Actor | null, opts: { uses: number; expiresInMs: number }) {
+      if (!Number.isSafeInteger(opts.uses) || opts.uses < 1 || opts.uses > 100_000) {
+        throw new DomainError("invalid", "uses must be an integer from 1 to 100000", "uses");
+      }
+      if (!(opts.expiresInMs > 0) || opts.expiresInMs > 366 * 24 * 3600 * 1000) {
+        throw new DomainError("invalid", "expiry must be between 1 second and 366 days", "expires_in");
+      }
+      const token = newToken("enroll");
+      const row = {
+        id: newId("enr"),
+        uses_left: opts.uses,
+        expires_at: new Date(clock.now().getTime() + opts.expiresInMs).toISOString(),
+        created_by: actor?.user_id ?? null,
+        created_at: now(),
+        revoked_at: null,
+      };
+      store.insertEnrollmentToken({ ...row, token_hash: hashToken(token) });
+      audit(deps, actor, "enrollment_token.create", row.id, { uses: opts.uses, expires_at: row.expires_at });
+      return { ...row, token };
+    },
+
+    /** Exchanges an enrollment token for a new host and its agent token. */
+    enroll(enrollmentToken: string, hostname: string): { host_id: string; agent_token: string } {
+      return store.tx(() => {
+        const t = store.enrollmentTokenByHash(hashToken(enrollmentToken));
+        if (!t || t.revoked_at)
+          throw new DomainError(
+            "unauthorized",
+            "unknown enrollment token: create one with `restic-fleet-server enrollment-token create`",
+          );
+        if (t.expires_at <= now())
+          throw new DomainError("unauthorized", `enrollment token expired at ${t.expires_at}: create a new one`);
+        if (!store.useEnrollmentToken(t.id))
+          throw new DomainError("unauthorized", "enrollment token has no uses left: create a new one");
+        const agent_token = newToken("agent");
+        const host_id = newId("host");
+        store.insertHost({
+          id: host_id,
+          name: hostname,
+          hostname,
+          agent_token_hash: hashToken(agent_token),
+          enrolled_at: now(),
+        });
+        audit(deps, null, "host.enroll", host_id, { hostname, enrollment_token: t.id });
+        return { host_id, agent_token };
+      });
+    },
+
+    /** The host an agent token belongs to, or null (unknown or revoked). */
+    agentHost: (agentToken: string) => store.hostIdByTokenHash(hashToken(agentToken)),
+  };
+}
+
+export type Auth = ReturnType<typeof createAuth>;

@@ -1,0 +1,113 @@
+import type { ConfigUpdatePayload } from "../../../protocol/index.ts";
+import { audit } from "./audit.ts";
+import type { Actor, DomainDeps } from "./deps.ts";
+import { notFound } from "./errors.ts";
+import type { Host } from "./types.ts";
+
+export interface ConfigInput {
+  repo_url?: string | undefined;
+  repo_password?: string | undefined;
+  repo_username?: string | undefined;
+  repo_credential?: string | undefined;
+  hook_shell?: string | undefined;
+}
+
+export function createHosts(deps: DomainDeps) {
+  const { store, clock, agents, secrets, events } = deps;
+
+  /** A host as the API shows it: presence, sync state, last backup, repository size; never secrets. */
+  function view(h: Host) {
+    const lastBackup = store.lastJobOfKind(h.id, "backup");
+    const stats = store.repoStatsForHost(h.id, 1)[0] ?? null;
+    const config = store.configFor(h.id);
+    return {
+      ...h,
+      connected: agents.isConnected(h.id),
+      schedule_in_sync: h.acked_schedule_version === h.schedule_version,
+      last_backup: lastBackup
+        ? {
+            job_id: lastBackup.id,
+            status: lastBackup.status,
+            finished_at: lastBackup.finished_at,
+            error: lastBackup.error,
+          }
+        : null,
+      last_successful_backup_at: store.lastSuccessfulBackupAt(h.id),
+      repo_size_bytes: stats?.size_bytes ?? null,
+      config: {
+        repo_url: config?.repo_url ?? null,
+        repo_username: config?.repo_username ?? null,
+        hook_shell: config?.hook_shell ?? null,
+        has_repo_password: !!config?.repo_password_enc,
+        has_repo_credential: !!config?.repo_credential_enc,
+      },
+    };
+  }
+
+  function get(id: string): Host {
+    const h = store.hostById(id);
+    if (!h) throw notFound(`host ${id}`);
+    return h;
+  }
+
+  /** The config.update payload for a host, secrets decrypted for the wire only. */
+  function configPayload(hostId: string): ConfigUpdatePayload {
+    const c = store.configFor(hostId);
+    const p: ConfigUpdatePayload = {};
+    if (!c) return p;
+    if (c.repo_url) p.repo_url = c.repo_url;
+    if (c.repo_password_enc) p.repo_password = secrets.open(c.repo_password_enc);
+    if (c.repo_username) p.repo_username = c.repo_username;
+    if (c.repo_credential_enc) p.repo_credential = secrets.open(c.repo_credential_enc);
+    if (c.hook_shell) p.hook_shell = c.hook_shell;
+    return p;
+  }
+
+  return {
+    view,
+    get,
+    configPayload,
+    list: () => store.listHosts().map(view),
+    show: (id: string) => view(get(id)),
+    rename(actor: Actor, id: string, name: string) {
+      get(id);
+      store.renameHost(id, name);
+      audit(deps, actor, "host.rename", id, { name });
+      return view(get(id));
+    },
+    /** Revokes the host: its token stops working at once and its socket is closed. */
+    revoke(actor: Actor, id: string) {
+      get(id);
+      store.tx(() => {
+        store.deleteHost(id);
+        audit(deps, actor, "host.revoke", id);
+      });
+      agents.close(id, 4001, "host revoked");
+      events.publish({ type: "host.updated", host_id: id, online: false });
+    },
+    /** Sets repository settings; an absent field is left as is, an empty string clears it. */
+    setConfig(actor: Actor, id: string, input: ConfigInput) {
+      get(id);
+      const old = store.configFor(id);
+      const pick = <T>(v: string | undefined, prev: T | null, map: (s: string) => T): T | null =>
+        v === undefined ? prev : v === "" ? null : map(v);
+      store.tx(() => {
+        store.upsertConfig({
+          host_id: id,
+          repo_url: pick(input.repo_url, old?.repo_url ?? null, (s) => s),
+          repo_password_enc: pick(input.repo_password, old?.repo_password_enc ?? null, secrets.seal),
+          repo_username: pick(input.repo_username, old?.repo_username ?? null, (s) => s),
+          repo_credential_enc: pick(input.repo_credential, old?.repo_credential_enc ?? null, secrets.seal),
+          hook_shell: pick(input.hook_shell, old?.hook_shell ?? null, (s) => s),
+          updated_at: clock.now().toISOString(),
+        });
+        // Field names only: never the values, some are secrets.
+        audit(deps, actor, "host.config", id, { fields: Object.keys(input).filter((k) => k in input) });
+      });
+      agents.send(id, "config.update", configPayload(id));
+      return view(get(id));
+    },
+  };
+}
+
+export type Hosts = ReturnType<typeof createHosts>;

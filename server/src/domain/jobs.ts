@@ -1,0 +1,201 @@
+import type { JobKind, ScheduleFirePayload } from "../../../protocol/index.ts";
+import { audit } from "./audit.ts";
+import { commandFor, specFromSchedule } from "./command-spec.ts";
+import type { Actor, DomainDeps } from "./deps.ts";
+import { DomainError, notFound } from "./errors.ts";
+import { newId } from "./tokens.ts";
+import type { ActorKind, Job } from "./types.ts";
+
+/** 60 s for the agent to answer command.run with command.result before a re-delivery. */
+export const ACCEPT_TIMEOUT_MS = 60_000;
+/** One first delivery plus one retry on the next connection. */
+export const MAX_DISPATCH_ATTEMPTS = 2;
+
+export type FireResult =
+  | { ok: true; job: Job; created: boolean }
+  | { ok: false; code: "not_found" | "conflict"; message: string };
+
+export interface RunNowInput {
+  kind: JobKind;
+  schedule_id?: string | undefined;
+  spec?: Record<string, unknown> | undefined;
+}
+
+export function createJobs(deps: DomainDeps) {
+  const { store, clock, agents, events } = deps;
+  const now = () => clock.now().toISOString();
+
+  function newJob(
+    hostId: string,
+    kind: JobKind,
+    actor: { kind: ActorKind; id: string | null },
+    body: Partial<Job>,
+  ): Job {
+    return {
+      id: newId("job"),
+      host_id: hostId,
+      kind,
+      status: "queued",
+      actor_kind: actor.kind,
+      actor_id: actor.id,
+      scheduled_id: null,
+      scheduled_at: null,
+      args: [],
+      spec: null,
+      progress: null,
+      stats: null,
+      exit_code: null,
+      error: null,
+      created_at: now(),
+      dispatched_at: null,
+      dispatch_attempts: 0,
+      accepted_at: null,
+      started_at: null,
+      finished_at: null,
+      ...body,
+    };
+  }
+
+  function changed(job: Pick<Job, "id" | "host_id">) {
+    const j = store.jobById(job.id);
+    if (j) events.publish({ type: "job.updated", job_id: j.id, host_id: j.host_id, status: j.status });
+  }
+
+  /** Sends command.run if the host is connected; the job stays queued otherwise. */
+  function dispatch(job: Job): boolean {
+    if (!agents.send(job.host_id, "command.run", commandFor(job))) return false;
+    store.markDispatched(job.id, now());
+    return true;
+  }
+
+  function fail(job: Job, error: string) {
+    if (store.finishJob(job.id, { status: "failed", exit_code: null, finished_at: now(), error })) changed(job);
+  }
+
+  return {
+    dispatch,
+    get(id: string) {
+      const j = store.jobById(id);
+      if (!j) throw notFound(`job ${id}`);
+      return j;
+    },
+
+    /** A schedule tick from the host's own agent becomes one job (idempotent per tick). */
+    fire(hostId: string, p: ScheduleFirePayload): FireResult {
+      const s = store.scheduleById(p.schedule_id);
+      if (!s || s.host_id !== hostId) {
+        return { ok: false, code: "not_found", message: `schedule ${p.schedule_id} does not exist for this host` };
+      }
+      if (!s.enabled) return { ok: false, code: "conflict", message: `schedule ${p.schedule_id} is disabled` };
+      const { args, spec } = specFromSchedule(s);
+      const scheduled_at = new Date(p.scheduled_at).toISOString();
+      const { job, created } = store.insertJob(
+        newJob(hostId, s.kind, { kind: "schedule", id: s.id }, { scheduled_id: s.id, scheduled_at, args, spec }),
+      );
+      // A repeated fire re-sends command.run only while the agent has not accepted the job.
+      if (job.status === "queued" && !job.accepted_at) dispatch(job);
+      if (created) changed(job);
+      return { ok: true, job, created };
+    },
+
+    runNow(actor: Actor, hostId: string, input: RunNowInput): Job {
+      if (!store.hostById(hostId)) throw notFound(`host ${hostId}`);
+      let body: Partial<Job>;
+      if (input.schedule_id) {
+        const s = store.scheduleById(input.schedule_id);
+        if (!s || s.host_id !== hostId)
+          throw new DomainError("not_found", `schedule ${input.schedule_id} not found on this host`, "schedule_id");
+        if (s.kind !== input.kind) throw new DomainError("invalid", `schedule ${s.id} is a ${s.kind} schedule`, "kind");
+        body = specFromSchedule(s);
+      } else {
+        if (input.kind === "restore" && !input.spec) {
+          throw new DomainError("invalid", "a restore needs spec.snapshot_id and spec.target", "spec");
+        }
+        if (input.kind === "forget" && !input.spec) {
+          throw new DomainError("invalid", "a forget needs spec.policy", "spec");
+        }
+        const paths = input.kind === "backup" ? ((input.spec?.paths as string[] | undefined) ?? []) : [];
+        if (input.kind === "backup" && paths.length === 0) {
+          throw new DomainError(
+            "invalid",
+            "a backup needs spec.paths, or a schedule_id to take them from",
+            "spec.paths",
+          );
+        }
+        body = { args: paths, spec: input.spec ?? null };
+      }
+      const job = newJob(hostId, input.kind, { kind: "user", id: actor.user_id }, body);
+      store.tx(() => {
+        store.insertJob(job);
+        audit(deps, actor, "job.run", job.id, { host_id: hostId, kind: job.kind });
+      });
+      changed(job);
+      dispatch(job);
+      return store.jobById(job.id) as Job;
+    },
+
+    /** Queued and not yet accepted: cancelled at once. Otherwise the agent is asked to stop it. */
+    cancel(actor: Actor, id: string): Job {
+      const job = store.jobById(id);
+      if (!job) throw notFound(`job ${id}`);
+      if (job.status !== "queued" && job.status !== "running") {
+        throw new DomainError("conflict", `job ${id} already finished (${job.status})`);
+      }
+      audit(deps, actor, "job.cancel", id, { status: job.status });
+      if (job.status === "queued" && !job.accepted_at) {
+        store.finishJob(id, {
+          status: "cancelled",
+          exit_code: null,
+          finished_at: now(),
+          error: `cancelled by ${actor.username}`,
+        });
+        // It may be in flight to the agent: tell it too, so it never starts.
+        if (job.dispatched_at) agents.send(job.host_id, "command.cancel", { job_id: id });
+        changed(job);
+      } else if (!agents.send(job.host_id, "command.cancel", { job_id: id })) {
+        throw new DomainError("conflict", `host ${job.host_id} is offline: the cancel can be sent once it reconnects`);
+      }
+      return store.jobById(id) as Job;
+    },
+
+    /** On hello: deliver queued jobs (oldest first); give up on jobs already delivered twice. */
+    onHello(hostId: string) {
+      for (const job of store.undeliveredJobs(hostId)) {
+        if (job.dispatch_attempts >= MAX_DISPATCH_ATTEMPTS) {
+          fail(
+            job,
+            `the agent did not accept the job after ${MAX_DISPATCH_ATTEMPTS} deliveries; check the agent's log`,
+          );
+        } else {
+          dispatch(job);
+        }
+      }
+    },
+
+    /**
+     * Reconciliation hook: jobs the server believes are running on the host, but that the agent
+     * does not report as its own, are failed. The agent calls it with its active job ids.
+     */
+    reconcile(hostId: string, activeJobIds: ReadonlySet<string>) {
+      for (const job of store.listJobs({ host_id: hostId, status: "running", limit: 1000 })) {
+        if (!activeJobIds.has(job.id)) fail(job, "the agent no longer knows this job (it restarted or lost its state)");
+      }
+    },
+
+    /** Periodic: a job delivered but not accepted within 60 s fails once its retry is used up. */
+    sweep() {
+      const before = new Date(clock.now().getTime() - ACCEPT_TIMEOUT_MS).toISOString();
+      for (const job of store.unacceptedSince(before)) {
+        if (job.dispatch_attempts >= MAX_DISPATCH_ATTEMPTS) {
+          fail(
+            job,
+            `the agent did not accept the job within ${ACCEPT_TIMEOUT_MS / 1000} s of ${MAX_DISPATCH_ATTEMPTS} deliveries`,
+          );
+        }
+      }
+    },
+    changed,
+  };
+}
+
+export type Jobs = ReturnType<typeof createJobs>;

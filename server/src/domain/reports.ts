@@ -1,0 +1,140 @@
+import type { AgentMessage } from "../../../protocol/index.ts";
+import type { DomainDeps } from "./deps.ts";
+import type { Jobs } from "./jobs.ts";
+
+/** The messages the agent keeps in its outbox until acked (DESIGN.md §2.1 Delivery). */
+export type Report = Extract<
+  AgentMessage,
+  {
+    type:
+      | "command.result"
+      | "job.started"
+      | "job.progress"
+      | "job.finished"
+      | "job.log"
+      | "snapshots.report"
+      | "repo.stats";
+  }
+>;
+
+export type ReportResult = { ok: true; duplicate: boolean } | { ok: false; code: "not_found"; message: string };
+
+/**
+ * Stores one agent report idempotently: the envelope id and the change commit together, so a
+ * re-send after a lost ack changes nothing. Reports about another host's jobs are refused.
+ */
+export function createReports(deps: DomainDeps, jobs: Jobs) {
+  const { store, clock, events } = deps;
+
+  function ownJob(hostId: string, jobId: string): boolean {
+    return store.jobById(jobId)?.host_id === hostId;
+  }
+
+  function apply(hostId: string, msg: Report, at: string): ReportResult & { touched: string[] } {
+    const touched: string[] = [];
+    const missing = (jobId: string) => ({
+      ok: false as const,
+      code: "not_found" as const,
+      message: `job ${jobId} does not exist for this host`,
+      touched,
+    });
+    switch (msg.type) {
+      case "command.result": {
+        const p = msg.payload;
+        if (!ownJob(hostId, p.job_id)) return missing(p.job_id);
+        if (p.accepted) store.markAccepted(p.job_id, at);
+        else {
+          store.finishJob(p.job_id, {
+            status: "failed",
+            exit_code: null,
+            finished_at: at,
+            error: `the agent refused the job: ${p.error ?? "no reason given"}`,
+          });
+        }
+        touched.push(p.job_id);
+        break;
+      }
+      case "job.started":
+        if (!ownJob(hostId, msg.payload.job_id)) return missing(msg.payload.job_id);
+        store.markRunning(msg.payload.job_id, msg.payload.started_at);
+        touched.push(msg.payload.job_id);
+        break;
+      case "job.progress": {
+        const { job_id, ...progress } = msg.payload;
+        if (!ownJob(hostId, job_id)) return missing(job_id);
+        if (store.setProgress(job_id, progress)) {
+          events.publish({ type: "job.progress", job_id, host_id: hostId, progress });
+        }
+        break;
+      }
+      case "job.finished": {
+        const p = msg.payload;
+        if (!ownJob(hostId, p.job_id)) return missing(p.job_id);
+        store.finishJob(p.job_id, {
+          status: p.status,
+          exit_code: p.exit_code,
+          finished_at: p.finished_at,
+          stats: p.stats,
+          error: p.error ?? null,
+        });
+        touched.push(p.job_id);
+        break;
+      }
+      case "job.log": {
+        const own = msg.payload.lines.filter((l) => ownJob(hostId, l.job_id));
+        store.insertLogs(own);
+        const last = new Map<string, number>();
+        for (const l of own) last.set(l.job_id, Math.max(last.get(l.job_id) ?? 0, l.seq));
+        for (const [job_id, last_seq] of last) events.publish({ type: "job.log", job_id, host_id: hostId, last_seq });
+        if (own.length < msg.payload.lines.length) {
+          const foreign = msg.payload.lines.find((l) => !ownJob(hostId, l.job_id));
+          return missing(foreign?.job_id ?? "?");
+        }
+        break;
+      }
+      case "snapshots.report":
+        store.replaceSnapshots(
+          hostId,
+          msg.payload.snapshots.map((s) => ({
+            id: s.id,
+            short_id: s.short_id,
+            time: s.time,
+            hostname: s.hostname,
+            paths: s.paths,
+            tags: s.tags ?? [],
+            size_bytes: s.size_bytes ?? null,
+            file_count: s.file_count ?? null,
+          })),
+        );
+        break;
+      case "repo.stats":
+        store.insertRepoStats({
+          host_id: hostId,
+          reported_at: msg.ts,
+          size_bytes: msg.payload.size_bytes,
+          snapshot_count: msg.payload.snapshot_count,
+          dedup_ratio: msg.payload.dedup_ratio,
+          last_check_at: msg.payload.last_check_at ?? null,
+          last_check_status: msg.payload.last_check_status ?? null,
+          lock_state: msg.payload.lock_state,
+        });
+        break;
+    }
+    return { ok: true, duplicate: false, touched };
+  }
+
+  return {
+    store(hostId: string, msg: Report): ReportResult {
+      const at = clock.now().toISOString();
+      const result = store.tx(() => {
+        if (!store.rememberEnvelope(hostId, msg.id, at)) return { ok: true as const, duplicate: true, touched: [] };
+        return apply(hostId, msg, at);
+      });
+      for (const id of result.touched) jobs.changed({ id, host_id: hostId });
+      const { touched: _, ...rest } = result;
+      return rest;
+    },
+  };
+}
+
+export type Reports = ReturnType<typeof createReports>;

@@ -1,0 +1,184 @@
+import type { JobKind, RetentionPolicy, ScheduleEntry } from "../../../protocol/index.ts";
+import { audit } from "./audit.ts";
+import { cronPreview } from "./cron.ts";
+import type { Actor, DomainDeps } from "./deps.ts";
+import { DomainError, notFound } from "./errors.ts";
+import { newId } from "./tokens.ts";
+import type { Schedule } from "./types.ts";
+
+export interface ScheduleInput {
+  kind: JobKind;
+  cron_expr: string;
+  timezone?: string | null | undefined;
+  paths?: string[] | undefined;
+  excludes?: string[] | undefined;
+  tags?: string[] | undefined;
+  retention_policy?: RetentionPolicy | null | undefined;
+  options?: Record<string, string | number | boolean> | undefined;
+  pre_hook?: string | null | undefined;
+  post_hook?: string | null | undefined;
+  enabled?: boolean | undefined;
+}
+
+const KEEP_FIELDS = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"] as const;
+
+/** Rules a schedule must meet whatever door it came in by. */
+function checkSchedule(s: Schedule): void {
+  if (s.kind === "restore") {
+    throw new DomainError("invalid", "restore cannot be scheduled: run it from the host's snapshots", "kind");
+  }
+  if (s.kind === "backup" && s.paths.length === 0) {
+    throw new DomainError("invalid", "a backup schedule needs at least one path", "paths");
+  }
+  for (const [i, p] of s.paths.entries()) {
+    if (!p.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(p)) {
+      throw new DomainError("invalid", `path "${p}" must be absolute (/srv/data or C:\\Data)`, `paths.${i}`);
+    }
+  }
+  if (s.kind === "forget") {
+    const p = s.retention_policy;
+    const keeps = p
+      ? KEEP_FIELDS.some((k) => (p[k] ?? 0) > 0) || !!p.keep_within || (p.keep_tags?.length ?? 0) > 0
+      : false;
+    if (!keeps) {
+      throw new DomainError(
+        "invalid",
+        "a forget schedule needs a retention policy that keeps something (e.g. keep_daily: 7)",
+        "retention_policy",
+      );
+    }
+  }
+  if ((s.pre_hook || s.post_hook) && s.kind !== "backup") {
+    throw new DomainError(
+      "invalid",
+      "hooks are only supported on backup schedules",
+      s.pre_hook ? "pre_hook" : "post_hook",
+    );
+  }
+}
+
+/** The wire form of a schedule; its time zone travels in options.timezone. */
+export function toEntry(s: Schedule): ScheduleEntry {
+  const options = { ...s.options, ...(s.timezone ? { timezone: s.timezone } : {}) };
+  const entry: ScheduleEntry = { id: s.id, kind: s.kind, cron_expr: s.cron_expr, enabled: s.enabled };
+  if (s.paths.length) entry.paths = s.paths;
+  if (s.excludes.length) entry.excludes = s.excludes;
+  if (s.tags.length) entry.tags = s.tags;
+  if (s.retention_policy) entry.retention_policy = s.retention_policy;
+  if (Object.keys(options).length) entry.options = options;
+  if (s.pre_hook) entry.pre_hook = s.pre_hook;
+  if (s.post_hook) entry.post_hook = s.post_hook;
+  return entry;
+}
+
+export function createSchedules(deps: DomainDeps) {
+  const { store, clock, agents } = deps;
+
+  const view = (s: Schedule) => {
+    let next_runs: string[] = [];
+    try {
+      next_runs = s.enabled ? cronPreview(s.cron_expr, s.timezone, clock.now()) : [];
+    } catch {
+      // Stored schedules were validated on write; a croner upgrade could still disagree.
+    }
+    return { ...s, next_runs };
+  };
+
+  /** Writes a change and bumps the host's version in one transaction, then pushes the full set. */
+  function commit(hostId: string, write: () => void): void {
+    const version = store.tx(() => {
+      write();
+      return store.bumpScheduleVersion(hostId);
+    });
+    pushSet(hostId, version);
+  }
+
+  function pushSet(hostId: string, version?: number): boolean {
+    const host = store.hostById(hostId);
+    if (!host) return false;
+    const schedules = store.schedulesForHost(hostId).map(toEntry);
+    return agents.send(hostId, "schedule.set", { version: version ?? host.schedule_version, schedules });
+  }
+
+  function build(base: Schedule, input: Partial<ScheduleInput>): Schedule {
+    const s: Schedule = {
+      ...base,
+      ...(input.kind !== undefined && { kind: input.kind }),
+      ...(input.cron_expr !== undefined && { cron_expr: input.cron_expr.trim() }),
+      ...(input.timezone !== undefined && { timezone: input.timezone || null }),
+      ...(input.paths !== undefined && { paths: input.paths }),
+      ...(input.excludes !== undefined && { excludes: input.excludes }),
+      ...(input.tags !== undefined && { tags: input.tags }),
+      ...(input.retention_policy !== undefined && { retention_policy: input.retention_policy }),
+      ...(input.options !== undefined && { options: input.options }),
+      ...(input.pre_hook !== undefined && { pre_hook: input.pre_hook || null }),
+      ...(input.post_hook !== undefined && { post_hook: input.post_hook || null }),
+      ...(input.enabled !== undefined && { enabled: input.enabled }),
+      updated_at: clock.now().toISOString(),
+    };
+    cronPreview(s.cron_expr, s.timezone, clock.now());
+    checkSchedule(s);
+    return s;
+  }
+
+  return {
+    view,
+    pushSet,
+    list(hostId: string) {
+      if (!store.hostById(hostId)) throw notFound(`host ${hostId}`);
+      return store.schedulesForHost(hostId).map(view);
+    },
+    get(id: string) {
+      const s = store.scheduleById(id);
+      if (!s) throw notFound(`schedule ${id}`);
+      return view(s);
+    },
+    create(actor: Actor, hostId: string, input: ScheduleInput) {
+      if (!store.hostById(hostId)) throw notFound(`host ${hostId}`);
+      const at = clock.now().toISOString();
+      const blank: Schedule = {
+        id: newId("sch"),
+        host_id: hostId,
+        kind: input.kind,
+        cron_expr: input.cron_expr,
+        timezone: null,
+        paths: [],
+        excludes: [],
+        tags: [],
+        retention_policy: null,
+        options: {},
+        pre_hook: null,
+        post_hook: null,
+        enabled: true,
+        created_at: at,
+        updated_at: at,
+      };
+      const s = build(blank, input);
+      commit(hostId, () => {
+        store.insertSchedule(s);
+        audit(deps, actor, "schedule.create", s.id, { host_id: hostId, kind: s.kind, cron_expr: s.cron_expr });
+      });
+      return view(s);
+    },
+    update(actor: Actor, id: string, input: Partial<ScheduleInput>) {
+      const old = store.scheduleById(id);
+      if (!old) throw notFound(`schedule ${id}`);
+      const s = build(old, input);
+      commit(s.host_id, () => {
+        store.updateSchedule(s);
+        audit(deps, actor, "schedule.update", id, { fields: Object.keys(input) });
+      });
+      return view(s);
+    },
+    remove(actor: Actor, id: string) {
+      const old = store.scheduleById(id);
+      if (!old) throw notFound(`schedule ${id}`);
+      commit(old.host_id, () => {
+        store.deleteSchedule(id);
+        audit(deps, actor, "schedule.delete", id, { host_id: old.host_id });
+      });
+    },
+  };
+}
+
+export type Schedules = ReturnType<typeof createSchedules>;

@@ -1,0 +1,140 @@
+import type { JobKind, JobStatus, RetentionPolicy } from "../../../protocol/index.ts";
+
+export type Role = "admin" | "viewer";
+
+export interface User {
+  id: string;
+  username: string;
+  role: Role;
+  created_at: string;
+}
+
+export interface Host {
+  id: string;
+  name: string;
+  hostname: string;
+  os: string | null;
+  arch: string | null;
+  agent_version: string | null;
+  restic_version: string | null;
+  protocol_version: number | null;
+  boot_time: string | null;
+  online: boolean;
+  last_seen_at: string | null;
+  enrolled_at: string;
+  schedule_version: number;
+  acked_schedule_version: number;
+}
+
+/** Repository settings as stored: secrets stay encrypted until the gateway sends them. */
+export interface HostConfigRow {
+  host_id: string;
+  repo_url: string | null;
+  repo_password_enc: string | null;
+  repo_username: string | null;
+  repo_credential_enc: string | null;
+  hook_shell: string | null;
+  updated_at: string;
+}
+
+export interface Schedule {
+  id: string;
+  host_id: string;
+  kind: JobKind;
+  cron_expr: string;
+  timezone: string | null;
+  paths: string[];
+  excludes: string[];
+  tags: string[];
+  retention_policy: RetentionPolicy | null;
+  options: Record<string, string | number | boolean>;
+  pre_hook: string | null;
+  post_hook: string | null;
+  enabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export type ActorKind = "user" | "schedule" | "system";
+
+export interface Job {
+  id: string;
+  host_id: string;
+  kind: JobKind;
+  status: JobStatus;
+  actor_kind: ActorKind;
+  actor_id: string | null;
+  scheduled_id: string | null;
+  scheduled_at: string | null;
+  args: string[];
+  spec: Record<string, unknown> | null;
+  progress: Record<string, unknown> | null;
+  stats: Record<string, unknown> | null;
+  exit_code: number | null;
+  error: string | null;
+  created_at: string;
+  dispatched_at: string | null;
+  dispatch_attempts: number;
+  accepted_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface StoredSnapshot {
+  host_id: string;
+  id: string;
+  short_id: string;
+  time: string;
+  hostname: string;
+  paths: string[];
+  tags: string[];
+  size_bytes: number | null;
+  file_count: number | null;
+}
+
+export interface RepoStatsRow {
+  host_id: string;
+  reported_at: string;
+  size_bytes: number;
+  snapshot_count: number;
+  dedup_ratio: number;
+  last_check_at: string | null;
+  last_check_status: string | null;
+  lock_state: string;
+}
+
+export interface LogRow {
+  job_id: string;
+  seq: number;
+  ts: string;
+  stream: string;
+  payload: string;
+}
+
+export interface ApiToken {
+  id: string;
+  user_id: string;
+  name: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface EnrollmentToken {
+  id: string;
+  uses_left: number;
+  expires_at: string;
+  created_by: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  action: string;
+  target: string | null;
+  detail: Record<string, unknown> | null;
+}

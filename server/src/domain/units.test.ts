@@ -1,0 +1,79 @@
+import { describe, expect, test } from "bun:test";
+import { ManualClock } from "../clock.ts";
+import { cronPreview } from "./cron.ts";
+import { DomainError } from "./errors.ts";
+import { LoginThrottle } from "./login-throttle.ts";
+import { createSecretBox } from "./secrets.ts";
+
+describe("cronPreview", () => {
+  const from = new Date("2026-11-30T12:00:00Z");
+  test("5 fields give the next 5 runs", () => {
+    expect(cronPreview("0 2 * * *", "UTC", from)).toEqual([
+      "2026-12-01T02:00:00.000Z",
+      "2026-12-02T02:00:00.000Z",
+      "2026-12-03T02:00:00.000Z",
+      "2026-12-04T02:00:00.000Z",
+      "2026-12-05T02:00:00.000Z",
+    ]);
+  });
+  test("6 fields start with seconds", () => {
+    expect(cronPreview("*/10 * * * * *", null, from, 2)).toEqual([
+      "2026-11-30T12:00:10.000Z",
+      "2026-11-30T12:00:20.000Z",
+    ]);
+  });
+  test("the time zone is applied and checked", () => {
+    expect(cronPreview("0 2 * * *", "Europe/Berlin", from, 1)).toEqual(["2026-12-01T01:00:00.000Z"]);
+    expect(() => cronPreview("0 2 * * *", "Mars/Base", from)).toThrow(/unknown time zone/);
+  });
+  test.each([
+    ["* * * *", "5 fields"],
+    ["0 0 1 1 * 2030", "Invalid value"],
+    ["61 * * * *", "minute"],
+    ["nonsense here x y z", "invalid cron"],
+  ])("%p is refused naming the problem", (expr, text) => {
+    try {
+      cronPreview(expr, null, from);
+      throw new Error("accepted");
+    } catch (err) {
+      expect(err).toBeInstanceOf(DomainError);
+      expect((err as DomainError).message).toContain(text);
+      expect((err as DomainError).path).toBe("cron_expr");
+    }
+  });
+});
+
+describe("secret box", () => {
+  const box = createSecretBox(new Uint8Array(32).fill(7));
+  test("round trips, with a fresh IV each time", () => {
+    const a = box.seal("correct horse");
+    expect(a).not.toContain("correct");
+    expect(box.seal("correct horse")).not.toBe(a);
+    expect(box.open(a)).toBe("correct horse");
+  });
+  test("a tampered value or another key fails", () => {
+    const sealed = box.seal("x");
+    const flipped = `${sealed.slice(0, -2)}${sealed.at(-2) === "A" ? "B" : "A"}=`;
+    expect(() => box.open(flipped)).toThrow();
+    expect(() => createSecretBox(new Uint8Array(32).fill(8)).open(sealed)).toThrow();
+  });
+});
+
+describe("login throttle", () => {
+  test("5 failures lock the user name for 15 minutes", () => {
+    const clock = new ManualClock();
+    const th = new LoginThrottle(clock);
+    for (let i = 0; i < 5; i++) th.fail("Admin", "10.0.0.1");
+    expect(th.retryAfter("admin", "10.0.0.2")).toBe(900);
+    clock.advance(600_000);
+    expect(th.retryAfter("admin", "10.0.0.2")).toBe(300);
+    clock.advance(300_001);
+    expect(th.retryAfter("admin", "10.0.0.2")).toBe(0);
+  });
+  test("20 failures from one address lock it for every user name", () => {
+    const th = new LoginThrottle(new ManualClock());
+    for (let i = 0; i < 20; i++) th.fail(`user${i}`, "10.0.0.9");
+    expect(th.retryAfter("someone", "10.0.0.9")).toBeGreaterThan(0);
+    expect(th.retryAfter("someone", "10.0.0.8")).toBe(0);
+  });
+});

@@ -1,0 +1,142 @@
+import {
+  type AgentMessage,
+  decodeAgentMessage,
+  type ErrorCode,
+  PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "../../../protocol/index.ts";
+import type { Domain } from "../domain/domain.ts";
+import type { Logger } from "../log.ts";
+import type { Counters } from "../metrics.ts";
+import type { AgentRegistry, AgentSocket } from "./registry.ts";
+
+/** More than 100 invalid frames in a minute: the peer is broken or hostile; close it. */
+const FLOOD_LIMIT = 100;
+const FLOOD_WINDOW_MS = 60_000;
+
+export interface Connection {
+  hostId: string;
+  socket: AgentSocket;
+  helloDone: boolean;
+  invalidAt: number[];
+}
+
+/** Speaks the wire protocol with agents: decode at the edge, then typed domain calls. */
+export function createGateway(domain: Domain, registry: AgentRegistry, counters: Counters, log: Logger) {
+  const { clock } = domain.deps;
+
+  function error(conn: Connection, code: ErrorCode, message: string, refId?: string) {
+    counters.inc(counters.gatewayErrors, code);
+    registry.sendTo(conn.socket, "error", { code, message, ...(refId ? { ref_id: refId } : {}) });
+  }
+
+  function invalid(conn: Connection, message: string, refId?: string): void {
+    error(conn, "invalid_message", message, refId);
+    const now = clock.now().getTime();
+    conn.invalidAt = conn.invalidAt.filter((t) => now - t < FLOOD_WINDOW_MS);
+    conn.invalidAt.push(now);
+    if (conn.invalidAt.length > FLOOD_LIMIT) {
+      log.warn("closing agent connection: too many invalid frames", { host_id: conn.hostId });
+      conn.socket.close(1008, `more than ${FLOOD_LIMIT} invalid frames in a minute`);
+    }
+  }
+
+  function hello(conn: Connection, msg: Extract<AgentMessage, { type: "hello" }>) {
+    const version = msg.payload.protocol_version;
+    if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      error(
+        conn,
+        "version_not_supported",
+        `protocol version ${version} is not supported (this server speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}): ` +
+          "install a matching restic-fleet-agent",
+        msg.id,
+      );
+      conn.socket.close(4002, "protocol version not supported");
+      return;
+    }
+    domain.presence.hello(conn.hostId, msg.payload);
+    conn.helloDone = true;
+    registry.sendTo(conn.socket, "config.update", domain.hosts.configPayload(conn.hostId));
+    domain.schedules.pushSet(conn.hostId);
+    domain.jobs.onHello(conn.hostId);
+    log.info("agent said hello", {
+      host_id: conn.hostId,
+      hostname: msg.payload.hostname,
+      agent_version: msg.payload.agent_version,
+      restic_version: msg.payload.restic_version,
+    });
+  }
+
+  function handle(conn: Connection, msg: AgentMessage): void {
+    if (msg.type === "hello") {
+      hello(conn, msg);
+      return;
+    }
+    if (!conn.helloDone) {
+      error(conn, "conflict", "send hello first", msg.id);
+      return;
+    }
+    switch (msg.type) {
+      case "heartbeat":
+        domain.presence.seen(conn.hostId);
+        return;
+      case "schedule.ack":
+        domain.presence.ack(conn.hostId, msg.payload.version);
+        return;
+      case "schedule.fire": {
+        const result = domain.jobs.fire(conn.hostId, msg.payload);
+        if (!result.ok) error(conn, result.code, result.message, msg.id);
+        return;
+      }
+      case "command.result":
+      case "job.started":
+      case "job.progress":
+      case "job.finished":
+      case "job.log":
+      case "snapshots.report":
+      case "repo.stats": {
+        const result = domain.reports.store(conn.hostId, msg);
+        registry.sendTo(conn.socket, "ack", { ids: [msg.id] });
+        if (!result.ok) error(conn, result.code, result.message, msg.id);
+        return;
+      }
+      default: {
+        const unreachable: never = msg;
+        throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  return {
+    open(hostId: string, socket: AgentSocket): Connection {
+      registry.attach(hostId, socket);
+      return { hostId, socket, helloDone: false, invalidAt: [] };
+    },
+
+    message(conn: Connection, data: string | ArrayBuffer | Uint8Array): void {
+      if (!registry.isCurrent(conn.hostId, conn.socket)) return;
+      const decoded = decodeAgentMessage(typeof data === "string" ? data : new Uint8Array(data));
+      if (!decoded.ok) {
+        counters.inc(counters.messagesIn, "invalid");
+        invalid(conn, decoded.error.message, decoded.error.ref_id);
+        return;
+      }
+      counters.inc(counters.messagesIn, decoded.message.type);
+      try {
+        handle(conn, decoded.message);
+      } catch (err) {
+        // A bug or a storage failure: report it, keep the connection and the process.
+        log.error("agent message failed", { host_id: conn.hostId, type: decoded.message.type, error: String(err) });
+        error(conn, "internal", "the server could not process this message; it will be retried", decoded.message.id);
+      }
+    },
+
+    close(conn: Connection): void {
+      if (registry.detach(conn.hostId, conn.socket)) domain.presence.disconnected(conn.hostId);
+    },
+
+    protocolVersion: PROTOCOL_VERSION,
+  };
+}
+
+export type Gateway = ReturnType<typeof createGateway>;

@@ -1,0 +1,84 @@
+import { encode, type PayloadOf, type ServerMessageType } from "../../../protocol/index.ts";
+import type { Clock } from "../clock.ts";
+import type { AgentLink } from "../domain/deps.ts";
+import type { Logger } from "../log.ts";
+
+/** The transport seam: the gateway gets this, never Bun's socket itself. */
+export interface AgentSocket {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** The live agent connections, one per host; implements the domain's AgentLink. */
+export class AgentRegistry implements AgentLink {
+  #sockets = new Map<string, AgentSocket>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  /** Registers a socket; a second connection for the same host replaces (closes) the first. */
+  attach(hostId: string, socket: AgentSocket): void {
+    const old = this.#sockets.get(hostId);
+    this.#sockets.set(hostId, socket);
+    if (old && old !== socket) {
+      this.log.info("agent connection replaced", { host_id: hostId });
+      try {
+        old.close(4000, "replaced by a newer connection from the same host");
+      } catch {
+        // Already closing.
+      }
+    }
+  }
+
+  /** Forgets the socket if it is still the current one; true when it was. */
+  detach(hostId: string, socket: AgentSocket): boolean {
+    if (this.#sockets.get(hostId) !== socket) return false;
+    this.#sockets.delete(hostId);
+    return true;
+  }
+
+  isCurrent(hostId: string, socket: AgentSocket): boolean {
+    return this.#sockets.get(hostId) === socket;
+  }
+
+  isConnected(hostId: string): boolean {
+    return this.#sockets.has(hostId);
+  }
+
+  send<T extends ServerMessageType>(hostId: string, type: T, payload: PayloadOf<T>): boolean {
+    const socket = this.#sockets.get(hostId);
+    if (!socket) return false;
+    return this.sendTo(socket, type, payload);
+  }
+
+  sendTo<T extends ServerMessageType>(socket: AgentSocket, type: T, payload: PayloadOf<T>): boolean {
+    try {
+      socket.send(encode(type, payload, { now: () => this.clock.now() }));
+      return true;
+    } catch (err) {
+      this.log.warn("send to agent failed", { type, error: String(err) });
+      return false;
+    }
+  }
+
+  close(hostId: string, code: number, reason: string): void {
+    const socket = this.#sockets.get(hostId);
+    if (!socket) return;
+    this.#sockets.delete(hostId);
+    try {
+      socket.close(code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const hostId of [...this.#sockets.keys()]) this.close(hostId, code, reason);
+  }
+
+  get size(): number {
+    return this.#sockets.size;
+  }
+}

@@ -1,0 +1,9 @@
+/** In-process counters for /metrics (gauges are read from the store at scrape time). */
+export class Counters {
+  messagesIn = new Map<string, number>();
+  gatewayErrors = new Map<string, number>();
+
+  inc(map: Map<string, number>, key: string, by = 1): void {
+    map.set(key, (map.get(key) ?? 0) + by);
+  }
+}

@@ -1,0 +1,49 @@
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import type { Domain } from "../domain/domain.ts";
+import type { FleetEvent } from "../domain/events.ts";
+import type { AppEnv } from "../http/auth.ts";
+
+/** 15 s keeps proxies from closing an idle stream (most time out at 30-60 s). */
+const KEEPALIVE_MS = 15_000;
+
+/** GET /events: Server-Sent Events for job progress, job state, log lines and host presence. */
+export function eventRoutes(domain: Domain) {
+  return new Hono<AppEnv>().get("/", (c) => {
+    const hostFilter = c.req.query("host_id");
+    const jobFilter = c.req.query("job_id");
+    return streamSSE(c, async (stream) => {
+      const queue: FleetEvent[] = [];
+      let wake: (() => void) | null = null;
+      const unsubscribe = domain.deps.events.subscribe((e) => {
+        if (hostFilter && e.host_id !== hostFilter) return;
+        if (jobFilter && (!("job_id" in e) || e.job_id !== jobFilter)) return;
+        queue.push(e);
+        wake?.();
+      });
+      let open = true;
+      stream.onAbort(() => {
+        open = false;
+        wake?.();
+      });
+      try {
+        await stream.writeSSE({ event: "ready", data: "{}" });
+        while (open) {
+          const e = queue.shift();
+          if (e) {
+            await stream.writeSSE({ event: e.type, data: JSON.stringify(e) });
+            continue;
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, KEEPALIVE_MS);
+          });
+          wake = null;
+          if (queue.length === 0 && open) await stream.write(": keepalive\n\n");
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+  });
+}

@@ -1,0 +1,49 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import { Text } from "../../../protocol/index.ts";
+import type { Domain } from "../domain/domain.ts";
+import type { AppEnv } from "../http/auth.ts";
+import { jsonBody, query } from "../http/validate.ts";
+
+const Patch = v.object({ name: v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255)) });
+const Config = v.object({
+  repo_url: v.optional(v.pipe(Text, v.maxLength(4096))),
+  repo_password: v.optional(Text),
+  repo_username: v.optional(Text),
+  repo_credential: v.optional(Text),
+  hook_shell: v.optional(v.pipe(v.string(), v.maxLength(1024))),
+});
+const StatsQuery = v.object({
+  limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,4}$/, "must be 1-1000"), v.transform(Number)), "100"),
+});
+
+export function hostRoutes(domain: Domain) {
+  const { store } = domain.deps;
+  return new Hono<AppEnv>()
+    .get("/", (c) => c.json({ items: domain.hosts.list(), next_cursor: null }))
+    .get("/:id", (c) => c.json(domain.hosts.show(c.req.param("id"))))
+    .patch("/:id", async (c) => {
+      const body = await jsonBody(c, Patch);
+      return c.json(domain.hosts.rename(c.get("actor"), c.req.param("id"), body.name));
+    })
+    .delete("/:id", (c) => {
+      domain.hosts.revoke(c.get("actor"), c.req.param("id"));
+      return c.body(null, 204);
+    })
+    .put("/:id/config", async (c) => {
+      const body = await jsonBody(c, Config);
+      return c.json(domain.hosts.setConfig(c.get("actor"), c.req.param("id"), body));
+    })
+    .get("/:id/snapshots", (c) => {
+      domain.hosts.get(c.req.param("id"));
+      return c.json({ items: store.snapshotsForHost(c.req.param("id")), next_cursor: null });
+    })
+    .get("/:id/repo-stats", (c) => {
+      domain.hosts.get(c.req.param("id"));
+      const { limit } = query(c, StatsQuery);
+      return c.json({
+        items: store.repoStatsForHost(c.req.param("id"), Math.min(Math.max(Number(limit), 1), 1000)),
+        next_cursor: null,
+      });
+    });
+}

@@ -1,0 +1,59 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import { Hook, JobKind, Options, RetentionPolicy, StringList } from "../../../protocol/index.ts";
+import { cronPreview } from "../domain/cron.ts";
+import type { Domain } from "../domain/domain.ts";
+import type { AppEnv } from "../http/auth.ts";
+import { jsonBody } from "../http/validate.ts";
+
+const fields = {
+  kind: JobKind,
+  cron_expr: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(256)),
+  timezone: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(64)))),
+  paths: v.optional(StringList),
+  excludes: v.optional(StringList),
+  tags: v.optional(StringList),
+  retention_policy: v.optional(v.nullable(RetentionPolicy)),
+  options: v.optional(Options),
+  pre_hook: v.optional(v.nullable(Hook)),
+  post_hook: v.optional(v.nullable(Hook)),
+  enabled: v.optional(v.boolean()),
+};
+export const NewSchedule = v.object(fields);
+export const SchedulePatch = v.partial(v.object(fields));
+const Preview = v.object({
+  cron_expr: fields.cron_expr,
+  timezone: fields.timezone,
+  count: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(50)), 5),
+});
+
+/** Mounted at /api/v1: /hosts/:id/schedules, /schedules/:id and /cron/preview. */
+export function scheduleRoutes(domain: Domain) {
+  return new Hono<AppEnv>()
+    .get("/hosts/:id/schedules", (c) => c.json({ items: domain.schedules.list(c.req.param("id")), next_cursor: null }))
+    .post("/hosts/:id/schedules", async (c) => {
+      const body = await jsonBody(c, NewSchedule);
+      return c.json(domain.schedules.create(c.get("actor"), c.req.param("id"), body), 201);
+    })
+    .get("/schedules/:id", (c) => c.json(domain.schedules.get(c.req.param("id"))))
+    .patch("/schedules/:id", async (c) => {
+      const body = await jsonBody(c, SchedulePatch);
+      return c.json(domain.schedules.update(c.get("actor"), c.req.param("id"), body));
+    })
+    .delete("/schedules/:id", (c) => {
+      domain.schedules.remove(c.get("actor"), c.req.param("id"));
+      return c.body(null, 204);
+    })
+    .get("/cron/preview", (c) => {
+      const expr = c.req.query("cron_expr") ?? "";
+      const tz = c.req.query("timezone") || null;
+      return c.json({ cron_expr: expr, next_runs: cronPreview(expr, tz, domain.deps.clock.now(), 5) });
+    })
+    .post("/cron/preview", async (c) => {
+      const body = await jsonBody(c, Preview);
+      return c.json({
+        cron_expr: body.cron_expr,
+        next_runs: cronPreview(body.cron_expr, body.timezone ?? null, domain.deps.clock.now(), body.count),
+      });
+    });
+}

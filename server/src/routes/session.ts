@@ -1,0 +1,41 @@
+import { Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import * as v from "valibot";
+import type { Domain } from "../domain/domain.ts";
+import { DomainError } from "../domain/errors.ts";
+import { type AppEnv, SESSION_COOKIE } from "../http/auth.ts";
+import { jsonBody } from "../http/validate.ts";
+
+const Login = v.object({
+  username: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(64)),
+  password: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(1024)),
+});
+
+/** POST /session logs in (cookie + CSRF token), GET /session shows it, DELETE /session logs out. */
+export function sessionRoutes(domain: Domain, clientAddress: (c: { req: { raw: Request } }) => string) {
+  return new Hono<AppEnv>()
+    .post("/", async (c) => {
+      const body = await jsonBody(c, Login);
+      const s = await domain.auth.login(body.username, body.password, clientAddress(c));
+      setCookie(c, SESSION_COOKIE, s.token, {
+        httpOnly: true,
+        sameSite: "Strict",
+        secure: new URL(c.req.url).protocol === "https:" || c.req.header("X-Forwarded-Proto") === "https",
+        path: "/",
+        maxAge: s.max_age_s,
+      });
+      return c.json({ user: s.user, csrf_token: s.csrf_token }, 201);
+    })
+    .get("/", (c) => {
+      const cookie = getCookie(c, SESSION_COOKIE);
+      const s = cookie ? domain.auth.session(cookie) : null;
+      if (!s) throw new DomainError("unauthorized", "not logged in");
+      return c.json({ user: s.actor, csrf_token: s.csrf_token });
+    })
+    .delete("/", (c) => {
+      const cookie = getCookie(c, SESSION_COOKIE);
+      if (cookie) domain.auth.logout(cookie);
+      deleteCookie(c, SESSION_COOKIE, { path: "/" });
+      return c.body(null, 204);
+    });
+}

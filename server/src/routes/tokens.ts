@@ -1,0 +1,43 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import type { Domain } from "../domain/domain.ts";
+import { parseDuration } from "../duration.ts";
+import type { AppEnv } from "../http/auth.ts";
+import { jsonBody } from "../http/validate.ts";
+
+const NewApiToken = v.object({ name: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(100)) });
+const NewEnrollmentToken = v.object({
+  uses: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(100_000)), 1),
+  expires_in: v.optional(
+    v.pipe(v.string(), v.regex(/^\d+[smhd]$/, "must be a duration such as 30m, 24h or 7d")),
+    "24h",
+  ),
+});
+
+export function apiTokenRoutes(domain: Domain) {
+  return new Hono<AppEnv>()
+    .post("/", async (c) => {
+      const body = await jsonBody(c, NewApiToken);
+      return c.json(domain.auth.createApiToken(c.get("actor"), body.name), 201);
+    })
+    .get("/", (c) => {
+      const actor = c.get("actor");
+      const items = domain.deps.store.listApiTokens(actor.role === "admin" ? null : actor.user_id);
+      return c.json({ items, next_cursor: null });
+    })
+    .delete("/:id", (c) => {
+      domain.auth.revokeApiToken(c.get("actor"), c.req.param("id"));
+      return c.body(null, 204);
+    });
+}
+
+export function enrollmentTokenRoutes(domain: Domain) {
+  return new Hono<AppEnv>().post("/", async (c) => {
+    const body = await jsonBody(c, NewEnrollmentToken);
+    const t = domain.auth.createEnrollmentToken(c.get("actor"), {
+      uses: body.uses,
+      expiresInMs: parseDuration(body.expires_in),
+    });
+    return c.json(t, 201);
+  });
+}

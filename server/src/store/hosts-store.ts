@@ -1,0 +1,86 @@
+import type { Host, HostConfigRow } from "../domain/types.ts";
+import { type Database, params } from "./db.ts";
+
+type HostRow = Omit<Host, "online"> & { online: number };
+const toHost = (r: HostRow): Host => ({ ...r, online: r.online === 1 });
+
+const cols = `id, name, hostname, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
+  last_seen_at, enrolled_at, schedule_version, acked_schedule_version`;
+
+export interface HelloInfo {
+  hostname: string;
+  os: string;
+  arch: string;
+  agent_version: string;
+  restic_version: string;
+  protocol_version: number;
+  boot_time: string | null;
+  at: string;
+}
+
+export function hostsStore(db: Database) {
+  return {
+    insertHost(h: { id: string; name: string; hostname: string; agent_token_hash: string; enrolled_at: string }) {
+      db.query(
+        `INSERT INTO hosts (id, name, hostname, agent_token_hash, enrolled_at)
+         VALUES ($id, $name, $hostname, $agent_token_hash, $enrolled_at)`,
+      ).run(h);
+    },
+    hostById(id: string): Host | null {
+      const r = db.query<HostRow, [string]>(`SELECT ${cols} FROM hosts WHERE id = ?`).get(id);
+      return r ? toHost(r) : null;
+    },
+    hostIdByTokenHash: (hash: string) =>
+      db.query<{ id: string }, [string]>("SELECT id FROM hosts WHERE agent_token_hash = ?").get(hash)?.id ?? null,
+    listHosts: (): Host[] => db.query<HostRow, []>(`SELECT ${cols} FROM hosts ORDER BY name, id`).all().map(toHost),
+    recordHello(id: string, h: HelloInfo) {
+      db.query(
+        `UPDATE hosts SET hostname = $hostname, os = $os, arch = $arch, agent_version = $agent_version,
+           restic_version = $restic_version, protocol_version = $protocol_version, boot_time = $boot_time,
+           online = 1, last_seen_at = $at WHERE id = $id`,
+      ).run({ id, ...h });
+    },
+    touchHost: (id: string, at: string) =>
+      db.query("UPDATE hosts SET last_seen_at = ?, online = 1 WHERE id = ?").run(at, id),
+    setOffline: (id: string) => db.query("UPDATE hosts SET online = 0 WHERE id = ?").run(id),
+    /** Hosts marked online whose last sign of life is older than `before`. */
+    staleOnlineHosts: (before: string) =>
+      db
+        .query<{ id: string }, [string]>(
+          "SELECT id FROM hosts WHERE online = 1 AND (last_seen_at IS NULL OR last_seen_at < ?)",
+        )
+        .all(before)
+        .map((r) => r.id),
+    markAllOffline: () => db.query("UPDATE hosts SET online = 0 WHERE online = 1").run(),
+    renameHost: (id: string, name: string) => db.query("UPDATE hosts SET name = ? WHERE id = ?").run(name, id),
+    deleteHost: (id: string) => db.query("DELETE FROM hosts WHERE id = ?").run(id).changes > 0,
+    bumpScheduleVersion(id: string): number {
+      return (
+        db
+          .query<{ schedule_version: number }, [string]>(
+            "UPDATE hosts SET schedule_version = schedule_version + 1 WHERE id = ? RETURNING schedule_version",
+          )
+          .get(id)?.schedule_version ?? 0
+      );
+    },
+    /** Records the acked version; an ack for a version newer than the current one is ignored. */
+    ackScheduleVersion: (id: string, version: number) =>
+      db
+        .query(
+          "UPDATE hosts SET acked_schedule_version = ? WHERE id = ? AND ? <= schedule_version AND ? >= acked_schedule_version",
+        )
+        .run(version, id, version, version).changes > 0,
+
+    configFor: (host_id: string) =>
+      db.query<HostConfigRow, [string]>("SELECT * FROM host_config WHERE host_id = ?").get(host_id),
+    upsertConfig(c: HostConfigRow) {
+      db.query(
+        `INSERT INTO host_config (host_id, repo_url, repo_password_enc, repo_username, repo_credential_enc, hook_shell, updated_at)
+         VALUES ($host_id, $repo_url, $repo_password_enc, $repo_username, $repo_credential_enc, $hook_shell, $updated_at)
+         ON CONFLICT (host_id) DO UPDATE SET repo_url = excluded.repo_url, repo_password_enc = excluded.repo_password_enc,
+           repo_username = excluded.repo_username, repo_credential_enc = excluded.repo_credential_enc,
+           hook_shell = excluded.hook_shell, updated_at = excluded.updated_at`,
+      ).run(params(c));
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import type { JobStatus } from "../../../protocol/index.ts";
+import type { Job } from "../domain/types.ts";
+import { type Database, fromJson, toJson } from "./db.ts";
+
+type Row = Omit<Job, "args" | "spec" | "progress" | "stats"> & {
+  args: string | null;
+  spec: string | null;
+  progress: string | null;
+  stats: string | null;
+};
+
+const toJob = (r: Row): Job => ({
+  ...r,
+  args: fromJson(r.args, []),
+  spec: fromJson(r.spec, null),
+  progress: fromJson(r.progress, null),
+  stats: fromJson(r.stats, null),
+});
+
+export interface JobFilter {
+  host_id?: string | undefined;
+  status?: JobStatus | undefined;
+  limit: number;
+  /** Exclusive lower bound in (created_at DESC, id DESC) order. */
+  after?: { created_at: string; id: string } | undefined;
+}
+
+const NOT_TERMINAL = "status IN ('queued', 'running')";
+
+export function jobsStore(db: Database) {
+  const byId = db.query<Row, [string]>("SELECT * FROM jobs WHERE id = ?");
+  return {
+    /** Inserts a job; for a schedule tick already seen, returns the existing job and created=false. */
+    insertJob(j: Job): { job: Job; created: boolean } {
+      const res = db
+        .query(
+          `INSERT OR IGNORE INTO jobs (id, host_id, kind, status, actor_kind, actor_id, scheduled_id, scheduled_at, args, spec,
+             progress, stats, exit_code, error, created_at, dispatched_at, dispatch_attempts, accepted_at, started_at, finished_at)
+           VALUES ($id, $host_id, $kind, $status, $actor_kind, $actor_id, $scheduled_id, $scheduled_at, $args, $spec,
+             $progress, $stats, $exit_code, $error, $created_at, $dispatched_at, $dispatch_attempts, $accepted_at, $started_at, $finished_at)`,
+        )
+        .run({
+          ...j,
+          args: toJson(j.args),
+          spec: toJson(j.spec),
+          progress: toJson(j.progress),
+          stats: toJson(j.stats),
+        });
+      if (res.changes > 0) return { job: j, created: true };
+      const existing = db
+        .query<Row, [string | null, string | null]>("SELECT * FROM jobs WHERE scheduled_id = ? AND scheduled_at = ?")
+        .get(j.scheduled_id, j.scheduled_at);
+      if (!existing) throw new Error(`job ${j.id} was neither inserted nor found`);
+      return { job: toJob(existing), created: false };
+    },
+    jobById(id: string): Job | null {
+      const r = byId.get(id);
+      return r ? toJob(r) : null;
+    },
+    listJobs(f: JobFilter): Job[] {
+      return db
+        .query<Row, [string | null, string | null, string | null, string | null, string | null, number]>(
+          `SELECT * FROM jobs WHERE (?1 IS NULL OR host_id = ?1) AND (?2 IS NULL OR status = ?2)
+             AND (?3 IS NULL OR (created_at, id) < (?4, ?5))
+           ORDER BY created_at DESC, id DESC LIMIT ?6`,
+        )
+        .all(
+          f.host_id ?? null,
+          f.status ?? null,
+          f.after ? "x" : null,
+          f.after?.created_at ?? null,
+          f.after?.id ?? null,
+          f.limit,
+        )
+        .map(toJob);
+    },
+    /** Queued jobs of a host, oldest first, that the agent has not accepted yet. */
+    undeliveredJobs: (host_id: string): Job[] =>
+      db
+        .query<Row, [string]>(
+          "SELECT * FROM jobs WHERE host_id = ? AND status = 'queued' AND accepted_at IS NULL ORDER BY created_at, id",
+        )
+        .all(host_id)
+        .map(toJob),
+    /** Dispatched but never accepted before `before`, across hosts. */
+    unacceptedSince: (before: string): Job[] =>
+      db
+        .query<Row, [string]>(
+          "SELECT * FROM jobs WHERE status = 'queued' AND accepted_at IS NULL AND dispatched_at IS NOT NULL AND dispatched_at < ?",
+        )
+        .all(before)
+        .map(toJob),
+    markDispatched: (id: string, at: string) =>
+      db
+        .query(
+          "UPDATE jobs SET dispatched_at = ?, dispatch_attempts = dispatch_attempts + 1 WHERE id = ? AND status = 'queued'",
+        )
+        .run(at, id),
+    markAccepted: (id: string, at: string) =>
+      db.query(`UPDATE jobs SET accepted_at = coalesce(accepted_at, ?) WHERE id = ? AND ${NOT_TERMINAL}`).run(at, id)
+        .changes > 0,
+    markRunning: (id: string, started_at: string) =>
+      db
+        .query(
+          "UPDATE jobs SET status = 'running', started_at = ?, accepted_at = coalesce(accepted_at, ?) WHERE id = ? AND status = 'queued'",
+        )
+        .run(started_at, started_at, id).changes > 0,
+    setProgress: (id: string, progress: Record<string, unknown>) =>
+      db.query(`UPDATE jobs SET progress = ? WHERE id = ? AND ${NOT_TERMINAL}`).run(JSON.stringify(progress), id)
+        .changes > 0,
+    /** Moves a job to a terminal state; a job already finished never changes again. */
+    finishJob(
+      id: string,
+      f: { status: JobStatus; exit_code: number | null; finished_at: string; stats?: unknown; error: string | null },
+    ): boolean {
+      return (
+        db
+          .query(
+            `UPDATE jobs SET status = $status, exit_code = $exit_code, finished_at = $finished_at,
+               stats = coalesce($stats, stats), error = $error WHERE id = $id AND ${NOT_TERMINAL}`,
+          )
+          .run({
+            id,
+            status: f.status,
+            exit_code: f.exit_code,
+            finished_at: f.finished_at,
+            stats: toJson(f.stats),
+            error: f.error,
+          }).changes > 0
+      );
+    },
+    lastJobOfKind(host_id: string, kind: string): Job | null {
+      const r = db
+        .query<Row, [string, string]>(
+          "SELECT * FROM jobs WHERE host_id = ? AND kind = ? ORDER BY created_at DESC, id DESC LIMIT 1",
+        )
+        .get(host_id, kind);
+      return r ? toJob(r) : null;
+    },
+    lastSuccessfulBackupAt: (host_id: string) =>
+      db
+        .query<{ at: string | null }, [string]>(
+          "SELECT max(finished_at) AS at FROM jobs WHERE host_id = ? AND kind = 'backup' AND status = 'succeeded'",
+        )
+        .get(host_id)?.at ?? null,
+    jobCounts: () =>
+      db
+        .query<{ kind: string; status: string; n: number }, []>(
+          "SELECT kind, status, count(*) AS n FROM jobs GROUP BY kind, status",
+        )
+        .all(),
+    lastSuccessfulBackups: () =>
+      db
+        .query<{ host_id: string; finished_at: string }, []>(
+          "SELECT host_id, max(finished_at) AS finished_at FROM jobs WHERE kind = 'backup' AND status = 'succeeded' GROUP BY host_id",
+        )
+        .all(),
+  };
+}

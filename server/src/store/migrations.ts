@@ -1,0 +1,161 @@
+/**
+ * Schema migrations, applied in order and keyed by `PRAGMA user_version`. Never edit a
+ * shipped migration: append a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1 (2026-11-30): the first schema.
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'viewer')),
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  );
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at TEXT
+  );
+  CREATE TABLE enrollment_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    uses_left INTEGER NOT NULL,
+    expires_at TEXT NOT NULL,
+    created_by TEXT,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  );
+  CREATE TABLE hosts (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    agent_token_hash TEXT NOT NULL UNIQUE,
+    os TEXT,
+    arch TEXT,
+    agent_version TEXT,
+    restic_version TEXT,
+    protocol_version INTEGER,
+    boot_time TEXT,
+    online INTEGER NOT NULL DEFAULT 0,
+    last_seen_at TEXT,
+    enrolled_at TEXT NOT NULL,
+    schedule_version INTEGER NOT NULL DEFAULT 0,
+    acked_schedule_version INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE host_config (
+    host_id TEXT PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+    repo_url TEXT,
+    repo_password_enc TEXT,
+    repo_username TEXT,
+    repo_credential_enc TEXT,
+    hook_shell TEXT,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE schedules (
+    id TEXT PRIMARY KEY,
+    host_id TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    cron_expr TEXT NOT NULL,
+    timezone TEXT,
+    paths TEXT,
+    excludes TEXT,
+    tags TEXT,
+    retention_policy TEXT,
+    options TEXT,
+    pre_hook TEXT,
+    post_hook TEXT,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX schedules_by_host ON schedules(host_id);
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    host_id TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    actor_kind TEXT NOT NULL CHECK (actor_kind IN ('user', 'schedule', 'system')),
+    actor_id TEXT,
+    scheduled_id TEXT REFERENCES schedules(id) ON DELETE SET NULL,
+    scheduled_at TEXT,
+    args TEXT,
+    spec TEXT,
+    progress TEXT,
+    stats TEXT,
+    exit_code INTEGER,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    dispatched_at TEXT,
+    dispatch_attempts INTEGER NOT NULL DEFAULT 0,
+    accepted_at TEXT,
+    started_at TEXT,
+    finished_at TEXT,
+    UNIQUE (scheduled_id, scheduled_at)
+  );
+  CREATE INDEX jobs_by_host_time ON jobs(host_id, created_at DESC, id DESC);
+  CREATE INDEX jobs_by_time ON jobs(created_at DESC, id DESC);
+  CREATE INDEX jobs_by_status ON jobs(status, created_at DESC);
+  CREATE TABLE job_logs (
+    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    ts TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE snapshots (
+    host_id TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    short_id TEXT NOT NULL,
+    time TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    paths TEXT NOT NULL,
+    tags TEXT,
+    size_bytes INTEGER,
+    file_count INTEGER,
+    PRIMARY KEY (host_id, id)
+  );
+  CREATE INDEX snapshots_by_host_time ON snapshots(host_id, time DESC);
+  CREATE TABLE repo_stats (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    host_id TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+    reported_at TEXT NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    snapshot_count INTEGER NOT NULL,
+    dedup_ratio REAL NOT NULL,
+    last_check_at TEXT,
+    last_check_status TEXT,
+    lock_state TEXT NOT NULL
+  );
+  CREATE INDEX repo_stats_by_host ON repo_stats(host_id, seq DESC);
+  CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor_id TEXT,
+    actor_name TEXT,
+    action TEXT NOT NULL,
+    target TEXT,
+    detail TEXT
+  );
+  -- Envelope ids already stored, per host: the agent's re-sends are acked and ignored.
+  CREATE TABLE received_envelopes (
+    host_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (host_id, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX received_envelopes_by_time ON received_envelopes(received_at);
+  `,
+];

@@ -1,0 +1,62 @@
+import type { Schedule } from "../domain/types.ts";
+import { type Database, fromJson, toJson } from "./db.ts";
+
+type Row = Omit<Schedule, "paths" | "excludes" | "tags" | "retention_policy" | "options" | "enabled"> & {
+  paths: string | null;
+  excludes: string | null;
+  tags: string | null;
+  retention_policy: string | null;
+  options: string | null;
+  enabled: number;
+};
+
+const toSchedule = (r: Row): Schedule => ({
+  ...r,
+  paths: fromJson(r.paths, []),
+  excludes: fromJson(r.excludes, []),
+  tags: fromJson(r.tags, []),
+  retention_policy: fromJson(r.retention_policy, null),
+  options: fromJson(r.options, {}),
+  enabled: r.enabled === 1,
+});
+
+const toRow = (s: Schedule) => ({
+  ...s,
+  paths: toJson(s.paths),
+  excludes: toJson(s.excludes),
+  tags: toJson(s.tags),
+  retention_policy: toJson(s.retention_policy),
+  options: toJson(s.options),
+  enabled: s.enabled ? 1 : 0,
+});
+
+export function schedulesStore(db: Database) {
+  return {
+    insertSchedule(s: Schedule) {
+      db.query(
+        `INSERT INTO schedules (id, host_id, kind, cron_expr, timezone, paths, excludes, tags, retention_policy, options,
+           pre_hook, post_hook, enabled, created_at, updated_at)
+         VALUES ($id, $host_id, $kind, $cron_expr, $timezone, $paths, $excludes, $tags, $retention_policy, $options,
+           $pre_hook, $post_hook, $enabled, $created_at, $updated_at)`,
+      ).run(toRow(s));
+    },
+    updateSchedule(s: Schedule) {
+      db.query(
+        `UPDATE schedules SET kind = $kind, cron_expr = $cron_expr, timezone = $timezone, paths = $paths,
+           excludes = $excludes, tags = $tags, retention_policy = $retention_policy, options = $options,
+           pre_hook = $pre_hook, post_hook = $post_hook, enabled = $enabled, updated_at = $updated_at
+         WHERE id = $id`,
+      ).run(toRow(s));
+    },
+    scheduleById(id: string): Schedule | null {
+      const r = db.query<Row, [string]>("SELECT * FROM schedules WHERE id = ?").get(id);
+      return r ? toSchedule(r) : null;
+    },
+    schedulesForHost: (host_id: string): Schedule[] =>
+      db
+        .query<Row, [string]>("SELECT * FROM schedules WHERE host_id = ? ORDER BY created_at, id")
+        .all(host_id)
+        .map(toSchedule),
+    deleteSchedule: (id: string) => db.query("DELETE FROM schedules WHERE id = ?").run(id).changes > 0,
+  };
+}

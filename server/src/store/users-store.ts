@@ -1,0 +1,108 @@
+import type { ApiToken, EnrollmentToken, Role, User } from "../domain/types.ts";
+import { type Database, params } from "./db.ts";
+
+export interface SessionRow {
+  user: User;
+  csrf_token: string;
+  expires_at: string;
+}
+
+export function usersStore(db: Database) {
+  const userCols = "id, username, role, created_at";
+  return {
+    countUsers: () => db.query<{ n: number }, []>("SELECT count(*) AS n FROM users").get()?.n ?? 0,
+    insertUser(u: User & { password_hash: string }) {
+      db.query(
+        "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ($id, $username, $password_hash, $role, $created_at)",
+      ).run(params(u));
+    },
+    userByName: (username: string) =>
+      db
+        .query<User & { password_hash: string }, [string]>(
+          `SELECT ${userCols}, password_hash FROM users WHERE username = ?`,
+        )
+        .get(username),
+    userById: (id: string) => db.query<User, [string]>(`SELECT ${userCols} FROM users WHERE id = ?`).get(id),
+    listUsers: () => db.query<User, []>(`SELECT ${userCols} FROM users ORDER BY username`).all(),
+    setPassword(id: string, password_hash: string) {
+      db.query("UPDATE users SET password_hash = ? WHERE id = ?").run(password_hash, id);
+      // A new password ends every session of that user.
+      db.query("DELETE FROM sessions WHERE user_id = ?").run(id);
+    },
+    setRole: (id: string, role: Role) => db.query("UPDATE users SET role = ? WHERE id = ?").run(role, id),
+
+    insertSession(s: {
+      token_hash: string;
+      user_id: string;
+      csrf_token: string;
+      created_at: string;
+      expires_at: string;
+    }) {
+      db.query(
+        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($token_hash, $user_id, $csrf_token, $created_at, $expires_at)",
+      ).run(s);
+    },
+    sessionByHash(token_hash: string): SessionRow | null {
+      const row = db
+        .query<User & { csrf_token: string; expires_at: string }, [string]>(
+          `SELECT u.id, u.username, u.role, u.created_at, s.csrf_token, s.expires_at
+           FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`,
+        )
+        .get(token_hash);
+      if (!row) return null;
+      const { csrf_token, expires_at, ...user } = row;
+      return { user, csrf_token, expires_at };
+    },
+    deleteSession: (token_hash: string) => db.query("DELETE FROM sessions WHERE token_hash = ?").run(token_hash),
+    deleteExpiredSessions: (now: string) => db.query("DELETE FROM sessions WHERE expires_at <= ?").run(now),
+
+    insertApiToken(t: ApiToken & { token_hash: string }) {
+      db.query(
+        `INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, last_used_at, revoked_at)
+         VALUES ($id, $user_id, $name, $token_hash, $created_at, $last_used_at, $revoked_at)`,
+      ).run(params(t));
+    },
+    userByApiToken(token_hash: string): (User & { token_id: string }) | null {
+      return db
+        .query<User & { token_id: string }, [string]>(
+          `SELECT u.id, u.username, u.role, u.created_at, t.id AS token_id FROM api_tokens t
+           JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL`,
+        )
+        .get(token_hash);
+    },
+    touchApiToken: (id: string, at: string) =>
+      db.query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?").run(at, id),
+    listApiTokens: (user_id: string | null) =>
+      db
+        .query<ApiToken, [string | null, string | null]>(
+          `SELECT id, user_id, name, created_at, last_used_at, revoked_at FROM api_tokens
+           WHERE (? IS NULL OR user_id = ?) ORDER BY created_at`,
+        )
+        .all(user_id, user_id),
+    revokeApiToken: (id: string, at: string) =>
+      db.query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(at, id).changes > 0,
+    apiTokenById: (id: string) =>
+      db
+        .query<ApiToken, [string]>(
+          "SELECT id, user_id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE id = ?",
+        )
+        .get(id),
+
+    insertEnrollmentToken(t: EnrollmentToken & { token_hash: string }) {
+      db.query(
+        `INSERT INTO enrollment_tokens (id, token_hash, uses_left, expires_at, created_by, created_at, revoked_at)
+         VALUES ($id, $token_hash, $uses_left, $expires_at, $created_by, $created_at, $revoked_at)`,
+      ).run(params(t));
+    },
+    enrollmentTokenByHash: (token_hash: string) =>
+      db
+        .query<EnrollmentToken, [string]>(
+          "SELECT id, uses_left, expires_at, created_by, created_at, revoked_at FROM enrollment_tokens WHERE token_hash = ?",
+        )
+        .get(token_hash),
+    /** Takes one use if any is left; false when the token is used up. */
+    useEnrollmentToken: (id: string) =>
+      db.query("UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0").run(id)
+        .changes > 0,
+  };
+}
