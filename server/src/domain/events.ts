@@ -3,7 +3,9 @@ export type FleetEvent =
   | { type: "job.updated"; job_id: string; host_id: string; status: string }
   | { type: "job.progress"; job_id: string; host_id: string; progress: Record<string, unknown> }
   | { type: "job.log"; job_id: string; host_id: string; last_seq: number }
-  | { type: "host.updated"; host_id: string; online: boolean };
+  | { type: "host.updated"; host_id: string; online: boolean }
+  | { type: "snapshots.updated"; host_id: string; count: number }
+  | { type: "repo_stats.updated"; host_id: string };
 
 export class EventBus {
   #subscribers = new Set<(e: FleetEvent) => void>();

@@ -106,6 +106,7 @@ export function createReports(deps: DomainDeps, jobs: Jobs) {
             file_count: s.file_count ?? null,
           })),
         );
+        events.publish({ type: "snapshots.updated", host_id: hostId, count: msg.payload.snapshots.length });
         break;
       case "repo.stats":
         store.insertRepoStats({
@@ -118,6 +119,7 @@ export function createReports(deps: DomainDeps, jobs: Jobs) {
           last_check_status: msg.payload.last_check_status ?? null,
           lock_state: msg.payload.lock_state,
         });
+        events.publish({ type: "repo_stats.updated", host_id: hostId });
         break;
     }
     return { ok: true, duplicate: false, touched };

@@ -1,0 +1,52 @@
+export const EXIT = { ok: 0, error: 1, usage: 2, notEnrolled: 3, revoked: 4 } as const;
+
+export const MAIN_HELP = `restic-fleet-agent: runs this host's restic backups for a Restic Fleet server
+
+Usage:
+  restic-fleet-agent enroll --server URL --token TOKEN [--state-dir DIR] [--force]
+  restic-fleet-agent run [--state-dir DIR] [--restic PATH] [--no-remote-hooks] [--log-level LEVEL]
+  restic-fleet-agent status [--state-dir DIR] [--json]
+  restic-fleet-agent version
+
+Run any command with --help for details.
+
+Environment (each flag has one):
+  RF_SERVER, RF_ENROLL_TOKEN  server URL and enrollment token ('run' enrolls first when both are set
+                              and the agent has no identity yet)
+  RF_STATE_DIR                --state-dir (default ${defaultStateDir()})
+  RF_RESTIC                   --restic (default: restic on PATH)
+  RF_NO_REMOTE_HOOKS=1        --no-remote-hooks
+  RF_LOG_LEVEL                --log-level: debug, info, warn or error (default info)
+
+Exit codes:
+  0  ok (run: stopped by SIGTERM/SIGINT)
+  1  runtime error (server unreachable during enroll, unreadable state, ...)
+  2  usage error
+  3  not enrolled: run 'restic-fleet-agent enroll' first
+  4  the server refused this agent's token (host revoked): enroll again`;
+
+export const HELP: Record<string, string> = {
+  enroll: `Usage: restic-fleet-agent enroll --server URL --token TOKEN [--state-dir DIR] [--hostname NAME] [--force]
+
+Exchanges a one-time enrollment token (from 'restic-fleet-server enrollment-token create' or the
+web UI) for this host's own agent token, and stores it in the state dir (mode 0600).
+--force replaces an existing identity (the old host stays on the server until revoked there).`,
+  run: `Usage: restic-fleet-agent run [--state-dir DIR] [--restic PATH] [--no-remote-hooks] [--log-level LEVEL]
+
+Runs in the foreground, as a service manager expects: connects to the server (reconnecting with
+backoff from 1 s to 60 s), applies the schedules it sends, fires them, and runs restic jobs one at
+a time. Logs are JSON lines on stderr, with secrets masked. SIGTERM or SIGINT stops it cleanly;
+a job interrupted that way is cancelled. --no-remote-hooks refuses pre/post hooks sent by the server.`,
+  status: `Usage: restic-fleet-agent status [--state-dir DIR] [--json]
+
+Prints the identity, server, connection state, schedule version, next fire per schedule, queued
+and running jobs, outbox depth, and any state file problems. It reads the state dir only.`,
+  version: "Usage: restic-fleet-agent version\n\nPrints the agent version.",
+};
+
+export function defaultStateDir(): string {
+  if (process.platform === "win32") {
+    return `${process.env.ProgramData ?? "C:\\ProgramData"}\\restic-fleet-agent`;
+  }
+  return "/var/lib/restic-fleet-agent";
+}

@@ -1,0 +1,115 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Cron } from "croner";
+import type * as v from "valibot";
+import { OUTBOX_FILE } from "../outbox.ts";
+import { readJsonFile } from "../state/atomic-file.ts";
+import {
+  AcceptedJobs,
+  Identity,
+  STATE_FILES,
+  type StateFileKey,
+  StoredConfig,
+  StoredScheduleSet,
+} from "../state/state-files.ts";
+import { type RuntimeStatus, STATUS_FILE } from "../status.ts";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === "EPERM";
+  }
+}
+
+async function outboxDepth(stateDir: string): Promise<number> {
+  const text = await readFile(join(stateDir, OUTBOX_FILE), "utf8").catch(() => "");
+  const live = new Set<string>();
+  for (const line of text.split("\n")) {
+    try {
+      const r = JSON.parse(line) as { e?: { id: string }; rm?: string[] };
+      if (r.e) live.add(r.e.id);
+      for (const id of r.rm ?? []) live.delete(id);
+    } catch {
+      // A torn line: the agent repairs it on its next start.
+    }
+  }
+  return live.size;
+}
+
+/** Everything `status` prints, read from the state dir without touching it. */
+export async function collectStatus(stateDir: string, now = new Date()) {
+  const problems: string[] = [];
+  // Read-only: unlike the agent, status never moves a corrupt file aside.
+  const read = async <S extends v.GenericSchema>(
+    key: StateFileKey,
+    schema: S,
+  ): Promise<v.InferOutput<S> | undefined> => {
+    const spec = STATE_FILES[key];
+    const r = await readJsonFile(join(stateDir, spec.name), schema);
+    if (r.ok) return r.value as v.InferOutput<S>;
+    if (r.reason !== "missing") problems.push(`${spec.name}: ${r.message}; ${spec.ifLost}`);
+    return undefined;
+  };
+  const identity = await read("identity", Identity);
+  const set = await read("schedules", StoredScheduleSet);
+  const jobs = (await read("jobs", AcceptedJobs))?.jobs ?? [];
+  const config = await read("config", StoredConfig);
+  const runtime = (await readFile(join(stateDir, STATUS_FILE), "utf8")
+    .then((t) => JSON.parse(t) as RuntimeStatus)
+    .catch(() => null)) as RuntimeStatus | null;
+  const running = runtime ? alive(runtime.pid) : false;
+  const schedules = (set?.schedules ?? []).map((s) => {
+    let next: string | null = null;
+    if (s.enabled) {
+      try {
+        const tz = typeof s.options?.timezone === "string" ? s.options.timezone : undefined;
+        next =
+          new Cron(s.cron_expr, { paused: true, mode: "5-or-6-parts", ...(tz ? { timezone: tz } : {}) })
+            .nextRun(now)
+            ?.toISOString() ?? null;
+      } catch {
+        next = null;
+      }
+    }
+    return { id: s.id, kind: s.kind, cron_expr: s.cron_expr, enabled: s.enabled, next_fire: next };
+  });
+  return {
+    state_dir: stateDir,
+    enrolled: !!identity,
+    host_id: identity?.host_id ?? null,
+    server: identity?.server_url ?? null,
+    agent_running: running,
+    connected: running && !!runtime?.connected,
+    restic_version: runtime?.restic_version ?? null,
+    schedule_version: set?.version ?? null,
+    schedules,
+    jobs: jobs.map((j) => ({ job_id: j.command.job_id, kind: j.command.kind, state: j.state })),
+    outbox_depth: await outboxDepth(stateDir),
+    repository_configured: !!config?.repo_url,
+    problems: [...problems],
+  };
+}
+
+export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): string {
+  const lines = [
+    `state dir:        ${s.state_dir}`,
+    `enrolled:         ${s.enrolled ? `yes, host ${s.host_id}` : "no: run 'restic-fleet-agent enroll --server URL --token T'"}`,
+    `server:           ${s.server ?? "-"}`,
+    `agent:            ${s.agent_running ? (s.connected ? "running, connected" : "running, not connected") : "not running"}`,
+    `restic:           ${s.restic_version ?? "-"}`,
+    `repository:       ${s.repository_configured ? "configured" : "not configured yet (set it on the server)"}`,
+    `schedule version: ${s.schedule_version ?? "-"}`,
+    `schedules:        ${s.schedules.length === 0 ? "none" : ""}`,
+    ...s.schedules.map(
+      (x) =>
+        `  ${x.id}  ${x.kind.padEnd(7)} ${x.cron_expr.padEnd(16)} ${x.enabled ? `next ${x.next_fire ?? "?"}` : "disabled"}`,
+    ),
+    `jobs:             ${s.jobs.length === 0 ? "none" : ""}`,
+    ...s.jobs.map((j) => `  ${j.job_id}  ${j.kind.padEnd(7)} ${j.state === "running" ? "running" : "queued"}`),
+    `outbox:           ${s.outbox_depth} message(s) waiting for the server's ack`,
+  ];
+  if (s.problems.length) lines.push("problems:", ...s.problems.map((p) => `  ${p}`));
+  return lines.join("\n");
+}

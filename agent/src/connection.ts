@@ -1,0 +1,108 @@
+import { decodeServerMessage, type ServerMessage } from "../../protocol/index.ts";
+import type { ConnectOutcome } from "./backoff.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
+import type { Logger } from "./log.ts";
+
+/** 30 s heartbeats; the server marks a host offline after 90 s (3 missed). */
+export const HEARTBEAT_MS = 30_000;
+
+export interface Link {
+  /** Sends a text frame; false when the socket is not open. */
+  send(text: string): boolean;
+  close(): void;
+}
+
+export interface ConnectOptions {
+  serverUrl: string;
+  token: string;
+  clock: Clock;
+  log: Logger;
+  /** Called once the socket is open; heartbeats start then. */
+  onOpen(link: Link): void;
+  onMessage(msg: ServerMessage, link: Link): void;
+  onClose(): void;
+  /** Builds the heartbeat frame (the caller owns encoding and the clock). */
+  heartbeat(): string;
+  /** Resolved by the caller to end this connection (agent stopping). */
+  signal?: AbortSignal;
+}
+
+export function wsUrl(serverUrl: string): string {
+  const u = new URL("/api/v1/agent/ws", serverUrl);
+  u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+  return u.toString();
+}
+
+/**
+ * Asks the server why a socket could not open: with a valid token a plain GET on the
+ * WebSocket route answers 404 (no upgrade), with a bad or revoked one 401.
+ */
+async function refusedToken(serverUrl: string, token: string): Promise<boolean> {
+  try {
+    const res = await fetch(new URL("/api/v1/agent/ws", serverUrl), { headers: { Authorization: `Bearer ${token}` } });
+    return res.status === 401;
+  } catch {
+    return false;
+  }
+}
+
+/** One WebSocket session: resolves when it ends, saying whether the server refused our token. */
+export function connectOnce(o: ConnectOptions): Promise<ConnectOutcome> {
+  return new Promise((resolve) => {
+    let opened = false;
+    let unauthorized = false;
+    let heartbeatTimer: TimerHandle | null = null;
+    const ws = new WebSocket(wsUrl(o.serverUrl), { headers: { Authorization: `Bearer ${o.token}` } } as never);
+    const link: Link = {
+      send(text) {
+        if (ws.readyState !== WebSocket.OPEN) return false;
+        ws.send(text);
+        return true;
+      },
+      close: () => ws.close(1000, "agent stopping"),
+    };
+    const beat = () => {
+      heartbeatTimer = o.clock.setTimeout(() => {
+        link.send(o.heartbeat());
+        beat();
+      }, HEARTBEAT_MS);
+    };
+    const onAbort = () => ws.close(1000, "agent stopping");
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+
+    ws.addEventListener("open", () => {
+      opened = true;
+      o.log.info("connected to server", { server: o.serverUrl });
+      beat();
+      o.onOpen(link);
+    });
+    ws.addEventListener("message", (event) => {
+      const decoded = decodeServerMessage(
+        typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer),
+      );
+      if (!decoded.ok) {
+        o.log.warn("ignored an invalid frame from the server", { error: decoded.error.message });
+        return;
+      }
+      if (decoded.message.type === "error" && decoded.message.payload.code === "unauthorized") unauthorized = true;
+      try {
+        o.onMessage(decoded.message, link);
+      } catch (err) {
+        o.log.error("handling a server message failed", { type: decoded.message.type, error: String(err) });
+      }
+    });
+    ws.addEventListener("close", async (event) => {
+      if (heartbeatTimer) o.clock.clearTimeout(heartbeatTimer);
+      o.signal?.removeEventListener("abort", onAbort);
+      if (opened) {
+        o.log.info("disconnected from server", { code: event.code, reason: event.reason });
+        o.onClose();
+      }
+      if (!opened && !unauthorized && !o.signal?.aborted) unauthorized = await refusedToken(o.serverUrl, o.token);
+      resolve({ reason: unauthorized ? "unauthorized" : "closed" });
+    });
+    ws.addEventListener("error", () => {
+      // A close event always follows; the outcome is decided there.
+    });
+  });
+}

@@ -1,0 +1,195 @@
+// End-to-end harness: the real server process, the real agent process (the compiled binary when
+// RF_TEST_AGENT_BIN is set, else `bun agent/src/main.ts`), the real restic, and the API's own
+// event stream as the signal to wait on. Nothing here sleeps to synchronize.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+const ROOT = join(import.meta.dir, "..", "..", "..");
+const BUN = process.execPath;
+
+export function agentCommand(): string[] {
+  const bin = process.env.RF_TEST_AGENT_BIN;
+  return bin ? [bin] : [BUN, join(ROOT, "agent/src/main.ts")];
+}
+
+export function serverCommand(): string[] {
+  const bin = process.env.RF_TEST_SERVER_BIN;
+  return bin ? [bin] : [BUN, join(ROOT, "server/src/main.ts")];
+}
+
+/** Reads a stream line by line until a line matches; returns it (the rest keeps flowing to `sink`). */
+async function waitForLine(stream: ReadableStream<Uint8Array>, match: RegExp, sink: string[]): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`process ended before printing ${match}:\n${sink.join("\n")}`);
+    buffer += decoder.decode(value, { stream: true });
+    let nl = buffer.indexOf("\n");
+    while (nl >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      sink.push(line);
+      if (match.test(line)) {
+        // Keep draining in the background so the child never blocks on a full pipe.
+        void (async () => {
+          for (;;) {
+            const r = await reader.read();
+            if (r.done) return;
+            sink.push(decoder.decode(r.value));
+          }
+        })();
+        return line;
+      }
+      nl = buffer.indexOf("\n");
+    }
+  }
+}
+
+export interface Fleet {
+  url: string;
+  dataDir: string;
+  token: string;
+  serverLog: string[];
+  api<T = unknown>(path: string, method?: string, body?: unknown): Promise<{ status: number; body: T }>;
+  events(): Promise<EventWatcher>;
+  close(): Promise<void>;
+}
+
+export async function startFleet(): Promise<Fleet> {
+  const dataDir = mkdtempSync(join(tmpdir(), "rf-e2e-server-"));
+  const serverLog: string[] = [];
+  const server = Bun.spawn([...serverCommand(), "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
+    env: { ...process.env, RF_ADMIN_PASSWORD: "e2e-admin-password" },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const line = await waitForLine(server.stderr as ReadableStream<Uint8Array>, /listening/, serverLog);
+  const url = (JSON.parse(line) as { url: string }).url;
+  const tok = Bun.spawnSync([...serverCommand(), "api-token", "create", "--user", "admin", "--data-dir", dataDir]);
+  const token = tok.stdout.toString().trim();
+  if (!token.startsWith("rft_")) throw new Error(`api-token create failed: ${tok.stderr.toString()}`);
+  const api = async <T>(path: string, method = "GET", body?: unknown) => {
+    const res = await fetch(`${url}/api/v1${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
+  };
+  return {
+    url,
+    dataDir,
+    token,
+    serverLog,
+    api,
+    events: () => EventWatcher.open(url, token),
+    async close() {
+      server.kill("SIGTERM");
+      await server.exited;
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface FleetEvent {
+  type: string;
+  job_id?: string;
+  host_id?: string;
+  status?: string;
+  online?: boolean;
+  progress?: Record<string, unknown>;
+}
+
+/** The server's SSE stream, as a list plus a way to wait for an event matching a predicate. */
+export class EventWatcher {
+  readonly seen: FleetEvent[] = [];
+  #waiters: Array<() => void> = [];
+  #ended = false;
+
+  private constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  static async open(url: string, token: string): Promise<EventWatcher> {
+    const res = await fetch(`${url}/api/v1/events`, { headers: { Authorization: `Bearer ${token}` } });
+    const w = new EventWatcher((res.body as ReadableStream<Uint8Array>).getReader());
+    void w.#pump();
+    await w.until((e) => e.type === "ready");
+    return w;
+  }
+
+  async #pump() {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await this.reader.read().catch(() => ({ value: undefined, done: true as const }));
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let sep = buffer.indexOf("\n\n");
+      while (sep >= 0) {
+        const block = buffer.slice(0, sep);
+        buffer = buffer.slice(sep + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event) this.seen.push({ ...(data ? JSON.parse(data) : {}), type: event });
+        sep = buffer.indexOf("\n\n");
+      }
+      this.#wake();
+    }
+    this.#ended = true;
+    this.#wake();
+  }
+
+  #wake() {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const fn of w) fn();
+  }
+
+  /** Resolves with the first event (already seen or future) that matches. */
+  async until(match: (e: FleetEvent) => boolean, from = 0): Promise<FleetEvent> {
+    for (;;) {
+      const hit = this.seen.slice(from).find(match);
+      if (hit) return hit;
+      if (this.#ended) throw new Error("event stream ended");
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  close() {
+    void this.reader.cancel().catch(() => {});
+  }
+}
+
+export interface AgentProc {
+  proc: Subprocess;
+  log: string[];
+  stateDir: string;
+}
+
+/** Runs `restic-fleet-agent run` in its own process group, so a crash test can kill the whole group. */
+export function startAgent(stateDir: string, env: Record<string, string> = {}): AgentProc {
+  const log: string[] = [];
+  const proc = Bun.spawn(["setsid", ...agentCommand(), "run", "--state-dir", stateDir, "--log-level", "debug"], {
+    env: { ...process.env, ...env },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  void (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) log.push(decoder.decode(chunk));
+  })();
+  return { proc, log, stateDir };
+}
+
+export function runAgentCli(args: string[], env: Record<string, string> = {}) {
+  const r = Bun.spawnSync([...agentCommand(), ...args], { env: { ...process.env, ...env } });
+  return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}

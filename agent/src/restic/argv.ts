@@ -1,0 +1,182 @@
+import type { BackupSpec, CheckSpec, CommandRunPayload, ForgetSpec, RestoreSpec } from "../../../protocol/index.ts";
+import type { ResticFeatures } from "./types.ts";
+import {
+  type Checked,
+  checkAbsolutePath,
+  checkAll,
+  checkDuration,
+  checkTag,
+  checkText,
+  escapeGlob,
+} from "./validate.ts";
+
+/**
+ * The fixed argv builders, one per job kind. They return restic's arguments without the binary.
+ * Every server string is either a `--flag=VALUE` value or a path after `--`, so none can become a
+ * flag of its own.
+ */
+
+export interface GlobalFlags {
+  features: ResticFeatures;
+  /** `--retry-lock` value when the version has it; null for none. */
+  retryLock: string | null;
+  platform?: NodeJS.Platform;
+}
+
+/** What one job runs: restic steps in order, the backup inputs, and the hooks. */
+export interface JobPlan {
+  steps: string[][];
+  backup?: BackupInput;
+  preHook?: string;
+  postHook?: string;
+}
+
+export interface BackupInput {
+  paths: string[];
+  excludes: string[];
+  tags: string[];
+}
+
+// `--json` is a global flag in every version: commands without JSON output (0.14's init, check,
+// restore, unlock) ignore it, and newer versions print JSON where they can.
+function common(g: GlobalFlags, locks: boolean): string[] {
+  const flags = ["--json"];
+  if (locks && g.features.retryLock && g.retryLock) flags.push(`--retry-lock=${g.retryLock}`);
+  return flags;
+}
+
+export function backupInput(spec: BackupSpec | undefined, args: string[] | undefined): Checked<BackupInput> {
+  // DESIGN.md §2.1: `args` keeps its old meaning (paths for backup) when the spec has none.
+  const rawPaths = spec?.paths ?? args ?? [];
+  if (rawPaths.length === 0) return { ok: false, error: "a backup needs at least one path" };
+  const paths = checkAll(rawPaths, (p) => checkAbsolutePath(p, "backup path"));
+  if (!paths.ok) return paths;
+  const excludes = checkAll(spec?.excludes ?? [], (e) => checkText(e, "exclude"));
+  if (!excludes.ok) return excludes;
+  const tags = checkAll(spec?.tags ?? [], (t) => checkTag(t));
+  if (!tags.ok) return tags;
+  return { ok: true, value: { paths: paths.value, excludes: excludes.value, tags: tags.value } };
+}
+
+export function backupArgv(input: BackupInput, g: GlobalFlags): string[] {
+  return [
+    "backup",
+    ...common(g, true),
+    ...input.excludes.map((e) => `--exclude=${e}`),
+    ...input.tags.map((t) => `--tag=${t}`),
+    "--",
+    ...input.paths,
+  ];
+}
+
+const KEEP_FLAGS = [
+  ["keep_last", "--keep-last"],
+  ["keep_hourly", "--keep-hourly"],
+  ["keep_daily", "--keep-daily"],
+  ["keep_weekly", "--keep-weekly"],
+  ["keep_monthly", "--keep-monthly"],
+  ["keep_yearly", "--keep-yearly"],
+] as const;
+
+export function forgetArgv(spec: ForgetSpec | undefined, g: GlobalFlags): Checked<string[]> {
+  const policy = spec?.policy ?? {};
+  const flags: string[] = [];
+  // 0 means "not set" to restic 0.14, so a zero rule is left out rather than sent.
+  for (const [key, flag] of KEEP_FLAGS) {
+    const n = policy[key];
+    if (n !== undefined && n > 0) flags.push(`${flag}=${n}`);
+  }
+  if (policy.keep_within) {
+    if (!/^(\d+[ymdh])+$/.test(policy.keep_within)) {
+      return { ok: false, error: `keep_within ${JSON.stringify(policy.keep_within)} is not a duration such as 7d` };
+    }
+    flags.push(`--keep-within=${policy.keep_within}`);
+  }
+  const keepTags = checkAll(policy.keep_tags ?? [], (t) => checkTag(t, "keep_tags entry"));
+  if (!keepTags.ok) return keepTags;
+  flags.push(...keepTags.value.map((t) => `--keep-tag=${t}`));
+  // restic with no rule removes nothing but says so only in prose; refuse instead, loudly.
+  if (flags.length === 0)
+    return { ok: false, error: "the retention policy keeps nothing explicitly; refusing to forget" };
+  // `--prune` is never passed: 0.14 mixes prune's text into forget's JSON (FIELD-NOTES), so
+  // the prune runs as its own step.
+  return { ok: true, value: ["forget", ...common(g, true), ...flags] };
+}
+
+export function checkArgv(spec: CheckSpec | undefined, g: GlobalFlags): Checked<string[]> {
+  const argv = ["check", ...common(g, true)];
+  const subset = spec?.read_data_subset;
+  if (subset !== undefined) {
+    if (!/^(\d+(\.\d+)?%|\d+\/\d+|\d+[KMGT]?)$/.test(subset)) {
+      return { ok: false, error: `read_data_subset ${JSON.stringify(subset)} must be like 10%, 1/5 or 500M` };
+    }
+    argv.push(`--read-data-subset=${subset}`);
+  }
+  return { ok: true, value: argv };
+}
+
+export function restoreArgv(spec: RestoreSpec | undefined, g: GlobalFlags): Checked<string[]> {
+  if (!spec) return { ok: false, error: "a restore needs a spec with snapshot_id and target" };
+  if (!/^([0-9a-f]{8,64}|latest)$/.test(spec.snapshot_id)) {
+    return { ok: false, error: `snapshot_id ${JSON.stringify(spec.snapshot_id)} must be a snapshot id or latest` };
+  }
+  const target = checkAbsolutePath(spec.target, "restore target", g.platform);
+  if (!target.ok) return target;
+  const includes = checkAll(spec.include ?? [], (p) => checkText(p, "include path"));
+  if (!includes.ok) return includes;
+  return {
+    ok: true,
+    value: [
+      "restore",
+      spec.snapshot_id,
+      ...common(g, true),
+      `--target=${target.value}`,
+      // Reads every restored file back and compares it with the snapshot (exists in 0.14).
+      "--verify",
+      ...includes.value.map((p) => `--include=${escapeGlob(p, g.platform)}`),
+    ],
+  };
+}
+
+/** The plan for one command.run; an error names what the server sent wrong. */
+export function buildPlan(cmd: CommandRunPayload, g: GlobalFlags): Checked<JobPlan> {
+  if (g.retryLock !== null && !checkDuration(g.retryLock).ok) {
+    return { ok: false, error: `retry-lock ${JSON.stringify(g.retryLock)} is not a duration` };
+  }
+  switch (cmd.kind) {
+    case "backup": {
+      const input = backupInput(cmd.spec, cmd.args);
+      if (!input.ok) return input;
+      const plan: JobPlan = { steps: [backupArgv(input.value, g)], backup: input.value };
+      if (cmd.spec?.pre_hook) plan.preHook = cmd.spec.pre_hook;
+      if (cmd.spec?.post_hook) plan.postHook = cmd.spec.post_hook;
+      return { ok: true, value: plan };
+    }
+    case "init":
+      return { ok: true, value: { steps: [["init", ...common(g, false)]] } };
+    case "forget": {
+      const forget = forgetArgv(cmd.spec, g);
+      if (!forget.ok) return forget;
+      const steps = [forget.value];
+      if (cmd.spec?.prune) steps.push(["prune", ...common(g, true)]);
+      return { ok: true, value: { steps } };
+    }
+    case "prune":
+      return { ok: true, value: { steps: [["prune", ...common(g, true)]] } };
+    case "check": {
+      const check = checkArgv(cmd.spec, g);
+      return check.ok ? { ok: true, value: { steps: [check.value] } } : check;
+    }
+    case "unlock":
+      // unlock takes no lock, so it never waits for one.
+      return { ok: true, value: { steps: [["unlock", ...common(g, false)]] } };
+    case "restore": {
+      const restore = restoreArgv(cmd.spec, g);
+      return restore.ok ? { ok: true, value: { steps: [restore.value] } } : restore;
+    }
+    default: {
+      const never: never = cmd;
+      return { ok: false, error: `unknown job kind ${JSON.stringify((never as { kind: string }).kind)}` };
+    }
+  }
+}

@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  INT_TIMEOUT,
+  listFiles,
+  RESTIC,
+  type Real,
+  realSupervisor,
+  restic,
+  type Sandbox,
+  sameBytes,
+  sandbox,
+} from "./int-helpers.ts";
+
+let sb: Sandbox;
+let real: Real;
+
+beforeAll(async () => {
+  sb = await sandbox();
+  await mkdir(join(sb.data, "sub", "deeper"), { recursive: true });
+  await writeFile(join(sb.data, "hello.txt"), "hello restic fleet\n");
+  await writeFile(join(sb.data, "weird[1].txt"), "brackets are glob characters\n");
+  await writeFile(join(sb.data, "sub", "notes.md"), "# notes\n".repeat(100));
+  await writeFile(
+    join(sb.data, "sub", "deeper", "bytes.bin"),
+    Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 256)),
+  );
+  real = realSupervisor(sb);
+}, 30_000); // restic set-up: more than bun's 5 s hook default
+afterAll(() => sb?.cleanup());
+
+describe(`backup and restore with ${RESTIC}`, () => {
+  test(
+    "init creates the repository",
+    async () => {
+      const done = await real.run({ job_id: "init", kind: "init" });
+      expect(done).toMatchObject({ status: "succeeded", exit_code: 0 });
+      expect((await restic(sb, ["cat", "config"])).code).toBe(0);
+      // init reports nothing
+      expect(real.rec.of("snapshots.report")).toHaveLength(0);
+    },
+    INT_TIMEOUT,
+  );
+
+  test(
+    "a backup succeeds and reports the snapshot list and the repository stats",
+    async () => {
+      const done = await real.run({ job_id: "b1", kind: "backup", spec: { paths: [sb.data], tags: ["int-test"] } });
+      expect(done.status).toBe("succeeded");
+      expect(done.error).toBeUndefined();
+      expect(done.stats).toMatchObject({ message_type: "summary", total_files_processed: 4 });
+      expect(real.rec.of("job.started").find((s) => s.job_id === "b1")?.kind).toBe("backup");
+
+      const reports = real.rec.of("snapshots.report");
+      expect(reports).toHaveLength(1);
+      const snaps = reports[0]?.snapshots ?? [];
+      expect(snaps).toHaveLength(1);
+      const snap = snaps[0];
+      expect(snap?.paths).toEqual([sb.data]);
+      expect(snap?.tags).toEqual(["int-test"]);
+      expect(snap?.id).toMatch(/^[0-9a-f]{64}$/);
+      expect(snap?.id.startsWith(snap?.short_id ?? "?")).toBe(true);
+      expect(snap?.file_count).toBe(4);
+      expect(snap?.size_bytes).toBe(done.stats?.total_bytes_processed as number);
+
+      const [stats] = real.rec.of("repo.stats");
+      expect(stats?.snapshot_count).toBe(1);
+      expect(stats?.size_bytes).toBeGreaterThan(0);
+      expect(stats?.dedup_ratio).toBeGreaterThan(0);
+      expect(stats?.lock_state).toBe("unlocked");
+
+      // logs went out before job.finished, numbered from 1
+      const lines = real.rec.logLines.filter((l) => l.job_id === "b1");
+      expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i + 1));
+      const types = real.rec.types();
+      expect(types.lastIndexOf("job.log")).toBeLessThan(types.lastIndexOf("job.finished"));
+    },
+    INT_TIMEOUT,
+  );
+
+  test(
+    "a full restore gives back every byte",
+    async () => {
+      const target = join(sb.root, "restore-full");
+      const done = await real.run({ job_id: "r1", kind: "restore", spec: { snapshot_id: "latest", target } });
+      expect(done.status).toBe("succeeded");
+      const restoredRoot = join(target, sb.data);
+      const want = await listFiles(sb.data);
+      expect(await listFiles(restoredRoot)).toEqual(want);
+      for (const f of want) expect(await sameBytes(join(sb.data, f), join(restoredRoot, f))).toBe(true);
+    },
+    INT_TIMEOUT,
+  );
+
+  test(
+    "a restore that includes weird[1].txt restores exactly that file",
+    async () => {
+      const target = join(sb.root, "restore-one");
+      const snapshotId = real.rec.of("snapshots.report")[0]?.snapshots[0]?.short_id ?? "latest";
+      const done = await real.run({
+        job_id: "r2",
+        kind: "restore",
+        spec: { snapshot_id: snapshotId, target, include: [join(sb.data, "weird[1].txt")] },
+      });
+      expect(done.status).toBe("succeeded");
+      expect(await listFiles(join(target, sb.data))).toEqual(["weird[1].txt"]);
+      expect(await sameBytes(join(sb.data, "weird[1].txt"), join(target, sb.data, "weird[1].txt"))).toBe(true);
+    },
+    INT_TIMEOUT,
+  );
+
+  test(
+    "a backup whose paths do not exist fails clearly; some missing is a warning",
+    async () => {
+      const none = await real.run({
+        job_id: "b-none",
+        kind: "backup",
+        args: [join(sb.root, "nope"), "/does/not/exist"],
+      });
+      expect(none.status).toBe("failed");
+      expect(none.error).toContain("none of the backup paths exist");
+      expect(none.stats?.failure_reason).toBe("paths_missing");
+
+      const some = await real.run({
+        job_id: "b-some",
+        kind: "backup",
+        // real hooks through /bin/sh, riding along on this job
+        spec: {
+          paths: [sb.data, join(sb.root, "nope")],
+          pre_hook: "echo pre-hook ran for $RF_JOB_ID",
+          post_hook: "echo post: $RF_RESTIC_STATUS >&2",
+        },
+      });
+      expect(some.status).toBe("succeeded");
+      expect(some.error).toContain("1 of 2 backup paths do not exist");
+      expect(some.stats?.warning).toContain(join(sb.root, "nope"));
+      const logged = real.rec.logLines.filter((l) => l.job_id === "b-some").map((l) => `${l.stream}:${l.payload}`);
+      expect(logged).toContain("stdout:pre-hook ran for b-some");
+      expect(logged).toContain("stderr:post: succeeded");
+    },
+    INT_TIMEOUT,
+  );
+});

@@ -1,0 +1,81 @@
+import { lstat } from "node:fs/promises";
+import type { Clock, TimerHandle } from "../clock.ts";
+import type { ChildLike } from "./types.ts";
+
+/**
+ * The process a job is running right now, and how a cancel stops it: SIGINT first, so restic can
+ * finish its current pack and remove its lock, then SIGKILL once graceMs have passed on the
+ * injected clock. Once interrupted, every later child of the job is interrupted as it starts.
+ */
+export class ChildControl {
+  #child: ChildLike | null = null;
+  #killTimer: TimerHandle | null = null;
+  #interrupted = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly graceMs: number,
+    private readonly log: (text: string) => void,
+    private readonly platform: NodeJS.Platform = process.platform,
+  ) {}
+
+  attach(child: ChildLike): void {
+    this.#child = child;
+    if (this.#interrupted) this.#signal(child);
+  }
+
+  detach(): void {
+    this.#child = null;
+    if (this.#killTimer) this.clock.clearTimeout(this.#killTimer);
+    this.#killTimer = null;
+  }
+
+  interrupt(): void {
+    this.#interrupted = true;
+    if (this.#child) this.#signal(this.#child);
+  }
+
+  #signal(child: ChildLike): void {
+    if (this.platform === "win32") {
+      // Windows has no SIGINT for a child without a console: DESIGN.md §2.1 says "a process kill".
+      this.log(`killing pid ${child.pid}`);
+      send(child, "SIGKILL");
+      return;
+    }
+    this.log(`sending SIGINT to pid ${child.pid}`);
+    send(child, "SIGINT");
+    this.#killTimer = this.clock.setTimeout(() => {
+      this.#killTimer = null;
+      if (this.#child !== child) return;
+      this.log(`pid ${child.pid} still running after ${this.graceMs} ms: sending SIGKILL`);
+      send(child, "SIGKILL");
+    }, this.graceMs);
+  }
+}
+
+function send(child: ChildLike, sig: NodeJS.Signals): void {
+  try {
+    child.kill(sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** The backup paths that are not there; restic 0.14 would skip them with exit code 0. */
+export async function missingPaths(paths: string[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const p of paths) {
+    // lstat: a dangling symlink is still something restic backs up.
+    const exists = await lstat(p).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => err.code !== "ENOENT" && err.code !== "ENOTDIR",
+    );
+    if (!exists) missing.push(p);
+  }
+  return missing;
+}
+
+/** An argv element as a shell would need it, for the "$ restic ..." log line. */
+export function quote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : JSON.stringify(arg);
+}

@@ -1,0 +1,73 @@
+import type { FailureReason } from "./types.ts";
+
+export interface Failure {
+  reason: FailureReason;
+  /** One clear sentence for an operator. */
+  summary: string;
+  /** The summary plus the stderr tail: what job.finished carries as `error`. */
+  error: string;
+}
+
+/** How many stderr lines end up in a job's error text. */
+export const STDERR_TAIL_LINES = 5;
+
+const RULES: ReadonlyArray<{ reason: FailureReason; test: RegExp; summary: string }> = [
+  {
+    reason: "wrong_password",
+    test: /wrong password or no key found|an empty password is not a password/i,
+    summary: "The repository password is wrong (restic found no key that opens it).",
+  },
+  {
+    reason: "repo_missing",
+    test: /unable to open config file|repository does not exist|is there a repository at the following location/i,
+    summary: "There is no restic repository at the configured location; run an init job to create it.",
+  },
+  {
+    reason: "locked",
+    test: /repository is already locked|unable to create lock|failed to lock repository/i,
+    summary: "The repository is locked by another restic process; if none is running, run an unlock job.",
+  },
+  {
+    reason: "paths_missing",
+    test: /all (target|source) directories\/files do not exist/i,
+    summary: "None of the backup paths exist on this host.",
+  },
+  {
+    reason: "network",
+    test: /connection refused|no such host|i\/o timeout|timed? ?out|network is unreachable|connection reset|no route to host|tls handshake|dial tcp|server misbehaving/i,
+    summary: "restic could not reach the repository over the network.",
+  },
+];
+
+// restic >= 0.17 has distinct exit codes; 0.14 exits 1 for everything, so stderr decides there.
+const BY_EXIT_CODE: Readonly<Record<number, FailureReason>> = {
+  10: "repo_missing",
+  11: "locked",
+  12: "wrong_password",
+};
+
+/**
+ * Classifies a failed restic run from the tail of its stderr (already redacted) and its exit
+ * code. Pure: the same input always gives the same text.
+ */
+export function classifyFailure(stderrTail: string[], exitCode: number): Failure {
+  const text = stderrTail.join("\n");
+  const byCode = BY_EXIT_CODE[exitCode];
+  const rule = byCode ? RULES.find((r) => r.reason === byCode) : RULES.find((r) => r.test.test(text));
+  const summary = rule?.summary ?? unknownSummary(exitCode);
+  const tail = stderrTail
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0)
+    .slice(-STDERR_TAIL_LINES);
+  return {
+    reason: rule?.reason ?? "unknown",
+    summary,
+    error: tail.length > 0 ? `${summary}\n${tail.join("\n")}` : summary,
+  };
+}
+
+function unknownSummary(exitCode: number): string {
+  if (exitCode === 130) return "restic was interrupted (exit code 130).";
+  if (exitCode > 128) return `restic was killed by signal ${exitCode - 128} (exit code ${exitCode}).`;
+  return `restic failed with exit code ${exitCode}.`;
+}

@@ -1,0 +1,284 @@
+import type { CommandRunPayload } from "../../../protocol/index.ts";
+import type { Clock } from "../clock.ts";
+import { backupArgv, buildPlan, type GlobalFlags, type JobPlan } from "./argv.ts";
+import { ChildControl, missingPaths, quote } from "./child-control.ts";
+import { classifyFailure } from "./classify.ts";
+import type { Capture, LastCheck, SnapshotSizes } from "./follow-up.ts";
+import { HOOKS_DISABLED_ERROR, hookArgv, hookEnv } from "./hooks.ts";
+import { LogBatcher } from "./log-batcher.ts";
+import { cancelled, failed, type Outcome, resticFailed, resticSucceeded, withPostHookFailure } from "./outcome.ts";
+import { ProgressThrottle } from "./progress.ts";
+import { reportAfter } from "./reports.ts";
+import { errorText, type ProcessResult, runProcess } from "./run-process.ts";
+import { type Redact, redactorFor, removeSecretFile, resticEnv, usableRepo, writePasswordFile } from "./secrets.ts";
+import { forgetCounts, StepOutput } from "./step-output.ts";
+import type { ChildLike, Emit, RepoConfig, ResticFeatures, SpawnFn } from "./types.ts";
+
+/** What a job needs from the supervisor: the seams, the settings and the shared memory. */
+export interface JobContext {
+  resticPath: string;
+  spawn: SpawnFn;
+  clock: Clock;
+  emit: Emit;
+  allowRemoteHooks: boolean;
+  tempDir: string;
+  cacheDir?: string;
+  cancelGraceMs: number;
+  progressIntervalMs: number;
+  logBatchMs: number;
+  retryLock: string | null;
+  getFeatures: () => Promise<ResticFeatures>;
+  sizes: SnapshotSizes;
+  lastCheck: { value: LastCheck | null };
+}
+
+/**
+ * One job from start to job.finished: hooks, the restic steps, the reports, and on cancel the
+ * SIGINT → SIGKILL → `restic unlock` sequence. run() never throws; every failure ends as a
+ * job.finished with status failed.
+ */
+export class JobRun {
+  readonly id: string;
+  readonly #cmd: CommandRunPayload;
+  readonly #ctx: JobContext;
+  readonly #repo: RepoConfig | null;
+  readonly #redact: Redact;
+  readonly #log: LogBatcher;
+  readonly #progress: ProgressThrottle;
+  #cancelRequested = false;
+  /** The outcome is decided; a cancel now only stops the reports. */
+  #settled = false;
+  #finished = false;
+  #started = false;
+  #resticSpawned = false;
+  readonly #control: ChildControl;
+  #env: Record<string, string> = {};
+
+  constructor(cmd: CommandRunPayload, ctx: JobContext, repo: RepoConfig | null) {
+    this.id = cmd.job_id;
+    this.#cmd = cmd;
+    this.#ctx = ctx;
+    this.#repo = repo;
+    this.#redact = redactorFor(repo);
+    this.#log = new LogBatcher({
+      jobId: cmd.job_id,
+      clock: ctx.clock,
+      emit: ctx.emit,
+      batchMs: ctx.logBatchMs,
+      redact: this.#redact,
+    });
+    this.#progress = new ProgressThrottle({ clock: ctx.clock, emit: ctx.emit, intervalMs: ctx.progressIntervalMs });
+    this.#control = new ChildControl(ctx.clock, ctx.cancelGraceMs, (text) => this.#log.add("event", text));
+  }
+
+  /** SIGINT now, SIGKILL after the grace period. false when the job has already finished. */
+  cancel(): boolean {
+    if (this.#finished) return false;
+    if (this.#cancelRequested) return true;
+    this.#cancelRequested = true;
+    this.#log.add("event", this.#settled ? "cancel requested: stopping the reports" : "cancel requested");
+    this.#control.interrupt();
+    return true;
+  }
+
+  async run(): Promise<void> {
+    let outcome: Outcome;
+    let passwordFile: string | null = null;
+    try {
+      const prepared = await this.#prepare();
+      if ("status" in prepared) {
+        outcome = prepared;
+      } else {
+        passwordFile = await writePasswordFile(this.#ctx.tempDir, prepared.repo.repo_password).catch((err) => {
+          throw new Error(`could not write the password file in ${this.#ctx.tempDir}: ${errorText(err)}`);
+        });
+        this.#env = resticEnv(prepared.repo, passwordFile, { cacheDir: this.#ctx.cacheDir });
+        outcome = await this.#execute(prepared.plan, prepared.globals);
+        this.#settled = true;
+        this.#progress.stop();
+        if (this.#cancelRequested && outcome.status === "cancelled") {
+          if (this.#resticSpawned) await this.#unlockAfterCancel();
+        } else {
+          await reportAfter(this.#cmd, outcome, this.#reportDeps());
+        }
+      }
+    } catch (err) {
+      outcome = failed(-1, `internal error in the agent: ${errorText(err)}`);
+    } finally {
+      this.#progress.stop();
+      await removeSecretFile(passwordFile);
+    }
+    this.#finish(outcome);
+  }
+
+  async #prepare(): Promise<Outcome | { repo: RepoConfig; plan: JobPlan; globals: GlobalFlags }> {
+    const repo = this.#repo;
+    if (!usableRepo(repo)) {
+      return failed(-1, "no repository is configured on this host: the server has not sent repo_url and repo_password");
+    }
+    const features = await this.#ctx.getFeatures();
+    if (this.#cancelRequested) return cancelled(-1, "before restic started");
+    const globals: GlobalFlags = { features, retryLock: this.#ctx.retryLock };
+    const plan = buildPlan(this.#cmd, globals);
+    if (!plan.ok) return failed(-1, `invalid ${this.#cmd.kind} job: ${plan.error}`);
+    if ((plan.value.preHook || plan.value.postHook) && !this.#ctx.allowRemoteHooks) {
+      return failed(-1, HOOKS_DISABLED_ERROR);
+    }
+    return { repo, plan: plan.value, globals };
+  }
+
+  async #execute(plan: JobPlan, globals: GlobalFlags): Promise<Outcome> {
+    const steps = [...plan.steps];
+    let missing: string[] = [];
+    if (plan.backup) {
+      // restic 0.14 skips a missing path with one stderr line and exits 0: check first.
+      missing = await missingPaths(plan.backup.paths);
+      if (missing.length === plan.backup.paths.length) {
+        return failed(-1, `none of the backup paths exist on this host: ${missing.join(", ")}`, "paths_missing");
+      }
+      const paths = plan.backup.paths.filter((p) => !missing.includes(p));
+      steps[0] = backupArgv({ ...plan.backup, paths }, globals);
+    }
+    if (plan.preHook) {
+      const hook = await this.#hook(plan.preHook, "pre");
+      if (this.#cancelRequested) return cancelled(hook.exitCode, "during the pre-hook");
+      if (hook.exitCode !== 0) {
+        return failed(
+          hook.exitCode,
+          `pre-hook failed with exit code ${hook.exitCode}; restic did not run\n${hook.tail}`,
+        );
+      }
+    }
+    let outcome: Outcome | null = null;
+    const extra: Record<string, unknown> = {};
+    for (const args of steps) {
+      if (this.#cancelRequested) return cancelled(-1, "between steps");
+      const out = new StepOutput(this.id, this.#log, this.#progress, this.#redact);
+      const result = await this.#restic(args, out);
+      if (this.#cancelRequested) return cancelled(result.exitCode, `while restic ${args[0]} ran`);
+      if (!result.started) return failed(-1, `could not start restic (${this.#ctx.resticPath}): ${result.error}`);
+      const forget = args[0] === "forget" ? forgetCounts(out.otherJson) : null;
+      if (forget) Object.assign(extra, forget);
+      if (result.exitCode !== 0 && result.exitCode !== 3) {
+        outcome = resticFailed(result.exitCode, out);
+        break;
+      }
+      const skipped = [...missing, ...out.skippedPaths.filter((p) => !missing.includes(p))];
+      outcome = resticSucceeded(result.exitCode, out, skipped, plan.backup?.paths.length ?? 0);
+      if (plan.backup && out.summary?.snapshot_id) this.#rememberSize(out.summary);
+    }
+    if (!outcome) return failed(-1, "the job had no restic step");
+    if (Object.keys(extra).length > 0) outcome = { ...outcome, stats: { ...(outcome.stats ?? {}), ...extra } };
+    if (plan.postHook) {
+      const status = outcome.status === "succeeded" ? "succeeded" : "failed";
+      const hook = await this.#hook(plan.postHook, "post", status);
+      if (this.#cancelRequested) return cancelled(hook.exitCode, "during the post-hook");
+      if (hook.exitCode !== 0) outcome = withPostHookFailure(outcome, hook.exitCode, hook.tailLines);
+    }
+    return outcome;
+  }
+
+  #rememberSize(summary: { snapshot_id?: string; total_bytes_processed?: number; total_files_processed?: number }) {
+    if (!summary.snapshot_id) return;
+    this.#ctx.sizes.remember(summary.snapshot_id, {
+      size_bytes: Math.max(0, Math.floor(summary.total_bytes_processed ?? 0)),
+      file_count: Math.max(0, Math.floor(summary.total_files_processed ?? 0)),
+    });
+  }
+
+  async #restic(args: string[], out: StepOutput): Promise<ProcessResult> {
+    this.#log.add("event", `$ ${[this.#ctx.resticPath, ...args].map(quote).join(" ")}`);
+    const result = await this.#spawn([this.#ctx.resticPath, ...args], this.#env, out.stdout, out.stderr, true);
+    if (result.started) this.#log.add("event", `restic ${args[0]} exited with code ${result.exitCode}`);
+    return result;
+  }
+
+  async #hook(script: string, phase: "pre" | "post", status?: "succeeded" | "failed") {
+    this.#log.add("event", `running the ${phase}-hook`);
+    const tailLines: string[] = [];
+    const onLine = (stream: "stdout" | "stderr") => (line: string) => {
+      this.#log.add(stream, line);
+      tailLines.push(this.#redact(line));
+      if (tailLines.length > 20) tailLines.shift();
+    };
+    const argv = hookArgv(this.#repo?.hook_shell, script);
+    const env = hookEnv({ jobId: this.id, kind: this.#cmd.kind }, phase, status);
+    const result = await this.#spawn(argv, env, onLine("stdout"), onLine("stderr"), false);
+    if (!result.started) tailLines.push(this.#redact(`could not start ${argv[0]}: ${result.error}`));
+    this.#log.add("event", `${phase}-hook exited with code ${result.exitCode}`);
+    return { exitCode: result.exitCode, tailLines, tail: tailLines.slice(-5).join("\n") };
+  }
+
+  #spawn(
+    argv: string[],
+    env: Record<string, string>,
+    onStdout: (line: string) => void,
+    onStderr: (line: string) => void,
+    isRestic: boolean,
+  ): Promise<ProcessResult> {
+    const onSpawn = (child: ChildLike) => {
+      if (isRestic) this.#resticSpawned = true;
+      if (!this.#started) {
+        this.#started = true;
+        this.#ctx.emit("job.started", {
+          job_id: this.id,
+          kind: this.#cmd.kind,
+          started_at: this.#ctx.clock.now().toISOString(),
+        });
+      }
+      this.#control.attach(child);
+    };
+    const { spawn, clock } = this.#ctx;
+    return runProcess({ spawn, clock, argv, env, onStdout, onStderr, onSpawn }).finally(() => this.#control.detach());
+  }
+
+  /** An interrupted or killed restic leaves its lock behind (FIELD-NOTES); remove it. */
+  async #unlockAfterCancel(): Promise<void> {
+    this.#log.add("event", "removing the stale lock: restic unlock");
+    const out = new StepOutput(this.id, this.#log, null, this.#redact);
+    const { spawn, clock, resticPath } = this.#ctx;
+    const argv = [resticPath, "unlock"];
+    const result = await runProcess({ spawn, clock, argv, env: this.#env, onStdout: out.stdout, onStderr: out.stderr });
+    if (!result.started) this.#log.add("event", `restic unlock could not start: ${result.error}`);
+    else if (result.exitCode !== 0) {
+      this.#log.add("event", `restic unlock failed: ${classifyFailure(out.stderrTail, result.exitCode).summary}`);
+    }
+  }
+
+  #reportDeps() {
+    const capture: Capture = async (args) => {
+      if (this.#cancelRequested) return { ok: false, error: "cancelled" };
+      const out = new StepOutput(this.id, this.#log, null, this.#redact);
+      const lines: string[] = [];
+      const argv = [this.#ctx.resticPath, ...args];
+      this.#log.add("event", `$ ${argv.map(quote).join(" ")}`);
+      const result = await this.#spawn(argv, this.#env, (l) => lines.push(l), out.stderr, true);
+      if (!result.started) return { ok: false, error: result.error };
+      if (result.exitCode !== 0) return { ok: false, error: classifyFailure(out.stderrTail, result.exitCode).error };
+      return { ok: true, stdout: lines };
+    };
+    return {
+      capture,
+      emit: this.#ctx.emit,
+      log: (text: string) => this.#log.add("event", text),
+      sizes: this.#ctx.sizes,
+      lastCheck: this.#ctx.lastCheck,
+      now: () => this.#ctx.clock.now().toISOString(),
+    };
+  }
+
+  #finish(outcome: Outcome): void {
+    this.#finished = true;
+    this.#log.add("event", `job ${outcome.status}${outcome.error ? `: ${outcome.error.split("\n")[0]}` : ""}`);
+    // Every log line goes out before job.finished, so the server has the whole log when it closes the job.
+    this.#log.flush();
+    this.#ctx.emit("job.finished", {
+      job_id: this.id,
+      status: outcome.status,
+      exit_code: outcome.exitCode,
+      finished_at: this.#ctx.clock.now().toISOString(),
+      ...(outcome.stats ? { stats: outcome.stats } : {}),
+      ...(outcome.error ? { error: this.#redact(outcome.error) } : {}),
+    });
+  }
+}

@@ -1,0 +1,106 @@
+import { randomBytes } from "node:crypto";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { RepoConfig } from "./types.ts";
+
+/**
+ * Everything that touches the repository secrets: the child's environment, the password file and
+ * the redactor. The password never goes on a command line (ps shows those) nor in a log line.
+ */
+
+/** true when the config can open a repository at all. */
+export function usableRepo(repo: RepoConfig | null): repo is RepoConfig {
+  return !!repo && repo.repo_url.trim().length > 0 && repo.repo_password.length > 0;
+}
+
+/**
+ * The environment every child (restic and hooks) starts from: the agent's own, minus restic's
+ * settings (a stray RESTIC_PASSWORD or RESTIC_REPOSITORY on the host must not pick the repository)
+ * and minus the agent's RF_* settings, which hold its tokens.
+ */
+export function baseEnv(parent: Record<string, string | undefined> = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parent)) {
+    if (value === undefined) continue;
+    const upper = key.toUpperCase();
+    if (upper.startsWith("RESTIC_") || upper.startsWith("RF_")) continue;
+    env[key] = value;
+  }
+  return env;
+}
+
+/**
+ * restic's environment for one repository. repo_username/repo_credential map to the backend's own
+ * variables, picked by the URL scheme; for the REST server they go into the URL, which works in
+ * every version (RESTIC_REST_USERNAME only exists since 0.16) and stays out of argv.
+ */
+export function resticEnv(
+  repo: RepoConfig,
+  passwordFile: string,
+  opts: { cacheDir?: string; parent?: Record<string, string | undefined> } = {},
+): Record<string, string> {
+  const env = baseEnv(opts.parent);
+  env.RESTIC_REPOSITORY = repo.repo_url;
+  env.RESTIC_PASSWORD_FILE = passwordFile;
+  if (opts.cacheDir) env.RESTIC_CACHE_DIR = opts.cacheDir;
+  const user = repo.repo_username ?? "";
+  const secret = repo.repo_credential ?? "";
+  if (!user && !secret) return env;
+  const scheme = /^([a-z0-9]+):/i.exec(repo.repo_url)?.[1]?.toLowerCase();
+  const pair = scheme ? CREDENTIAL_VARS[scheme] : undefined;
+  if (pair) {
+    if (user) env[pair[0]] = user;
+    if (secret) env[pair[1]] = secret;
+  } else if (scheme === "rest") {
+    env.RESTIC_REPOSITORY = withUrlCredentials(repo.repo_url, user, secret);
+  }
+  return env;
+}
+
+const CREDENTIAL_VARS: Readonly<Record<string, readonly [string, string]>> = {
+  s3: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+  b2: ["B2_ACCOUNT_ID", "B2_ACCOUNT_KEY"],
+  azure: ["AZURE_ACCOUNT_NAME", "AZURE_ACCOUNT_KEY"],
+  swift: ["OS_USERNAME", "OS_PASSWORD"],
+};
+
+function withUrlCredentials(url: string, user: string, secret: string): string {
+  const m = /^rest:(https?:\/\/)([^@/]*@)?(.*)$/i.exec(url);
+  if (!m) return url;
+  const auth = `${encodeURIComponent(user)}${secret ? `:${encodeURIComponent(secret)}` : ""}@`;
+  return `rest:${m[1]}${auth}${m[3]}`;
+}
+
+/** Writes the password to a fresh 0600 file in tempDir; the caller removes it with removeSecretFile. */
+export async function writePasswordFile(tempDir: string, password: string): Promise<string> {
+  const file = join(tempDir, `rf-restic-pw-${randomBytes(12).toString("hex")}`);
+  // "wx": never follow or reuse a file someone planted at that name.
+  await writeFile(file, password, { mode: 0o600, flag: "wx" });
+  return file;
+}
+
+export async function removeSecretFile(file: string | null): Promise<void> {
+  if (file) await rm(file, { force: true }).catch(() => {});
+}
+
+/** Replaces every secret of the config in a text with "***". */
+export type Redact = (text: string) => string;
+
+export function redactorFor(repo: RepoConfig | null): Redact {
+  const secrets = new Set<string>();
+  for (const s of [repo?.repo_password, repo?.repo_credential]) {
+    if (!s) continue;
+    secrets.add(s);
+    secrets.add(encodeURIComponent(s));
+    const trimmed = s.trim();
+    if (trimmed) secrets.add(trimmed);
+  }
+  // Longest first, so a secret that contains another is replaced whole.
+  const list = [...secrets].sort((a, b) => b.length - a.length);
+  if (list.length === 0) return (text) => text;
+  return (text) => {
+    let out = text;
+    for (const s of list) out = out.split(s).join("***");
+    return out;
+  };
+}

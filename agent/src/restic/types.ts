@@ -1,0 +1,62 @@
+import type { AgentMessageType, PayloadOf } from "../../../protocol/index.ts";
+import type { Clock } from "../clock.ts";
+
+/** The repository settings the server pushed with `config.update` (DESIGN.md §2). */
+export interface RepoConfig {
+  repo_url: string;
+  repo_password: string;
+  repo_username?: string;
+  repo_credential?: string;
+  /** e.g. "/bin/bash -c"; split on whitespace, the hook script is appended as the last argument. */
+  hook_shell?: string;
+}
+
+/** The supervisor's only way out: one typed agent message at a time (the outbox sits behind it). */
+export type Emit = <T extends AgentMessageType>(type: T, payload: PayloadOf<T>) => void;
+
+/** The process seam over Bun.spawn, so tests script restic's output without a binary. */
+export type SpawnFn = (argv: string[], opts: { env: Record<string, string>; cwd?: string }) => ChildLike;
+
+export interface ChildLike {
+  stdout: ReadableStream<Uint8Array>;
+  stderr: ReadableStream<Uint8Array>;
+  /** Resolves with the exit code; 128 + signal number when a signal ended the process. */
+  exited: Promise<number>;
+  kill(signal?: NodeJS.Signals | number): void;
+  pid: number;
+}
+
+export interface SupervisorOptions {
+  resticPath: string;
+  spawn?: SpawnFn;
+  clock: Clock;
+  emit: Emit;
+  /** false when the host runs with --no-remote-hooks: jobs that carry hooks fail. */
+  allowRemoteHooks: boolean;
+  /** Where the per-job password files go (mode 0600, removed after the job). */
+  tempDir: string;
+  /** Time between SIGINT and SIGKILL on cancel; 10 s lets restic write its last pack and drop its lock. */
+  cancelGraceMs?: number;
+  /** Minimum gap between two job.progress frames of a job; DESIGN.md asks for about 1 per second. */
+  progressIntervalMs?: number;
+  /** How long log lines wait to be batched into one job.log frame. */
+  logBatchMs?: number;
+  /** Read at the start of every job, so a config.update applies to the next job. */
+  getRepo: () => RepoConfig | null;
+  /**
+   * restic >= 0.16 only: how long restic waits for a lock held by someone else (`--retry-lock`).
+   * Default "1m"; null turns it off.
+   */
+  retryLock?: string | null;
+  /** Passed to restic as RESTIC_CACHE_DIR; restic's own default (~/.cache/restic) when absent. */
+  cacheDir?: string;
+}
+
+/** Why a restic run failed, classified from its stderr (restic 0.14 exits 1 for every failure). */
+export type FailureReason = "wrong_password" | "repo_missing" | "locked" | "network" | "paths_missing" | "unknown";
+
+/** The restic features the argv builders switch on; from `restic version`. */
+export interface ResticFeatures {
+  /** `--retry-lock` exists (restic >= 0.16.0). */
+  retryLock: boolean;
+}

@@ -1,0 +1,306 @@
+import { Cron } from "croner";
+import { type AgentMessage, envelopeOf, type ScheduleEntry, type ScheduleSetPayload } from "../../protocol/index.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
+
+/** Hands a message to the current connection; false when there is none (or it is closing). */
+export type Send = (msg: AgentMessage) => boolean;
+
+/** Where the last delivered fire per schedule is kept (the StateStore in production). */
+export interface LastFireState {
+  getLastFire(scheduleId: string): string | undefined;
+  setLastFire(scheduleId: string, scheduledAt: string): void | Promise<void>;
+}
+
+export interface SchedulerLog {
+  warn(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface SchedulerOptions {
+  clock: Clock;
+  send: Send | null;
+  state: LastFireState;
+  log: SchedulerLog;
+  /** IANA zone the cron expressions are read in; the process's local zone when absent. */
+  timezone?: string;
+}
+
+/**
+ * Timers wake at least every 5 min and re-read the wall clock. A clock step (NTP at boot on hosts
+ * without an RTC, a resumed VM) then delays a tick by at most 5 min, and no delay comes near
+ * setTimeout's 2^31-1 ms (24.8 days) limit, past which real timers fire at once.
+ */
+const MAX_TIMER_MS = 5 * 60_000;
+/** A timer that wakes more than 1 s before its time saw the wall clock step back (timers may be a few ms early). */
+const CLOCK_STEP_MS = 1000;
+
+interface Armed {
+  entry: ScheduleEntry;
+  cron: Cron;
+  /** The next scheduled run, as computed when the timer was set. */
+  next: Date | null;
+  timer: TimerHandle | null;
+  /** When the timer should go off, in wall-clock ms: waking well before it means the clock went back. */
+  wakeAt: number;
+}
+
+/** RFC 3339 at second precision, the form croner's run times have: `2026-11-30T12:00:00Z`. */
+export function toRfc3339(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** The latest run at or before `at`; croner's previousRuns() excludes a run exactly at its reference. */
+function latestRunAtOrBefore(cron: Cron, at: Date): Date | undefined {
+  return cron.previousRuns(1, new Date(at.getTime() + 1))[0];
+}
+
+const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Runs the host's schedules (DESIGN.md §2.1). croner only computes run times; the injected clock
+ * owns the timers. Each tick sends `schedule.fire` and nothing else: the server builds the jobs.
+ * A tick that cannot be sent (no connection, or while the agent was down) is fired once later,
+ * with its scheduled time, the latest one per schedule.
+ */
+export class Scheduler {
+  readonly #clock: Clock;
+  readonly #state: LastFireState;
+  readonly #log: SchedulerLog;
+  readonly #timezone: string | undefined;
+  #send: Send | null;
+  #armed = new Map<string, Armed>();
+  /** schedule id → the latest scheduled_at that could not be sent. */
+  readonly #missed = new Map<string, string>();
+  /** setLastFire writes still running; apply() waits for them. */
+  readonly #inflight = new Set<Promise<void>>();
+  #applying: Promise<unknown> = Promise.resolve();
+  #version: number | null = null;
+  #hasSet = false;
+  #running = false;
+  #stopped = false;
+  #bootCheckDone = false;
+
+  constructor(options: SchedulerOptions) {
+    this.#clock = options.clock;
+    this.#send = options.send;
+    this.#state = options.state;
+    this.#log = options.log;
+    this.#timezone = options.timezone;
+    if (this.#timezone !== undefined) {
+      // croner only notices a bad zone when it computes a time; fail here, at start-up, instead.
+      try {
+        new Cron("* * * * *", { paused: true, timezone: this.#timezone }).nextRun(this.#clock.now());
+      } catch (err) {
+        throw new RangeError(`invalid time zone "${this.#timezone}": ${errorText(err)}`);
+      }
+    }
+  }
+
+  /** The version of the last applied set, or null before the first apply. */
+  get version(): number | null {
+    return this.#version;
+  }
+
+  /**
+   * Starts the timers. The first time there is a schedule set (now, or at the first apply), each
+   * enabled schedule whose persisted last fire is older than its latest scheduled time fires once.
+   */
+  start(): void {
+    if (this.#stopped || this.#running) return;
+    this.#running = true;
+    if (this.#hasSet) this.#activate();
+  }
+
+  /**
+   * Replaces the schedules: stops the old timers, waits for in-flight ticks, rebuilds from the
+   * enabled entries and starts. Resolves with the set's version, for `schedule.ack`.
+   * Calls are applied one after the other, in call order.
+   */
+  apply(set: ScheduleSetPayload): Promise<number> {
+    const run = this.#applying.catch(() => {}).then(() => this.#apply(set));
+    this.#applying = run;
+    return run;
+  }
+
+  /** Swaps the transport (on every reconnect). A new send gets the remembered missed fires. */
+  setSend(send: Send | null): void {
+    this.#send = send;
+    if (!send || !this.#running) return;
+    for (const [id, scheduledAt] of [...this.#missed]) {
+      if (!this.#deliver(id, scheduledAt)) break;
+      this.#missed.delete(id);
+    }
+  }
+
+  /** The next `n` run times of an enabled schedule, for `status`; [] for unknown or disabled ones. */
+  nextRuns(scheduleId: string, n: number): Date[] {
+    return this.#armed.get(scheduleId)?.cron.nextRuns(n, this.#clock.now()) ?? [];
+  }
+
+  /** Stops every timer for good; a stopped scheduler fires nothing. Idempotent. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#running = false;
+    for (const armed of this.#armed.values()) this.#disarm(armed);
+    await this.#settle();
+  }
+
+  async #apply(set: ScheduleSetPayload): Promise<number> {
+    for (const armed of this.#armed.values()) this.#disarm(armed);
+    this.#armed = new Map();
+    await this.#settle();
+    const next = new Map<string, Armed>();
+    for (const entry of set.schedules) {
+      if (!entry.enabled) continue;
+      if (next.has(entry.id)) {
+        this.#log.warn(`schedule ${entry.id}: listed twice in schedule set ${set.version}; using the first`, {
+          schedule_id: entry.id,
+        });
+        continue;
+      }
+      try {
+        // The server sends a schedule's own time zone as options.timezone; it wins over the agent's.
+        const zone = typeof entry.options?.timezone === "string" ? entry.options.timezone : this.#timezone;
+        const cron = new Cron(entry.cron_expr, { paused: true, timezone: zone, mode: "5-or-6-parts" });
+        if (zone !== this.#timezone) cron.nextRun(this.#clock.now()); // a bad zone throws here, not at tick time
+        next.set(entry.id, { entry, cron, next: null, timer: null, wakeAt: 0 });
+      } catch (err) {
+        // The server validated it already, so this is a croner difference: skip, keep the rest.
+        this.#log.warn(`schedule ${entry.id}: skipped, bad cron expression "${entry.cron_expr}": ${errorText(err)}`, {
+          schedule_id: entry.id,
+          cron_expr: entry.cron_expr,
+        });
+      }
+    }
+    this.#armed = next;
+    for (const id of [...this.#missed.keys()]) if (!next.has(id)) this.#missed.delete(id);
+    this.#version = set.version;
+    this.#hasSet = true;
+    if (!this.#stopped) {
+      this.#running = true;
+      this.#activate();
+    }
+    return set.version;
+  }
+
+  #activate(): void {
+    const now = this.#clock.now();
+    if (!this.#bootCheckDone) {
+      this.#bootCheckDone = true;
+      this.#fireMissedWhileDown(now);
+    }
+    for (const armed of this.#armed.values()) {
+      armed.next = this.#nextRun(armed, now);
+      this.#arm(armed);
+    }
+  }
+
+  /** For each schedule that has fired before, fire once if a run fell between that and now. */
+  #fireMissedWhileDown(now: Date): void {
+    for (const [id, armed] of this.#armed) {
+      const last = this.#state.getLastFire(id);
+      const lastMs = last === undefined ? Number.NaN : Date.parse(last);
+      if (Number.isNaN(lastMs)) continue; // never fired here: a new schedule, nothing to catch up
+      const latest = this.#safely(armed, () => latestRunAtOrBefore(armed.cron, now));
+      if (latest && latest.getTime() > lastMs) this.#fire(id, latest);
+    }
+  }
+
+  #arm(armed: Armed): void {
+    if (armed.timer) this.#clock.clearTimeout(armed.timer);
+    armed.timer = null;
+    if (!this.#running || armed.next === null) return;
+    const now = this.#clock.now().getTime();
+    const delay = Math.min(Math.max(0, armed.next.getTime() - now), MAX_TIMER_MS);
+    armed.wakeAt = now + delay;
+    armed.timer = this.#clock.setTimeout(() => this.#wake(armed), delay);
+  }
+
+  #disarm(armed: Armed): void {
+    if (armed.timer) this.#clock.clearTimeout(armed.timer);
+    armed.timer = null;
+  }
+
+  #wake(armed: Armed): void {
+    armed.timer = null;
+    const id = armed.entry.id;
+    if (!this.#running || this.#armed.get(id) !== armed || armed.next === null) return;
+    const now = this.#clock.now();
+    if (now.getTime() < armed.next.getTime()) {
+      // A 5-min hop. If the wall clock went back meanwhile, an earlier run may now come first.
+      if (now.getTime() < armed.wakeAt - CLOCK_STEP_MS) armed.next = this.#nextRun(armed, now);
+      this.#arm(armed);
+      return;
+    }
+    // Late (suspend, clock step): runs between `next` and now collapse into the latest one.
+    const latest = this.#safely(armed, () => latestRunAtOrBefore(armed.cron, now));
+    const fireAt = latest && latest.getTime() >= armed.next.getTime() ? latest : armed.next;
+    armed.next = this.#nextRun(armed, now);
+    this.#arm(armed);
+    this.#fire(id, fireAt);
+  }
+
+  #nextRun(armed: Armed, after: Date): Date | null {
+    return this.#safely(armed, () => armed.cron.nextRun(after)) ?? null;
+  }
+
+  /** croner can throw while computing (an odd pattern or zone); the schedule then stops, loudly. */
+  #safely<T>(armed: Armed, compute: () => T): T | undefined {
+    try {
+      return compute();
+    } catch (err) {
+      this.#log.warn(`schedule ${armed.entry.id}: cannot compute run times, it will not fire: ${errorText(err)}`, {
+        schedule_id: armed.entry.id,
+        cron_expr: armed.entry.cron_expr,
+      });
+      return undefined;
+    }
+  }
+
+  #fire(id: string, at: Date): void {
+    const scheduledAt = toRfc3339(at);
+    if (this.#deliver(id, scheduledAt)) this.#missed.delete(id);
+    else this.#missed.set(id, scheduledAt);
+  }
+
+  /** Sends one `schedule.fire`; on success records it as the schedule's last fire. */
+  #deliver(id: string, scheduledAt: string): boolean {
+    const send = this.#send;
+    if (!send) return false;
+    const msg = envelopeOf(
+      "schedule.fire",
+      { schedule_id: id, scheduled_at: scheduledAt },
+      { now: () => this.#clock.now() },
+    );
+    let sent = false;
+    try {
+      sent = send(msg) === true;
+    } catch (err) {
+      this.#log.warn(`schedule ${id}: send failed, will fire again on reconnect: ${errorText(err)}`, {
+        schedule_id: id,
+      });
+    }
+    if (sent) this.#recordLastFire(id, scheduledAt);
+    return sent;
+  }
+
+  #recordLastFire(id: string, scheduledAt: string): void {
+    const warn = (err: unknown) =>
+      this.#log.warn(`schedule ${id}: could not persist its last fire: ${errorText(err)}`, { schedule_id: id });
+    try {
+      const result = this.#state.setLastFire(id, scheduledAt);
+      if (!result) return;
+      const tracked: Promise<void> = result.then(
+        () => {},
+        (err) => warn(err),
+      );
+      this.#inflight.add(tracked);
+      void tracked.finally(() => this.#inflight.delete(tracked));
+    } catch (err) {
+      warn(err);
+    }
+  }
+
+  async #settle(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
+  }
+}
