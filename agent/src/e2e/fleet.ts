@@ -9,9 +9,28 @@ import type { Subprocess } from "bun";
 const ROOT = join(import.meta.dir, "..", "..", "..");
 const BUN = process.execPath;
 
-export function agentCommand(): string[] {
+let builtAgent: string | null = null;
+
+/**
+ * The end-to-end suites run the compiled agent executable: RF_TEST_AGENT_BIN when set, else
+ * this machine's target built once into dist/ (`bun scripts/build-binaries.ts --single`).
+ * RF_TEST_AGENT_BIN=source runs `bun agent/src/main.ts` instead, for quick iterations.
+ */
+export function ensureAgentBinary(): string[] {
   const bin = process.env.RF_TEST_AGENT_BIN;
-  return bin ? [bin] : [BUN, join(ROOT, "agent/src/main.ts")];
+  if (bin === "source") return [BUN, join(ROOT, "agent/src/main.ts")];
+  if (bin) return [bin];
+  if (!builtAgent) {
+    const out = join(ROOT, "dist");
+    const r = Bun.spawnSync([BUN, join(ROOT, "scripts/build-binaries.ts"), "--single", "--out", out]);
+    if (r.exitCode !== 0) throw new Error(`building the agent failed: ${r.stderr.toString()}`);
+    builtAgent = join(out, `restic-fleet-agent-linux-${process.arch === "arm64" ? "arm64" : "x64"}`);
+  }
+  return [builtAgent];
+}
+
+export function agentCommand(): string[] {
+  return ensureAgentBinary();
 }
 
 export function serverCommand(): string[] {
@@ -51,6 +70,8 @@ async function waitForLine(stream: ReadableStream<Uint8Array>, match: RegExp, si
 
 export interface Fleet {
   url: string;
+  /** Stops the server (SIGTERM) and starts it again on the same port and data dir. */
+  restart(between?: () => Promise<void>): Promise<void>;
   dataDir: string;
   token: string;
   serverLog: string[];
@@ -62,13 +83,16 @@ export interface Fleet {
 export async function startFleet(): Promise<Fleet> {
   const dataDir = mkdtempSync(join(tmpdir(), "rf-e2e-server-"));
   const serverLog: string[] = [];
-  const server = Bun.spawn([...serverCommand(), "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
-    env: { ...process.env, RF_ADMIN_PASSWORD: "e2e-admin-password" },
-    stdout: "ignore",
-    stderr: "pipe",
-  });
-  const line = await waitForLine(server.stderr as ReadableStream<Uint8Array>, /listening/, serverLog);
-  const url = (JSON.parse(line) as { url: string }).url;
+  const spawnServer = async (listen: string) => {
+    const proc = Bun.spawn([...serverCommand(), "serve", "--listen", listen, "--data-dir", dataDir], {
+      env: { ...process.env, RF_ADMIN_PASSWORD: "e2e-admin-password" },
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    const line = await waitForLine(proc.stderr as ReadableStream<Uint8Array>, /listening/, serverLog);
+    return { proc, url: (JSON.parse(line) as { url: string }).url };
+  };
+  let { proc: server, url } = await spawnServer("127.0.0.1:0");
   const tok = Bun.spawnSync([...serverCommand(), "api-token", "create", "--user", "admin", "--data-dir", dataDir]);
   const token = tok.stdout.toString().trim();
   if (!token.startsWith("rft_")) throw new Error(`api-token create failed: ${tok.stderr.toString()}`);
@@ -83,6 +107,12 @@ export async function startFleet(): Promise<Fleet> {
   };
   return {
     url,
+    async restart(between) {
+      server.kill("SIGTERM");
+      await server.exited;
+      await between?.();
+      ({ proc: server, url } = await spawnServer(new URL(url).host));
+    },
     dataDir,
     token,
     serverLog,
