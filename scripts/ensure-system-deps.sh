@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests need, only when they are missing: restic, and
-# chromium for the web UI tests. Idempotent; uses sudo when not root.
+# chromium for the web UI tests (or only those named as arguments, e.g. `restic`).
+# Idempotent; uses sudo when not root.
 set -euo pipefail
 
+wanted=("$@")
+[ ${#wanted[@]} -gt 0 ] || wanted=(restic chromium)
 missing=()
-command -v restic >/dev/null 2>&1 || missing+=(restic)
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+for pkg in "${wanted[@]}"; do
+  command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""

@@ -64,6 +64,9 @@ export function startServer(opts: ServerOptions): RunningServer {
     hostname: opts.hostname,
     port: opts.port,
     fetch: app.fetch,
+    // Bun closes HTTP connections idle for 10 s by default, which would cut the event stream
+    // between its 15 s keepalives; 60 s leaves room.
+    idleTimeout: 60,
     // Frames above 1 MiB get a clear `error` from the decoder; Bun drops only far larger ones.
     websocket: { ...websocket, maxPayloadLength: 4 * 1024 * 1024, idleTimeout: 120 },
   });

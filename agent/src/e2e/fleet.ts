@@ -201,9 +201,9 @@ export interface AgentProc {
 }
 
 /** Runs `restic-fleet-agent run` in its own process group, so a crash test can kill the whole group. */
-export function startAgent(stateDir: string, env: Record<string, string> = {}): AgentProc {
+export function startAgent(stateDir: string, env: Record<string, string> = {}, command = agentCommand()): AgentProc {
   const log: string[] = [];
-  const proc = Bun.spawn(["setsid", ...agentCommand(), "run", "--state-dir", stateDir, "--log-level", "debug"], {
+  const proc = Bun.spawn(["setsid", ...command, "run", "--state-dir", stateDir, "--log-level", "debug"], {
     env: { ...process.env, ...env },
     stdout: "ignore",
     stderr: "pipe",
@@ -215,8 +215,8 @@ export function startAgent(stateDir: string, env: Record<string, string> = {}): 
   return { proc, log, stateDir };
 }
 
-export function runAgentCli(args: string[], env: Record<string, string> = {}) {
-  const r = Bun.spawnSync([...agentCommand(), ...args], { env: { ...process.env, ...env } });
+export function runAgentCli(args: string[], env: Record<string, string> = {}, command = agentCommand()) {
+  const r = Bun.spawnSync([...command, ...args], { env: { ...process.env, ...env } });
   return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 

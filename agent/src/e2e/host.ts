@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type AgentProc, type EventWatcher, type Fleet, runAgentCli, startAgent } from "./fleet.ts";
+import { type AgentProc, agentCommand, type EventWatcher, type Fleet, runAgentCli, startAgent } from "./fleet.ts";
 
 export const RESTIC = process.env.RF_TEST_RESTIC ?? "restic";
 const TERMINAL = ["succeeded", "failed", "cancelled"];
@@ -23,6 +23,10 @@ export class TestHost {
   constructor(
     readonly fleet: Fleet,
     readonly work: string,
+    /** The agent command (the compiled binary by default; e.g. qemu plus the arm64 binary). */
+    readonly command: string[] = agentCommand(),
+    /** The restic the agent runs. */
+    readonly restic: string = RESTIC,
   ) {}
 
   get stateDir(): string {
@@ -58,7 +62,7 @@ export class TestHost {
   async start(): Promise<AgentProc> {
     const events = this.events ?? (await this.watch());
     const from = events.seen.length;
-    this.agent = startAgent(this.stateDir, { RF_RESTIC: RESTIC });
+    this.agent = startAgent(this.stateDir, { RF_RESTIC: this.restic }, this.command);
     await events.until((e) => e.type === "host.updated" && e.host_id === this.hostId && e.online === true, from);
     return this.agent;
   }

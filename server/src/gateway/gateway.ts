@@ -56,7 +56,9 @@ export function createGateway(domain: Domain, registry: AgentRegistry, counters:
     }
     domain.presence.hello(conn.hostId, msg.payload);
     conn.helloDone = true;
+    // Order matters: config and schedules first, then the socket takes jobs (queued ones now).
     registry.sendTo(conn.socket, "config.update", domain.hosts.configPayload(conn.hostId));
+    registry.markReady(conn.socket);
     domain.schedules.pushSet(conn.hostId);
     domain.jobs.onHello(conn.hostId);
     log.info("agent said hello", {

@@ -12,6 +12,8 @@ export interface AgentSocket {
 /** The live agent connections, one per host; implements the domain's AgentLink. */
 export class AgentRegistry implements AgentLink {
   #sockets = new Map<string, AgentSocket>();
+  /** Sockets past their hello: only those get jobs, config and schedules from the domain. */
+  #ready = new WeakSet<AgentSocket>();
 
   constructor(
     private readonly clock: Clock,
@@ -43,13 +45,19 @@ export class AgentRegistry implements AgentLink {
     return this.#sockets.get(hostId) === socket;
   }
 
+  /** Called after a good hello; before it, a command.run could overtake the config.update. */
+  markReady(socket: AgentSocket): void {
+    this.#ready.add(socket);
+  }
+
   isConnected(hostId: string): boolean {
-    return this.#sockets.has(hostId);
+    const socket = this.#sockets.get(hostId);
+    return socket !== undefined && this.#ready.has(socket);
   }
 
   send<T extends ServerMessageType>(hostId: string, type: T, payload: PayloadOf<T>): boolean {
     const socket = this.#sockets.get(hostId);
-    if (!socket) return false;
+    if (!socket || !this.#ready.has(socket)) return false;
     return this.sendTo(socket, type, payload);
   }
 
