@@ -1,14 +1,35 @@
 #!/usr/bin/env bash
-# Installs the system packages the tests need, only when they are missing: restic, and
-# chromium for the web UI tests (or only those named as arguments, e.g. `restic`).
-# Idempotent; uses sudo when not root.
+# Installs the Debian packages the tests need, only when they are missing (idempotent; uses sudo
+# when not root). With arguments, only those: e.g. `ensure-system-deps.sh restic` for the demo.
+#   restic      the real restic the agent supervises
+#   chromium    the web UI's browser tests
+#   qemu        qemu-user-static + libc6-arm64-cross, to run the linux-arm64 executables
+#   lintian     checks the .deb packages
+#   nuget       a real NuGet v2 client (on mono) for the Chocolatey package test
+#   unzip       checks the .nupkg archive
 set -euo pipefail
 
+present() {
+  case "$1" in
+    qemu) command -v qemu-aarch64-static >/dev/null 2>&1 && [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] ;;
+    *) command -v "$1" >/dev/null 2>&1 ;;
+  esac
+}
+packages() {
+  case "$1" in
+    qemu) echo "qemu-user-static libc6-arm64-cross" ;;
+    *) echo "$1" ;;
+  esac
+}
+
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(restic chromium)
+[ ${#wanted[@]} -gt 0 ] || wanted=(restic chromium qemu lintian nuget unzip)
 missing=()
-for pkg in "${wanted[@]}"; do
-  command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+for dep in "${wanted[@]}"; do
+  if ! present "$dep"; then
+    read -r -a pkgs <<<"$(packages "$dep")"
+    missing+=("${pkgs[@]}")
+  fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

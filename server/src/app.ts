@@ -15,6 +15,8 @@ import { jobRoutes } from "./routes/jobs.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { apiTokenRoutes, enrollmentTokenRoutes } from "./routes/tokens.ts";
+import { uiRoutes } from "./routes/ui.ts";
+import { userRoutes } from "./routes/users.ts";
 
 export interface AppParts {
   domain: Domain;
@@ -51,11 +53,13 @@ export function createApp(parts: AppParts) {
   api.route("/events", eventRoutes(domain));
   api.route("/", scheduleRoutes(domain));
   api.route("/", jobRoutes(domain));
+  api.route("/", userRoutes(domain));
 
   const app = new Hono();
   app.onError(onError(log));
   api.onError(onError(log));
   app.route("/", healthRoutes(domain, parts.counters, parts.version));
+  app.route("/", uiRoutes());
   app.route("/api/v1", api);
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   return app;

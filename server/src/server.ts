@@ -6,7 +6,7 @@ import type { DomainDeps } from "./domain/deps.ts";
 import { createDomain, type Domain } from "./domain/domain.ts";
 import { EventBus } from "./domain/events.ts";
 import { createSecretBox, loadOrCreateKey } from "./domain/secrets.ts";
-import { createGateway } from "./gateway/gateway.ts";
+import { type AgentRelease, createGateway } from "./gateway/gateway.ts";
 import { AgentRegistry } from "./gateway/registry.ts";
 import type { Logger } from "./log.ts";
 import { Counters } from "./metrics.ts";
@@ -21,6 +21,8 @@ export interface ServerOptions {
   clock?: Clock;
   /** How often presence and dispatch timeouts are swept; 10 s in production. */
   sweepIntervalMs?: number;
+  /** The newest agent release, announced to older agents on hello. */
+  agentRelease?: AgentRelease | null;
 }
 
 export interface RunningServer {
@@ -49,7 +51,7 @@ export function startServer(opts: ServerOptions): RunningServer {
   // Nobody is connected at start: a previous run may have died with hosts marked online.
   store.markAllOffline();
   const counters = new Counters();
-  const gateway = createGateway(domain, registry, counters, opts.log);
+  const gateway = createGateway(domain, registry, counters, opts.log, opts.agentRelease ?? null);
   let server: ReturnType<typeof Bun.serve> | null = null;
   const app = createApp({
     domain,

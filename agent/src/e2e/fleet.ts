@@ -39,7 +39,7 @@ export function serverCommand(): string[] {
 }
 
 /** Reads a stream line by line until a line matches; returns it (the rest keeps flowing to `sink`). */
-async function waitForLine(stream: ReadableStream<Uint8Array>, match: RegExp, sink: string[]): Promise<string> {
+export async function waitForLine(stream: ReadableStream<Uint8Array>, match: RegExp, sink: string[]): Promise<string> {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
   let buffer = "";

@@ -17,6 +17,8 @@ Environment:
   RF_LOG_LEVEL       debug, info, warn or error (default info)
   RF_ADMIN_PASSWORD  the first admin's password on first start (else one is generated and printed once)
   RF_PASSWORD        the password for 'user add' and 'user passwd' (else read from stdin, else generated)
+  RF_AGENT_LATEST_VERSION, RF_AGENT_PACKAGE_URL
+                     the newest agent release and where to get it: older agents are told on connect
 
 Exit codes: 0 ok, 1 runtime error, 2 usage error.`;
 

@@ -37,7 +37,11 @@ export async function serveCommand(opts: { listen: string; dataDir: string; logL
   const log = createLogger(opts.logLevel as Level);
   const { hostname, port } = parseListen(opts.listen);
   await ensureAdmin(opts.dataDir, log);
-  const server = startServer({ dataDir: opts.dataDir, hostname, port, log });
+  const latest = process.env.RF_AGENT_LATEST_VERSION;
+  const url = process.env.RF_AGENT_PACKAGE_URL;
+  if (!latest !== !url) throw new UsageError("set both RF_AGENT_LATEST_VERSION and RF_AGENT_PACKAGE_URL, or neither");
+  const agentRelease = latest && url ? { latest_version: latest, package_url: url } : null;
+  const server = startServer({ dataDir: opts.dataDir, hostname, port, log, agentRelease });
   log.info("restic-fleet-server listening", { url: server.url, data_dir: opts.dataDir, version: SERVER_VERSION });
 
   await new Promise<void>((resolve) => {

@@ -34,7 +34,7 @@ export function createAuth(deps: DomainDeps) {
       }
       checkPassword(password);
       if (store.userByName(username)) throw new DomainError("conflict", `user ${username} already exists`, "username");
-      const user: User = { id: newId("usr"), username, role, created_at: now() };
+      const user: User = { id: newId("usr"), username, role, created_at: now(), disabled_at: null };
       const password_hash = await Bun.password.hash(password, { algorithm: "argon2id" });
       store.insertUser({ ...user, password_hash });
       audit(deps, actor, "user.create", user.id, { username, role });
@@ -64,6 +64,7 @@ export function createAuth(deps: DomainDeps) {
         throttle.fail(username, address);
         throw new DomainError("unauthorized", "wrong user name or password");
       }
+      if (user.disabled_at) throw new DomainError("unauthorized", "this user is disabled; ask an admin");
       throttle.succeed(username);
       const token = newToken("session");
       const csrf_token = newToken("session").slice(4);
@@ -78,6 +79,34 @@ export function createAuth(deps: DomainDeps) {
       });
       const { password_hash: _, ...publicUser } = user;
       return { token, csrf_token, user: publicUser, max_age_s: SESSION_MS / 1000 };
+    },
+
+    /** Admin changes to a user: role, disabled, password. The last active admin cannot be demoted or disabled. */
+    async updateUser(
+      actor: Actor,
+      id: string,
+      change: { role?: "admin" | "viewer" | undefined; disabled?: boolean | undefined; password?: string | undefined },
+    ): Promise<User> {
+      const user = store.userById(id);
+      if (!user) throw new DomainError("not_found", `user ${id} not found`);
+      const losesAdmin =
+        user.role === "admin" && !user.disabled_at && (change.role === "viewer" || change.disabled === true);
+      if (losesAdmin && store.countActiveAdmins() <= 1) {
+        throw new DomainError("conflict", "this is the last active admin: make another user admin first");
+      }
+      if (change.password !== undefined) {
+        checkPassword(change.password);
+        store.setPassword(id, await Bun.password.hash(change.password, { algorithm: "argon2id" }));
+      }
+      if (change.role) store.setRole(id, change.role);
+      if (change.disabled !== undefined) store.setDisabled(id, change.disabled ? now() : null);
+      audit(deps, actor, "user.update", id, {
+        username: user.username,
+        ...(change.role ? { role: change.role } : {}),
+        ...(change.disabled !== undefined ? { disabled: change.disabled } : {}),
+        ...(change.password !== undefined ? { password: "reset" } : {}),
+      });
+      return store.userById(id) as User;
     },
 
     session(token: string): { actor: Actor; csrf_token: string } | null {

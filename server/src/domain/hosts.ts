@@ -1,5 +1,6 @@
 import type { ConfigUpdatePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
+import { backupHealth, expectedInterval } from "./backup-health.ts";
 import type { Actor, DomainDeps } from "./deps.ts";
 import { notFound } from "./errors.ts";
 import type { Host } from "./types.ts";
@@ -20,6 +21,9 @@ export function createHosts(deps: DomainDeps) {
     const lastBackup = store.lastJobOfKind(h.id, "backup");
     const stats = store.repoStatsForHost(h.id, 1)[0] ?? null;
     const config = store.configFor(h.id);
+    const last_successful_backup_at = store.lastSuccessfulBackupAt(h.id);
+    const now = clock.now();
+    const interval = expectedInterval(store.schedulesForHost(h.id), now);
     return {
       ...h,
       connected: agents.isConnected(h.id),
@@ -32,7 +36,16 @@ export function createHosts(deps: DomainDeps) {
             error: lastBackup.error,
           }
         : null,
-      last_successful_backup_at: store.lastSuccessfulBackupAt(h.id),
+      last_successful_backup_at,
+      expected_interval_s: interval,
+      backup_health: backupHealth({
+        now,
+        enrolledAt: h.enrolled_at,
+        intervalS: interval,
+        // A running or queued backup does not hide the previous result.
+        lastStatus: lastBackup && ["succeeded", "failed"].includes(lastBackup.status) ? lastBackup.status : null,
+        lastSuccessAt: last_successful_backup_at,
+      }),
       repo_size_bytes: stats?.size_bytes ?? null,
       config: {
         repo_url: config?.repo_url ?? null,
@@ -111,3 +124,5 @@ export function createHosts(deps: DomainDeps) {
 }
 
 export type Hosts = ReturnType<typeof createHosts>;
+/** A host as GET /hosts shows it. */
+export type HostView = ReturnType<Hosts["view"]>;

@@ -182,3 +182,5 @@ export function createSchedules(deps: DomainDeps) {
 }
 
 export type Schedules = ReturnType<typeof createSchedules>;
+/** A schedule as the API shows it, with its next runs. */
+export type ScheduleView = ReturnType<Schedules["view"]>;

@@ -7,6 +7,7 @@ export interface User {
   username: string;
   role: Role;
   created_at: string;
+  disabled_at: string | null;
 }
 
 export interface Host {

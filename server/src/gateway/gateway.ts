@@ -22,7 +22,31 @@ export interface Connection {
 }
 
 /** Speaks the wire protocol with agents: decode at the edge, then typed domain calls. */
-export function createGateway(domain: Domain, registry: AgentRegistry, counters: Counters, log: Logger) {
+/** What the server tells agents about newer releases (RF_AGENT_LATEST_VERSION, RF_AGENT_PACKAGE_URL). */
+export interface AgentRelease {
+  latest_version: string;
+  package_url: string;
+  changelog?: string;
+}
+
+/** Numeric compare of the leading x.y.z; anything unparsable counts as older, never newer. */
+export function isOlder(version: string, than: string): boolean {
+  const parse = (v: string) => (/^(\d+)\.(\d+)\.(\d+)/.exec(v) ?? []).slice(1, 4).map(Number);
+  const a = parse(version);
+  const b = parse(than);
+  if (b.length !== 3) return false;
+  if (a.length !== 3) return true;
+  for (let i = 0; i < 3; i++) if ((a[i] as number) !== (b[i] as number)) return (a[i] as number) < (b[i] as number);
+  return false;
+}
+
+export function createGateway(
+  domain: Domain,
+  registry: AgentRegistry,
+  counters: Counters,
+  log: Logger,
+  release: AgentRelease | null = null,
+) {
   const { clock } = domain.deps;
 
   function error(conn: Connection, code: ErrorCode, message: string, refId?: string) {
@@ -61,6 +85,10 @@ export function createGateway(domain: Domain, registry: AgentRegistry, counters:
     registry.markReady(conn.socket);
     domain.schedules.pushSet(conn.hostId);
     domain.jobs.onHello(conn.hostId);
+    // Informational only: the agent never updates itself.
+    if (release && isOlder(msg.payload.agent_version, release.latest_version)) {
+      registry.sendTo(conn.socket, "agent.update_available", release);
+    }
     log.info("agent said hello", {
       host_id: conn.hostId,
       hostname: msg.payload.hostname,

@@ -158,4 +158,8 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX received_envelopes_by_time ON received_envelopes(received_at);
   `,
+  // 2 (2026-11-30): users can be disabled.
+  `
+  ALTER TABLE users ADD COLUMN disabled_at TEXT;
+  `,
 ];

@@ -8,12 +8,12 @@ export interface SessionRow {
 }
 
 export function usersStore(db: Database) {
-  const userCols = "id, username, role, created_at";
+  const userCols = "id, username, role, created_at, disabled_at";
   return {
     countUsers: () => db.query<{ n: number }, []>("SELECT count(*) AS n FROM users").get()?.n ?? 0,
     insertUser(u: User & { password_hash: string }) {
       db.query(
-        "INSERT INTO users (id, username, password_hash, role, created_at) VALUES ($id, $username, $password_hash, $role, $created_at)",
+        "INSERT INTO users (id, username, password_hash, role, created_at, disabled_at) VALUES ($id, $username, $password_hash, $role, $created_at, $disabled_at)",
       ).run(params(u));
     },
     userByName: (username: string) =>
@@ -30,6 +30,14 @@ export function usersStore(db: Database) {
       db.query("DELETE FROM sessions WHERE user_id = ?").run(id);
     },
     setRole: (id: string, role: Role) => db.query("UPDATE users SET role = ? WHERE id = ?").run(role, id),
+    /** Disabling ends the user's sessions; their API tokens stop working while disabled. */
+    setDisabled(id: string, at: string | null) {
+      db.query("UPDATE users SET disabled_at = ? WHERE id = ?").run(at, id);
+      if (at) db.query("DELETE FROM sessions WHERE user_id = ?").run(id);
+    },
+    countActiveAdmins: () =>
+      db.query<{ n: number }, []>("SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL").get()
+        ?.n ?? 0,
 
     insertSession(s: {
       token_hash: string;
@@ -45,8 +53,8 @@ export function usersStore(db: Database) {
     sessionByHash(token_hash: string): SessionRow | null {
       const row = db
         .query<User & { csrf_token: string; expires_at: string }, [string]>(
-          `SELECT u.id, u.username, u.role, u.created_at, s.csrf_token, s.expires_at
-           FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`,
+          `SELECT u.id, u.username, u.role, u.created_at, u.disabled_at, s.csrf_token, s.expires_at
+           FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND u.disabled_at IS NULL`,
         )
         .get(token_hash);
       if (!row) return null;
@@ -65,8 +73,8 @@ export function usersStore(db: Database) {
     userByApiToken(token_hash: string): (User & { token_id: string }) | null {
       return db
         .query<User & { token_id: string }, [string]>(
-          `SELECT u.id, u.username, u.role, u.created_at, t.id AS token_id FROM api_tokens t
-           JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL`,
+          `SELECT u.id, u.username, u.role, u.created_at, u.disabled_at, t.id AS token_id FROM api_tokens t
+           JOIN users u ON u.id = t.user_id WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.disabled_at IS NULL`,
         )
         .get(token_hash);
     },

@@ -9,6 +9,7 @@ import {
   type ServerMessage,
 } from "../../../protocol/index.ts";
 import { ManualClock } from "../clock.ts";
+import type { AgentRelease } from "../gateway/gateway.ts";
 import { silentLogger } from "../log.ts";
 import { type RunningServer, startServer } from "../server.ts";
 
@@ -33,11 +34,21 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(opts: { dataDir?: string; clock?: ManualClock } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { dataDir?: string; clock?: ManualClock; agentRelease?: AgentRelease } = {},
+): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "rf-server-"));
   const clock = opts.clock ?? new ManualClock(new Date());
   const start = () =>
-    startServer({ dataDir, hostname: "127.0.0.1", port: 0, log: silentLogger, clock, sweepIntervalMs: 3_600_000 });
+    startServer({
+      dataDir,
+      hostname: "127.0.0.1",
+      port: 0,
+      log: silentLogger,
+      clock,
+      sweepIntervalMs: 3_600_000,
+      agentRelease: opts.agentRelease ?? null,
+    });
   let server = start();
   let adminToken = "";
   const t: TestServer = {

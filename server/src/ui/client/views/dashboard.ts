@@ -1,0 +1,225 @@
+import { api } from "../api.ts";
+import type { View } from "../context.ts";
+import { append, clear, h } from "../dom.ts";
+import { onEvent } from "../events.ts";
+import { bytes, interval } from "../format.ts";
+import type { Host, List } from "../types.ts";
+import { ago, badge, emptyState } from "../widgets.ts";
+
+const HEALTH_ORDER: Record<string, number> = { failed: 0, stale: 1, pending: 2, unscheduled: 3, ok: 4 };
+
+type SortKey = "health" | "name" | "os" | "seen" | "backup" | "size" | "sync";
+const SORTS: Record<SortKey, (a: Host, b: Host) => number> = {
+  health: (a, b) =>
+    (HEALTH_ORDER[a.backup_health] ?? 9) - (HEALTH_ORDER[b.backup_health] ?? 9) ||
+    Number(a.online) - Number(b.online) ||
+    a.name.localeCompare(b.name),
+  name: (a, b) => a.name.localeCompare(b.name),
+  os: (a, b) => `${a.os}/${a.arch}`.localeCompare(`${b.os}/${b.arch}`),
+  seen: (a, b) => (b.last_seen_at ?? "").localeCompare(a.last_seen_at ?? ""),
+  backup: (a, b) => (b.last_backup?.finished_at ?? "").localeCompare(a.last_backup?.finished_at ?? ""),
+  size: (a, b) => (b.repo_size_bytes ?? -1) - (a.repo_size_bytes ?? -1),
+  sync: (a, b) => Number(a.schedule_in_sync) - Number(b.schedule_in_sync),
+};
+
+export const dashboardView: View = async (root, ctx) => {
+  let hosts: Host[] = (await api<List<Host>>("/hosts")).items;
+  let sort: SortKey = "health";
+  let reverse = false;
+  const text = h("input", {
+    type: "search",
+    name: "q",
+    placeholder: "name, OS, version…",
+    "aria-label": "Filter hosts",
+  });
+  const status = h(
+    "select",
+    { name: "status", "aria-label": "Show hosts with status" },
+    ...["all", "failed", "stale", "ok", "pending", "unscheduled", "offline", "online"].map((s) =>
+      h("option", { value: s }, s === "all" ? "all statuses" : s),
+    ),
+  );
+  const counters = h("div", { class: "counters", role: "status", "aria-live": "polite" });
+  const table = h("div", { class: "table-wrap" });
+
+  function renderCounters() {
+    clear(counters);
+    const n = (f: (h: Host) => boolean) => hosts.filter(f).length;
+    const tile = (label: string, value: number, cls: string, filter: string) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: `counter ${cls}`,
+          onclick: () => {
+            status.value = filter;
+            renderTable();
+          },
+        },
+        h("span", { class: "counter-value" }, String(value)),
+        h("span", { class: "counter-label" }, label),
+      );
+    counters.append(
+      tile(
+        "online",
+        n((x) => x.online),
+        "ok",
+        "online",
+      ),
+      tile(
+        "offline",
+        n((x) => !x.online),
+        n((x) => !x.online) ? "warn" : "",
+        "offline",
+      ),
+      tile(
+        "backups OK",
+        n((x) => x.backup_health === "ok"),
+        "ok",
+        "ok",
+      ),
+      tile(
+        "failed",
+        n((x) => x.backup_health === "failed"),
+        n((x) => x.backup_health === "failed") ? "bad" : "",
+        "failed",
+      ),
+      tile(
+        "stale",
+        n((x) => x.backup_health === "stale"),
+        n((x) => x.backup_health === "stale") ? "warn" : "",
+        "stale",
+      ),
+    );
+  }
+
+  function header(label: string, key: SortKey) {
+    const active = sort === key;
+    return h(
+      "th",
+      { scope: "col", "aria-sort": active ? (reverse ? "descending" : "ascending") : "none" },
+      h(
+        "button",
+        {
+          type: "button",
+          class: "sort",
+          onclick: () => {
+            reverse = active ? !reverse : false;
+            sort = key;
+            renderTable();
+          },
+        },
+        label,
+        active ? (reverse ? " ▲" : " ▼") : "",
+      ),
+    );
+  }
+
+  function renderTable() {
+    clear(table);
+    if (hosts.length === 0) {
+      table.append(
+        emptyState(
+          "No hosts yet: create an enrollment token, then enroll an agent with it.",
+          ctx.isAdmin ? h("a", { class: "button", href: "#/enroll" }, "Add hosts") : null,
+        ),
+      );
+      return;
+    }
+    const q = text.value.trim().toLowerCase();
+    const st = status.value;
+    const shown = hosts
+      .filter(
+        (x) =>
+          !q ||
+          [x.name, x.hostname, x.os, x.arch, x.agent_version, x.restic_version].join(" ").toLowerCase().includes(q),
+      )
+      .filter(
+        (x) => st === "all" || (st === "online" ? x.online : st === "offline" ? !x.online : x.backup_health === st),
+      )
+      .sort(SORTS[sort]);
+    if (reverse) shown.reverse();
+    append(table, [
+      h(
+        "table",
+        { class: "hosts" },
+        h("caption", { class: "visually-hidden" }, "Hosts, most urgent first"),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            header("Host", "name"),
+            header("Backup", "health"),
+            header("Last backup", "backup"),
+            header("Presence", "seen"),
+            header("Platform", "os"),
+            h("th", { scope: "col" }, "Versions"),
+            header("Repository", "size"),
+            header("Schedules", "sync"),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
+          shown.map((x) =>
+            h(
+              "tr",
+              { "data-host": x.id },
+              h("th", { scope: "row" }, h("a", { href: `#/hosts/${x.id}` }, x.name)),
+              h(
+                "td",
+                { "data-label": "Backup" },
+                badge(x.backup_health),
+                h("small", { class: "muted block" }, interval(x.expected_interval_s)),
+              ),
+              h(
+                "td",
+                { "data-label": "Last backup" },
+                x.last_backup
+                  ? [badge(x.last_backup.status), " ", ago(x.last_backup.finished_at)]
+                  : h("span", { class: "muted" }, "none yet"),
+              ),
+              h("td", { "data-label": "Presence" }, badge(x.online ? "online" : "offline"), " ", ago(x.last_seen_at)),
+              h("td", { "data-label": "Platform" }, x.os ? `${x.os}/${x.arch}` : "–"),
+              h(
+                "td",
+                { "data-label": "Versions" },
+                h("small", {}, `agent ${x.agent_version ?? "–"}`, h("br"), `restic ${x.restic_version ?? "–"}`),
+              ),
+              h("td", { "data-label": "Repository" }, bytes(x.repo_size_bytes)),
+              h("td", { "data-label": "Schedules" }, badge(x.schedule_in_sync ? "in_sync" : "not_synced")),
+            ),
+          ),
+        ),
+      ),
+      shown.length === 0 ? emptyState("No host matches this filter.") : null,
+    ]);
+  }
+
+  text.addEventListener("input", renderTable);
+  status.addEventListener("change", renderTable);
+  root.append(h("h1", { tabindex: "-1" }, "Fleet"), counters, h("div", { class: "toolbar" }, text, status), table);
+  renderCounters();
+  renderTable();
+
+  let pending: ReturnType<typeof setTimeout> | null = null;
+  ctx.onLeave(
+    onEvent((e) => {
+      if (e.type !== "host.updated" && e.type !== "job.updated" && e.type !== "repo_stats.updated") return;
+      if (pending) return;
+      // Coalesce bursts (a fleet reconnecting) into one reload.
+      pending = setTimeout(async () => {
+        pending = null;
+        hosts = (await api<List<Host>>("/hosts")).items;
+        renderCounters();
+        renderTable();
+      }, 500);
+    }),
+  );
+  ctx.onLeave(() => pending && clearTimeout(pending));
+  // Ages go stale on screen: refresh the rendering every 30 s.
+  const tick = setInterval(renderTable, 30_000);
+  ctx.onLeave(() => clearInterval(tick));
+};

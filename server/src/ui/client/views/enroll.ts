@@ -1,0 +1,110 @@
+import { ApiFailure, api } from "../api.ts";
+import type { View } from "../context.ts";
+import { clear, field, h, showFormError } from "../dom.ts";
+import { absolute } from "../format.ts";
+
+interface Token {
+  id: string;
+  token: string;
+  uses_left: number;
+  expires_at: string;
+}
+
+function snippet(title: string, text: string) {
+  const pre = h("pre", { tabindex: "0" }, h("code", {}, text));
+  return h(
+    "div",
+    { class: "snippet" },
+    h("h3", {}, title),
+    pre,
+    h(
+      "button",
+      {
+        type: "button",
+        class: "secondary",
+        onclick: async (e: Event) => {
+          await navigator.clipboard?.writeText(text).catch(() => {});
+          (e.currentTarget as HTMLButtonElement).textContent = "Copied";
+        },
+      },
+      "Copy",
+    ),
+  );
+}
+
+/** Create an enrollment token and get ready-to-paste install commands for each platform. */
+export const enrollView: View = (root, ctx) => {
+  if (!ctx.isAdmin) {
+    root.append(h("h1", { tabindex: "-1" }, "Add hosts"), h("p", {}, "Only admins can create enrollment tokens."));
+    return;
+  }
+  const uses = h("input", { name: "uses", type: "number", min: 1, max: 100000, value: "1" });
+  const expires = h(
+    "select",
+    { name: "expires_in" },
+    ...[
+      ["1h", "1 hour"],
+      ["24h", "24 hours"],
+      ["7d", "7 days"],
+      ["30d", "30 days"],
+    ].map(([v, t]) => h("option", { value: v }, t)),
+  );
+  expires.value = "24h";
+  const out = h("div", { "aria-live": "polite" });
+  const form = h(
+    "form",
+    { class: "card" },
+    field("How many hosts may enroll with it", uses),
+    field("Valid for", expires),
+    h("p", { class: "form-error", role: "alert" }),
+    h("button", { type: "submit" }, "Create enrollment token"),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const t = await api<Token>("/enrollment-tokens", "POST", { uses: Number(uses.value), expires_in: expires.value });
+      const server = location.origin;
+      clear(out);
+      out.append(
+        h(
+          "section",
+          { class: "card" },
+          h("h2", {}, "Your token"),
+          h(
+            "p",
+            {},
+            `Good for ${t.uses_left} host(s) until `,
+            h("time", { datetime: t.expires_at }, absolute(t.expires_at)),
+            ". It is shown only now.",
+          ),
+          h("pre", { class: "token", tabindex: "0" }, h("code", {}, t.token)),
+          snippet(
+            "Debian / Ubuntu (.deb)",
+            `sudo apt-get install ./restic-fleet-agent_<version>_amd64.deb\nsudo restic-fleet-agent enroll --server ${server} --token ${t.token}\nsudo systemctl enable --now restic-fleet-agent`,
+          ),
+          snippet(
+            "Any Linux (single executable)",
+            `sudo install -m 0755 restic-fleet-agent-linux-x64 /usr/local/bin/restic-fleet-agent\nsudo restic-fleet-agent enroll --server ${server} --token ${t.token}\nsudo restic-fleet-agent run`,
+          ),
+          snippet(
+            "Windows (Chocolatey, as Administrator)",
+            `choco install restic-fleet-agent --params "'/Server:${server} /EnrollToken:${t.token}'"`,
+          ),
+        ),
+      );
+      out.querySelector<HTMLElement>("h2")?.focus();
+    } catch (err) {
+      showFormError(form, err instanceof ApiFailure ? err.error : { message: String(err) });
+    }
+  });
+  root.append(
+    h("h1", { tabindex: "-1" }, "Add hosts"),
+    h(
+      "p",
+      {},
+      "Create a token, then run the commands for the host's platform. The host appears on the fleet page as soon as its agent connects.",
+    ),
+    form,
+    out,
+  );
+};

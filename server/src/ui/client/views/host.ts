@@ -1,0 +1,374 @@
+import { ApiFailure, api } from "../api.ts";
+import { repoChart } from "../chart.ts";
+import type { View } from "../context.ts";
+import { append, clear, field, h, showFormError } from "../dom.ts";
+import { onEvent } from "../events.ts";
+import { absolute, bytes, interval } from "../format.ts";
+import type { Host, Job, List, RepoStats, Schedule, Snapshot } from "../types.ts";
+import { ago, badge, emptyState, errorBox } from "../widgets.ts";
+import { runForm } from "./run-form.ts";
+import { scheduleForm } from "./schedule-form.ts";
+
+export const hostView: View = async (root, ctx, { id = "" }) => {
+  const load = () =>
+    Promise.all([
+      api<Host>(`/hosts/${id}`),
+      api<List<Schedule>>(`/hosts/${id}/schedules`),
+      api<List<Job>>(`/jobs?host_id=${encodeURIComponent(id)}&limit=15`),
+      api<List<Snapshot>>(`/hosts/${id}/snapshots`),
+      api<List<RepoStats>>(`/hosts/${id}/repo-stats?limit=200`),
+    ]);
+  let [host, schedules, jobs, snapshots, stats] = await load();
+
+  const head = h("section", { class: "host-head" });
+  const configBox = h("section", { class: "card", "aria-labelledby": "cfg-h" });
+  const schedBox = h("section", { class: "card", "aria-labelledby": "sch-h" });
+  const runBox = h("div", {});
+  const jobsBox = h("section", { class: "card", "aria-labelledby": "jobs-h" });
+  const snapBox = h("section", { class: "card", "aria-labelledby": "snap-h" });
+  const chartBox = h("section", { class: "card", "aria-labelledby": "chart-h" });
+  let run: ReturnType<typeof runForm> | null = null;
+
+  function renderHead() {
+    clear(head);
+    append(head, [
+      h("h1", { tabindex: "-1" }, host.name),
+      h(
+        "p",
+        { class: "facts" },
+        badge(host.backup_health),
+        " ",
+        badge(host.online ? "online" : "offline"),
+        " seen ",
+        ago(host.last_seen_at),
+        ` · ${host.os ?? "?"}/${host.arch ?? "?"} · agent ${host.agent_version ?? "–"} · restic ${host.restic_version ?? "–"} · `,
+        interval(host.expected_interval_s),
+        " · schedules ",
+        badge(host.schedule_in_sync ? "in_sync" : "not_synced"),
+      ),
+      host.last_backup?.status === "failed" && host.last_backup.error
+        ? h("p", { class: "error", role: "alert" }, `Last backup failed: ${host.last_backup.error}`)
+        : null,
+      ctx.isAdmin
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "danger",
+              onclick: async () => {
+                if (!confirm(`Revoke ${host.name}? Its agent token stops working and its history is deleted.`)) return;
+                await api(`/hosts/${id}`, "DELETE");
+                ctx.go("#/");
+              },
+            },
+            "Revoke host",
+          )
+        : null,
+    ]);
+  }
+
+  function renderConfig() {
+    clear(configBox);
+    const c = host.config;
+    configBox.append(h("h2", { id: "cfg-h" }, "Repository"));
+    if (!ctx.isAdmin) {
+      configBox.append(
+        h("p", {}, `URL: ${c.repo_url ?? "not set"}`),
+        h("p", {}, `Password: ${c.has_repo_password ? "set" : "not set"}`),
+      );
+      return;
+    }
+    const url = h("input", {
+      name: "repo_url",
+      value: c.repo_url ?? "",
+      placeholder: "/srv/restic, sftp:user@host:/path, s3:…",
+    });
+    const password = h("input", {
+      name: "repo_password",
+      type: "password",
+      autocomplete: "new-password",
+      placeholder: c.has_repo_password ? "set — type to change" : "not set",
+    });
+    const user = h("input", { name: "repo_username", value: c.repo_username ?? "" });
+    const credential = h("input", {
+      name: "repo_credential",
+      type: "password",
+      autocomplete: "new-password",
+      placeholder: c.has_repo_credential ? "set — type to change" : "not set",
+    });
+    const shell = h("input", { name: "hook_shell", value: c.hook_shell ?? "", placeholder: "/bin/sh -c" });
+    const saved = h("p", { class: "ok-text", role: "status" });
+    const form = h(
+      "form",
+      {},
+      field("Repository URL", url),
+      field(`Password (${c.has_repo_password ? "set" : "not set"}; write-only)`, password),
+      field("Backend user name", user),
+      field(`Backend credential (${c.has_repo_credential ? "set" : "not set"}; write-only)`, credential),
+      field("Hook shell", shell),
+      h("p", { class: "form-error", role: "alert" }),
+      saved,
+      h("button", { type: "submit" }, "Save repository settings"),
+    );
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const body: Record<string, string> = {
+        repo_url: url.value.trim(),
+        repo_username: user.value,
+        hook_shell: shell.value,
+      };
+      // Secrets are only sent when typed: an empty box means "leave as is".
+      if (password.value) body.repo_password = password.value;
+      if (credential.value) body.repo_credential = credential.value;
+      try {
+        host = await api<Host>(`/hosts/${id}/config`, "PUT", body);
+        renderConfig();
+        (configBox.querySelector(".ok-text") as HTMLElement).textContent = "Saved; the agent has the new settings.";
+      } catch (err) {
+        showFormError(form, err instanceof ApiFailure ? err.error : { message: String(err) });
+      }
+    });
+    configBox.append(form);
+  }
+
+  function renderSchedules() {
+    clear(schedBox);
+    schedBox.append(h("h2", { id: "sch-h" }, "Schedules"));
+    const editor = h("div", {});
+    const openForm = (s: Schedule | null) => {
+      clear(editor);
+      editor.append(
+        scheduleForm(id, s, async () => {
+          clear(editor);
+          schedules = await api<List<Schedule>>(`/hosts/${id}/schedules`);
+          renderSchedules();
+          renderRun();
+        }),
+      );
+      editor.querySelector<HTMLElement>("select, input")?.focus();
+    };
+    if (schedules.items.length === 0) {
+      schedBox.append(emptyState("No schedules yet: add a backup schedule so this host is backed up regularly."));
+    } else {
+      schedBox.append(
+        h(
+          "table",
+          {},
+          h(
+            "thead",
+            {},
+            h("tr", {}, ...["Kind", "When", "Next runs", "What", "State", ""].map((t) => h("th", { scope: "col" }, t))),
+          ),
+          h(
+            "tbody",
+            {},
+            schedules.items.map((s) =>
+              h(
+                "tr",
+                { "data-schedule": s.id },
+                h("td", { "data-label": "Kind" }, s.kind),
+                h("td", { "data-label": "When" }, h("code", {}, s.cron_expr), s.timezone ? ` (${s.timezone})` : ""),
+                h(
+                  "td",
+                  { "data-label": "Next runs" },
+                  s.next_runs
+                    .slice(0, 2)
+                    .map((t) =>
+                      h("div", {}, h("time", { datetime: t, title: absolute(t) }, new Date(t).toLocaleString())),
+                    ),
+                ),
+                h(
+                  "td",
+                  { "data-label": "What" },
+                  s.kind === "backup"
+                    ? s.paths.join(", ")
+                    : s.kind === "forget"
+                      ? JSON.stringify(s.retention_policy)
+                      : "",
+                ),
+                h("td", { "data-label": "State" }, s.enabled ? "enabled" : "disabled"),
+                h(
+                  "td",
+                  { class: "actions" },
+                  ctx.isAdmin
+                    ? [
+                        h("button", { type: "button", class: "secondary", onclick: () => openForm(s) }, "Edit"),
+                        h(
+                          "button",
+                          {
+                            type: "button",
+                            class: "secondary",
+                            onclick: async () => {
+                              await api(`/schedules/${s.id}`, "PATCH", { enabled: !s.enabled });
+                              schedules = await api<List<Schedule>>(`/hosts/${id}/schedules`);
+                              renderSchedules();
+                              renderRun();
+                            },
+                          },
+                          s.enabled ? "Disable" : "Enable",
+                        ),
+                        h(
+                          "button",
+                          {
+                            type: "button",
+                            class: "danger",
+                            onclick: async () => {
+                              if (!confirm(`Delete the ${s.kind} schedule ${s.cron_expr}?`)) return;
+                              await api(`/schedules/${s.id}`, "DELETE");
+                              schedules = await api<List<Schedule>>(`/hosts/${id}/schedules`);
+                              renderSchedules();
+                              renderRun();
+                            },
+                          },
+                          "Delete",
+                        ),
+                      ]
+                    : null,
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    }
+    if (ctx.isAdmin) {
+      schedBox.append(h("button", { type: "button", onclick: () => openForm(null) }, "Add schedule"), editor);
+    }
+  }
+
+  function renderRun() {
+    clear(runBox);
+    if (!ctx.isAdmin) return;
+    run = runForm(id, schedules.items, snapshots.items, (jobId) => ctx.go(`#/jobs/${jobId}`));
+    runBox.append(run.form);
+  }
+
+  function renderJobs() {
+    clear(jobsBox);
+    jobsBox.append(h("h2", { id: "jobs-h" }, "Recent jobs"));
+    if (jobs.items.length === 0) {
+      jobsBox.append(emptyState("No jobs yet. Jobs appear when a schedule fires or you run one now."));
+      return;
+    }
+    jobsBox.append(
+      h(
+        "table",
+        {},
+        h(
+          "thead",
+          {},
+          h("tr", {}, ...["Job", "Status", "By", "Created", "Finished"].map((t) => h("th", { scope: "col" }, t))),
+        ),
+        h(
+          "tbody",
+          {},
+          jobs.items.map((j) =>
+            h(
+              "tr",
+              { "data-job": j.id },
+              h("td", { "data-label": "Job" }, h("a", { href: `#/jobs/${j.id}` }, `${j.kind} ${j.id.slice(-6)}`)),
+              h("td", { "data-label": "Status" }, badge(j.status)),
+              h("td", { "data-label": "By" }, j.actor_kind),
+              h("td", { "data-label": "Created" }, ago(j.created_at)),
+              h("td", { "data-label": "Finished" }, j.finished_at ? ago(j.finished_at) : "–"),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function renderSnapshots() {
+    clear(snapBox);
+    snapBox.append(h("h2", { id: "snap-h" }, "Snapshots"));
+    if (snapshots.items.length === 0) {
+      snapBox.append(emptyState("No snapshots yet: they are listed after the first successful backup."));
+      return;
+    }
+    snapBox.append(
+      h(
+        "table",
+        { class: "snapshots" },
+        h(
+          "thead",
+          {},
+          h("tr", {}, ...["Time", "ID", "Paths", "Tags", "Size", ""].map((t) => h("th", { scope: "col" }, t))),
+        ),
+        h(
+          "tbody",
+          {},
+          snapshots.items.map((s) =>
+            h(
+              "tr",
+              { "data-snapshot": s.short_id },
+              h("td", { "data-label": "Time" }, ago(s.time)),
+              h("td", { "data-label": "ID" }, h("code", {}, s.short_id)),
+              h("td", { "data-label": "Paths" }, s.paths.join(", ")),
+              h("td", { "data-label": "Tags" }, s.tags.join(", ") || "–"),
+              h(
+                "td",
+                { "data-label": "Size" },
+                bytes(s.size_bytes),
+                s.file_count !== null ? ` · ${s.file_count} files` : "",
+              ),
+              h(
+                "td",
+                { class: "actions" },
+                ctx.isAdmin
+                  ? h("button", { type: "button", class: "secondary", onclick: () => run?.restore(s) }, "Restore…")
+                  : null,
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function renderChart() {
+    clear(chartBox);
+    chartBox.append(h("h2", { id: "chart-h" }, "Repository health"), repoChart(stats.items));
+  }
+
+  root.append(
+    h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Fleet"), " / ", host.name),
+    head,
+    h("div", { class: "columns" }, h("div", {}, configBox, schedBox), h("div", {}, runBox, jobsBox)),
+    snapBox,
+    chartBox,
+  );
+  renderHead();
+  renderConfig();
+  renderSchedules();
+  renderRun();
+  renderJobs();
+  renderSnapshots();
+  renderChart();
+
+  ctx.onLeave(
+    onEvent(async (e) => {
+      if (e.host_id !== id) return;
+      try {
+        if (e.type === "job.updated") {
+          jobs = await api<List<Job>>(`/jobs?host_id=${encodeURIComponent(id)}&limit=15`);
+          renderJobs();
+          host = await api<Host>(`/hosts/${id}`);
+          renderHead();
+        } else if (e.type === "snapshots.updated") {
+          snapshots = await api<List<Snapshot>>(`/hosts/${id}/snapshots`);
+          renderSnapshots();
+          renderRun();
+        } else if (e.type === "repo_stats.updated") {
+          stats = await api<List<RepoStats>>(`/hosts/${id}/repo-stats?limit=200`);
+          renderChart();
+        } else if (e.type === "host.updated") {
+          host = await api<Host>(`/hosts/${id}`);
+          renderHead();
+        }
+      } catch (err) {
+        head.append(errorBox(err instanceof ApiFailure ? err.error.message : String(err)));
+      }
+    }),
+  );
+  void load; // kept for a future "refresh" button
+};

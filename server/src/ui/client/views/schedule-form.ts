@@ -1,0 +1,188 @@
+import { ApiFailure, api } from "../api.ts";
+import { clear, field, h, showFormError } from "../dom.ts";
+import { absolute } from "../format.ts";
+import type { Schedule } from "../types.ts";
+
+const lines = (text: string) =>
+  text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+const KEEPS = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"] as const;
+
+/** Create or edit a schedule; the cron preview (next 5 runs, or croner's error) updates as you type. */
+export function scheduleForm(hostId: string, existing: Schedule | null, done: () => void): HTMLFormElement {
+  const kind = h(
+    "select",
+    { name: "kind" },
+    ...["backup", "forget", "check", "prune", "init", "unlock"].map((k) => h("option", { value: k }, k)),
+  );
+  kind.value = existing?.kind ?? "backup";
+  const cron = h("input", {
+    name: "cron_expr",
+    value: existing?.cron_expr ?? "0 2 * * *",
+    autocomplete: "off",
+    spellcheck: "false",
+  });
+  const tz = h("input", { name: "timezone", value: existing?.timezone ?? "", placeholder: "host's local time" });
+  const preview = h("ul", { class: "preview", "aria-live": "polite", "aria-label": "Next runs" });
+  const paths = h("textarea", { name: "paths", rows: 3, value: existing?.paths.join("\n") ?? "" });
+  const excludes = h("textarea", { name: "excludes", rows: 2, value: existing?.excludes.join("\n") ?? "" });
+  const tags = h("input", { name: "tags", value: existing?.tags.join(", ") ?? "" });
+  const keep = Object.fromEntries(
+    KEEPS.map((k) => [
+      k,
+      h("input", {
+        name: "retention_policy",
+        type: "number",
+        min: 0,
+        value: String(existing?.retention_policy?.[k] ?? ""),
+      }),
+    ]),
+  ) as Record<(typeof KEEPS)[number], HTMLInputElement>;
+  const within = h("input", {
+    name: "retention_policy",
+    value: String(existing?.retention_policy?.keep_within ?? ""),
+    placeholder: "e.g. 30d",
+  });
+  const prune = h("input", {
+    name: "options",
+    type: "checkbox",
+    id: `prune-${existing?.id ?? "new"}`,
+    checked: existing?.options.prune === true,
+  });
+  const subset = h("input", {
+    name: "options",
+    value: String(existing?.options.read_data_subset ?? ""),
+    placeholder: "e.g. 10%",
+  });
+  const preHook = h("textarea", { name: "pre_hook", rows: 2, value: existing?.pre_hook ?? "" });
+  const postHook = h("textarea", { name: "post_hook", rows: 2, value: existing?.post_hook ?? "" });
+  const enabled = h("input", {
+    name: "enabled",
+    type: "checkbox",
+    id: `en-${existing?.id ?? "new"}`,
+    checked: existing?.enabled ?? true,
+  });
+
+  const backupPart = h(
+    "fieldset",
+    {},
+    h("legend", {}, "What to back up"),
+    field("Paths (one per line, absolute)", paths),
+    field("Excludes (one per line)", excludes),
+    field("Tags (comma separated)", tags),
+    field("Pre-hook (shell)", preHook, "Runs before restic; if it fails, the backup does not run."),
+    field("Post-hook (shell)", postHook),
+  );
+  const forgetPart = h(
+    "fieldset",
+    {},
+    h("legend", {}, "Retention policy"),
+    h("div", { class: "grid" }, ...KEEPS.map((k) => field(k.replace("keep_", "keep "), keep[k]))),
+    field("keep within", within),
+    h("div", { class: "field inline" }, prune, h("label", { for: prune.id }, "also prune unreferenced data")),
+  );
+  const checkPart = h(
+    "fieldset",
+    {},
+    h("legend", {}, "Check"),
+    field("Read data subset", subset, "Empty: metadata only."),
+  );
+  const submit = h("button", { type: "submit" }, existing ? "Save schedule" : "Create schedule");
+  const form = h(
+    "form",
+    { class: "card schedule-form" },
+    h("h3", {}, existing ? `Edit schedule ${existing.id}` : "New schedule"),
+    field("Kind", kind),
+    field("Cron expression", cron, "5 fields (minute hour day month weekday), or 6 with seconds first."),
+    preview,
+    field("Time zone", tz),
+    backupPart,
+    forgetPart,
+    checkPart,
+    h("div", { class: "field inline" }, enabled, h("label", { for: enabled.id }, "enabled")),
+    h("p", { class: "form-error", role: "alert" }),
+    h(
+      "div",
+      { class: "actions" },
+      submit,
+      h("button", { type: "button", class: "secondary", onclick: done }, "Cancel"),
+    ),
+  );
+
+  const showParts = () => {
+    backupPart.hidden = kind.value !== "backup";
+    forgetPart.hidden = kind.value !== "forget";
+    checkPart.hidden = kind.value !== "check";
+  };
+  kind.addEventListener("change", showParts);
+  showParts();
+
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const cronError = () => form.querySelector('[data-field="cron_expr"] .field-error') as HTMLElement;
+  const updatePreview = async () => {
+    const q = new URLSearchParams({ cron_expr: cron.value, ...(tz.value ? { timezone: tz.value } : {}) });
+    try {
+      const r = await api<{ next_runs: string[] }>(`/cron/preview?${q}`);
+      clear(preview);
+      cronError().textContent = "";
+      cron.removeAttribute("aria-invalid");
+      preview.append(...r.next_runs.map((t) => h("li", {}, h("time", { datetime: t }, absolute(t)))));
+    } catch (err) {
+      clear(preview);
+      if (err instanceof ApiFailure) {
+        const target =
+          err.error.path === "timezone" ? form.querySelector('[data-field="timezone"] .field-error') : cronError();
+        if (target) target.textContent = err.error.message;
+        cron.setAttribute("aria-invalid", "true");
+      }
+    }
+  };
+  for (const input of [cron, tz]) {
+    input.addEventListener("input", () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(updatePreview, 250);
+    });
+  }
+  void updatePreview();
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body: Record<string, unknown> = {
+      kind: kind.value,
+      cron_expr: cron.value.trim(),
+      timezone: tz.value.trim() || null,
+      enabled: enabled.checked,
+    };
+    if (kind.value === "backup") {
+      body.paths = lines(paths.value);
+      body.excludes = lines(excludes.value);
+      body.tags = tags.value
+        .split(",")
+        .map((t) => t.trim())
+        .filter(Boolean);
+      body.pre_hook = preHook.value.trim() || null;
+      body.post_hook = postHook.value.trim() || null;
+    }
+    if (kind.value === "forget") {
+      const policy: Record<string, unknown> = {};
+      for (const k of KEEPS) if (keep[k].value) policy[k] = Number(keep[k].value);
+      if (within.value.trim()) policy.keep_within = within.value.trim();
+      body.retention_policy = policy;
+      body.options = { prune: prune.checked };
+    }
+    if (kind.value === "check" && subset.value.trim()) body.options = { read_data_subset: subset.value.trim() };
+    submit.disabled = true;
+    try {
+      if (existing) await api(`/schedules/${existing.id}`, "PATCH", body);
+      else await api(`/hosts/${hostId}/schedules`, "POST", body);
+      done();
+    } catch (err) {
+      showFormError(form, err instanceof ApiFailure ? err.error : { message: String(err) });
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  return form;
+}

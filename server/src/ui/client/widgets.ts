@@ -1,0 +1,36 @@
+import { h } from "./dom.ts";
+import { absolute, age } from "./format.ts";
+
+/** A relative age whose absolute time shows on hover (and to screen readers via <time>). */
+export function ago(iso: string | null | undefined) {
+  return iso ? h("time", { datetime: iso, title: absolute(iso) }, age(iso)) : h("span", { class: "muted" }, "never");
+}
+
+const BADGE_TEXT: Record<string, string> = {
+  ok: "✓ OK",
+  succeeded: "✓ succeeded",
+  failed: "✗ failed",
+  stale: "⚠ stale",
+  pending: "… pending",
+  unscheduled: "– unscheduled",
+  queued: "… queued",
+  running: "▶ running",
+  cancelled: "■ cancelled",
+  online: "● online",
+  offline: "○ offline",
+  in_sync: "✓ in sync",
+  not_synced: "… pending",
+};
+
+/** Status with a symbol and a word, so colour is never the only signal. */
+export function badge(status: string) {
+  return h("span", { class: `badge badge-${status}` }, BADGE_TEXT[status] ?? status);
+}
+
+export function emptyState(text: string, ...action: Array<HTMLElement | null>) {
+  return h("div", { class: "empty" }, h("p", {}, text), ...action);
+}
+
+export function errorBox(message: string) {
+  return h("p", { class: "error", role: "alert" }, message);
+}
