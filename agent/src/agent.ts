@@ -15,7 +15,7 @@ import { hostInfo } from "./host-info.ts";
 import type { Logger, Redactor } from "./log.ts";
 import { Outbox, type OutboxEnvelope } from "./outbox.ts";
 import { bunSpawn, detectResticVersion, type RepoConfig, type SpawnFn, Supervisor } from "./restic/index.ts";
-import { Scheduler } from "./scheduler.ts";
+import { Scheduler, toRfc3339 } from "./scheduler.ts";
 import { clearOwnStaleLocks } from "./stale-locks.ts";
 import type { Identity } from "./state/state-files.ts";
 import { StateStore } from "./state/state-store.ts";
@@ -42,6 +42,10 @@ export interface AgentOptions {
 export class Agent {
   #link: Link | null = null;
   #inbox: Promise<void> = Promise.resolve();
+  /** job.finished envelope id → job id, to forget the job once the server acks its result. */
+  #finishedEnvelopes = new Map<string, string>();
+  /** schedule.fire frames sent but not yet acked by the server: re-sent after a reconnect. */
+  #unackedFires = new Map<string, string>();
   #resticVersion = "unknown";
   readonly supervisor: Supervisor;
   readonly scheduler: Scheduler;
@@ -81,6 +85,7 @@ export class Agent {
     o.redactor.add(identity.agent_token);
     o.redactor.add(state.config()?.repo_password);
     o.redactor.add(state.config()?.repo_credential);
+    o.redactor.addUrlPassword(state.config()?.repo_url);
     return new Agent(o, state, outbox, identity);
   }
 
@@ -103,16 +108,36 @@ export class Agent {
   /** Every agent → server report goes through here: state first, then the outbox, then the wire. */
   readonly emit = <T extends AgentMessageType>(type: T, payload: PayloadOf<T>): void => {
     const env = envelopeOf(type, payload, { now: () => this.o.clock.now() }) as OutboxEnvelope;
-    if (env.type === "job.started") void this.state.setJobState(env.payload.job_id, "running");
-    if (env.type === "job.finished") void this.state.removeJob(env.payload.job_id);
-    void this.outbox.push(env).catch((err) => this.o.log.error("outbox write failed", { error: String(err) }));
+    const failed = (what: string) => (err: unknown) =>
+      this.o.log.error(`${what} failed: check the state dir's disk`, {
+        error: String(err),
+        state_dir: this.o.stateDir,
+      });
+    if (env.type === "job.started")
+      void this.state.setJobState(env.payload.job_id, "running").catch(failed("state write"));
+    const stored = this.outbox.push(env);
+    if (env.type === "job.finished") {
+      const jobId = env.payload.job_id;
+      this.#finishedEnvelopes.set(env.id, jobId);
+      // Only once the result is durable in the outbox does the job count as finished here.
+      void stored.then(() => this.state.setJobState(jobId, "finished")).catch(failed("state write"));
+    }
+    void stored.catch(failed("outbox write"));
     this.#link?.send(JSON.stringify(env));
     if (env.type === "job.started" || env.type === "job.finished") void this.#writeStatus();
   };
 
   /** Recovers from the last run: a job that was running failed; accepted ones run again, in order. */
   async recover(): Promise<void> {
+    for (const env of this.outbox.pending()) {
+      if (env.type === "job.finished") this.#finishedEnvelopes.set(env.id, env.payload.job_id);
+    }
     const jobs = [...this.state.jobs()];
+    // A finished job whose result left the outbox (acked) while the state write was lost: forget it.
+    const pendingResults = new Set(this.#finishedEnvelopes.values());
+    for (const j of jobs) {
+      if (j.state === "finished" && !pendingResults.has(j.command.job_id)) await this.state.removeJob(j.command.job_id);
+    }
     const interrupted = jobs.filter((j) => j.state === "running");
     for (const j of interrupted) {
       this.o.log.warn("a job was running when the agent stopped; reporting it failed", { job_id: j.command.job_id });
@@ -146,11 +171,17 @@ export class Agent {
         const c = await this.state.applyConfigUpdate(msg.payload);
         this.o.redactor.add(c.repo_password);
         this.o.redactor.add(c.repo_credential);
+        this.o.redactor.addUrlPassword(c.repo_url);
         this.o.log.info("repository settings updated", { fields: Object.keys(msg.payload) });
         return;
       }
       case "schedule.set": {
         await this.state.setScheduleSet(msg.payload);
+        // A schedule's first tick counts as missed too if the agent is down when it falls.
+        const now = toRfc3339(this.o.clock.now());
+        for (const entry of msg.payload.schedules) {
+          if (entry.enabled && !this.state.getLastFire(entry.id)) await this.state.setLastFire(entry.id, now);
+        }
         const version = await this.scheduler.apply(msg.payload);
         this.#send("schedule.ack", { version, applied_at: this.o.clock.now().toISOString() });
         this.o.log.info("schedules applied", { version, count: msg.payload.schedules.length });
@@ -158,9 +189,21 @@ export class Agent {
       }
       case "command.run": {
         const id = msg.payload.job_id;
+        // A job we already have (queued, running, or finished with its result not yet acked) is
+        // answered again, never run twice.
         if (!this.state.getJob(id)) {
-          // Persisted before it is acknowledged: an accepted job is never lost to a restart.
-          await this.state.acceptJob(msg.payload);
+          try {
+            // Persisted before it is acknowledged: an accepted job is never lost to a restart.
+            await this.state.acceptJob(msg.payload);
+          } catch (err) {
+            this.o.log.error("could not persist an accepted job", { job_id: id, error: String(err) });
+            this.emit("command.result", {
+              job_id: id,
+              accepted: false,
+              error: `the agent could not write its state dir (${this.o.stateDir}): free disk space or fix permissions`,
+            });
+            return;
+          }
           this.supervisor.enqueue(msg.payload);
         }
         this.emit("command.result", { job_id: id, accepted: true });
@@ -172,10 +215,24 @@ export class Agent {
         }
         return;
       case "ack":
+        for (const id of msg.payload.ids) {
+          this.#unackedFires.delete(id);
+          const jobId = this.#finishedEnvelopes.get(id);
+          if (jobId !== undefined) {
+            this.#finishedEnvelopes.delete(id);
+            await this.state
+              .removeJob(jobId)
+              .catch((err) => this.o.log.warn("state write failed", { error: String(err) }));
+          }
+        }
         this.outbox.ack(msg.payload.ids);
         return;
       case "error":
         this.o.log.warn("the server reported an error", { ...msg.payload });
+        // A frame the server found invalid will be refused every time: keeping it would block the outbox.
+        if (msg.payload.code === "invalid_message" && msg.payload.ref_id && this.outbox.ack([msg.payload.ref_id]) > 0) {
+          this.o.log.error("dropped a report the server refused as invalid", { ref_id: msg.payload.ref_id });
+        }
         return;
       case "agent.update_available":
         this.o.log.info("a newer agent is available; update it with your package manager", { ...msg.payload });
@@ -203,7 +260,17 @@ export class Agent {
     });
     // Whatever the server has not acked yet, in order; it stores by envelope id, so repeats are harmless.
     for (const env of this.outbox.pending()) link.send(JSON.stringify(env));
-    this.scheduler.setSend((m) => link.send(JSON.stringify(m)));
+    // Fires the last connection took but the server never acked (it went away): again, same id.
+    for (const text of this.#unackedFires.values()) link.send(text);
+    this.scheduler.setSend((m) => {
+      const text = JSON.stringify(m);
+      if (m.type === "schedule.fire") {
+        this.#unackedFires.set(m.id, text);
+        // Bounded: a server that never acks fires (older than this agent) must not grow it forever.
+        if (this.#unackedFires.size > 1000) this.#unackedFires.delete(this.#unackedFires.keys().next().value as string);
+      }
+      return link.send(text);
+    });
     void this.#writeStatus();
   }
 

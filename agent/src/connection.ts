@@ -5,6 +5,11 @@ import type { Logger } from "./log.ts";
 
 /** 30 s heartbeats; the server marks a host offline after 90 s (3 missed). */
 export const HEARTBEAT_MS = 30_000;
+/**
+ * The server acks every heartbeat, so 90 s without any frame from it means the link is dead even
+ * if the socket looks open (a crashed server, a silent partition): close it and reconnect.
+ */
+export const SILENCE_LIMIT_MS = 90_000;
 
 export interface Link {
   /** Sends a text frame; false when the socket is not open. */
@@ -61,8 +66,14 @@ export function connectOnce(o: ConnectOptions): Promise<ConnectOutcome> {
       },
       close: () => ws.close(1000, "agent stopping"),
     };
+    let lastHeard = o.clock.now().getTime();
     const beat = () => {
       heartbeatTimer = o.clock.setTimeout(() => {
+        if (o.clock.now().getTime() - lastHeard > SILENCE_LIMIT_MS) {
+          o.log.warn("no word from the server for 90 s: reconnecting");
+          ws.close(4008, "server silent");
+          return;
+        }
         link.send(o.heartbeat());
         beat();
       }, HEARTBEAT_MS);
@@ -77,6 +88,7 @@ export function connectOnce(o: ConnectOptions): Promise<ConnectOutcome> {
       o.onOpen(link);
     });
     ws.addEventListener("message", (event) => {
+      lastHeard = o.clock.now().getTime();
       const decoded = decodeServerMessage(
         typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer),
       );

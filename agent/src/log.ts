@@ -40,6 +40,15 @@ export class Redactor {
   add(secret: string | undefined | null): void {
     if (secret && secret.length >= 4) this.#secrets.add(secret);
   }
+
+  /** The password inside a repository URL (rest:https://user:PASSWORD@host/), if any. */
+  addUrlPassword(url: string | undefined | null): void {
+    const m = url ? /:\/\/[^/:@]*:([^/@]+)@/.exec(url) : null;
+    if (m?.[1]) {
+      this.add(m[1]);
+      this.add(decodeURIComponent(m[1]));
+    }
+  }
   redact = (text: string): string => {
     let out = text;
     for (const s of this.#secrets) {

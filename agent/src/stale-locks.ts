@@ -29,7 +29,9 @@ export function isLiveRestic(pid: number): boolean {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
     if (state === "Z" || state === "X") return false;
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("restic");
+    // The program itself, not its arguments: `bun test agent/src/restic` is no restic.
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
+    return /(^|[\\/])restic[^\\/]*$/.test(argv0);
   } catch {
     return false;
   }

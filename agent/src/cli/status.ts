@@ -107,7 +107,10 @@ export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): stri
         `  ${x.id}  ${x.kind.padEnd(7)} ${x.cron_expr.padEnd(16)} ${x.enabled ? `next ${x.next_fire ?? "?"}` : "disabled"}`,
     ),
     `jobs:             ${s.jobs.length === 0 ? "none" : ""}`,
-    ...s.jobs.map((j) => `  ${j.job_id}  ${j.kind.padEnd(7)} ${j.state === "running" ? "running" : "queued"}`),
+    ...s.jobs.map(
+      (j) =>
+        `  ${j.job_id}  ${j.kind.padEnd(7)} ${j.state === "running" ? "running" : j.state === "finished" ? "finished, result not yet acknowledged" : "queued"}`,
+    ),
     `outbox:           ${s.outbox_depth} message(s) waiting for the server's ack`,
   ];
   if (s.problems.length) lines.push("problems:", ...s.problems.map((p) => `  ${p}`));

@@ -3,8 +3,14 @@ import type { Clock, TimerHandle } from "../clock.ts";
 import type { Redact } from "./secrets.ts";
 import type { Emit } from "./types.ts";
 
-// Text allows 64 KiB per payload; 16 KiB keeps 500 lines well inside the 1 MiB frame.
+// Text allows 64 KiB per payload; 16 KiB keeps any single line far inside the 1 MiB frame.
 const MAX_PAYLOAD_CHARS = 16 * 1024;
+/**
+ * A frame is sent once its lines' JSON reaches 256 KiB, whatever their count: 500 long lines, or
+ * escaping (a control character becomes 6 bytes), could otherwise pass the server's 1 MiB limit,
+ * and a refused frame would block the outbox.
+ */
+export const MAX_BATCH_BYTES = 256 * 1024;
 
 /**
  * Collects one job's log lines into job.log frames. Lines are redacted on the way in, numbered from
@@ -14,6 +20,7 @@ const MAX_PAYLOAD_CHARS = 16 * 1024;
 export class LogBatcher {
   #seq = 0;
   #lines: LogLine[] = [];
+  #bytes = 0;
   #timer: TimerHandle | null = null;
   readonly #jobId: string;
   readonly #clock: Clock;
@@ -38,9 +45,14 @@ export class LogBatcher {
     let payload = this.#redact(text);
     if (payload.length > MAX_PAYLOAD_CHARS) payload = `${payload.slice(0, MAX_PAYLOAD_CHARS)} …[cut]`;
     this.#seq += 1;
-    this.#lines.push({ job_id: this.#jobId, seq: this.#seq, ts: this.#clock.now().toISOString(), stream, payload });
-    if (this.#lines.length >= MAX_LOG_LINES_PER_FRAME) {
-      this.#sendFullFrames();
+    const line: LogLine = { job_id: this.#jobId, seq: this.#seq, ts: this.#clock.now().toISOString(), stream, payload };
+    const size = JSON.stringify(line).length + 1;
+    if (this.#lines.length > 0 && this.#bytes + size > MAX_BATCH_BYTES) this.#emitBatch();
+    this.#lines.push(line);
+    this.#bytes += size;
+    if (this.#lines.length >= MAX_LOG_LINES_PER_FRAME || this.#bytes >= MAX_BATCH_BYTES) {
+      this.#emitBatch();
+      this.#cancelTimer();
     } else if (!this.#timer) {
       this.#timer = this.#clock.setTimeout(() => {
         this.#timer = null;
@@ -49,19 +61,17 @@ export class LogBatcher {
     }
   }
 
-  /** Sends everything waiting, in frames of at most MAX_LOG_LINES_PER_FRAME lines. */
+  /** Sends everything waiting (each add() keeps the batch within one frame's limits). */
   flush(): void {
     this.#cancelTimer();
-    while (this.#lines.length > 0) {
-      this.#emit("job.log", { lines: this.#lines.splice(0, MAX_LOG_LINES_PER_FRAME) });
-    }
+    if (this.#lines.length > 0) this.#emitBatch();
   }
 
-  #sendFullFrames(): void {
-    while (this.#lines.length >= MAX_LOG_LINES_PER_FRAME) {
-      this.#emit("job.log", { lines: this.#lines.splice(0, MAX_LOG_LINES_PER_FRAME) });
-    }
-    if (this.#lines.length === 0) this.#cancelTimer();
+  #emitBatch(): void {
+    const lines = this.#lines;
+    this.#lines = [];
+    this.#bytes = 0;
+    this.#emit("job.log", { lines });
   }
 
   #cancelTimer(): void {

@@ -37,7 +37,11 @@ export async function reportAfter(cmd: CommandRunPayload, outcome: Outcome, deps
     const snaps = await collectSnapshots(deps.capture, deps.sizes);
     if (snaps.ok) {
       if (snaps.skipped > 0) deps.log(`${snaps.skipped} snapshots were left out of the report: invalid fields`);
-      deps.emit("snapshots.report", { snapshots: snaps.snapshots });
+      const { snapshots, dropped } = fitSnapshots(snaps.snapshots);
+      if (dropped > 0) {
+        deps.log(`the ${dropped} oldest snapshots were left out of the report: it must fit one frame`);
+      }
+      deps.emit("snapshots.report", { snapshots });
     } else {
       deps.log(`could not list the snapshots for the report: ${snaps.error}`);
     }
@@ -51,4 +55,24 @@ export async function reportAfter(cmd: CommandRunPayload, outcome: Outcome, deps
     if (stats.ok) deps.emit("repo.stats", stats.stats);
     else deps.log(`could not read the repository stats: ${stats.error}`);
   }
+}
+
+/** 768 KiB of snapshot JSON leaves room for the envelope under the server's 1 MiB frame limit. */
+export const MAX_REPORT_BYTES = 768 * 1024;
+
+/**
+ * Keeps the newest snapshots whose JSON fits one frame (a repository shared by many hosts can hold
+ * thousands); a report the server refuses would block every later report in the outbox.
+ */
+export function fitSnapshots<T extends { time: string }>(list: T[]): { snapshots: T[]; dropped: number } {
+  const newest = [...list].sort((a, b) => b.time.localeCompare(a.time));
+  const kept = new Set<T>();
+  let bytes = 0;
+  for (const s of newest) {
+    bytes += JSON.stringify(s).length + 1;
+    if (bytes > MAX_REPORT_BYTES) break;
+    kept.add(s);
+  }
+  // restic's own order (oldest first) is kept.
+  return { snapshots: list.filter((s) => kept.has(s)), dropped: list.length - kept.size };
 }

@@ -28,7 +28,11 @@ export type StoredScheduleSet = v.InferOutput<typeof StoredScheduleSet>;
 export const LastFires = objectRecord(Id, Timestamp);
 export type LastFires = v.InferOutput<typeof LastFires>;
 
-export const JOB_STATES = ["accepted", "running"] as const;
+/**
+ * accepted → running → finished. A finished job stays until the server acks its job.finished, so a
+ * re-sent command.run for it is answered, not run twice.
+ */
+export const JOB_STATES = ["accepted", "running", "finished"] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
 /** A `command.run` the agent accepted and has not finished yet. */

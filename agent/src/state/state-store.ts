@@ -205,10 +205,16 @@ export class StateStore {
   }
 
   /** Persists a `command.run` as accepted; resolve before answering `command.result`. */
-  acceptJob(command: CommandRunPayload): Promise<void> {
+  async acceptJob(command: CommandRunPayload): Promise<void> {
     const acceptedAt = this.#clock.now().toISOString();
     this.#jobs.set(command.job_id, { command, state: "accepted", accepted_at: acceptedAt });
-    return this.#writers.jobs.write();
+    try {
+      await this.#writers.jobs.write();
+    } catch (err) {
+      // Not on disk, so not accepted: forget it, so a re-sent command.run is tried again.
+      this.#jobs.delete(command.job_id);
+      throw err;
+    }
   }
 
   setJobState(jobId: string, state: JobState): Promise<void> {
@@ -218,7 +224,7 @@ export class StateStore {
     return this.#writers.jobs.write();
   }
 
-  /** Forgets a job once it is terminal (its `job.finished` is in the outbox). */
+  /** Forgets a finished job once the server has acked its `job.finished`. */
   removeJob(jobId: string): Promise<void> {
     if (!this.#jobs.delete(jobId)) return Promise.resolve();
     return this.#writers.jobs.write();

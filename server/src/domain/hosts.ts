@@ -13,6 +13,11 @@ export interface ConfigInput {
   hook_shell?: string | undefined;
 }
 
+/** restic URLs may carry a password (rest:https://user:pass@host/): never show it. */
+export function withoutUserinfo(url: string): string {
+  return url.replace(/^((?:[a-z0-9]+:)?[a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1***@");
+}
+
 export function createHosts(deps: DomainDeps) {
   const { store, clock, agents, secrets, events } = deps;
 
@@ -48,7 +53,7 @@ export function createHosts(deps: DomainDeps) {
       }),
       repo_size_bytes: stats?.size_bytes ?? null,
       config: {
-        repo_url: config?.repo_url ?? null,
+        repo_url: config?.repo_url ? withoutUserinfo(config.repo_url) : null,
         repo_username: config?.repo_username ?? null,
         hook_shell: config?.hook_shell ?? null,
         has_repo_password: !!config?.repo_password_enc,

@@ -158,18 +158,19 @@ export function createJobs(deps: DomainDeps) {
       return store.jobById(id) as Job;
     },
 
-    /** On hello: deliver queued jobs (oldest first); give up on jobs already delivered twice. */
+    /**
+     * On hello: deliver queued jobs (oldest first). A job already delivered twice is not sent again,
+     * but gets a fresh 60 s window: the agent's outbox replay, which follows its hello, may still
+     * bring its command.result. The sweep fails it after that. Cancels that could not reach the
+     * agent (it was offline) are sent now.
+     */
     onHello(hostId: string) {
       for (const job of store.undeliveredJobs(hostId)) {
-        if (job.dispatch_attempts >= MAX_DISPATCH_ATTEMPTS) {
-          fail(
-            job,
-            `the agent did not accept the job after ${MAX_DISPATCH_ATTEMPTS} deliveries; check the agent's log`,
-          );
-        } else {
-          dispatch(job);
-        }
+        if (job.dispatch_attempts >= MAX_DISPATCH_ATTEMPTS) store.renewDispatch(job.id, now());
+        else dispatch(job);
       }
+      const since = new Date(clock.now().getTime() - 86_400_000).toISOString();
+      for (const id of store.cancelledUnaccepted(hostId, since)) agents.send(hostId, "command.cancel", { job_id: id });
     },
 
     /**

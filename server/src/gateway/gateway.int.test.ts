@@ -41,8 +41,7 @@ describe("fire → job → command.run (the original design's round trip)", () =
     expect(job.body.status).toBe("queued");
 
     // The same tick again (a re-sent fire) makes no second job.
-    agent.send("command.result", { job_id: run.payload.job_id, accepted: true });
-    await agent.next("ack");
+    await agent.acked(agent.send("command.result", { job_id: run.payload.job_id, accepted: true }));
     agent.send("schedule.fire", { schedule_id: h.schedule_id, scheduled_at: "2026-12-01T02:00:00Z" });
     agent.send("heartbeat", { sent_at: "2026-12-01T02:00:01Z" });
     agent.send("schedule.fire", { schedule_id: "sch_nope", scheduled_at: "2026-12-01T02:00:00Z" });
@@ -225,8 +224,10 @@ describe("jobs: offline queue, cancel, reports, ack and dedup", () => {
       }),
       agent.send("repo.stats", { size_bytes: 100, snapshot_count: 1, dedup_ratio: 1.5, lock_state: "unlocked" }),
     ];
-    await agent.until(() => agent.of("ack").length >= ids.length);
-    expect(agent.of("ack").flatMap((a) => a.payload.ids)).toEqual(ids);
+    await agent.acked(...ids);
+    // Acked in order, each once it was stored.
+    const acks = agent.of("ack").flatMap((a) => a.payload.ids);
+    expect(acks.filter((id) => ids.includes(id))).toEqual(ids);
 
     const done = await t.json(`/api/v1/jobs/${jobId}`);
     expect(done.body).toMatchObject({ status: "succeeded", exit_code: 0, started_at: "2026-11-30T12:00:01Z" });

@@ -109,12 +109,16 @@ export function createGateway(
     switch (msg.type) {
       case "heartbeat":
         domain.presence.seen(conn.hostId);
+        // Acked so the agent can tell a live server from a dead socket.
+        registry.sendTo(conn.socket, "ack", { ids: [msg.id] });
         return;
       case "schedule.ack":
         domain.presence.ack(conn.hostId, msg.payload.version);
         return;
       case "schedule.fire": {
         const result = domain.jobs.fire(conn.hostId, msg.payload);
+        // The job (or the refusal) is final: the agent may stop re-sending this fire.
+        registry.sendTo(conn.socket, "ack", { ids: [msg.id] });
         if (!result.ok) error(conn, result.code, result.message, msg.id);
         return;
       }

@@ -14,14 +14,22 @@ export function eventRoutes(domain: Domain) {
     const jobFilter = c.req.query("job_id");
     return streamSSE(c, async (stream) => {
       const queue: FleetEvent[] = [];
+      let open = true;
       let wake: (() => void) | null = null;
       const unsubscribe = domain.deps.events.subscribe((e) => {
         if (hostFilter && e.host_id !== hostFilter) return;
         if (jobFilter && (!("job_id" in e) || e.job_id !== jobFilter)) return;
+        // A client that stopped reading must not grow the queue forever: progress is dropped
+        // first (the next one supersedes it), and past 5,000 events the stream is closed.
+        if (queue.length >= 1000 && e.type === "job.progress") return;
+        if (queue.length >= 5000) {
+          open = false;
+          wake?.();
+          return;
+        }
         queue.push(e);
         wake?.();
       });
-      let open = true;
       stream.onAbort(() => {
         open = false;
         wake?.();
@@ -34,10 +42,12 @@ export function eventRoutes(domain: Domain) {
             await stream.writeSSE({ event: e.type, data: JSON.stringify(e) });
             continue;
           }
+          let timer: ReturnType<typeof setTimeout> | undefined;
           await new Promise<void>((resolve) => {
             wake = resolve;
-            setTimeout(resolve, KEEPALIVE_MS);
+            timer = setTimeout(resolve, KEEPALIVE_MS);
           });
+          clearTimeout(timer);
           wake = null;
           if (queue.length === 0 && open) await stream.write(": keepalive\n\n");
         }

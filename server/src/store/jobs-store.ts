@@ -96,6 +96,20 @@ export function jobsStore(db: Database) {
           "UPDATE jobs SET dispatched_at = ?, dispatch_attempts = dispatch_attempts + 1 WHERE id = ? AND status = 'queued'",
         )
         .run(at, id),
+    /** A last acceptance window without a new delivery (see domain/jobs.ts onHello). */
+    renewDispatch: (id: string, at: string) =>
+      db
+        .query("UPDATE jobs SET dispatched_at = ? WHERE id = ? AND status = 'queued' AND accepted_at IS NULL")
+        .run(at, id),
+    /** Jobs cancelled after delivery but before the agent accepted them: the agent may have them. */
+    cancelledUnaccepted: (host_id: string, since: string) =>
+      db
+        .query<{ id: string }, [string, string]>(
+          `SELECT id FROM jobs WHERE host_id = ? AND status = 'cancelled' AND dispatched_at IS NOT NULL
+             AND accepted_at IS NULL AND finished_at >= ?`,
+        )
+        .all(host_id, since)
+        .map((r) => r.id),
     markAccepted: (id: string, at: string) =>
       db.query(`UPDATE jobs SET accepted_at = coalesce(accepted_at, ?) WHERE id = ? AND ${NOT_TERMINAL}`).run(at, id)
         .changes > 0,

@@ -27,7 +27,7 @@ test("a restart on the same data directory keeps everything committed", async ()
       exit_code: 0,
       finished_at: "2026-12-01T03:00:09Z",
     });
-    await agent.next("ack");
+    await agent.acked(finishedId);
     const adminToken = t.adminToken;
 
     await t.restart();
@@ -54,7 +54,7 @@ test("a restart on the same data directory keeps everything committed", async ()
       { job_id: run.payload.job_id, status: "failed", exit_code: 1, finished_at: "2026-12-01T03:01:00Z" },
       finishedId,
     );
-    await again.next("ack");
+    await again.acked(finishedId);
     expect((await t.json(`/api/v1/jobs/${run.payload.job_id}`)).body.status).toBe("succeeded");
     again.close();
 

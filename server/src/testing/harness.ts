@@ -169,6 +169,17 @@ export class TestAgent {
     return this.received.filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type);
   }
 
+  /** Waits until the server has acked every one of these envelope ids. */
+  acked(...ids: string[]) {
+    return this.until(
+      () => {
+        const done = new Set(this.of("ack").flatMap((a) => a.payload.ids));
+        return ids.every((id) => done.has(id));
+      },
+      `ack of ${ids.join(", ")}`,
+    );
+  }
+
   waitClosed() {
     return this.until(() => this.closed, "close");
   }

@@ -112,11 +112,9 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
     );
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
-      const body: Record<string, string> = {
-        repo_url: url.value.trim(),
-        repo_username: user.value,
-        hook_shell: shell.value,
-      };
+      const body: Record<string, string> = { repo_username: user.value, hook_shell: shell.value };
+      // The URL is shown with any password in it masked: send it only when it was edited.
+      if (url.value.trim() !== (c.repo_url ?? "")) body.repo_url = url.value.trim();
       // Secrets are only sent when typed: an empty box means "leave as is".
       if (password.value) body.repo_password = password.value;
       if (credential.value) body.repo_credential = credential.value;

@@ -1,0 +1,88 @@
+import { afterEach, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decodeAgentMessage, encode } from "../../protocol/index.ts";
+import { Agent } from "./agent.ts";
+import { realClock } from "./clock.ts";
+import { Redactor, silentLogger } from "./log.ts";
+import { FakeSpawn } from "./restic/fake-spawn.ts";
+import { StateStore } from "./state/state-store.ts";
+
+// The real Agent against a scripted WebSocket server (a real socket), with a fake restic.
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+test("a command.run re-sent after a lost link is answered, not run twice; the result is replayed", async () => {
+  let conn = 0;
+  const got: Array<{ conn: number; type: string; payload: Record<string, unknown> }> = [];
+  let waiters: Array<() => void> = [];
+  const until = async (f: () => boolean) => {
+    while (!f()) await new Promise<void>((r) => waiters.push(r));
+  };
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch(req, s) {
+      return s.upgrade(req) ? undefined : new Response("no", { status: 400 });
+    },
+    websocket: {
+      open(ws) {
+        conn++;
+        ws.send(encode("config.update", { repo_url: "/srv/repo", repo_password: "pw-secret-123" }));
+        // Delivered on every connection, as the server does for a job it never saw accepted.
+        ws.send(encode("command.run", { job_id: "job_x", kind: "unlock" }));
+      },
+      message(ws, data) {
+        const d = decodeAgentMessage(String(data));
+        if (!d.ok) return;
+        got.push({ conn, type: d.message.type, payload: d.message.payload as Record<string, unknown> });
+        const w = waiters;
+        waiters = [];
+        for (const f of w) f();
+        // The job finishes, then the link drops before the server stored anything (no ack).
+        if (conn === 1 && d.message.type === "job.finished") ws.close(1011, "drop");
+      },
+    },
+  });
+  const dir = mkdtempSync(join(tmpdir(), "rf-agent-"));
+  dirs.push(dir);
+  const state = await StateStore.open(dir, { log: silentLogger });
+  await state.setIdentity({
+    server_url: `http://127.0.0.1:${server.port}/`,
+    host_id: "host_1",
+    agent_token: "rfa_tok",
+  });
+  const spawn = new FakeSpawn();
+  const agent = await Agent.open({
+    stateDir: dir,
+    resticPath: "restic",
+    allowRemoteHooks: true,
+    clock: realClock,
+    log: silentLogger,
+    redactor: new Redactor(),
+    version: "0.1.0",
+    spawn: spawn.spawn,
+  });
+  if (!agent) throw new Error("agent not enrolled");
+  const stop = new AbortController();
+  const running = agent.run(stop.signal);
+  await until(
+    () =>
+      got.some((g) => g.conn === 2 && g.type === "command.result") &&
+      got.some((g) => g.conn === 2 && g.type === "job.finished"),
+  );
+  stop.abort();
+  await running;
+  server.stop(true);
+  expect(spawn.commands.filter((c) => c.startsWith("unlock")).length).toBe(1);
+  // Connection 2 only replays the unacked reports of the one run: the same start, the same result.
+  const starts = got.filter((g) => g.type === "job.started").map((g) => g.payload.started_at);
+  expect(new Set(starts).size).toBe(1);
+  const ends = got.filter((g) => g.type === "job.finished").map((g) => g.payload.finished_at);
+  expect(new Set(ends).size).toBe(1);
+  const results = got.filter((g) => g.conn === 2 && g.type === "command.result");
+  expect(results.every((r) => r.payload.accepted === true)).toBe(true);
+}, 30_000);
