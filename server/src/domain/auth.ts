@@ -6,7 +6,12 @@ import { hashToken, newId, newToken } from "./tokens.ts";
 import type { User } from "./types.ts";
 
 const SESSION_MS = 12 * 60 * 60 * 1000; // 12 h: a working day, then log in again
-const DUMMY_HASH = Bun.password.hashSync("timing-equalizer", { algorithm: "argon2id" });
+// Made on the first failed lookup, not at import: argon2id costs ~140 ms, on every start and CLI call.
+let dummyHash: Promise<string> | null = null;
+const DUMMY_HASH = () => {
+  dummyHash ??= Bun.password.hash("timing-equalizer", { algorithm: "argon2id" });
+  return dummyHash;
+};
 const USERNAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 const MIN_PASSWORD = 8;
 
@@ -59,7 +64,7 @@ export function createAuth(deps: DomainDeps) {
       }
       const user = store.userByName(username);
       // Verify against a dummy hash for unknown users, so timing does not reveal which names exist.
-      const ok = await Bun.password.verify(password, user?.password_hash ?? DUMMY_HASH);
+      const ok = await Bun.password.verify(password, user?.password_hash ?? (await DUMMY_HASH()));
       if (!user || !ok) {
         throttle.fail(username, address);
         throw new DomainError("unauthorized", "wrong user name or password");

@@ -81,13 +81,23 @@ export function createReports(deps: DomainDeps, jobs: Jobs) {
         break;
       }
       case "job.log": {
-        const own = msg.payload.lines.filter((l) => ownJob(hostId, l.job_id));
+        // One ownership lookup per job in the frame, not per line.
+        const owned = new Map<string, boolean>();
+        const isOwn = (jobId: string) => {
+          let v = owned.get(jobId);
+          if (v === undefined) {
+            v = ownJob(hostId, jobId);
+            owned.set(jobId, v);
+          }
+          return v;
+        };
+        const own = msg.payload.lines.filter((l) => isOwn(l.job_id));
         store.insertLogs(own);
         const last = new Map<string, number>();
         for (const l of own) last.set(l.job_id, Math.max(last.get(l.job_id) ?? 0, l.seq));
         for (const [job_id, last_seq] of last) events.publish({ type: "job.log", job_id, host_id: hostId, last_seq });
         if (own.length < msg.payload.lines.length) {
-          const foreign = msg.payload.lines.find((l) => !ownJob(hostId, l.job_id));
+          const foreign = msg.payload.lines.find((l) => !isOwn(l.job_id));
           return missing(foreign?.job_id ?? "?");
         }
         break;

@@ -162,4 +162,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE users ADD COLUMN disabled_at TEXT;
   `,
+  // 3 (2026-11-30): indexes for the host list (last backup, last success) at a million jobs.
+  `
+  CREATE INDEX jobs_by_host_kind_time ON jobs(host_id, kind, created_at DESC, id DESC);
+  CREATE INDEX jobs_by_host_kind_status_finished ON jobs(host_id, kind, status, finished_at);
+  `,
 ];

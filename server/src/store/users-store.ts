@@ -78,8 +78,13 @@ export function usersStore(db: Database) {
         )
         .get(token_hash);
     },
+    /** At most once a minute per token: each update is a durable commit on the request's path. */
     touchApiToken: (id: string, at: string) =>
-      db.query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?").run(at, id),
+      db
+        .query(
+          "UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < strftime('%Y-%m-%dT%H:%M:%fZ', ?1, '-60 seconds'))",
+        )
+        .run(at, id),
     listApiTokens: (user_id: string | null) =>
       db
         .query<ApiToken, [string | null, string | null]>(

@@ -1,0 +1,86 @@
+// The messages between the bench (parent) and its simulated-agent processes (children), over
+// Bun's IPC channel. Each request carries `req`; the child answers with `re`.
+
+export interface SimAgentSpec {
+  id: string;
+  token: string;
+  scheduleId: string;
+  jobId?: string;
+}
+
+/** fleet: the real server (hello → config.update + schedule.set → schedule.ack). bare: the baseline. */
+export type SimMode = "fleet" | "bare";
+
+export type ToSim =
+  | {
+      op: "connect";
+      req: number;
+      url: string;
+      agents: SimAgentSpec[];
+      mode: SimMode;
+      heartbeatMs: number;
+      /** Handshakes in flight at once during the first ramp-up. */
+      concurrency: number;
+      timeoutMs: number;
+    }
+  | { op: "fire"; req: number; ratePerSec: number; durationMs: number; drainMs: number }
+  | { op: "logs"; req: number; frames: number; lines: number; window: number; timeoutMs: number }
+  | { op: "mark"; req: number }
+  | { op: "status"; req: number }
+  | { op: "close"; req: number };
+
+export type FromSim = { re: number; ok: true; result: unknown } | { re: number; ok: false; error: string };
+
+export interface SimStatus {
+  agents: number;
+  /** Agents whose current connection finished its handshake (schedule.set received). */
+  ready: number;
+  /** Ready agents whose handshake happened after the last `mark`. */
+  sinceMark: number;
+  handshakes: number;
+  /** hello sent, then the connection closed (or 30 s passed) before schedule.set. */
+  lostHandshakes: number;
+  /** Connection attempts that never opened (server down, refused). */
+  connectFailures: number;
+  /** Ready connections closed by the other side. */
+  closes: number;
+  errors: Record<string, number>;
+}
+
+export interface ConnectResult {
+  status: SimStatus;
+  ms: number;
+}
+
+export interface FireResult {
+  sent: number;
+  received: number;
+  /** ms from sending schedule.fire (or echo) to receiving command.run (or the echo). */
+  latencies: number[];
+  jobIds: string[];
+  unmatched: number;
+  pendingAtEnd: number;
+  errors: Record<string, number>;
+}
+
+export interface LogsResult {
+  frames: number;
+  lines: number;
+  ackedFrames: number;
+  ms: number;
+  errors: Record<string, number>;
+}
+
+/** A restic `backup --json` status line, as the agent forwards it in job.log (about 250 bytes). */
+export function logPayload(i: number): string {
+  return JSON.stringify({
+    message_type: "status",
+    seconds_elapsed: i,
+    percent_done: Math.min(1, i / 1000),
+    total_files: 20_000,
+    files_done: i * 20,
+    total_bytes: 524_288_000,
+    bytes_done: i * 524_288,
+    current_files: [`/srv/data/dir-${String(i % 200).padStart(3, "0")}/file-${String(i).padStart(5, "0")}.bin`],
+  });
+}
