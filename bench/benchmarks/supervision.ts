@@ -102,7 +102,11 @@ async function agentBackup(
   const res = await api<Job>(`/api/v1/hosts/${hostId}/jobs`, "POST", { kind: "backup", spec: { paths: [data.dir] } });
   if (res.status !== 201) throw new Error(`run-now: ${res.status} ${JSON.stringify(res.body)}`);
   const jobId = res.body.id;
-  await events.until((e) => e.type === "job.updated" && e.job_id === jobId && TERMINAL.has(e.status ?? ""), from);
+  await events.until(
+    (e) => e.type === "job.updated" && e.job_id === jobId && TERMINAL.has(e.status ?? ""),
+    from,
+    600_000,
+  );
   const ms = performance.now() - t0;
   // The next run must not queue behind this job's reports: wait for them (repo.stats is the last).
   const settled = await events

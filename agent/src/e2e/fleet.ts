@@ -145,7 +145,8 @@ export class EventWatcher {
 
   static async open(url: string, token: string): Promise<EventWatcher> {
     const res = await fetch(`${url}/api/v1/events`, { headers: { Authorization: `Bearer ${token}` } });
-    const w = new EventWatcher((res.body as ReadableStream<Uint8Array>).getReader());
+    if (!res.ok || !res.body) throw new Error(`GET /api/v1/events answered ${res.status}`);
+    const w = new EventWatcher(res.body.getReader());
     void w.#pump();
     await w.until((e) => e.type === "ready");
     return w;
@@ -179,13 +180,25 @@ export class EventWatcher {
     for (const fn of w) fn();
   }
 
-  /** Resolves with the first event (already seen or future) that matches. */
-  async until(match: (e: FleetEvent) => boolean, from = 0): Promise<FleetEvent> {
+  /**
+   * Resolves with the first event from index `from` on (already seen or future) that matches.
+   * Tests wait without a limit (bun's per-test timeout applies); the benchmarks pass one.
+   */
+  async until(match: (e: FleetEvent) => boolean, from = 0, timeoutMs?: number): Promise<FleetEvent> {
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + timeoutMs;
     for (;;) {
       const hit = this.seen.slice(from).find(match);
       if (hit) return hit;
       if (this.#ended) throw new Error("event stream ended");
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      const left = deadline - performance.now();
+      if (left <= 0) throw new Error(`no matching event within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = Number.isFinite(left) ? setTimeout(resolve, left) : undefined;
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
   }
 

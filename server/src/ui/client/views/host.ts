@@ -368,5 +368,4 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
       }
     }),
   );
-  void load; // kept for a future "refresh" button
 };
