@@ -97,8 +97,15 @@ export class TestHost {
     return this.job(jobId);
   }
 
-  /** Runs a job to its end and returns it. */
-  async run(body: Record<string, unknown>): Promise<Job> {
-    return this.finished((await this.runNow(body)).id);
+  /**
+   * Runs a job to its end and returns it. With `report`, also waits for that report of the host
+   * (snapshots.updated, repo_stats.updated): the agent sends its reports after job.finished.
+   */
+  async run(body: Record<string, unknown>, report?: "snapshots.updated" | "repo_stats.updated"): Promise<Job> {
+    const events = this.events ?? (await this.watch());
+    const from = events.seen.length;
+    const job = await this.finished((await this.runNow(body)).id);
+    if (report) await events.until((e) => e.type === report && e.host_id === this.hostId, from);
+    return job;
   }
 }

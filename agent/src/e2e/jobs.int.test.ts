@@ -39,11 +39,14 @@ const snapshots = async () => (await fleet.api<{ items: Snap[] }>(`/hosts/${host
 test("backups, then forget with a retention policy removes the older snapshots", async () => {
   for (let i = 0; i < 3; i++) {
     writeFileSync(join(data, "counter.txt"), `run ${i}\n`);
-    const b = await host.run({ kind: "backup", spec: { paths: [data], tags: ["e2e"] } });
+    const b = await host.run({ kind: "backup", spec: { paths: [data], tags: ["e2e"] } }, "snapshots.updated");
     expect(b.status).toBe("succeeded");
   }
   expect((await snapshots()).length).toBe(3);
-  const forget = await host.run({ kind: "forget", spec: { policy: { keep_last: 2 }, prune: true } });
+  const forget = await host.run(
+    { kind: "forget", spec: { policy: { keep_last: 2 }, prune: true } },
+    "snapshots.updated",
+  );
   expect(forget.error).toBeNull();
   expect(forget.status).toBe("succeeded");
   expect((await snapshots()).length).toBe(2);
@@ -51,7 +54,8 @@ test("backups, then forget with a retention policy removes the older snapshots",
 
 test("check succeeds, also reading all data", async () => {
   expect((await host.run({ kind: "check" })).status).toBe("succeeded");
-  expect((await host.run({ kind: "check", spec: { read_data_subset: "100%" } })).status).toBe("succeeded");
+  const full = await host.run({ kind: "check", spec: { read_data_subset: "100%" } }, "repo_stats.updated");
+  expect(full.status).toBe("succeeded");
   const stats = await fleet.api<{ items: Array<{ last_check_status: string | null; snapshot_count: number }> }>(
     `/hosts/${host.hostId}/repo-stats`,
   );

@@ -211,6 +211,15 @@ export class Recorder {
     return this.of("job.log").flatMap((f) => f.lines);
   }
 
+  /** The job.log lines emitted before the first message of `type`, flattened. */
+  logLinesBefore(type: AgentMessageType) {
+    const end = this.events.findIndex((e) => e.type === type);
+    return this.events
+      .slice(0, end === -1 ? this.events.length : end)
+      .filter((e) => e.type === "job.log")
+      .flatMap((e) => (e.payload as PayloadOf<"job.log">).lines);
+  }
+
   types(): string[] {
     return this.events.map((e) => e.type);
   }

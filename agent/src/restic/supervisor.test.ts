@@ -65,8 +65,11 @@ describe("Supervisor: a backup", () => {
     ]);
     const types = h.rec.types();
     expect(types[0]).toBe("job.started");
-    expect(types.at(-1)).toBe("job.finished");
-    expect(types.lastIndexOf("job.log")).toBeLessThan(types.indexOf("job.finished"));
+    // job.finished as soon as restic's outcome is known, with the job's whole log before it;
+    // the reports (and their own log lines) follow
+    expect(h.rec.logLinesBefore("job.finished").at(-1)?.payload).toBe("job succeeded");
+    expect(types.indexOf("job.finished")).toBeLessThan(types.indexOf("snapshots.report"));
+    expect(types.indexOf("job.finished")).toBeLessThan(types.indexOf("repo.stats"));
 
     const done = finished();
     expect(done.status).toBe("succeeded");

@@ -47,7 +47,7 @@ export function createGateway(
   log: Logger,
   release: AgentRelease | null = null,
 ) {
-  const { clock } = domain.deps;
+  const { clock, store } = domain.deps;
 
   function error(conn: Connection, code: ErrorCode, message: string, refId?: string) {
     counters.inc(counters.gatewayErrors, code);
@@ -61,7 +61,7 @@ export function createGateway(
     conn.invalidAt.push(now);
     if (conn.invalidAt.length > FLOOD_LIMIT) {
       log.warn("closing agent connection: too many invalid frames", { host_id: conn.hostId });
-      conn.socket.close(1008, `more than ${FLOOD_LIMIT} invalid frames in a minute`);
+      registry.closeSocket(conn.socket, 1008, `more than ${FLOOD_LIMIT} invalid frames in a minute`);
     }
   }
 
@@ -75,7 +75,7 @@ export function createGateway(
           "install a matching restic-fleet-agent",
         msg.id,
       );
-      conn.socket.close(4002, "protocol version not supported");
+      registry.closeSocket(conn.socket, 4002, "protocol version not supported");
       return;
     }
     domain.presence.hello(conn.hostId, msg.payload);
@@ -141,6 +141,59 @@ export function createGateway(
     }
   }
 
+  function receive(conn: Connection, data: string | ArrayBuffer | Uint8Array): void {
+    if (!registry.isCurrent(conn.hostId, conn.socket)) return;
+    const decoded = decodeAgentMessage(typeof data === "string" ? data : new Uint8Array(data));
+    if (!decoded.ok) {
+      counters.inc(counters.messagesIn, "invalid");
+      invalid(conn, decoded.error.message, decoded.error.ref_id);
+      return;
+    }
+    counters.inc(counters.messagesIn, decoded.message.type);
+    try {
+      // A savepoint per frame: a failure undoes this frame only, not the rest of its batch.
+      store.tx(() => handle(conn, decoded.message));
+    } catch (err) {
+      // A bug or a storage failure: report it, keep the connection and the process.
+      log.error("agent message failed", { host_id: conn.hostId, type: decoded.message.type, error: String(err) });
+      error(conn, "internal", "the server could not process this message; it will be retried", decoded.message.id);
+    }
+  }
+
+  /**
+   * Group commit: the frames that arrived in one turn of the event loop are stored in one
+   * transaction, so a busy server pays one fsync per batch instead of one per frame (or three
+   * per schedule.fire). What the server answers (acks, command.run, errors) leaves after the
+   * commit, so an ack still means "durably stored".
+   */
+  let pending: Array<{ conn: Connection; data: string | ArrayBuffer | Uint8Array }> = [];
+  function flush(): void {
+    // Frames of sockets closed or replaced meanwhile are dropped unacked: their agent re-sends them.
+    const batch = pending.filter(({ conn }) => registry.isCurrent(conn.hostId, conn.socket));
+    pending = [];
+    if (batch.length === 0) return;
+    registry.hold();
+    try {
+      store.tx(() => {
+        for (const { conn, data } of batch) receive(conn, data);
+      });
+    } catch (err) {
+      // The commit failed (disk full, I/O error): nothing of the batch is stored, so nothing of it
+      // may be acked. Closing the sockets also drops what the batch did in memory (a hello's
+      // readiness); the agents reconnect with backoff and re-send everything unacked.
+      registry.discard();
+      log.error("storing a batch of agent messages failed", { frames: batch.length, error: String(err) });
+      for (const conn of new Set(batch.map((b) => b.conn))) {
+        counters.inc(counters.gatewayErrors, "internal");
+        registry.closeSocket(conn.socket, 1011, "the server could not store your messages; reconnect and re-send");
+      }
+      return;
+    }
+    counters.gatewayCommits++;
+    counters.gatewayCommittedFrames += batch.length;
+    registry.release();
+  }
+
   return {
     open(hostId: string, socket: AgentSocket): Connection {
       registry.attach(hostId, socket);
@@ -148,21 +201,8 @@ export function createGateway(
     },
 
     message(conn: Connection, data: string | ArrayBuffer | Uint8Array): void {
-      if (!registry.isCurrent(conn.hostId, conn.socket)) return;
-      const decoded = decodeAgentMessage(typeof data === "string" ? data : new Uint8Array(data));
-      if (!decoded.ok) {
-        counters.inc(counters.messagesIn, "invalid");
-        invalid(conn, decoded.error.message, decoded.error.ref_id);
-        return;
-      }
-      counters.inc(counters.messagesIn, decoded.message.type);
-      try {
-        handle(conn, decoded.message);
-      } catch (err) {
-        // A bug or a storage failure: report it, keep the connection and the process.
-        log.error("agent message failed", { host_id: conn.hostId, type: decoded.message.type, error: String(err) });
-        error(conn, "internal", "the server could not process this message; it will be retried", decoded.message.id);
-      }
+      pending.push({ conn, data });
+      if (pending.length === 1) setImmediate(flush);
     },
 
     close(conn: Connection): void {

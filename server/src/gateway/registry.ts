@@ -14,6 +14,8 @@ export class AgentRegistry implements AgentLink {
   #sockets = new Map<string, AgentSocket>();
   /** Sockets past their hello: only those get jobs, config and schedules from the domain. */
   #ready = new WeakSet<AgentSocket>();
+  /** While the gateway stores a batch, what it sends waits here until the commit (acks mean "stored"). */
+  #held: Array<() => void> | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -62,13 +64,46 @@ export class AgentRegistry implements AgentLink {
   }
 
   sendTo<T extends ServerMessageType>(socket: AgentSocket, type: T, payload: PayloadOf<T>): boolean {
-    try {
-      socket.send(encode(type, payload, { now: () => this.clock.now() }));
-      return true;
-    } catch (err) {
-      this.log.warn("send to agent failed", { type, error: String(err) });
-      return false;
-    }
+    const write = () => {
+      try {
+        socket.send(encode(type, payload, { now: () => this.clock.now() }));
+        return true;
+      } catch (err) {
+        this.log.warn("send to agent failed", { type, error: String(err) });
+        return false;
+      }
+    };
+    if (!this.#held) return write();
+    this.#held.push(write);
+    return true;
+  }
+
+  /** Closes a socket, after the frames held before it. */
+  closeSocket(socket: AgentSocket, code: number, reason: string): void {
+    const close = () => {
+      try {
+        socket.close(code, reason);
+      } catch {
+        // Already closed.
+      }
+    };
+    if (this.#held) this.#held.push(close);
+    else close();
+  }
+
+  /** Holds outgoing frames until release() (sent in order) or discard() (the batch was not stored). */
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  release(): void {
+    const held = this.#held ?? [];
+    this.#held = null;
+    for (const send of held) send();
+  }
+
+  discard(): void {
+    this.#held = null;
   }
 
   close(hostId: string, code: number, reason: string): void {

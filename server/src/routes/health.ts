@@ -48,6 +48,14 @@ export function healthRoutes(domain: Domain, counters: Counters, version: string
       for (const [type, n] of counters.messagesIn)
         lines.push(`restic_fleet_gateway_messages_total{type="${esc(type)}"} ${n}`);
       lines.push(
+        "# HELP restic_fleet_gateway_commits_total Transactions that stored agent frames (one per event-loop turn with frames).",
+        "# TYPE restic_fleet_gateway_commits_total counter",
+        `restic_fleet_gateway_commits_total ${counters.gatewayCommits}`,
+        "# HELP restic_fleet_gateway_committed_frames_total Agent frames stored by those transactions.",
+        "# TYPE restic_fleet_gateway_committed_frames_total counter",
+        `restic_fleet_gateway_committed_frames_total ${counters.gatewayCommittedFrames}`,
+      );
+      lines.push(
         "# HELP restic_fleet_gateway_errors_total Error frames sent to agents, by code.",
         "# TYPE restic_fleet_gateway_errors_total counter",
       );
