@@ -207,10 +207,10 @@ export const supervision: Benchmark = {
         baselineName: "bare restic",
       });
       ctx.add(BENCH, {
-        name: "  of which: restic exit → job.finished (reports: snapshots, stats ×2, list locks)",
+        name: "  of which: restic exit → job.finished",
         unit: "s",
         value: reports.length ? median(reports) / 1000 : null,
-        note: "the agent runs 4 read-only restic commands after the backup; job.finished waits for them",
+        note: "the agent sends job.finished when restic exits; its 4 read-only report commands (snapshots, stats ×2, list locks) follow",
       });
       const settled = viaAgent.map((a) => a.settledMs).filter((x): x is number => x !== null);
       ctx.add(BENCH, {
