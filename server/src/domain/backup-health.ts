@@ -1,5 +1,5 @@
 import { Cron } from "croner";
-import type { Schedule } from "./types.ts";
+import type { BackupCadence, Schedule } from "./types.ts";
 
 /**
  * "Does this host have a recent, good backup?" in one word:
@@ -32,15 +32,29 @@ export function cronInterval(expr: string, timezone: string | null, now: Date): 
   return intervals.get(key) ?? null;
 }
 
+const shorter = (a: number | null, b: number | null) => (a === null ? b : b === null || a <= b ? a : b);
+
 /** The shortest interval among the host's enabled backup schedules, in seconds; null if none. */
 export function expectedInterval(schedules: Schedule[], now: Date): number | null {
   let best: number | null = null;
   for (const s of schedules) {
     if (s.kind !== "backup" || !s.enabled) continue;
-    const i = cronInterval(s.cron_expr, s.timezone, now);
-    if (i !== null && (best === null || i < best)) best = i;
+    best = shorter(best, cronInterval(s.cron_expr, s.timezone, now));
   }
   return best;
+}
+
+/**
+ * expectedInterval for many hosts in one pass: host id → interval; a host without an enabled
+ * backup schedule (or with none that parses) is absent.
+ */
+export function expectedIntervals(cadences: Iterable<BackupCadence>, now: Date): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const c of cadences) {
+    const best = shorter(out.get(c.host_id) ?? null, cronInterval(c.cron_expr, c.timezone, now));
+    if (best !== null) out.set(c.host_id, best);
+  }
+  return out;
 }
 
 /** Grace on top of the interval, for a backup that is still running: the interval itself, at most 1 h. */

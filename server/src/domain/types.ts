@@ -38,6 +38,24 @@ export interface HostConfigRow {
   updated_at: string;
 }
 
+/**
+ * What the host list shows beside a host, read in the same row (store/host-summary-store.ts;
+ * the jobs and repo_stats facts are kept by the triggers of migration 4).
+ */
+export interface HostSummary {
+  last_backup: { job_id: string; status: JobStatus; finished_at: string | null; error: string | null } | null;
+  last_successful_backup_at: string | null;
+  repo_size_bytes: number | null;
+  /** Repository settings without their secrets (all null for a host without settings). */
+  config: {
+    repo_url: string | null;
+    repo_username: string | null;
+    hook_shell: string | null;
+    has_repo_password: boolean;
+    has_repo_credential: boolean;
+  };
+}
+
 export interface Schedule {
   id: string;
   host_id: string;
@@ -54,6 +72,13 @@ export interface Schedule {
   enabled: boolean;
   created_at: string;
   updated_at: string;
+}
+
+/** An enabled backup schedule, as the host list reads them for every host at once. */
+export interface BackupCadence {
+  host_id: string;
+  cron_expr: string;
+  timezone: string | null;
 }
 
 export type ActorKind = "user" | "schedule" | "system";

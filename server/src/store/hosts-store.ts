@@ -1,10 +1,27 @@
 import type { Host, HostConfigRow } from "../domain/types.ts";
 import { type Database, params } from "./db.ts";
 
-type HostRow = Omit<Host, "online"> & { online: number };
-const toHost = (r: HostRow): Host => ({ ...r, online: r.online === 1 });
+export type HostRow = Omit<Host, "online"> & { online: number };
+/** Field by field, not a spread: the host list's rows carry more columns (host-summary-store.ts). */
+export const toHost = (r: HostRow): Host => ({
+  id: r.id,
+  name: r.name,
+  hostname: r.hostname,
+  os: r.os,
+  arch: r.arch,
+  agent_version: r.agent_version,
+  restic_version: r.restic_version,
+  protocol_version: r.protocol_version,
+  boot_time: r.boot_time,
+  online: r.online === 1,
+  last_seen_at: r.last_seen_at,
+  enrolled_at: r.enrolled_at,
+  schedule_version: r.schedule_version,
+  acked_schedule_version: r.acked_schedule_version,
+});
 
-const cols = `id, name, hostname, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
+/** The columns of a Host (hosts also holds the host list's facts, see host-summary-store.ts). */
+export const hostCols = `id, name, hostname, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
   last_seen_at, enrolled_at, schedule_version, acked_schedule_version`;
 
 export interface HelloInfo {
@@ -27,12 +44,12 @@ export function hostsStore(db: Database) {
       ).run(h);
     },
     hostById(id: string): Host | null {
-      const r = db.query<HostRow, [string]>(`SELECT ${cols} FROM hosts WHERE id = ?`).get(id);
+      const r = db.query<HostRow, [string]>(`SELECT ${hostCols} FROM hosts WHERE id = ?`).get(id);
       return r ? toHost(r) : null;
     },
     hostIdByTokenHash: (hash: string) =>
       db.query<{ id: string }, [string]>("SELECT id FROM hosts WHERE agent_token_hash = ?").get(hash)?.id ?? null,
-    listHosts: (): Host[] => db.query<HostRow, []>(`SELECT ${cols} FROM hosts ORDER BY name, id`).all().map(toHost),
+    listHosts: (): Host[] => db.query<HostRow, []>(`SELECT ${hostCols} FROM hosts ORDER BY name, id`).all().map(toHost),
     recordHello(id: string, h: HelloInfo) {
       db.query(
         `UPDATE hosts SET hostname = $hostname, os = $os, arch = $arch, agent_version = $agent_version,

@@ -1,3 +1,19 @@
+// Used by migration 4: once shipped, a change here needs a new migration that recreates the triggers.
+/** Recomputes the last backup job and the last successful backup of the hosts matching `where`. */
+const backupFacts = (where: string) => `
+    UPDATE hosts SET
+      (last_backup_job_id, last_backup_status, last_backup_finished_at, last_backup_error) = (
+        SELECT j.id, j.status, j.finished_at, j.error FROM jobs j
+        WHERE j.host_id = hosts.id AND j.kind = 'backup' ORDER BY j.created_at DESC, j.id DESC LIMIT 1),
+      last_successful_backup_at = (
+        SELECT max(j.finished_at) FROM jobs j WHERE j.host_id = hosts.id AND j.kind = 'backup' AND j.status = 'succeeded')
+    WHERE ${where};`;
+/** Recomputes the size from the newest repo_stats row of the hosts matching `where`. */
+const repoFacts = (where: string) => `
+    UPDATE hosts SET repo_size_bytes = (
+      SELECT r.size_bytes FROM repo_stats r WHERE r.host_id = hosts.id ORDER BY r.seq DESC LIMIT 1)
+    WHERE ${where};`;
+
 /**
  * Schema migrations, applied in order and keyed by `PRAGMA user_version`. Never edit a
  * shipped migration: append a new one.
@@ -166,5 +182,52 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX jobs_by_host_kind_time ON jobs(host_id, kind, created_at DESC, id DESC);
   CREATE INDEX jobs_by_host_kind_status_finished ON jobs(host_id, kind, status, finished_at);
+  `,
+  // 4 (2026-11-30): the host list's per-host facts as columns on hosts, kept by triggers.
+  //
+  // Why, measured at 10,000 hosts and 1.9M jobs (2 shared cores): one SELECT over hosts with
+  // the facts as correlated subqueries (one index seek each, through migration 3's indexes)
+  // takes 150-200 ms, ~80 ms of it for the last backup job alone (its status and error live in
+  // the wide job row). The same SELECT over stored columns takes ~15 ms, most of it turning
+  // 10,000 rows into JS strings. Triggers rather than the store's write methods keep the
+  // columns, so no code path that changes a job or a repo_stats row can leave them stale; each
+  // one recomputes the facts from the indexes instead of patching them, which is right for any
+  // insert, update or delete in any order. The price: ~30-40 µs of CPU per backup job insert
+  // or status change (bulk-measured); 10,000 hourly backups make ~8 such changes a second.
+  `
+  ALTER TABLE hosts ADD COLUMN last_backup_job_id TEXT;
+  ALTER TABLE hosts ADD COLUMN last_backup_status TEXT;
+  ALTER TABLE hosts ADD COLUMN last_backup_finished_at TEXT;
+  ALTER TABLE hosts ADD COLUMN last_backup_error TEXT;
+  ALTER TABLE hosts ADD COLUMN last_successful_backup_at TEXT;
+  ALTER TABLE hosts ADD COLUMN repo_size_bytes INTEGER;
+  -- The list's order, without a sort of every host per request.
+  CREATE INDEX hosts_by_name ON hosts(name, id);
+
+  CREATE TRIGGER jobs_insert_host_facts AFTER INSERT ON jobs WHEN NEW.kind = 'backup' BEGIN
+    ${backupFacts("id = NEW.host_id")}
+  END;
+  -- Only the columns the facts read: progress and dispatch updates do not fire it.
+  CREATE TRIGGER jobs_update_host_facts
+    AFTER UPDATE OF id, host_id, kind, status, created_at, finished_at, error ON jobs
+    WHEN NEW.kind = 'backup' OR OLD.kind = 'backup' BEGIN
+    ${backupFacts("id IN (OLD.host_id, NEW.host_id)")}
+  END;
+  CREATE TRIGGER jobs_delete_host_facts AFTER DELETE ON jobs WHEN OLD.kind = 'backup' BEGIN
+    ${backupFacts("id = OLD.host_id")}
+  END;
+  CREATE TRIGGER repo_stats_insert_host_facts AFTER INSERT ON repo_stats BEGIN
+    ${repoFacts("id = NEW.host_id")}
+  END;
+  CREATE TRIGGER repo_stats_update_host_facts AFTER UPDATE ON repo_stats BEGIN
+    ${repoFacts("id IN (OLD.host_id, NEW.host_id)")}
+  END;
+  CREATE TRIGGER repo_stats_delete_host_facts AFTER DELETE ON repo_stats BEGIN
+    ${repoFacts("id = OLD.host_id")}
+  END;
+
+  -- Backfill: ~0.5 s at 10,000 hosts and 1.9M jobs.
+  ${backupFacts("1")}
+  ${repoFacts("1")}
   `,
 ];

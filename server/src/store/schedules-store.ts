@@ -1,4 +1,4 @@
-import type { Schedule } from "../domain/types.ts";
+import type { BackupCadence, Schedule } from "../domain/types.ts";
 import { type Database, fromJson, toJson } from "./db.ts";
 
 type Row = Omit<Schedule, "paths" | "excludes" | "tags" | "retention_policy" | "options" | "enabled"> & {
@@ -57,6 +57,13 @@ export function schedulesStore(db: Database) {
         .query<Row, [string]>("SELECT * FROM schedules WHERE host_id = ? ORDER BY created_at, id")
         .all(host_id)
         .map(toSchedule),
+    /** Every host's enabled backup schedules: what the host list needs for expected intervals. */
+    backupCadences: () =>
+      db
+        .query<BackupCadence, []>(
+          "SELECT host_id, cron_expr, timezone FROM schedules WHERE kind = 'backup' AND enabled = 1",
+        )
+        .all(),
     deleteSchedule: (id: string) => db.query("DELETE FROM schedules WHERE id = ?").run(id).changes > 0,
   };
 }

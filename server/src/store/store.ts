@@ -1,6 +1,7 @@
 import { agentDataStore } from "./agent-data-store.ts";
 import { auditStore } from "./audit-store.ts";
 import { type Database, openDatabase } from "./db.ts";
+import { hostSummaryStore } from "./host-summary-store.ts";
 import { hostsStore } from "./hosts-store.ts";
 import { jobsStore } from "./jobs-store.ts";
 import { schedulesStore } from "./schedules-store.ts";
@@ -11,6 +12,7 @@ export function createStore(db: Database) {
   return {
     ...usersStore(db),
     ...hostsStore(db),
+    ...hostSummaryStore(db),
     ...schedulesStore(db),
     ...jobsStore(db),
     ...agentDataStore(db),

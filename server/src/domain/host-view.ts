@@ -1,0 +1,42 @@
+import { backupHealth } from "./backup-health.ts";
+import type { Host, HostSummary } from "./types.ts";
+
+/** restic URLs may carry a password (rest:https://user:pass@host/): never show it. */
+export function withoutUserinfo(url: string): string {
+  return url.replace(/^((?:[a-z0-9]+:)?[a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1***@");
+}
+
+/**
+ * A host as the API shows it: presence, sync state, last backup, repository size; never secrets.
+ * A pure function of what the store read, so the list and a single host build it the same way.
+ */
+export function hostView(h: Host, s: HostSummary, interval: number | null, connected: boolean, now: Date) {
+  const lastBackup = s.last_backup;
+  const config = s.config;
+  return {
+    ...h,
+    connected,
+    schedule_in_sync: h.acked_schedule_version === h.schedule_version,
+    last_backup: lastBackup,
+    last_successful_backup_at: s.last_successful_backup_at,
+    expected_interval_s: interval,
+    backup_health: backupHealth({
+      now,
+      enrolledAt: h.enrolled_at,
+      intervalS: interval,
+      // A running or queued backup does not hide the previous result.
+      lastStatus: lastBackup?.status === "succeeded" || lastBackup?.status === "failed" ? lastBackup.status : null,
+      lastSuccessAt: s.last_successful_backup_at,
+    }),
+    repo_size_bytes: s.repo_size_bytes,
+    config: {
+      repo_url: config.repo_url ? withoutUserinfo(config.repo_url) : null,
+      repo_username: config.repo_username,
+      hook_shell: config.hook_shell,
+      has_repo_password: config.has_repo_password,
+      has_repo_credential: config.has_repo_credential,
+    },
+  };
+}
+
+export type HostView = ReturnType<typeof hostView>;

@@ -1,0 +1,70 @@
+import type { JobStatus } from "../../../protocol/index.ts";
+import type { Host, HostSummary } from "../domain/types.ts";
+import type { Database } from "./db.ts";
+import { type HostRow, hostCols, toHost } from "./hosts-store.ts";
+
+type Row = HostRow & {
+  last_backup_job_id: string | null;
+  last_backup_status: JobStatus | null;
+  last_backup_finished_at: string | null;
+  last_backup_error: string | null;
+  last_successful_backup_at: string | null;
+  repo_size_bytes: number | null;
+  repo_url: string | null;
+  repo_username: string | null;
+  hook_shell: string | null;
+  has_repo_password: number;
+  has_repo_credential: number;
+};
+
+// The facts columns are kept by the triggers of migration 4; the secrets never leave SQLite.
+const select = `SELECT ${hostCols}, last_backup_job_id, last_backup_status, last_backup_finished_at,
+    last_backup_error, last_successful_backup_at, repo_size_bytes, c.repo_url, c.repo_username, c.hook_shell,
+    coalesce(c.repo_password_enc, '') <> '' AS has_repo_password,
+    coalesce(c.repo_credential_enc, '') <> '' AS has_repo_credential
+  FROM hosts h LEFT JOIN host_config c ON c.host_id = h.id`;
+
+// Field by field (no rest/spread copies): at 10,000 hosts this runs 10,000 times per request.
+const split = (r: Row): { host: Host; summary: HostSummary } => ({
+  host: toHost(r),
+  summary: {
+    last_backup:
+      r.last_backup_job_id !== null && r.last_backup_status !== null
+        ? {
+            job_id: r.last_backup_job_id,
+            status: r.last_backup_status,
+            finished_at: r.last_backup_finished_at,
+            error: r.last_backup_error,
+          }
+        : null,
+    last_successful_backup_at: r.last_successful_backup_at,
+    repo_size_bytes: r.repo_size_bytes,
+    config: {
+      repo_url: r.repo_url,
+      repo_username: r.repo_username,
+      hook_shell: r.hook_shell,
+      has_repo_password: r.has_repo_password === 1,
+      has_repo_credential: r.has_repo_credential === 1,
+    },
+  },
+});
+
+/** The host list in one statement: each host with its last backup, size and settings. */
+export function hostSummaryStore(db: Database) {
+  return {
+    /** Every host with its summary, ordered by name, id. */
+    hostSummaries: () => db.query<Row, []>(`${select} ORDER BY h.name, h.id`).all().map(split),
+    hostSummary(id: string): { host: Host; summary: HostSummary } | null {
+      const r = db.query<Row, [string]>(`${select} WHERE h.id = ?`).get(id);
+      return r ? split(r) : null;
+    },
+    /** For /metrics: each host's last successful backup, from the same columns. */
+    lastSuccessfulBackups: () =>
+      db
+        .query<{ host_id: string; finished_at: string }, []>(
+          `SELECT id AS host_id, last_successful_backup_at AS finished_at FROM hosts
+           WHERE last_successful_backup_at IS NOT NULL ORDER BY id`,
+        )
+        .all(),
+  };
+}
