@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { IDLE_JIT_POLICY } from "../agent/src/jit-policy.ts";
 
 const ROOT = join(import.meta.dir, "..");
 
@@ -63,7 +64,12 @@ export async function buildTarget(t: Target, outDir: string, version: string): P
   const outfile = join(outDir, t.file);
   const result = await Bun.build({
     entrypoints: [join(ROOT, t.entry)],
-    compile: { target: t.bunTarget, outfile },
+    // The agent starts with JavaScriptCore's JIT held back; it lifts it while a job runs (agent/src/jit-policy.ts).
+    compile: {
+      target: t.bunTarget,
+      outfile,
+      ...(t.program === "restic-fleet-agent" ? { jitPolicy: IDLE_JIT_POLICY } : {}),
+    },
     minify: true,
     // --bytecode needs ESM here: the entry points use top-level await (FIELD-NOTES).
     bytecode: true,

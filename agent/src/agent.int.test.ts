@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { decodeAgentMessage, encode } from "../../protocol/index.ts";
 import { Agent } from "./agent.ts";
 import { realClock } from "./clock.ts";
+import { IDLE_JIT_POLICY, WORK_JIT_POLICY } from "./jit-policy.ts";
 import { Redactor, silentLogger } from "./log.ts";
 import { FakeSpawn } from "./restic/fake-spawn.ts";
 import { StateStore } from "./state/state-store.ts";
@@ -56,6 +57,7 @@ test("a command.run re-sent after a lost link is answered, not run twice; the re
     agent_token: "rfa_tok",
   });
   const spawn = new FakeSpawn();
+  const jitPolicies: number[] = [];
   const agent = await Agent.open({
     stateDir: dir,
     resticPath: "restic",
@@ -65,6 +67,7 @@ test("a command.run re-sent after a lost link is answered, not run twice; the re
     redactor: new Redactor(),
     version: "0.1.0",
     spawn: spawn.spawn,
+    setJitPolicy: (scale) => jitPolicies.push(scale),
   });
   if (!agent) throw new Error("agent not enrolled");
   const stop = new AbortController();
@@ -85,4 +88,6 @@ test("a command.run re-sent after a lost link is answered, not run twice; the re
   expect(new Set(ends).size).toBe(1);
   const results = got.filter((g) => g.conn === 2 && g.type === "command.result");
   expect(results.every((r) => r.payload.accepted === true)).toBe(true);
+  // Idle from the start, the normal JIT for the one job, idle again once it finished.
+  expect(jitPolicies).toEqual([IDLE_JIT_POLICY, WORK_JIT_POLICY, IDLE_JIT_POLICY]);
 }, 30_000);

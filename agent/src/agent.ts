@@ -12,6 +12,7 @@ import { clockSleep, reconnectLoop } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
 import { connectOnce, type Link } from "./connection.ts";
 import { hostInfo } from "./host-info.ts";
+import { IDLE_JIT_POLICY, type SetJitPolicy, WORK_JIT_POLICY } from "./jit-policy.ts";
 import type { Logger, Redactor } from "./log.ts";
 import { Outbox, type OutboxEnvelope } from "./outbox.ts";
 import { bunSpawn, detectResticVersion, type RepoConfig, type SpawnFn, Supervisor } from "./restic/index.ts";
@@ -33,6 +34,8 @@ export interface AgentOptions {
   version: string;
   spawn?: SpawnFn;
   cancelGraceMs?: number;
+  /** Switches JavaScriptCore's JIT policy between idle and working (main.ts: Bun's); none in tests. */
+  setJitPolicy?: SetJitPolicy;
 }
 
 /**
@@ -46,6 +49,8 @@ export class Agent {
   #finishedEnvelopes = new Map<string, string>();
   /** schedule.fire frames sent but not yet acked by the server: re-sent after a reconnect. */
   #unackedFires = new Map<string, string>();
+  /** Jobs between job.started and job.finished: while there are any, the JIT works normally. */
+  #runningJobs = new Set<string>();
   #resticVersion = "unknown";
   readonly supervisor: Supervisor;
   readonly scheduler: Scheduler;
@@ -113,11 +118,15 @@ export class Agent {
         error: String(err),
         state_dir: this.o.stateDir,
       });
-    if (env.type === "job.started")
+    if (env.type === "job.started") {
       void this.state.setJobState(env.payload.job_id, "running").catch(failed("state write"));
+      if (this.#runningJobs.size === 0) this.o.setJitPolicy?.(WORK_JIT_POLICY);
+      this.#runningJobs.add(env.payload.job_id);
+    }
     const stored = this.outbox.push(env);
     if (env.type === "job.finished") {
       const jobId = env.payload.job_id;
+      if (this.#runningJobs.delete(jobId) && this.#runningJobs.size === 0) this.o.setJitPolicy?.(IDLE_JIT_POLICY);
       this.#finishedEnvelopes.set(env.id, jobId);
       // Only once the result is durable in the outbox does the job count as finished here.
       void stored.then(() => this.state.setJobState(jobId, "finished")).catch(failed("state write"));
@@ -295,6 +304,8 @@ export class Agent {
 
   /** Runs until `signal` aborts ("stopped") or the server refuses the token ("unauthorized"). */
   async run(signal: AbortSignal): Promise<"stopped" | "unauthorized"> {
+    // The compiled agent starts with it already; this covers `bun agent/src/main.ts run`.
+    this.o.setJitPolicy?.(IDLE_JIT_POLICY);
     const version = await detectResticVersion(this.o.resticPath, this.o.spawn);
     if (version) this.#resticVersion = version.version;
     else {

@@ -6,6 +6,7 @@ import { defaultStateDir, EXIT, HELP, MAIN_HELP } from "./cli/help.ts";
 import { collectStatus, formatStatus } from "./cli/status.ts";
 import { realClock } from "./clock.ts";
 import { enroll } from "./enroll.ts";
+import { bunJitPolicy } from "./jit-policy.ts";
 import { createLogger, LEVELS, type Level, Redactor } from "./log.ts";
 import { StateStore } from "./state/state-store.ts";
 import { AGENT_VERSION } from "./version.ts";
@@ -101,6 +102,7 @@ async function main(argv: string[]): Promise<number> {
         log,
         redactor,
         version: AGENT_VERSION,
+        setJitPolicy: bunJitPolicy,
       };
       let agent = await Agent.open(opts);
       if (!agent && server && token) {

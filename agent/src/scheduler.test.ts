@@ -50,6 +50,26 @@ function harness(
   return { clock, sent, warnings, lastFires, send, scheduler, fires };
 }
 
+/** A scheduler on a clock whose wall time can be stepped (shift) apart from its timers (fake). */
+function steppedClockScheduler() {
+  const fake = new FakeClock("2026-11-30T12:00:00Z");
+  let offset = 0;
+  const clock: Clock = {
+    now: () => new Date(fake.now().getTime() + offset),
+    setTimeout: (fn, ms) => fake.setTimeout(fn, ms),
+    clearTimeout: (handle) => fake.clearTimeout(handle),
+  };
+  const sent: AgentMessage[] = [];
+  const scheduler = new Scheduler({
+    clock,
+    send: (m) => sent.push(m) > 0,
+    state: { getLastFire: () => undefined, setLastFire: () => {} },
+    log: { warn: () => {} },
+    timezone: "UTC",
+  });
+  return { fake, sent, scheduler, shift: (ms: number) => (offset = ms) };
+}
+
 describe("Scheduler: the original four cases", () => {
   test("apply resolves with the set's version (for schedule.ack)", async () => {
     const { scheduler } = harness();
@@ -247,27 +267,62 @@ describe("Scheduler", () => {
 
   test("when the wall clock steps back, an earlier run is not skipped", async () => {
     // FakeClock only moves forward, so this test drives a clock whose time it sets by hand.
-    const fake = new FakeClock("2026-11-30T12:00:00Z");
-    let offset = 0;
-    const clock: Clock = {
-      now: () => new Date(fake.now().getTime() + offset),
-      setTimeout: (fn, ms) => fake.setTimeout(fn, ms),
-      clearTimeout: (handle) => fake.clearTimeout(handle),
-    };
-    const sent: AgentMessage[] = [];
-    const scheduler = new Scheduler({
-      clock,
-      send: (m) => sent.push(m) > 0,
-      state: { getLastFire: () => undefined, setLastFire: () => {} },
-      log: { warn: () => {} },
-      timezone: "UTC",
-    });
+    const { fake, sent, scheduler, shift } = steppedClockScheduler();
     await scheduler.apply(set(1, entry("h", "0 * * * *")));
-    offset = -2 * 3_600_000; // NTP steps the clock back to 10:00; the 11:00 run is ahead again
+    shift(-2 * 3_600_000); // NTP steps the clock back to 10:00; the 11:00 run is ahead again
     fake.advance(5 * 60_000);
     fake.advance(55 * 60_000);
     const at = sent.map((m) => (m.type === "schedule.fire" ? m.payload.scheduled_at : m.type));
     expect(at[0]).toBe("2026-11-30T11:00:00Z");
+  });
+
+  test("one timer for all schedules: 50 daily schedules wake the agent once per 5-min hop, not 50 times", async () => {
+    const h = harness();
+    const daily = Array.from({ length: 50 }, (_, i) => entry(`d${i}`, `${i} 3 * * *`));
+    await h.scheduler.apply(set(1, ...daily));
+    expect(h.clock.pending).toBe(1);
+    h.clock.advance(60 * 60_000); // an idle hour: 12 hops, each re-arms the one timer
+    expect(h.clock.pending).toBe(1);
+    expect(h.sent).toEqual([]);
+    h.clock.advanceTo("2026-12-01T03:02:00Z");
+    expect(h.fires()).toEqual([
+      ["d0", "2026-12-01T03:00:00Z"],
+      ["d1", "2026-12-01T03:01:00Z"],
+      ["d2", "2026-12-01T03:02:00Z"],
+    ]);
+    expect(h.clock.pending).toBe(1);
+  });
+
+  test("schedules due at the same time, or sharing an expression, each fire once", async () => {
+    const h = harness();
+    await h.scheduler.apply(set(1, entry("a", "0 * * * *"), entry("b", "0 * * * *"), entry("c", "*/30 * * * *")));
+    h.clock.advance(3_600_000);
+    expect(h.fires()).toEqual([
+      ["c", "2026-11-30T12:30:00Z"],
+      ["a", "2026-11-30T13:00:00Z"],
+      ["b", "2026-11-30T13:00:00Z"],
+      ["c", "2026-11-30T13:00:00Z"],
+    ]);
+    // Applying the same set again (as on every reconnect) neither fires again nor loses a run.
+    await h.scheduler.apply(set(2, entry("a", "0 * * * *"), entry("b", "0 * * * *"), entry("c", "*/30 * * * *")));
+    expect(h.sent).toHaveLength(4);
+    h.clock.advance(30 * 60_000);
+    expect(h.fires().slice(4)).toEqual([["c", "2026-11-30T13:30:00Z"]]);
+  });
+
+  test("a wake long after its time (suspend) fires each schedule once, with its latest run", async () => {
+    // A timer that fires 3 h late, as after a suspended VM resumes: the clock jumps, then it fires.
+    const { fake, sent, scheduler, shift } = steppedClockScheduler();
+    await scheduler.apply(set(1, entry("m", "* * * * *"), entry("h", "0 * * * *")));
+    shift(3 * 3_600_000);
+    fake.advance(60_000);
+    expect(
+      sent.map((m) => (m.type === "schedule.fire" ? [m.payload.schedule_id, m.payload.scheduled_at] : [])),
+    ).toEqual([
+      ["m", "2026-11-30T15:01:00Z"],
+      ["h", "2026-11-30T15:00:00Z"],
+    ]);
+    await scheduler.stop();
   });
 
   test("nextRuns lists the coming run times", async () => {

@@ -12,6 +12,8 @@ export interface Binaries {
   server: string;
   /** A compiled Bun program that only waits. */
   wait: string;
+  /** A compiled Bun program that holds one idle WebSocket (the floor for a connected agent). */
+  wsIdle: string;
   /** A compiled Bun program that prints "hello". */
   hello: string;
   /** A compiled bare Bun WebSocket server (the gateway's baseline). */
@@ -53,11 +55,12 @@ export async function buildAll(outDir: string, log: (msg: string) => void): Prom
     agent: await own("restic-fleet-agent"),
     server: await own("restic-fleet-server"),
     wait: await fixture("wait"),
+    wsIdle: await fixture("ws-idle"),
     hello: await fixture("hello"),
     bareWs: await fixture("bare-ws-server"),
     bareApi: await fixture("bare-api-server"),
     version,
   };
-  log(`built the agent, the server and 4 baselines in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(`built the agent, the server and 5 baselines in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return bins;
 }
