@@ -247,7 +247,7 @@ export const api: Benchmark = {
         value: ((jobsSize / seeded.jobs) * 1e6) / MB,
         baseline: (jsonBytes * 1e6) / MB,
         baselineName: "the same jobs as API JSON",
-        note: `${(jobsSize / MB).toFixed(0)} MB for ${seeded.jobs.toLocaleString("en-US")} jobs with their 4 indexes; logs: ${(logsSize / Math.max(1, sample.logLines)).toFixed(0)} B per line`,
+        note: `${(jobsSize / MB).toFixed(0)} MB for ${seeded.jobs.toLocaleString("en-US")} jobs with their indexes; logs: ${(logsSize / Math.max(1, sample.logLines)).toFixed(0)} B per line`,
       });
       ctx.add(BENCH, {
         name: `server start → /healthz answers (${scale})`,
