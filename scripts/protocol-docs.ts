@@ -102,6 +102,8 @@ export function renderProtocolDocs(): string {
     "- The server also acks every `schedule.fire` (once its job exists, or it was refused with an `error`) and",
     "  every `heartbeat`. An agent that hears nothing from the server for 90 s closes the link and reconnects;",
     "  fires not yet acked are re-sent with the same id.",
+    "- A job's `job.finished` follows all of the job's own `job.log` lines. The `snapshots.report` and",
+    "  `repo.stats` that a job causes come after its `job.finished`, with a few more `job.log` lines of their own.",
     "- The server answers `hello` with `config.update`, then `schedule.set`; only then does the connection",
     "  receive `command.run`. A `command.run` for a job the agent already has is answered with",
     "  `command.result`, never run twice.",
