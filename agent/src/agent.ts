@@ -49,8 +49,6 @@ export class Agent {
   #finishedEnvelopes = new Map<string, string>();
   /** schedule.fire frames sent but not yet acked by the server: re-sent after a reconnect. */
   #unackedFires = new Map<string, string>();
-  /** Jobs between job.started and job.finished: while there are any, the JIT works normally. */
-  #runningJobs = new Set<string>();
   #resticVersion = "unknown";
   readonly supervisor: Supervisor;
   readonly scheduler: Scheduler;
@@ -71,6 +69,8 @@ export class Agent {
       cacheDir: join(o.stateDir, "cache"),
       ...(o.cancelGraceMs !== undefined ? { cancelGraceMs: o.cancelGraceMs } : {}),
       getRepo: () => this.repo(),
+      // The JIT works normally while jobs (and their reports) run, and is held back otherwise.
+      onBusy: (busy) => o.setJitPolicy?.(busy ? WORK_JIT_POLICY : IDLE_JIT_POLICY),
     });
     this.scheduler = new Scheduler({
       clock: o.clock,
@@ -118,15 +118,11 @@ export class Agent {
         error: String(err),
         state_dir: this.o.stateDir,
       });
-    if (env.type === "job.started") {
+    if (env.type === "job.started")
       void this.state.setJobState(env.payload.job_id, "running").catch(failed("state write"));
-      if (this.#runningJobs.size === 0) this.o.setJitPolicy?.(WORK_JIT_POLICY);
-      this.#runningJobs.add(env.payload.job_id);
-    }
     const stored = this.outbox.push(env);
     if (env.type === "job.finished") {
       const jobId = env.payload.job_id;
-      if (this.#runningJobs.delete(jobId) && this.#runningJobs.size === 0) this.o.setJitPolicy?.(IDLE_JIT_POLICY);
       this.#finishedEnvelopes.set(env.id, jobId);
       // Only once the result is durable in the outbox does the job count as finished here.
       void stored.then(() => this.state.setJobState(jobId, "finished")).catch(failed("state write"));

@@ -2,15 +2,16 @@
 // below the 20,000 open-files limit), sends them commands and merges their answers.
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import type {
-  ConnectResult,
-  FireResult,
-  FromSim,
-  LogsResult,
-  SimAgentSpec,
-  SimMode,
-  SimStatus,
-  ToSim,
+import {
+  type ConnectResult,
+  emptySimStatus,
+  type FireResult,
+  type FromSim,
+  type LogsResult,
+  type SimAgentSpec,
+  type SimMode,
+  type SimStatus,
+  type ToSim,
 } from "../load/sim-protocol.ts";
 import { BENCH } from "./build.ts";
 import { stopProcess, track } from "./cleanup.ts";
@@ -59,16 +60,7 @@ class SimProcess {
 }
 
 export function mergeStatus(list: readonly SimStatus[]): SimStatus {
-  const out: SimStatus = {
-    agents: 0,
-    ready: 0,
-    sinceMark: 0,
-    handshakes: 0,
-    lostHandshakes: 0,
-    connectFailures: 0,
-    closes: 0,
-    errors: {},
-  };
+  const out = emptySimStatus();
   for (const s of list) {
     out.agents += s.agents;
     out.ready += s.ready;

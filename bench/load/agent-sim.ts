@@ -5,6 +5,7 @@
 import { nextDelay, STABLE_AFTER_MS } from "../../agent/src/backoff.ts";
 import {
   type ConnectResult,
+  emptySimStatus,
   type FireResult,
   type FromSim,
   type LogsResult,
@@ -46,16 +47,7 @@ let heartbeatMs = 30_000;
 const sims: Sim[] = [];
 let closing = false;
 const timers = new Set<ReturnType<typeof setTimeout>>();
-const status: SimStatus = {
-  agents: 0,
-  ready: 0,
-  sinceMark: 0,
-  handshakes: 0,
-  lostHandshakes: 0,
-  connectFailures: 0,
-  closes: 0,
-  errors: {},
-};
+const status: SimStatus = emptySimStatus();
 
 // Fire and log state, for the run in progress.
 let latencies: number[] = [];

@@ -47,6 +47,17 @@ export interface SimStatus {
   errors: Record<string, number>;
 }
 
+export const emptySimStatus = (): SimStatus => ({
+  agents: 0,
+  ready: 0,
+  sinceMark: 0,
+  handshakes: 0,
+  lostHandshakes: 0,
+  connectFailures: 0,
+  closes: 0,
+  errors: {},
+});
+
 export interface ConnectResult {
   status: SimStatus;
   ms: number;

@@ -112,6 +112,7 @@ export class Supervisor {
   async #pump(): Promise<void> {
     if (this.#pumping) return;
     this.#pumping = true;
+    this.#opts.onBusy?.(true);
     try {
       for (let cmd = this.#queue.shift(); cmd; cmd = this.#queue.shift()) {
         const job = new JobRun(cmd, this.#ctx, safeGetRepo(this.#opts));
@@ -126,6 +127,7 @@ export class Supervisor {
       }
     } finally {
       this.#pumping = false;
+      this.#opts.onBusy?.(false);
       this.#wakeIdle();
     }
   }

@@ -50,6 +50,8 @@ export interface SupervisorOptions {
   retryLock?: string | null;
   /** Passed to restic as RESTIC_CACHE_DIR; restic's own default (~/.cache/restic) when absent. */
   cacheDir?: string;
+  /** Told when the queue starts working (true) and when it has drained (false). */
+  onBusy?: (busy: boolean) => void;
 }
 
 /** Why a restic run failed, classified from its stderr (restic 0.14 exits 1 for every failure). */

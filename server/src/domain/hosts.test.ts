@@ -3,6 +3,7 @@ import { ManualClock } from "../clock.ts";
 import { silentLogger } from "../log.ts";
 import { openDatabase } from "../store/db.ts";
 import { createStore } from "../store/store.ts";
+import { blankSchedule, queuedJob } from "./blank-rows.ts";
 import type { AgentLink } from "./deps.ts";
 import { EventBus } from "./events.ts";
 import { createHosts } from "./hosts.ts";
@@ -27,46 +28,11 @@ function setup() {
   return { store, hosts, connected };
 }
 
-const job = (id: string, host_id: string, kind: Job["kind"], created_at: string): Job => ({
-  id,
-  host_id,
-  kind,
-  status: "queued",
-  actor_kind: "user",
-  actor_id: null,
-  scheduled_id: null,
-  scheduled_at: null,
-  args: [],
-  spec: null,
-  progress: null,
-  stats: null,
-  exit_code: null,
-  error: null,
-  created_at,
-  dispatched_at: null,
-  dispatch_attempts: 0,
-  accepted_at: null,
-  started_at: null,
-  finished_at: null,
-});
+const job = (id: string, host_id: string, kind: Job["kind"], created_at: string) =>
+  queuedJob({ id, host_id, kind, actor_kind: "user", created_at });
 
-const schedule = (id: string, host_id: string, kind: Schedule["kind"], cron_expr: string, enabled: boolean) => ({
-  id,
-  host_id,
-  kind,
-  cron_expr,
-  timezone: null,
-  paths: ["/srv"],
-  excludes: [],
-  tags: [],
-  retention_policy: null,
-  options: {},
-  pre_hook: null,
-  post_hook: null,
-  enabled,
-  created_at: "2026-11-29T00:00:00Z",
-  updated_at: "2026-11-29T00:00:00Z",
-});
+const schedule = (id: string, host_id: string, kind: Schedule["kind"], cron_expr: string, enabled: boolean) =>
+  blankSchedule({ id, host_id, kind, cron_expr, enabled, paths: ["/srv"], created_at: "2026-11-29T00:00:00Z" });
 
 /** Hosts in every state the list shows; names out of id order, two with the same name. */
 function fleet() {

@@ -4,7 +4,7 @@ import { expectedInterval, expectedIntervals } from "./backup-health.ts";
 import type { Actor, DomainDeps } from "./deps.ts";
 import { notFound } from "./errors.ts";
 import { hostView } from "./host-view.ts";
-import type { Host, HostSummary } from "./types.ts";
+import type { Host } from "./types.ts";
 
 export interface ConfigInput {
   repo_url?: string | undefined;
@@ -14,29 +14,16 @@ export interface ConfigInput {
   hook_shell?: string | undefined;
 }
 
-/** What view() shows of a host no longer in the database (revoked meanwhile): no facts. */
-const NO_SUMMARY: HostSummary = {
-  last_backup: null,
-  last_successful_backup_at: null,
-  repo_size_bytes: null,
-  config: {
-    repo_url: null,
-    repo_username: null,
-    hook_shell: null,
-    has_repo_password: false,
-    has_repo_credential: false,
-  },
-};
-
 export function createHosts(deps: DomainDeps) {
   const { store, clock, agents, secrets, events } = deps;
 
-  /** A host as the API shows it (see host-view.ts), with `h` as given and its facts as stored. */
-  function view(h: Host) {
+  /** One host as the API shows it (see host-view.ts): its row and facts from one statement. */
+  function show(id: string) {
+    const row = store.hostSummary(id);
+    if (!row) throw notFound(`host ${id}`);
     const now = clock.now();
-    const summary = store.hostSummary(h.id)?.summary ?? NO_SUMMARY;
-    const interval = expectedInterval(store.schedulesForHost(h.id), now);
-    return hostView(h, summary, interval, agents.isConnected(h.id), now);
+    const interval = expectedInterval(store.schedulesForHost(id), now);
+    return hostView(row.host, row.summary, interval, agents.isConnected(id), now);
   }
 
   /**
@@ -73,16 +60,17 @@ export function createHosts(deps: DomainDeps) {
   }
 
   return {
-    view,
+    /** `h` as stored now. */
+    view: (h: Host) => show(h.id),
     get,
     configPayload,
     list,
-    show: (id: string) => view(get(id)),
+    show,
     rename(actor: Actor, id: string, name: string) {
       get(id);
       store.renameHost(id, name);
       audit(deps, actor, "host.rename", id, { name });
-      return view(get(id));
+      return show(id);
     },
     /** Revokes the host: its token stops working at once and its socket is closed. */
     revoke(actor: Actor, id: string) {
@@ -114,7 +102,7 @@ export function createHosts(deps: DomainDeps) {
         audit(deps, actor, "host.config", id, { fields: Object.keys(input).filter((k) => k in input) });
       });
       agents.send(id, "config.update", configPayload(id));
-      return view(get(id));
+      return show(id);
     },
   };
 }

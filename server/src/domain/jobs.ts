@@ -1,5 +1,6 @@
 import type { JobKind, ScheduleFirePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
+import { queuedJob } from "./blank-rows.ts";
 import { commandFor, specFromSchedule } from "./command-spec.ts";
 import type { Actor, DomainDeps } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
@@ -31,29 +32,15 @@ export function createJobs(deps: DomainDeps) {
     actor: { kind: ActorKind; id: string | null },
     body: Partial<Job>,
   ): Job {
-    return {
+    return queuedJob({
       id: newId("job"),
       host_id: hostId,
       kind,
-      status: "queued",
       actor_kind: actor.kind,
       actor_id: actor.id,
-      scheduled_id: null,
-      scheduled_at: null,
-      args: [],
-      spec: null,
-      progress: null,
-      stats: null,
-      exit_code: null,
-      error: null,
       created_at: now(),
-      dispatched_at: null,
-      dispatch_attempts: 0,
-      accepted_at: null,
-      started_at: null,
-      finished_at: null,
       ...body,
-    };
+    });
   }
 
   function changed(job: Pick<Job, "id" | "host_id">) {

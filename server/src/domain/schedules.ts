@@ -1,5 +1,6 @@
 import type { JobKind, RetentionPolicy, ScheduleEntry } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
+import { blankSchedule } from "./blank-rows.ts";
 import { cronPreview } from "./cron.ts";
 import type { Actor, DomainDeps } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
@@ -136,23 +137,13 @@ export function createSchedules(deps: DomainDeps) {
     create(actor: Actor, hostId: string, input: ScheduleInput) {
       if (!store.hostById(hostId)) throw notFound(`host ${hostId}`);
       const at = clock.now().toISOString();
-      const blank: Schedule = {
+      const blank = blankSchedule({
         id: newId("sch"),
         host_id: hostId,
         kind: input.kind,
         cron_expr: input.cron_expr,
-        timezone: null,
-        paths: [],
-        excludes: [],
-        tags: [],
-        retention_policy: null,
-        options: {},
-        pre_hook: null,
-        post_hook: null,
-        enabled: true,
         created_at: at,
-        updated_at: at,
-      };
+      });
       const s = build(blank, input);
       commit(hostId, () => {
         store.insertSchedule(s);

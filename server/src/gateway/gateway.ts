@@ -142,7 +142,6 @@ export function createGateway(
   }
 
   function receive(conn: Connection, data: string | ArrayBuffer | Uint8Array): void {
-    if (!registry.isCurrent(conn.hostId, conn.socket)) return;
     const decoded = decodeAgentMessage(typeof data === "string" ? data : new Uint8Array(data));
     if (!decoded.ok) {
       counters.inc(counters.messagesIn, "invalid");

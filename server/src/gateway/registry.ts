@@ -28,11 +28,7 @@ export class AgentRegistry implements AgentLink {
     this.#sockets.set(hostId, socket);
     if (old && old !== socket) {
       this.log.info("agent connection replaced", { host_id: hostId });
-      try {
-        old.close(4000, "replaced by a newer connection from the same host");
-      } catch {
-        // Already closing.
-      }
+      closeQuietly(old, 4000, "replaced by a newer connection from the same host");
     }
   }
 
@@ -64,31 +60,27 @@ export class AgentRegistry implements AgentLink {
   }
 
   sendTo<T extends ServerMessageType>(socket: AgentSocket, type: T, payload: PayloadOf<T>): boolean {
-    const write = () => {
-      try {
-        socket.send(encode(type, payload, { now: () => this.clock.now() }));
-        return true;
-      } catch (err) {
-        this.log.warn("send to agent failed", { type, error: String(err) });
-        return false;
-      }
-    };
-    if (!this.#held) return write();
-    this.#held.push(write);
-    return true;
+    if (this.#held) {
+      this.#held.push(() => this.#write(socket, type, payload));
+      return true;
+    }
+    return this.#write(socket, type, payload);
+  }
+
+  #write<T extends ServerMessageType>(socket: AgentSocket, type: T, payload: PayloadOf<T>): boolean {
+    try {
+      socket.send(encode(type, payload, { now: () => this.clock.now() }));
+      return true;
+    } catch (err) {
+      this.log.warn("send to agent failed", { type, error: String(err) });
+      return false;
+    }
   }
 
   /** Closes a socket, after the frames held before it. */
   closeSocket(socket: AgentSocket, code: number, reason: string): void {
-    const close = () => {
-      try {
-        socket.close(code, reason);
-      } catch {
-        // Already closed.
-      }
-    };
-    if (this.#held) this.#held.push(close);
-    else close();
+    if (this.#held) this.#held.push(() => closeQuietly(socket, code, reason));
+    else closeQuietly(socket, code, reason);
   }
 
   /** Holds outgoing frames until release() (sent in order) or discard() (the batch was not stored). */
@@ -110,11 +102,7 @@ export class AgentRegistry implements AgentLink {
     const socket = this.#sockets.get(hostId);
     if (!socket) return;
     this.#sockets.delete(hostId);
-    try {
-      socket.close(code, reason);
-    } catch {
-      // Already closed.
-    }
+    closeQuietly(socket, code, reason);
   }
 
   closeAll(code: number, reason: string): void {
@@ -123,5 +111,13 @@ export class AgentRegistry implements AgentLink {
 
   get size(): number {
     return this.#sockets.size;
+  }
+}
+
+function closeQuietly(socket: AgentSocket, code: number, reason: string): void {
+  try {
+    socket.close(code, reason);
+  } catch {
+    // Already closed or closing.
   }
 }

@@ -1,32 +1,13 @@
 import { Database } from "bun:sqlite";
 import { expect, test } from "bun:test";
+import { queuedJob } from "../domain/blank-rows.ts";
 import type { Job } from "../domain/types.ts";
 import { migrate, openDatabase } from "./db.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import { createStore, type Store } from "./store.ts";
 
-const job = (id: string, host_id: string, kind: Job["kind"], created_at: string): Job => ({
-  id,
-  host_id,
-  kind,
-  status: "queued",
-  actor_kind: "user",
-  actor_id: null,
-  scheduled_id: null,
-  scheduled_at: null,
-  args: [],
-  spec: null,
-  progress: null,
-  stats: null,
-  exit_code: null,
-  error: null,
-  created_at,
-  dispatched_at: null,
-  dispatch_attempts: 0,
-  accepted_at: null,
-  started_at: null,
-  finished_at: null,
-});
+const job = (id: string, host_id: string, kind: Job["kind"], created_at: string) =>
+  queuedJob({ id, host_id, kind, actor_kind: "user", created_at });
 
 const stats = (host_id: string, size_bytes: number) => ({
   host_id,

@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { blankSchedule, queuedJob } from "../domain/blank-rows.ts";
+import type { Job } from "../domain/types.ts";
 import { openDatabase } from "./db.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import { createStore } from "./store.ts";
@@ -7,50 +9,33 @@ function fresh() {
   return createStore(openDatabase(":memory:"));
 }
 
-const job = (over: Record<string, unknown> = {}) => ({
-  id: "job_1",
-  host_id: "h1",
-  kind: "backup" as const,
-  status: "queued" as const,
-  actor_kind: "schedule" as const,
-  actor_id: null,
-  scheduled_id: "s1",
-  scheduled_at: "2026-12-01T02:00:00.000Z",
-  args: ["/srv"],
-  spec: { paths: ["/srv"] },
-  progress: null,
-  stats: null,
-  exit_code: null,
-  error: null,
-  created_at: "2026-11-30T12:00:00.000Z",
-  dispatched_at: null,
-  dispatch_attempts: 0,
-  accepted_at: null,
-  started_at: null,
-  finished_at: null,
-  ...over,
-});
+const job = (over: Partial<Job> = {}) =>
+  queuedJob({
+    id: "job_1",
+    host_id: "h1",
+    kind: "backup",
+    actor_kind: "schedule",
+    scheduled_id: "s1",
+    scheduled_at: "2026-12-01T02:00:00.000Z",
+    args: ["/srv"],
+    spec: { paths: ["/srv"] },
+    created_at: "2026-11-30T12:00:00.000Z",
+    ...over,
+  });
 
 function seed() {
   const s = fresh();
   s.insertHost({ id: "h1", name: "a", hostname: "a", agent_token_hash: "x1", enrolled_at: "2026-11-30T00:00:00Z" });
-  s.insertSchedule({
-    id: "s1",
-    host_id: "h1",
-    kind: "backup",
-    cron_expr: "0 2 * * *",
-    timezone: null,
-    paths: ["/srv"],
-    excludes: [],
-    tags: [],
-    retention_policy: null,
-    options: {},
-    pre_hook: null,
-    post_hook: null,
-    enabled: true,
-    created_at: "2026-11-30T00:00:00Z",
-    updated_at: "2026-11-30T00:00:00Z",
-  });
+  s.insertSchedule(
+    blankSchedule({
+      id: "s1",
+      host_id: "h1",
+      kind: "backup",
+      cron_expr: "0 2 * * *",
+      paths: ["/srv"],
+      created_at: "2026-11-30T00:00:00Z",
+    }),
+  );
   return s;
 }
 
