@@ -111,8 +111,8 @@ test("a frame that fails alone is refused alone; the rest of its batch is stored
     if (lines.some((l) => l.seq === 2)) throw new Error("constraint failed (injected)");
     realInsert(lines);
   };
+  const ids = [1, 2, 3].map((seq) => agent.send("job.log", logFrame(jobId, seq)));
   try {
-    const ids = [1, 2, 3].map((seq) => agent.send("job.log", logFrame(jobId, seq)));
     const err = await agent.until(() => agent.of("error").find((e) => e.payload.ref_id === ids[1]), "error");
     expect(err.payload.code).toBe("internal");
     await agent.acked(ids[0] as string, ids[2] as string);
@@ -120,4 +120,8 @@ test("a frame that fails alone is refused alone; the rest of its batch is stored
     store.insertLogs = realInsert;
   }
   expect(store.logsAfter(jobId, 0, 10).map((l) => l.seq)).toEqual([1, 3]);
+  // Nothing of the failed frame was kept (not even its envelope id): its re-send is stored.
+  agent.send("job.log", logFrame(jobId, 2), ids[1]);
+  await agent.acked(ids[1] as string);
+  expect(store.logsAfter(jobId, 0, 10).map((l) => l.seq)).toEqual([1, 2, 3]);
 });
