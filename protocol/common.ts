@@ -61,6 +61,20 @@ export const RetentionPolicy = v.object({
 });
 export type RetentionPolicy = v.InferOutput<typeof RetentionPolicy>;
 
+/**
+ * A restic host name: what `backup --host` writes into a snapshot and `--host` selects by
+ * (DESIGN.md §8.1). No control characters, no leading '-', and no ',' (restic splits some lists on it).
+ */
+export const ResticHost = v.pipe(
+  v.string(),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(255),
+  v.check(
+    (s) => !s.startsWith("-") && !s.includes(",") && ![...s].some((c) => c < " " || c === "\x7f"),
+    "must not start with '-' or contain ',' or control characters",
+  ),
+);
+
 /** A hook is a shell snippet run by the agent with `hook_shell`. */
 export const Hook = v.pipe(v.string(), v.maxLength(16 * 1024));
 

@@ -6,13 +6,14 @@ import type { MessageType, PayloadOf } from "./encode.ts";
  */
 export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
   hello: {
-    protocol_version: 1,
+    protocol_version: 2,
     agent_version: "0.1.0",
     restic_version: "0.14.0",
     hostname: "web-01",
     os: "linux",
     arch: "amd64",
     boot_time: "2026-11-29T06:12:44Z",
+    restic_host: "web-01",
   },
   heartbeat: { sent_at: "2026-11-30T12:00:30Z" },
   "schedule.ack": { version: 7, applied_at: "2026-11-30T12:00:01Z" },

@@ -5,4 +5,5 @@
  */
 export const SCHEMA_HASHES: Readonly<Record<number, string>> = {
   1: "be83b8afcdb384cbd5bc9aa4f0565826a69c7c8f7ee4acf22ef2806bd74aeeed",
+  2: "d1a5649ed0e03b09573ae462a75f3009d5a2d88c4e2f27300cdcb33462182f8b",
 };

@@ -69,6 +69,8 @@ export class Agent {
       cacheDir: join(o.stateDir, "cache"),
       ...(o.cancelGraceMs !== undefined ? { cancelGraceMs: o.cancelGraceMs } : {}),
       getRepo: () => this.repo(),
+      resticHost: identity.restic_host ?? hostInfo().hostname,
+      machineHostname: hostInfo().hostname,
       // The JIT works normally while jobs (and their reports) run, and is held back otherwise.
       onBusy: (busy) => o.setJitPolicy?.(busy ? WORK_JIT_POLICY : IDLE_JIT_POLICY),
     });
@@ -84,8 +86,17 @@ export class Agent {
   static async open(o: AgentOptions): Promise<Agent | null> {
     await mkdir(join(o.stateDir, "tmp"), { recursive: true, mode: 0o700 });
     const state = await StateStore.open(o.stateDir, { log: o.log, clock: o.clock });
-    const identity = state.identity();
+    let identity = state.identity();
     if (!identity) return null;
+    if (!identity.restic_host) {
+      // Enrolled by an agent before protocol 2, whose restic wrote the machine's hostname into
+      // every snapshot: keep that name, so this host's retention and mirror still see them.
+      identity = { ...identity, restic_host: hostInfo().hostname };
+      await state.setIdentity(identity);
+      o.log.info("adopted the machine's hostname as this host's restic host name", {
+        restic_host: identity.restic_host,
+      });
+    }
     const outbox = await Outbox.open(o.stateDir, { clock: o.clock, log: o.log });
     o.redactor.add(identity.agent_token);
     o.redactor.add(state.config()?.repo_password);
@@ -262,6 +273,7 @@ export class Agent {
       agent_version: this.o.version,
       restic_version: this.#resticVersion,
       ...info,
+      ...(this.identity.restic_host ? { restic_host: this.identity.restic_host } : {}),
     });
     // Whatever the server has not acked yet, in order; it stores by envelope id, so repeats are harmless.
     for (const env of this.outbox.pending()) link.send(JSON.stringify(env));

@@ -1,6 +1,8 @@
 // restic-fleet-agent entry point; the compiled executable runs this same code.
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import * as v from "valibot";
+import { ResticHost } from "../../protocol/index.ts";
 import { Agent } from "./agent.ts";
 import { defaultStateDir, EXIT, HELP, MAIN_HELP } from "./cli/help.ts";
 import { collectStatus, formatStatus } from "./cli/status.ts";
@@ -23,6 +25,11 @@ async function doEnroll(
   force: boolean,
   log: ReturnType<typeof createLogger>,
 ) {
+  if (!v.is(ResticHost, name)) {
+    throw new UsageError(
+      `--hostname ${JSON.stringify(name)} cannot be a restic host name: it must not be empty, start with '-', or contain ',' or control characters`,
+    );
+  }
   const state = await StateStore.open(stateDir, { log });
   const existing = state.identity();
   if (existing && !force) {
@@ -35,6 +42,7 @@ async function doEnroll(
     server_url: new URL(server).toString(),
     host_id: res.host_id,
     agent_token: res.agent_token,
+    restic_host: name,
   });
   await state.settled();
   return res.host_id;

@@ -3,7 +3,7 @@ export const EXIT = { ok: 0, error: 1, usage: 2, notEnrolled: 3, revoked: 4 } as
 export const MAIN_HELP = `restic-fleet-agent: runs this host's restic backups for a Restic Fleet server
 
 Usage:
-  restic-fleet-agent enroll --server URL --token TOKEN [--state-dir DIR] [--force]
+  restic-fleet-agent enroll --server URL --token TOKEN [--hostname NAME] [--state-dir DIR] [--force]
   restic-fleet-agent run [--state-dir DIR] [--restic PATH] [--no-remote-hooks] [--log-level LEVEL]
   restic-fleet-agent status [--state-dir DIR] [--json]
   restic-fleet-agent version
@@ -30,7 +30,12 @@ export const HELP: Record<string, string> = {
 
 Exchanges a one-time enrollment token (from 'restic-fleet-server enrollment-token create' or the
 web UI) for this host's own agent token, and stores it in the state dir (mode 0600).
---force replaces an existing identity (the old host stays on the server until revoked there).`,
+--force replaces an existing identity (the old host stays on the server until revoked there).
+
+--hostname NAME (default: this machine's hostname) is the host's name on the server and, fixed
+for good, its restic host name: every snapshot it makes carries it (restic --host), and its
+retention, snapshot list and restores touch only snapshots of that name. Give each host sharing a
+repository its own name. Renaming the host on the server later does not change it.`,
   run: `Usage: restic-fleet-agent run [--state-dir DIR] [--restic PATH] [--no-remote-hooks] [--log-level LEVEL]
 
 Runs in the foreground, as a service manager expects: connects to the server (reconnecting with

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { Cron } from "croner";
 import type * as v from "valibot";
@@ -79,6 +80,8 @@ export async function collectStatus(stateDir: string, now = new Date()) {
     state_dir: stateDir,
     enrolled: !!identity,
     host_id: identity?.host_id ?? null,
+    // An identity from before restic_host existed: the agent adopts the machine's hostname at start.
+    restic_host: identity ? (identity.restic_host ?? hostname()) : null,
     server: identity?.server_url ?? null,
     agent_running: running,
     connected: running && !!runtime?.connected,
@@ -97,6 +100,7 @@ export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): stri
     `state dir:        ${s.state_dir}`,
     `enrolled:         ${s.enrolled ? `yes, host ${s.host_id}` : "no: run 'restic-fleet-agent enroll --server URL --token T'"}`,
     `server:           ${s.server ?? "-"}`,
+    `restic host:      ${s.restic_host ?? "-"}`,
     `agent:            ${s.agent_running ? (s.connected ? "running, connected" : "running, not connected") : "not running"}`,
     `restic:           ${s.restic_version ?? "-"}`,
     `repository:       ${s.repository_configured ? "configured" : "not configured yet (set it on the server)"}`,

@@ -39,8 +39,11 @@ export class TestHost {
     return this.events;
   }
 
-  /** Enrolls with a fresh token and points the host at a repository under `work`. */
-  async enroll(): Promise<void> {
+  /**
+   * Enrolls with a fresh token and points the host at a repository: its own under `work`, or
+   * `opts.repoUrl` (one shared by several hosts). `opts.hostname` is the name it enrolls with.
+   */
+  async enroll(opts: { hostname?: string; repoUrl?: string } = {}): Promise<void> {
     const token = await this.fleet.api<{ token: string }>("/enrollment-tokens", "POST", { uses: 1 });
     const r = runAgentCli([
       "enroll",
@@ -50,11 +53,12 @@ export class TestHost {
       token.body.token,
       "--state-dir",
       this.stateDir,
+      ...(opts.hostname ? ["--hostname", opts.hostname] : []),
     ]);
     if (r.code !== 0) throw new Error(`enroll failed (${r.code}): ${r.stderr}`);
     this.hostId = /host (\S+);/.exec(r.stdout)?.[1] ?? "";
     await this.fleet.api(`/hosts/${this.hostId}/config`, "PUT", {
-      repo_url: join(this.work, "repo"),
+      repo_url: opts.repoUrl ?? join(this.work, "repo"),
       repo_password: "e2e-repo-password",
     });
   }

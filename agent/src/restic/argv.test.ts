@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import type { CommandRunPayload } from "../../../protocol/index.ts";
-import { buildPlan, type GlobalFlags } from "./argv.ts";
+import { buildPlan, type GlobalFlags, snapshotsArgv } from "./argv.ts";
 import { escapeGlob } from "./validate.ts";
 
-const v014: GlobalFlags = { features: { retryLock: false }, retryLock: "1m", platform: "linux" };
-const v018: GlobalFlags = { features: { retryLock: true }, retryLock: "1m", platform: "linux" };
+const v014: GlobalFlags = { features: { retryLock: false }, retryLock: "1m", platform: "linux", host: "web-a" };
+const v018: GlobalFlags = { features: { retryLock: true }, retryLock: "1m", platform: "linux", host: "web-a" };
 
 function plan(cmd: CommandRunPayload, g = v014) {
   const r = buildPlan(cmd, g);
@@ -26,19 +26,31 @@ describe("argv builders", () => {
       spec: { paths: ["/data", "/-weird"], excludes: ["*.tmp", "-rf"], tags: ["daily"] },
     });
     expect(p.steps).toEqual([
-      ["backup", "--json", "--exclude=*.tmp", "--exclude=-rf", "--tag=daily", "--", "/data", "/-weird"],
+      ["backup", "--json", "--host=web-a", "--exclude=*.tmp", "--exclude=-rf", "--tag=daily", "--", "/data", "/-weird"],
     ]);
     expect(p.backup?.paths).toEqual(["/data", "/-weird"]);
   });
 
   test("backup: args are the paths when the spec has none", () => {
-    expect(plan({ job_id: "j", kind: "backup", args: ["/srv"] }).steps[0]).toEqual(["backup", "--json", "--", "/srv"]);
+    expect(plan({ job_id: "j", kind: "backup", args: ["/srv"] }).steps[0]).toEqual([
+      "backup",
+      "--json",
+      "--host=web-a",
+      "--",
+      "/srv",
+    ]);
   });
 
   test("backup: --retry-lock only where restic has it (>= 0.16)", () => {
     const cmd: CommandRunPayload = { job_id: "j", kind: "backup", args: ["/srv"] };
-    expect(plan(cmd, v018).steps[0]).toEqual(["backup", "--json", "--retry-lock=1m", "--", "/srv"]);
-    expect(plan(cmd, { ...v018, retryLock: null }).steps[0]).toEqual(["backup", "--json", "--", "/srv"]);
+    expect(plan(cmd, v018).steps[0]).toEqual(["backup", "--json", "--retry-lock=1m", "--host=web-a", "--", "/srv"]);
+    expect(plan(cmd, { ...v018, retryLock: null }).steps[0]).toEqual([
+      "backup",
+      "--json",
+      "--host=web-a",
+      "--",
+      "/srv",
+    ]);
   });
 
   test("backup: hooks are carried to the plan", () => {
@@ -80,7 +92,16 @@ describe("argv builders", () => {
       },
     });
     expect(p.steps).toEqual([
-      ["forget", "--json", "--keep-last=3", "--keep-daily=7", "--keep-within=1y2m", "--keep-tag=keep"],
+      [
+        "forget",
+        "--json",
+        "--host=web-a",
+        "--group-by=host,paths",
+        "--keep-last=3",
+        "--keep-daily=7",
+        "--keep-within=1y2m",
+        "--keep-tag=keep",
+      ],
       ["prune", "--json"],
     ]);
     expect(plan({ job_id: "j", kind: "forget", spec: { policy: { keep_last: 1 } } }).steps).toHaveLength(1);
@@ -113,12 +134,57 @@ describe("argv builders", () => {
         "restore",
         "latest",
         "--json",
+        "--host=web-a",
         "--target=/restore",
         "--verify",
         "--include=/data/weird\\[1\\].txt",
         "--include=/data/a\\*b\\?",
       ],
     ]);
+  });
+
+  test("restore: latest is this host's own unless a source host is named", () => {
+    const spec = { snapshot_id: "latest", target: "/r" };
+    expect(plan({ job_id: "j", kind: "restore", spec }).steps[0]).toContain("--host=web-a");
+    const other = plan({ job_id: "j", kind: "restore", spec: { ...spec, source_host: "web-b" } });
+    expect(other.steps[0]).toContain("--host=web-b");
+    expect(other.steps[0]).not.toContain("--host=web-a");
+    expect(other.restoreOf).toBeUndefined();
+  });
+
+  test("restore by id: looked up first, and only this host's (or the named source's) snapshot is accepted", () => {
+    const spec = { snapshot_id: "0123abcd", target: "/r" };
+    const own = plan({ job_id: "j", kind: "restore", spec });
+    // restic ignores --host for an explicit id, so the builder leaves it out and the job checks
+    expect(own.steps[0]?.some((a) => a.startsWith("--host"))).toBe(false);
+    expect(own.restoreOf).toEqual({ snapshotId: "0123abcd", hosts: ["web-a"] });
+    const legacy = plan({ job_id: "j", kind: "restore", spec }, { ...v014, machineHost: "box" });
+    expect(legacy.restoreOf?.hosts).toEqual(["web-a", "box"]);
+    const other = plan({ job_id: "j", kind: "restore", spec: { ...spec, source_host: "web-b" } }, v014);
+    expect(other.restoreOf?.hosts).toEqual(["web-b"]);
+  });
+
+  test("every command that writes or selects snapshots carries --host; repository-wide ones do not", () => {
+    const scoped: CommandRunPayload[] = [
+      { job_id: "j", kind: "backup", args: ["/a"] },
+      { job_id: "j", kind: "forget", spec: { policy: { keep_last: 1 } } },
+      { job_id: "j", kind: "restore", spec: { snapshot_id: "latest", target: "/r" } },
+    ];
+    for (const cmd of scoped) expect(plan(cmd).steps[0]).toContain("--host=web-a");
+    const wide: CommandRunPayload[] = [
+      { job_id: "j", kind: "prune" },
+      { job_id: "j", kind: "check" },
+      { job_id: "j", kind: "init" },
+      { job_id: "j", kind: "unlock" },
+    ];
+    for (const cmd of wide) expect(plan(cmd).steps[0]?.some((a) => a.startsWith("--host"))).toBe(false);
+    expect(snapshotsArgv("web-a")).toEqual(["snapshots", "--json", "--no-lock", "--host=web-a"]);
+  });
+
+  test("a host name restic could misread is refused", () => {
+    for (const host of ["", "-x", "a,b", "a\nb"]) {
+      expect(refused({ job_id: "j", kind: "backup", args: ["/a"] }, { ...v014, host })).toContain("restic host name");
+    }
   });
 
   test("restore: bad snapshot ids, relative targets and a missing spec are refused", () => {

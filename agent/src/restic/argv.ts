@@ -1,4 +1,13 @@
-import type { BackupSpec, CheckSpec, CommandRunPayload, ForgetSpec, RestoreSpec } from "../../../protocol/index.ts";
+import * as v from "valibot";
+import {
+  type BackupSpec,
+  type CheckSpec,
+  type CommandRunPayload,
+  type ForgetSpec,
+  ResticHost,
+  type RestoreSpec,
+} from "../../../protocol/index.ts";
+import type { RestoreSource } from "./restore-source.ts";
 import type { ResticFeatures } from "./types.ts";
 import {
   type Checked,
@@ -18,6 +27,18 @@ import {
 
 export interface GlobalFlags {
   features: ResticFeatures;
+  /**
+   * This host's restic host name (DESIGN.md §8.1), fixed at enrollment. Every command that writes
+   * or selects snapshots carries it, so in a repository shared by many hosts each one touches
+   * only its own snapshots.
+   */
+  host: string;
+  /**
+   * The machine's hostname when it differs from `host`: the name an agent before protocol 2 wrote
+   * into this machine's snapshots. Only a restore by id accepts it (those snapshots are this
+   * machine's own); retention and the mirror never select it.
+   */
+  machineHost?: string;
   /** `--retry-lock` value when the version has it; null for none. */
   retryLock: string | null;
   platform?: NodeJS.Platform;
@@ -26,6 +47,11 @@ export interface GlobalFlags {
 /** What one job runs: restic steps in order, the backup inputs, and the hooks. */
 export interface JobPlan {
   steps: string[][];
+  /**
+   * A restore of a snapshot given by id: restic ignores `--host` for explicit ids, so the job looks
+   * the snapshot up first and refuses it unless its host is one of these.
+   */
+  restoreOf?: RestoreSource;
   backup?: BackupInput;
   preHook?: string;
   postHook?: string;
@@ -45,6 +71,25 @@ function common(g: GlobalFlags, locks: boolean): string[] {
   return flags;
 }
 
+/**
+ * `--host=NAME`: the one place that scopes a command to one host's snapshots. backup writes the
+ * name into the snapshot; forget, snapshots, `restore latest`, `ls` and `dump` select by it.
+ * Without it, restic's forget applies this host's policy to every host of a shared repository.
+ */
+export function hostScope(host: string): string[] {
+  return [`--host=${host}`];
+}
+
+/** The snapshot list for the mirror: this host's snapshots only, read-only (--no-lock). */
+export function snapshotsArgv(host: string): string[] {
+  return ["snapshots", "--json", "--no-lock", ...hostScope(host)];
+}
+
+/** One snapshot by id, whatever its host (restic ignores --host for ids), to check whose it is. */
+export function snapshotLookupArgv(snapshotId: string): string[] {
+  return ["snapshots", "--json", "--no-lock", snapshotId];
+}
+
 export function backupInput(spec: BackupSpec | undefined, args: string[] | undefined): Checked<BackupInput> {
   // DESIGN.md §2.1: `args` keeps its old meaning (paths for backup) when the spec has none.
   const rawPaths = spec?.paths ?? args ?? [];
@@ -62,6 +107,7 @@ export function backupArgv(input: BackupInput, g: GlobalFlags): string[] {
   return [
     "backup",
     ...common(g, true),
+    ...hostScope(g.host),
     ...input.excludes.map((e) => `--exclude=${e}`),
     ...input.tags.map((t) => `--tag=${t}`),
     "--",
@@ -100,7 +146,9 @@ export function forgetArgv(spec: ForgetSpec | undefined, g: GlobalFlags): Checke
     return { ok: false, error: "the retention policy keeps nothing explicitly; refusing to forget" };
   // `--prune` is never passed: 0.14 mixes prune's text into forget's JSON (FIELD-NOTES), so
   // the prune runs as its own step.
-  return { ok: true, value: ["forget", ...common(g, true), ...flags] };
+  // Grouped by host and paths explicitly (restic's default, stated so that it cannot drift): with
+  // --host only this host's snapshots are in the groups at all.
+  return { ok: true, value: ["forget", ...common(g, true), ...hostScope(g.host), "--group-by=host,paths", ...flags] };
 }
 
 export function checkArgv(spec: CheckSpec | undefined, g: GlobalFlags): Checked<string[]> {
@@ -124,12 +172,15 @@ export function restoreArgv(spec: RestoreSpec | undefined, g: GlobalFlags): Chec
   if (!target.ok) return target;
   const includes = checkAll(spec.include ?? [], (p) => checkText(p, "include path"));
   if (!includes.ok) return includes;
+  // `latest` is this host's latest, or the source host's when the spec asks for another host's.
+  const scope = spec.snapshot_id === "latest" ? hostScope(spec.source_host ?? g.host) : [];
   return {
     ok: true,
     value: [
       "restore",
       spec.snapshot_id,
       ...common(g, true),
+      ...scope,
       `--target=${target.value}`,
       // Reads every restored file back and compares it with the snapshot (exists in 0.14).
       "--verify",
@@ -142,6 +193,9 @@ export function restoreArgv(spec: RestoreSpec | undefined, g: GlobalFlags): Chec
 export function buildPlan(cmd: CommandRunPayload, g: GlobalFlags): Checked<JobPlan> {
   if (g.retryLock !== null && !checkDuration(g.retryLock).ok) {
     return { ok: false, error: `retry-lock ${JSON.stringify(g.retryLock)} is not a duration` };
+  }
+  if (!v.is(ResticHost, g.host)) {
+    return { ok: false, error: `this host's restic host name ${JSON.stringify(g.host)} is not usable with --host` };
   }
   switch (cmd.kind) {
     case "backup": {
@@ -172,7 +226,14 @@ export function buildPlan(cmd: CommandRunPayload, g: GlobalFlags): Checked<JobPl
       return { ok: true, value: { steps: [["unlock", ...common(g, false)]] } };
     case "restore": {
       const restore = restoreArgv(cmd.spec, g);
-      return restore.ok ? { ok: true, value: { steps: [restore.value] } } : restore;
+      if (!restore.ok) return restore;
+      const plan: JobPlan = { steps: [restore.value] };
+      const spec = cmd.spec as RestoreSpec;
+      if (spec.snapshot_id !== "latest") {
+        const own = g.machineHost && g.machineHost !== g.host ? [g.host, g.machineHost] : [g.host];
+        plan.restoreOf = { snapshotId: spec.snapshot_id, hosts: spec.source_host ? [spec.source_host] : own };
+      }
+      return { ok: true, value: plan };
     }
     default: {
       const never: never = cmd;

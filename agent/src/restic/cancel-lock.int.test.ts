@@ -11,6 +11,7 @@ import {
   type Sandbox,
   sandbox,
 } from "./int-helpers.ts";
+import { versionAtLeast } from "./version.ts";
 
 let sb: Sandbox;
 let big: string;
@@ -69,6 +70,8 @@ describe(`cancel and locks with ${RESTIC}`, () => {
       const check = await real.run({ job_id: "c-locked", kind: "check" });
       expect(check.status).toBe("failed");
       expect(check.stats?.failure_reason).toBe("locked");
+      // 0.17+ exits 11 for a lock it could not take; 0.14 exits 1 and the stderr text decides
+      expect(check.exit_code).toBe(versionAtLeast(real.sup.resticVersion, 0, 17) ? 11 : 1);
       expect(check.error).toContain("locked");
       // the read-only stats still run, and see the lock
       expect(real.rec.of("repo.stats").at(-1)?.lock_state).toBe("locked");

@@ -52,6 +52,21 @@ describe("classifyFailure", () => {
     expect(classifyFailure(["something odd"], 12).reason).toBe("wrong_password");
   });
 
+  test("0.18's exit_error code counts when the process code says nothing more", () => {
+    expect(classifyFailure(["Fatal: odd"], 1, 12).reason).toBe("wrong_password");
+    expect(classifyFailure(["Fatal: odd"], 1, 1).reason).toBe("unknown");
+  });
+
+  test("no snapshot for latest, or an unknown id (both versions' texts)", () => {
+    for (const line of [
+      "latest snapshot for criteria not found: no snapshot found Paths:[] Hosts:[web-a]",
+      "Fatal: failed to find snapshot: snapshot filter (Paths:[] Tags:[] Hosts:[web-a]): no snapshot found",
+      'invalid id "deadbeef": no matching ID found for prefix "deadbeef"',
+    ]) {
+      expect(classifyFailure([line], 1).reason).toBe("snapshot_missing");
+    }
+  });
+
   test("unknown keeps the last 5 stderr lines", () => {
     const tail = ["1", "2", "3", "", "4", "5", "6", "7"];
     const f = classifyFailure(tail, 1);

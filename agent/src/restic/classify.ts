@@ -33,13 +33,20 @@ const RULES: ReadonlyArray<{ reason: FailureReason; test: RegExp; summary: strin
     summary: "None of the backup paths exist on this host.",
   },
   {
+    reason: "snapshot_missing",
+    test: /no snapshot found|no matching ID found|failed to find snapshot/i,
+    summary:
+      "No snapshot of this host matches: for latest, the host has no snapshot in the repository yet (snapshots an older agent made may carry the machine's hostname: restore those by id).",
+  },
+  {
     reason: "network",
     test: /connection refused|no such host|i\/o timeout|timed? ?out|network is unreachable|connection reset|no route to host|tls handshake|dial tcp|server misbehaving/i,
     summary: "restic could not reach the repository over the network.",
   },
 ];
 
-// restic >= 0.17 has distinct exit codes; 0.14 exits 1 for everything, so stderr decides there.
+// restic >= 0.17 has distinct exit codes (12 from 0.17.1); 0.14-0.16 exit 1 for every failure, so
+// the stderr text decides there. 0.14 never exits 10-12, so the table needs no version check.
 const BY_EXIT_CODE: Readonly<Record<number, FailureReason>> = {
   10: "repo_missing",
   11: "locked",
@@ -50,9 +57,10 @@ const BY_EXIT_CODE: Readonly<Record<number, FailureReason>> = {
  * Classifies a failed restic run from the tail of its stderr (already redacted) and its exit
  * code. Pure: the same input always gives the same text.
  */
-export function classifyFailure(stderrTail: string[], exitCode: number): Failure {
+export function classifyFailure(stderrTail: string[], exitCode: number, exitErrorCode?: number): Failure {
   const text = stderrTail.join("\n");
-  const byCode = BY_EXIT_CODE[exitCode];
+  // 0.18 with --json also prints the code in its exit_error line; the process's own code first.
+  const byCode = BY_EXIT_CODE[exitCode] ?? (exitErrorCode === undefined ? undefined : BY_EXIT_CODE[exitErrorCode]);
   const rule = byCode ? RULES.find((r) => r.reason === byCode) : RULES.find((r) => r.test.test(text));
   const summary = rule?.summary ?? unknownSummary(exitCode);
   const tail = stderrTail
@@ -67,7 +75,7 @@ export function classifyFailure(stderrTail: string[], exitCode: number): Failure
 }
 
 function unknownSummary(exitCode: number): string {
-  if (exitCode === 130) return "restic was interrupted (exit code 130).";
+  if (exitCode === 130) return "restic was interrupted (exit code 130: SIGINT or SIGTERM, e.g. a shutdown).";
   if (exitCode > 128) return `restic was killed by signal ${exitCode - 128} (exit code ${exitCode}).`;
   return `restic failed with exit code ${exitCode}.`;
 }

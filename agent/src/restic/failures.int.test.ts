@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { INT_TIMEOUT, RESTIC, realSupervisor, type Sandbox, sandbox } from "./int-helpers.ts";
+import { versionAtLeast } from "./version.ts";
 
 let sb: Sandbox;
 
@@ -17,6 +18,8 @@ describe(`failures with ${RESTIC}`, () => {
       const done = await real.run({ job_id: "wp", kind: "check" });
       expect(done.status).toBe("failed");
       expect(done.stats?.failure_reason).toBe("wrong_password");
+      // 0.17.1+ says so in its exit code (12); 0.14 exits 1 and the stderr text decides
+      expect(done.exit_code).toBe(versionAtLeast(real.sup.resticVersion, 0, 17, 1) ? 12 : 1);
       expect(done.error).toContain("password is wrong");
       expect(done.error).toContain("wrong password or no key found");
       expect(JSON.stringify(real.rec.events)).not.toContain("not-the-password");
@@ -34,6 +37,7 @@ describe(`failures with ${RESTIC}`, () => {
       const done = await real.run({ job_id: "rm", kind: "check" });
       expect(done.status).toBe("failed");
       expect(done.stats?.failure_reason).toBe("repo_missing");
+      expect(done.exit_code).toBe(versionAtLeast(real.sup.resticVersion, 0, 17) ? 10 : 1);
       expect(done.error).toContain("run an init job");
       expect(done.error).toContain("no-repo-here");
     },

@@ -1,6 +1,7 @@
 import * as v from "valibot";
 import { type RepoStatsPayload, Snapshot } from "../../../protocol/index.ts";
-import { type ResticSnapshot, ResticSnapshotList, ResticStats } from "./restic-json.ts";
+import { snapshotsArgv } from "./argv.ts";
+import { parseJsonLine, type ResticSnapshot, ResticSnapshotList, ResticStats } from "./restic-json.ts";
 
 /**
  * The reports sent after a job: the snapshot list (snapshots.report) and the repository health
@@ -71,12 +72,13 @@ export function toSnapshots(list: ResticSnapshot[], sizes: SnapshotSizes): { sna
   return { snapshots, skipped };
 }
 
-/** `restic snapshots --json`, mapped. */
+/** `restic snapshots --json --host=<host>`, mapped: the host's own snapshots only (DESIGN.md §8.1). */
 export async function collectSnapshots(
   capture: Capture,
   sizes: SnapshotSizes,
+  host: string,
 ): Promise<{ ok: true; snapshots: Snapshot[]; skipped: number } | { ok: false; error: string }> {
-  const out = await capture(["snapshots", "--json", "--no-lock"]);
+  const out = await capture(snapshotsArgv(host));
   if (!out.ok) return out;
   const list = parseJsonLine(out.stdout, ResticSnapshotList);
   if (!list) return { ok: false, error: "restic snapshots --json printed no snapshot list" };
@@ -116,19 +118,4 @@ export async function collectRepoStats(
     stats.last_check_status = lastCheck.status;
   }
   return { ok: true, stats };
-}
-
-/** The first stdout line that is JSON and fits the schema (restic may print a warning first). */
-function parseJsonLine<S extends v.GenericSchema>(lines: string[], schema: S): v.InferOutput<S> | null {
-  for (const line of lines) {
-    const t = line.trim();
-    if (!t.startsWith("{") && !t.startsWith("[")) continue;
-    try {
-      const parsed = v.safeParse(schema, JSON.parse(t));
-      if (parsed.success) return parsed.output;
-    } catch {
-      // not JSON after all; try the next line
-    }
-  }
-  return null;
 }

@@ -105,6 +105,7 @@ export function realSupervisor(sb: Sandbox, opts: Partial<SupervisorOptions> & {
     tempDir: sb.tmp,
     cacheDir: sb.cache,
     getRepo: () => repo.value,
+    resticHost: "int-host",
     ...opts,
   });
   let n = 0;

@@ -1,6 +1,6 @@
 import type { CommandRunPayload } from "../../../protocol/index.ts";
 import type { Clock } from "../clock.ts";
-import { backupArgv, buildPlan, type GlobalFlags, type JobPlan } from "./argv.ts";
+import { backupArgv, buildPlan, type GlobalFlags, type JobPlan, snapshotLookupArgv } from "./argv.ts";
 import { ChildControl, missingPaths, quote } from "./child-control.ts";
 import { classifyFailure } from "./classify.ts";
 import type { Capture, LastCheck, SnapshotSizes } from "./follow-up.ts";
@@ -9,6 +9,8 @@ import { LogBatcher } from "./log-batcher.ts";
 import { cancelled, failed, type Outcome, resticFailed, resticSucceeded, withPostHookFailure } from "./outcome.ts";
 import { ProgressThrottle } from "./progress.ts";
 import { reportAfter } from "./reports.ts";
+import { checkStats } from "./restic-json.ts";
+import { judgeRestoreSource, type RestoreSource } from "./restore-source.ts";
 import { errorText, type ProcessResult, runProcess } from "./run-process.ts";
 import { type Redact, redactorFor, removeSecretFile, resticEnv, usableRepo, writePasswordFile } from "./secrets.ts";
 import { forgetCounts, StepOutput } from "./step-output.ts";
@@ -28,6 +30,11 @@ export interface JobContext {
   logBatchMs: number;
   retryLock: string | null;
   getFeatures: () => Promise<ResticFeatures>;
+  /** This host's restic host name (`--host`), and the machine's hostname (see GlobalFlags). */
+  resticHost: string;
+  machineHost?: string;
+  /** Whether a job has already said that the machine's hostname differs from resticHost. */
+  hostNotice: { shown: boolean };
   sizes: SnapshotSizes;
   lastCheck: { value: LastCheck | null };
 }
@@ -136,7 +143,13 @@ export class JobRun {
     }
     const features = await this.#ctx.getFeatures();
     if (this.#cancelRequested) return cancelled(-1, "before restic started");
-    const globals: GlobalFlags = { features, retryLock: this.#ctx.retryLock };
+    const { resticHost, machineHost } = this.#ctx;
+    const globals: GlobalFlags = {
+      features,
+      retryLock: this.#ctx.retryLock,
+      host: resticHost,
+      ...(machineHost ? { machineHost } : {}),
+    };
     const plan = buildPlan(this.#cmd, globals);
     if (!plan.ok) return failed(-1, `invalid ${this.#cmd.kind} job: ${plan.error}`);
     if ((plan.value.preHook || plan.value.postHook) && !this.#ctx.allowRemoteHooks) {
@@ -145,8 +158,41 @@ export class JobRun {
     return { repo, plan: plan.value, globals };
   }
 
+  /** Once per agent run, in the first job that writes or selects snapshots (DESIGN.md §8.1). */
+  #hostNotice(): void {
+    const { resticHost, machineHost, hostNotice } = this.#ctx;
+    const kind = this.#cmd.kind;
+    if (hostNotice.shown || !machineHost || machineHost === resticHost) return;
+    if (kind !== "backup" && kind !== "forget" && kind !== "restore") return;
+    hostNotice.shown = true;
+    this.#log.add(
+      "event",
+      `note: this host's snapshots carry the restic host name "${resticHost}" (its enrolled name), ` +
+        `not the machine's hostname "${machineHost}". Snapshots made under "${machineHost}" by an older ` +
+        "agent are left alone by this host's retention and mirror; docs/agent.md (restic host name) " +
+        "says how to rename them.",
+    );
+  }
+
+  /** A restore by id: the snapshot is looked up first (see restore-source.ts). */
+  async #checkRestoreSource(want: RestoreSource): Promise<Outcome | string> {
+    const { result, out, lines } = await this.#captureRestic(snapshotLookupArgv(want.snapshotId));
+    if (this.#cancelRequested) return cancelled(result.exitCode, "while looking up the snapshot");
+    if (!result.started) return failed(-1, `could not start restic (${this.#ctx.resticPath}): ${result.error}`);
+    if (result.exitCode !== 0) return resticFailed(result.exitCode, out);
+    return judgeRestoreSource(lines, want);
+  }
+
   async #execute(plan: JobPlan, globals: GlobalFlags): Promise<Outcome> {
     const steps = [...plan.steps];
+    this.#hostNotice();
+    if (plan.restoreOf) {
+      const source = await this.#checkRestoreSource(plan.restoreOf);
+      if (typeof source !== "string") return source;
+      // The full id just checked, so a short id cannot resolve to another snapshot in between.
+      const restore = steps[0] as string[];
+      steps[0] = restore.map((a, i) => (i === 1 ? source : a));
+    }
     let missing: string[] = [];
     if (plan.backup) {
       // restic 0.14 skips a missing path with one stderr line and exits 0: check first.
@@ -177,12 +223,14 @@ export class JobRun {
       if (!result.started) return failed(-1, `could not start restic (${this.#ctx.resticPath}): ${result.error}`);
       const forget = args[0] === "forget" ? forgetCounts(out.otherJson) : null;
       if (forget) Object.assign(extra, forget);
+      const check = args[0] === "check" && out.summary ? checkStats(out.summary) : null;
+      if (check) extra.check = check;
       if (result.exitCode !== 0 && result.exitCode !== 3) {
         outcome = resticFailed(result.exitCode, out);
         break;
       }
       const skipped = [...missing, ...out.skippedPaths.filter((p) => !missing.includes(p))];
-      outcome = resticSucceeded(result.exitCode, out, skipped, plan.backup?.paths.length ?? 0);
+      outcome = resticSucceeded(args[0] ?? "", result.exitCode, out, skipped, plan.backup?.paths.length ?? 0);
       if (plan.backup && out.summary?.snapshot_id) this.#rememberSize(out.summary);
     }
     if (!outcome) return failed(-1, "the job had no restic step");
@@ -263,14 +311,20 @@ export class JobRun {
     }
   }
 
+  /** A read-only restic run whose stdout is kept for parsing, not logged; its stderr is logged. */
+  async #captureRestic(args: string[]): Promise<{ result: ProcessResult; out: StepOutput; lines: string[] }> {
+    const out = new StepOutput(this.id, this.#log, null, this.#redact);
+    const lines: string[] = [];
+    const argv = [this.#ctx.resticPath, ...args];
+    this.#log.add("event", `$ ${argv.map(quote).join(" ")}`);
+    const result = await this.#spawn(argv, this.#env, (l) => lines.push(l), out.stderr, true);
+    return { result, out, lines };
+  }
+
   #reportDeps() {
     const capture: Capture = async (args) => {
       if (this.#cancelRequested) return { ok: false, error: "cancelled" };
-      const out = new StepOutput(this.id, this.#log, null, this.#redact);
-      const lines: string[] = [];
-      const argv = [this.#ctx.resticPath, ...args];
-      this.#log.add("event", `$ ${argv.map(quote).join(" ")}`);
-      const result = await this.#spawn(argv, this.#env, (l) => lines.push(l), out.stderr, true);
+      const { result, out, lines } = await this.#captureRestic(args);
       if (!result.started) return { ok: false, error: result.error };
       if (result.exitCode !== 0) return { ok: false, error: classifyFailure(out.stderrTail, result.exitCode).error };
       return { ok: true, stdout: lines };
@@ -279,6 +333,7 @@ export class JobRun {
       capture,
       emit: this.#ctx.emit,
       log: (text: string) => this.#log.add("event", text),
+      host: this.#ctx.resticHost,
       sizes: this.#ctx.sizes,
       lastCheck: this.#ctx.lastCheck,
       now: () => this.#ctx.clock.now().toISOString(),

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { INT_TIMEOUT, RESTIC, type Real, realSupervisor, restic, type Sandbox, sandbox } from "./int-helpers.ts";
+import { versionAtLeast } from "./version.ts";
 
 let sb: Sandbox;
 let real: Real;
@@ -18,7 +19,7 @@ beforeAll(async () => {
   await writeFile(file, "first\n");
   // Three snapshots, made directly: the jobs under test are the maintenance ones.
   for (const line of ["second\n", "third\n", ""]) {
-    expect((await restic(sb, ["backup", "-q", sb.data])).code).toBe(0);
+    expect((await restic(sb, ["backup", "-q", "--host=int-host", sb.data])).code).toBe(0);
     if (line) await appendFile(file, line);
   }
 }, 30_000); // restic set-up: more than bun's 5 s hook default
@@ -68,6 +69,17 @@ describe(`maintenance jobs with ${RESTIC}`, () => {
     async () => {
       const plain = await real.run({ job_id: "c1", kind: "check" });
       expect(plain.status).toBe("succeeded");
+      // 0.18 prints a JSON summary for check; older versions only text
+      if (versionAtLeast(real.sup.resticVersion, 0, 18)) {
+        expect(plain.stats?.check).toEqual({
+          num_errors: 0,
+          broken_packs: [],
+          suggest_repair_index: false,
+          suggest_prune: false,
+        });
+      } else {
+        expect(plain.stats?.check).toBeUndefined();
+      }
       const subset = await real.run({ job_id: "c2", kind: "check", spec: { read_data_subset: "100%" } });
       expect(subset.status).toBe("succeeded");
       const stats = real.rec.of("repo.stats").at(-1);

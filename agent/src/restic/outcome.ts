@@ -22,9 +22,14 @@ export function cancelled(exitCode: number, when: string): Outcome {
   return { status: "cancelled", exitCode, error: `cancelled ${when}` };
 }
 
-/** A failed restic step: classified from its stderr tail, which becomes part of the error text. */
+/**
+ * A failed restic step: classified from its exit code and stderr tail, which becomes part of the
+ * error text. Exit 130 without a cancel from the server means something outside the agent
+ * interrupted restic (a shutdown): the job is cancelled, not failed, since restic did not fail.
+ */
 export function resticFailed(exitCode: number, out: StepOutput): Outcome {
-  const failure = classifyFailure(out.stderrTail, exitCode);
+  const failure = classifyFailure(out.stderrTail, exitCode, out.exitErrorCode);
+  if (exitCode === 130) return { status: "cancelled", exitCode, error: failure.error };
   return failed(exitCode, failure.error, failure.reason);
 }
 
@@ -33,6 +38,7 @@ export function resticFailed(exitCode: number, out: StepOutput): Outcome {
  * paths that were skipped keep the job succeeded, with the reason in `error` and `stats.warning`.
  */
 export function resticSucceeded(
+  step: string,
   exitCode: number,
   out: StepOutput,
   missingPaths: string[],
@@ -44,7 +50,10 @@ export function resticSucceeded(
       `${missingPaths.length} of ${totalPaths} backup paths do not exist and were skipped: ${missingPaths.join(", ")}`,
     );
   }
-  if (exitCode === 3) warnings.push("some source files could not be read");
+  // Exit 3 from forget (0.19): some snapshots could not be removed.
+  if (exitCode === 3) {
+    warnings.push(step === "forget" ? "some snapshots could not be removed" : "some source files could not be read");
+  }
   const stats: Record<string, unknown> = out.summary ? { ...out.summary } : {};
   if (missingPaths.length > 0) stats.missing_paths = missingPaths;
   const outcome: Outcome = { status: "succeeded", exitCode };

@@ -8,6 +8,8 @@ export interface ReportDeps {
   emit: Emit;
   /** Writes an event line to the job's log. */
   log: (text: string) => void;
+  /** The host's restic host name: the snapshot report lists only its snapshots. */
+  host: string;
   sizes: SnapshotSizes;
   lastCheck: { value: LastCheck | null };
   now: () => string;
@@ -34,7 +36,7 @@ export async function reportAfter(cmd: CommandRunPayload, outcome: Outcome, deps
     }
   }
   if (ok && (cmd.kind === "backup" || cmd.kind === "forget" || cmd.kind === "prune")) {
-    const snaps = await collectSnapshots(deps.capture, deps.sizes);
+    const snaps = await collectSnapshots(deps.capture, deps.sizes, deps.host);
     if (snaps.ok) {
       if (snaps.skipped > 0) deps.log(`${snaps.skipped} snapshots were left out of the report: invalid fields`);
       const { snapshots, dropped } = fitSnapshots(snaps.snapshots);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { describeError, parseResticLine } from "./restic-json.ts";
+import * as v from "valibot";
+import { checkStats, describeError, LsLine, parseResticLine } from "./restic-json.ts";
 import { readLines } from "./spawn.ts";
 
 describe("parseResticLine", () => {
@@ -76,5 +77,36 @@ describe("readLines", () => {
     const lines: string[] = [];
     await readLines(streamOf("x".repeat(40_000)), (l) => lines.push(l));
     expect(lines.every((l) => l.length < 17_000)).toBe(true);
+  });
+});
+
+describe("check --json (0.18) and ls --json (0.14 and 0.17+)", () => {
+  test("a check summary becomes stats.check; anything else is none", () => {
+    const broken = JSON.parse(
+      '{"message_type":"summary","num_errors":1,"broken_packs":["05c0"],"suggest_repair_index":false,"suggest_prune":true}',
+    );
+    expect(checkStats(broken)).toEqual({
+      num_errors: 1,
+      broken_packs: ["05c0"],
+      suggest_repair_index: false,
+      suggest_prune: true,
+    });
+    expect(checkStats({ message_type: "summary", num_errors: 0, broken_packs: null })?.broken_packs).toEqual([]);
+    // a backup summary has no num_errors
+    expect(checkStats({ message_type: "summary", total_files_processed: 3 })).toBeNull();
+  });
+
+  test("0.18's check error lines carry their text in message", () => {
+    expect(describeError({ message_type: "error", message: "pack 05c0 contains 2 errors\n" })).toBe(
+      "error: pack 05c0 contains 2 errors",
+    );
+  });
+
+  test("ls lines: struct_type (0.14), message_type (0.17+) or both (0.18)", () => {
+    const old = v.parse(LsLine, { struct_type: "node", name: "a", type: "file", path: "/d/a", size: 3 });
+    const mid = v.parse(LsLine, { message_type: "node", name: "a", type: "file", path: "/d/a" });
+    const both = v.parse(LsLine, { message_type: "snapshot", struct_type: "snapshot", id: "x" });
+    expect([old.kind, mid.kind, both.kind]).toEqual(["node", "node", "snapshot"]);
+    expect(v.safeParse(LsLine, { name: "a" }).success).toBe(false);
   });
 });

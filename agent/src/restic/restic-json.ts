@@ -36,10 +36,14 @@ export const SummaryMessage = v.looseObject({
 });
 export type SummaryMessage = v.InferOutput<typeof SummaryMessage>;
 
-/** A file restic could not read; 0.14 marshals the Go error as `{}`, 0.17.1+ as `{message}`. */
+/**
+ * A file restic could not read; 0.14 marshals the Go error as `{}`, 0.17.1+ as `{message}`.
+ * 0.18's check prints its findings as `{"message_type":"error","message":"..."}`.
+ */
 export const ErrorMessage = v.looseObject({
   message_type: v.literal("error"),
   error: v.optional(v.unknown()),
+  message: v.optional(v.string()),
   during: v.optional(v.string()),
   item: v.optional(v.string()),
 });
@@ -95,9 +99,52 @@ export function describeError(msg: ErrorMessage): string {
   let text = "";
   if (typeof err === "string") text = err;
   else if (err && typeof err === "object" && "message" in err && typeof err.message === "string") text = err.message;
+  else if (msg.message) text = msg.message.trim();
   const where = [msg.during, msg.item].filter(Boolean).join(" ");
   return `error${where ? ` (${where})` : ""}${text ? `: ${text}` : ""}`;
 }
+
+/** 0.18's `check --json` summary; older versions print text only. */
+export const CheckSummary = v.looseObject({
+  message_type: v.literal("summary"),
+  num_errors: num,
+  broken_packs: v.optional(v.nullable(v.array(v.string()))),
+  suggest_repair_index: v.optional(v.boolean()),
+  suggest_prune: v.optional(v.boolean()),
+});
+export type CheckSummary = v.InferOutput<typeof CheckSummary>;
+
+/** What a check job's stats.check holds (0.18+): restic's own verdict, in numbers. */
+export function checkStats(summary: unknown): Record<string, unknown> | null {
+  const parsed = v.safeParse(CheckSummary, summary);
+  if (!parsed.success) return null;
+  const s = parsed.output;
+  return {
+    num_errors: s.num_errors,
+    broken_packs: s.broken_packs ?? [],
+    suggest_repair_index: s.suggest_repair_index ?? false,
+    suggest_prune: s.suggest_prune ?? false,
+  };
+}
+
+/**
+ * One line of `ls --json`: the snapshot first, then a node per line. 0.17 renamed `struct_type`
+ * to `message_type` (0.18 prints both); either is accepted.
+ */
+export const LsLine = v.pipe(
+  v.looseObject({
+    struct_type: v.optional(v.picklist(["snapshot", "node"])),
+    message_type: v.optional(v.picklist(["snapshot", "node"])),
+    name: v.optional(v.string()),
+    type: v.optional(v.string()),
+    path: v.optional(v.string()),
+    size: optNum,
+    mtime: v.optional(v.string()),
+  }),
+  v.check((l) => (l.message_type ?? l.struct_type) !== undefined, "has neither struct_type nor message_type"),
+  v.transform((l) => ({ ...l, kind: (l.message_type ?? l.struct_type) as "snapshot" | "node" })),
+);
+export type LsLine = v.InferOutput<typeof LsLine>;
 
 /** `snapshots --json`: one line holding the whole array. */
 export const ResticSnapshot = v.looseObject({
@@ -125,3 +172,18 @@ export const ResticStats = v.looseObject({
   total_file_count: optNum,
 });
 export type ResticStats = v.InferOutput<typeof ResticStats>;
+
+/** The first stdout line that is JSON and fits the schema (restic may print a warning first). */
+export function parseJsonLine<S extends v.GenericSchema>(lines: string[], schema: S): v.InferOutput<S> | null {
+  for (const line of lines) {
+    const t = line.trim();
+    if (!t.startsWith("{") && !t.startsWith("[")) continue;
+    try {
+      const parsed = v.safeParse(schema, JSON.parse(t));
+      if (parsed.success) return parsed.output;
+    } catch {
+      // not JSON after all; try the next line
+    }
+  }
+  return null;
+}

@@ -16,6 +16,8 @@ export class StepOutput {
   readonly stderrTail: string[] = [];
   readonly skippedPaths: string[] = [];
   readonly otherJson: unknown[] = [];
+  /** restic >= 0.18 with --json: the code of its fatal exit_error line. */
+  exitErrorCode: number | undefined;
   errorCount = 0;
 
   constructor(
@@ -52,7 +54,7 @@ export class StepOutput {
         this.log.add("stdout", line);
         return;
       case "exit_error":
-        this.#stderrText(msg.message);
+        this.#exitError(msg.message, msg.code);
         return;
       default: {
         const never: never = msg;
@@ -65,7 +67,7 @@ export class StepOutput {
     const parsed = parseResticLine(line);
     if (parsed?.kind === "message" && parsed.message.message_type === "exit_error") {
       // restic >= 0.18 with --json: the fatal error as JSON; keep its text lines for the classifier.
-      this.#stderrText(parsed.message.message);
+      this.#exitError(parsed.message.message, parsed.message.code);
       return;
     }
     if (parsed?.kind === "message" && parsed.message.message_type === "error") {
@@ -76,6 +78,11 @@ export class StepOutput {
     if (skipped?.[1]) this.skippedPaths.push(skipped[1]);
     this.#stderrText(line);
   };
+
+  #exitError(message: string, code: number | undefined): void {
+    if (code !== undefined) this.exitErrorCode = code;
+    this.#stderrText(message);
+  }
 
   #error(msg: ErrorMessage): void {
     this.errorCount += 1;

@@ -47,7 +47,7 @@ describe("Supervisor: a backup", () => {
       delete process.env.RESTIC_REPOSITORY;
     }
     const backup = h.spawn.calls.find((c) => c.argv[1] === "backup");
-    expect(backup?.argv).toEqual(["restic", "backup", "--json", "--tag=daily", "--", h.tempDir]);
+    expect(backup?.argv).toEqual(["restic", "backup", "--json", "--host=test-host", "--tag=daily", "--", h.tempDir]);
     expect(backup?.env.RESTIC_REPOSITORY).toBe("/srv/repo");
     expect(backup?.env.RESTIC_PASSWORD).toBeUndefined();
     expect(passwordSeen).toBe(PASSWORD);
@@ -57,8 +57,8 @@ describe("Supervisor: a backup", () => {
     expect(existsSync(backup?.env.RESTIC_PASSWORD_FILE ?? "")).toBe(false);
 
     expect(h.spawn.commands).toEqual([
-      `backup --json --tag=daily -- ${h.tempDir}`,
-      "snapshots --json --no-lock",
+      `backup --json --host=test-host --tag=daily -- ${h.tempDir}`,
+      "snapshots --json --no-lock --host=test-host",
       "stats --json --no-lock --mode=raw-data",
       "stats --json --no-lock",
       "list locks --no-lock",
@@ -154,7 +154,7 @@ describe("Supervisor: a backup", () => {
     h.rec.events.length = 0;
     h.sup.enqueue({ job_id: "some", kind: "backup", args: [h.tempDir, "/nope/c"] });
     await h.sup.idle();
-    expect(h.spawn.commands[0]).toBe(`backup --json -- ${h.tempDir}`);
+    expect(h.spawn.commands[0]).toBe(`backup --json --host=test-host -- ${h.tempDir}`);
     const done = finished();
     expect(done.status).toBe("succeeded");
     expect(done.error).toContain("1 of 2 backup paths do not exist");
@@ -175,7 +175,10 @@ describe("Supervisor: other kinds and failures", () => {
     h = harness(happyHandler({ forget: { stdout: [groups] }, snapshots: { stdout: [SNAPSHOTS_JSON] } }));
     h.sup.enqueue({ job_id: "j", kind: "forget", spec: { policy: { keep_last: 1 }, prune: true } });
     await h.sup.idle();
-    expect(h.spawn.commands.slice(0, 2)).toEqual(["forget --json --keep-last=1", "prune --json"]);
+    expect(h.spawn.commands.slice(0, 2)).toEqual([
+      "forget --json --host=test-host --group-by=host,paths --keep-last=1",
+      "prune --json",
+    ]);
     expect(finished()).toMatchObject({ status: "succeeded", stats: { snapshots_kept: 1, snapshots_removed: 2 } });
     expect(h.rec.of("snapshots.report")).toHaveLength(1);
     expect(h.rec.of("repo.stats")).toHaveLength(1);
@@ -272,6 +275,7 @@ describe("Supervisor: other kinds and failures", () => {
     let broken = true;
     const sup = new Supervisor({
       resticPath: "restic",
+      resticHost: "test-host",
       spawn: h.spawn.spawn,
       clock: h.clock,
       emit: (type, payload) => {

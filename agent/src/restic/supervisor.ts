@@ -37,6 +37,9 @@ export class Supervisor {
       logBatchMs: opts.logBatchMs ?? 500,
       retryLock: opts.retryLock === undefined ? "1m" : opts.retryLock,
       getFeatures: () => this.#features(),
+      resticHost: opts.resticHost,
+      ...(opts.machineHostname ? { machineHost: opts.machineHostname } : {}),
+      hostNotice: { shown: false },
       sizes: new SnapshotSizes(),
       lastCheck: { value: null as LastCheck | null },
     };

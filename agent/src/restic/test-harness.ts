@@ -33,6 +33,7 @@ export function harness(handler?: Handler, opts: Partial<SupervisorOptions> = {}
     allowRemoteHooks: true,
     tempDir,
     getRepo: () => repo.value,
+    resticHost: "test-host",
     ...opts,
   });
   return { sup, spawn, rec, clock, tempDir, repo, cleanup: () => rmSync(tempDir, { recursive: true, force: true }) };

@@ -50,12 +50,27 @@ export interface SupervisorOptions {
   retryLock?: string | null;
   /** Passed to restic as RESTIC_CACHE_DIR; restic's own default (~/.cache/restic) when absent. */
   cacheDir?: string;
+  /**
+   * This host's restic host name (DESIGN.md §8.1), from the agent's identity: `--host` on every
+   * command that writes or selects snapshots.
+   */
+  resticHost: string;
+  /** The machine's hostname; when it differs from resticHost, the first job says so in its log. */
+  machineHostname?: string;
   /** Told when the queue starts working (true) and when it has drained (false). */
   onBusy?: (busy: boolean) => void;
 }
 
 /** Why a restic run failed, classified from its stderr (restic 0.14 exits 1 for every failure). */
-export type FailureReason = "wrong_password" | "repo_missing" | "locked" | "network" | "paths_missing" | "unknown";
+export type FailureReason =
+  | "wrong_password"
+  | "repo_missing"
+  | "locked"
+  | "network"
+  | "paths_missing"
+  | "snapshot_missing"
+  | "other_host"
+  | "unknown";
 
 /** The restic features the argv builders switch on; from `restic version`. */
 export interface ResticFeatures {

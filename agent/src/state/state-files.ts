@@ -4,6 +4,7 @@ import {
   ConfigUpdatePayload,
   Id,
   objectRecord,
+  ResticHost,
   ScheduleSetPayload,
   Timestamp,
 } from "../../../protocol/index.ts";
@@ -13,6 +14,12 @@ export const Identity = v.object({
   server_url: v.pipe(v.string(), v.url("must be a URL")),
   host_id: Id,
   agent_token: v.pipe(v.string(), v.minLength(1, "must not be empty")),
+  /**
+   * The name this host's snapshots carry in the repository (`--host`, DESIGN.md §8.1): the name it
+   * enrolled with. Fixed: a rename on the server does not change it. Absent in an identity written
+   * before protocol 2; the agent then adopts the machine's hostname, which its snapshots carried.
+   */
+  restic_host: v.optional(ResticHost),
 });
 export type Identity = v.InferOutput<typeof Identity>;
 

@@ -192,6 +192,7 @@ export function createAuth(deps: DomainDeps) {
           id: host_id,
           name: hostname,
           hostname,
+          restic_host: hostname,
           agent_token_hash: hashToken(agent_token),
           enrolled_at: now(),
         });

@@ -39,7 +39,14 @@ function fleet() {
   const t = setup();
   const { store, hosts } = t;
   const host = (id: string, name: string) =>
-    store.insertHost({ id, name, hostname: id, agent_token_hash: `hash-${id}`, enrolled_at: "2026-11-29T00:00:00Z" });
+    store.insertHost({
+      id,
+      name,
+      hostname: id,
+      restic_host: id,
+      agent_token_hash: `hash-${id}`,
+      enrolled_at: "2026-11-29T00:00:00Z",
+    });
   host("h1", "zulu"); // no jobs, no settings, no schedules
   host("h2", "alpha");
   host("h3", "mike");

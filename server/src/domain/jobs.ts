@@ -55,6 +55,34 @@ export function createJobs(deps: DomainDeps) {
     return true;
   }
 
+  /**
+   * A restore of another host's snapshot (DESIGN.md §8.5): `source_host_id` becomes the wire's
+   * `source_host`, that host's restic host name. Without it the agent restores only its own.
+   */
+  function restoreSource(hostId: string, spec: Record<string, unknown>): Record<string, unknown> {
+    const { source_host_id: sourceId, ...rest } = spec;
+    if (typeof sourceId !== "string" || sourceId === hostId) return rest;
+    const source = store.hostById(sourceId);
+    if (!source) throw new DomainError("not_found", `source host ${sourceId} not found`, "spec.source_host_id");
+    const target = store.hostById(hostId);
+    if (target?.protocol_version != null && target.protocol_version < 2) {
+      throw new DomainError(
+        "conflict",
+        `the agent on host ${hostId} is too old to restore another host's snapshot (protocol ${target.protocol_version}): upgrade it`,
+        "spec.source_host_id",
+      );
+    }
+    const repoOf = (id: string) => store.configFor(id)?.repo_url ?? null;
+    if (repoOf(sourceId) !== null && repoOf(hostId) !== null && repoOf(sourceId) !== repoOf(hostId)) {
+      throw new DomainError(
+        "conflict",
+        `host ${sourceId} backs up to another repository than host ${hostId}: a restore reads only its own repository`,
+        "spec.source_host_id",
+      );
+    }
+    return { ...rest, source_host: source.restic_host };
+  }
+
   function fail(job: Job, error: string) {
     if (store.finishJob(job.id, { status: "failed", exit_code: null, finished_at: now(), error })) changed(job);
   }
@@ -109,7 +137,8 @@ export function createJobs(deps: DomainDeps) {
             "spec.paths",
           );
         }
-        body = { args: paths, spec: input.spec ?? null };
+        const spec = input.kind === "restore" && input.spec ? restoreSource(hostId, input.spec) : input.spec;
+        body = { args: paths, spec: spec ?? null };
       }
       const job = newJob(hostId, input.kind, { kind: "user", id: actor.user_id }, body);
       store.tx(() => {

@@ -10,6 +10,9 @@ export function createPresence(deps: DomainDeps) {
     hello(hostId: string, p: HelloPayload) {
       store.recordHello(hostId, {
         hostname: p.hostname,
+        // The agent holds its restic host name (it enrolled with it). An agent before protocol 2
+        // sends none, and its restic writes the machine's hostname into every snapshot.
+        restic_host: p.restic_host ?? p.hostname,
         os: p.os,
         arch: p.arch,
         agent_version: p.agent_version,

@@ -102,10 +102,14 @@ export function createReports(deps: DomainDeps, jobs: Jobs) {
         }
         break;
       }
-      case "snapshots.report":
+      case "snapshots.report": {
+        // The host's own snapshots only (DESIGN.md §8.1). An agent of protocol 2 lists only those;
+        // one of protocol 1 lists every host's snapshots of a shared repository.
+        const own = store.hostById(hostId)?.restic_host;
+        const snapshots = own ? msg.payload.snapshots.filter((s) => s.hostname === own) : msg.payload.snapshots;
         store.replaceSnapshots(
           hostId,
-          msg.payload.snapshots.map((s) => ({
+          snapshots.map((s) => ({
             id: s.id,
             short_id: s.short_id,
             time: s.time,
@@ -116,8 +120,9 @@ export function createReports(deps: DomainDeps, jobs: Jobs) {
             file_count: s.file_count ?? null,
           })),
         );
-        events.publish({ type: "snapshots.updated", host_id: hostId, count: msg.payload.snapshots.length });
+        events.publish({ type: "snapshots.updated", host_id: hostId, count: snapshots.length });
         break;
+      }
       case "repo.stats":
         store.insertRepoStats({
           host_id: hostId,

@@ -14,6 +14,11 @@ export interface Host {
   id: string;
   name: string;
   hostname: string;
+  /**
+   * The name this host's snapshots carry in the repository (`--host`, DESIGN.md §8.1): the name it
+   * enrolled with, as its agent reports it. A rename (`name`) never changes it.
+   */
+  restic_host: string;
   os: string | null;
   arch: string | null;
   agent_version: string | null;

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import * as v from "valibot";
+import { ResticHost } from "../../../protocol/index.ts";
 import type { Domain } from "../domain/domain.ts";
 import { DomainError } from "../domain/errors.ts";
 import type { Connection, Gateway } from "../gateway/gateway.ts";
@@ -9,7 +10,8 @@ import { jsonBody } from "../http/validate.ts";
 
 const Enroll = v.object({
   token: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(200)),
-  hostname: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(255)),
+  // It becomes the host's restic host name (`--host`), so it must be one restic reads as a value.
+  hostname: ResticHost,
 });
 
 /** For agents: POST /agent/enroll (enrollment token → agent token) and GET /agent/ws. */

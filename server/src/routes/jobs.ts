@@ -1,13 +1,19 @@
 import { Hono } from "hono";
 import * as v from "valibot";
-import { Id, JobStatus, specByKind } from "../../../protocol/index.ts";
+import { Id, JobStatus, RestoreSpec, specByKind } from "../../../protocol/index.ts";
 import type { Domain } from "../domain/domain.ts";
 import { DomainError } from "../domain/errors.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { jsonBody, query } from "../http/validate.ts";
 
+/**
+ * A restore as the API takes it: another host's snapshot is named by that host's id
+ * (DESIGN.md §8.5); the domain turns it into the wire's restic host name.
+ */
+const ApiRestoreSpec = v.object({ ...v.omit(RestoreSpec, ["source_host"]).entries, source_host_id: v.optional(Id) });
+
 /** Run-now bodies: the spec is checked against its own kind, like command.run on the wire. */
-export const RunNow = specByKind({ schedule_id: v.optional(Id) });
+export const RunNow = specByKind({ schedule_id: v.optional(Id) }, ApiRestoreSpec);
 
 const ListQuery = v.object({
   host_id: v.optional(v.string()),

@@ -42,7 +42,14 @@ function stored(store: Store, hostId: string) {
 function twoHosts(db: Database) {
   const store = createStore(db);
   for (const id of ["h1", "h2"]) {
-    store.insertHost({ id, name: id, hostname: id, agent_token_hash: `t-${id}`, enrolled_at: "2026-11-29T00:00:00Z" });
+    store.insertHost({
+      id,
+      name: id,
+      hostname: id,
+      restic_host: id,
+      agent_token_hash: `t-${id}`,
+      enrolled_at: "2026-11-29T00:00:00Z",
+    });
   }
   return store;
 }

@@ -7,6 +7,7 @@ export const toHost = (r: HostRow): Host => ({
   id: r.id,
   name: r.name,
   hostname: r.hostname,
+  restic_host: r.restic_host,
   os: r.os,
   arch: r.arch,
   agent_version: r.agent_version,
@@ -21,11 +22,12 @@ export const toHost = (r: HostRow): Host => ({
 });
 
 /** The columns of a Host (hosts also holds the host list's facts, see host-summary-store.ts). */
-export const hostCols = `id, name, hostname, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
+export const hostCols = `id, name, hostname, restic_host, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
   last_seen_at, enrolled_at, schedule_version, acked_schedule_version`;
 
 export interface HelloInfo {
   hostname: string;
+  restic_host: string;
   os: string;
   arch: string;
   agent_version: string;
@@ -37,10 +39,17 @@ export interface HelloInfo {
 
 export function hostsStore(db: Database) {
   return {
-    insertHost(h: { id: string; name: string; hostname: string; agent_token_hash: string; enrolled_at: string }) {
+    insertHost(h: {
+      id: string;
+      name: string;
+      hostname: string;
+      restic_host: string;
+      agent_token_hash: string;
+      enrolled_at: string;
+    }) {
       db.query(
-        `INSERT INTO hosts (id, name, hostname, agent_token_hash, enrolled_at)
-         VALUES ($id, $name, $hostname, $agent_token_hash, $enrolled_at)`,
+        `INSERT INTO hosts (id, name, hostname, restic_host, agent_token_hash, enrolled_at)
+         VALUES ($id, $name, $hostname, $restic_host, $agent_token_hash, $enrolled_at)`,
       ).run(h);
     },
     hostById(id: string): Host | null {
@@ -52,7 +61,7 @@ export function hostsStore(db: Database) {
     listHosts: (): Host[] => db.query<HostRow, []>(`SELECT ${hostCols} FROM hosts ORDER BY name, id`).all().map(toHost),
     recordHello(id: string, h: HelloInfo) {
       db.query(
-        `UPDATE hosts SET hostname = $hostname, os = $os, arch = $arch, agent_version = $agent_version,
+        `UPDATE hosts SET hostname = $hostname, restic_host = $restic_host, os = $os, arch = $arch, agent_version = $agent_version,
            restic_version = $restic_version, protocol_version = $protocol_version, boot_time = $boot_time,
            online = 1, last_seen_at = $at WHERE id = $id`,
       ).run({ id, ...h });

@@ -1,7 +1,8 @@
+import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { blankSchedule, queuedJob } from "../domain/blank-rows.ts";
 import type { Job } from "../domain/types.ts";
-import { openDatabase } from "./db.ts";
+import { migrate, openDatabase } from "./db.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import { createStore } from "./store.ts";
 
@@ -25,7 +26,14 @@ const job = (over: Partial<Job> = {}) =>
 
 function seed() {
   const s = fresh();
-  s.insertHost({ id: "h1", name: "a", hostname: "a", agent_token_hash: "x1", enrolled_at: "2026-11-30T00:00:00Z" });
+  s.insertHost({
+    id: "h1",
+    name: "a",
+    hostname: "a",
+    restic_host: "a",
+    agent_token_hash: "x1",
+    enrolled_at: "2026-11-30T00:00:00Z",
+  });
   s.insertSchedule(
     blankSchedule({
       id: "s1",
@@ -125,5 +133,20 @@ describe("store", () => {
     expect(s.jobById("job_1")).toBeNull();
     expect(s.scheduleById("s1")).toBeNull();
     expect(s.integrityCheck()).toBe("ok");
+  });
+});
+
+describe("migration 5: restic_host", () => {
+  test("hosts enrolled before it get the hostname of their last hello, the name their snapshots carry", () => {
+    const db = new Database(":memory:", { strict: true });
+    for (const [i, sql] of MIGRATIONS.slice(0, 4).entries()) {
+      db.exec(sql);
+      db.exec(`PRAGMA user_version = ${i + 1}`);
+    }
+    db.query(
+      "INSERT INTO hosts (id, name, hostname, agent_token_hash, enrolled_at) VALUES ('h1', 'Web A', 'box', 'x', '2026-11-30T00:00:00Z')",
+    ).run();
+    migrate(db);
+    expect(createStore(db).hostById("h1")).toMatchObject({ name: "Web A", hostname: "box", restic_host: "box" });
   });
 });

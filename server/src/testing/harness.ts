@@ -7,6 +7,7 @@ import {
   encode,
   type PayloadOf,
   type ServerMessage,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from "../../../protocol/index.ts";
 import { ManualClock } from "../clock.ts";
 import type { AgentRelease } from "../gateway/gateway.ts";
@@ -194,16 +195,18 @@ export class TestAgent {
     return JSON.parse(frame).id;
   }
 
-  async hello(version = 1) {
+  /** A hello of this protocol version; version 2 and later carry `resticHost` (default web-01). */
+  async hello(version = 1, opts: { hostname?: string; resticHost?: string } = {}) {
     this.send("hello", {
       protocol_version: version,
       agent_version: "0.1.0-test",
       restic_version: "0.14.0",
-      hostname: "web-01",
+      hostname: opts.hostname ?? "web-01",
       os: "linux",
       arch: "amd64",
+      ...(version >= 2 ? { restic_host: opts.resticHost ?? "web-01" } : {}),
     });
-    if (version === 1) await this.next("schedule.set");
+    if (SUPPORTED_PROTOCOL_VERSIONS.includes(version)) await this.next("schedule.set");
   }
 
   close() {

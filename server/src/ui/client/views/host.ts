@@ -41,6 +41,17 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
         badge(host.online ? "online" : "offline"),
         " seen ",
         ago(host.last_seen_at),
+        " · restic host ",
+        h(
+          "code",
+          {
+            title:
+              "The name this host's snapshots carry in the repository (restic --host), fixed when it enrolled. " +
+              "Its retention, snapshot list and restores touch only snapshots of this name.",
+          },
+          host.restic_host,
+        ),
+        host.hostname && host.hostname !== host.restic_host ? ` (machine ${host.hostname})` : "",
         ` · ${host.os ?? "?"}/${host.arch ?? "?"} · agent ${host.agent_version ?? "–"} · restic ${host.restic_version ?? "–"} · `,
         interval(host.expected_interval_s),
         " · schedules ",

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Fleet, startFleet, tempDir } from "./fleet.ts";
+import { RESTIC, TestHost } from "./host.ts";
+
+// DESIGN.md §8.1 end to end: two compiled agents on one machine, enrolled as web-a and web-b, back up
+// the same path into one repository. Each one's retention, mirror and restore stay its own.
+let fleet: Fleet;
+let work: string;
+let repo: string;
+let data: string;
+let a: TestHost;
+let b: TestHost;
+
+type Snap = { id: string; hostname: string };
+const mirror = async (h: TestHost) => (await fleet.api<{ items: Snap[] }>(`/hosts/${h.hostId}/snapshots`)).body.items;
+
+/** Snapshot count per host name, straight from the repository. */
+async function countsInRepo(): Promise<Record<string, number>> {
+  const pw = join(work, "pw");
+  writeFileSync(pw, "e2e-repo-password", { mode: 0o600 });
+  const proc = Bun.spawn([RESTIC, "snapshots", "--json", "--no-lock"], {
+    env: { PATH: process.env.PATH ?? "", RESTIC_REPOSITORY: repo, RESTIC_PASSWORD_FILE: pw, HOME: work },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const out = await new Response(proc.stdout).text();
+  expect(await proc.exited).toBe(0);
+  const counts: Record<string, number> = {};
+  for (const s of JSON.parse(out) as Snap[]) counts[s.hostname] = (counts[s.hostname] ?? 0) + 1;
+  return counts;
+}
+
+beforeAll(async () => {
+  work = tempDir("rf-e2e-shared-");
+  repo = join(work, "shared-repo");
+  data = join(work, "srv");
+  mkdirSync(data, { recursive: true });
+  fleet = await startFleet();
+  a = new TestHost(fleet, join(work, "a"));
+  b = new TestHost(fleet, join(work, "b"));
+  for (const [h, name] of [
+    [a, "web-a"],
+    [b, "web-b"],
+  ] as const) {
+    await h.watch();
+    await h.enroll({ hostname: name, repoUrl: repo });
+    await h.start();
+  }
+  expect((await a.run({ kind: "init" })).status).toBe("succeeded");
+});
+
+afterAll(async () => {
+  for (const h of [a, b]) {
+    await h?.stop();
+    h?.events?.close();
+  }
+  await fleet?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+test("the server shows each host's restic host name", async () => {
+  for (const [h, name] of [
+    [a, "web-a"],
+    [b, "web-b"],
+  ] as const) {
+    const host = (await fleet.api<{ restic_host: string; protocol_version: number }>(`/hosts/${h.hostId}`)).body;
+    expect(host).toMatchObject({ restic_host: name, protocol_version: 2 });
+  }
+});
+
+test("three backups each: each mirror lists only its own; forget keeps each host's own policy", async () => {
+  for (const round of [1, 2, 3]) {
+    for (const [h, name] of [
+      [a, "a"],
+      [b, "b"],
+    ] as const) {
+      writeFileSync(join(data, "app.conf"), `host ${name} round ${round}\n`);
+      expect((await h.run({ kind: "backup", spec: { paths: [data] } }, "snapshots.updated")).status).toBe("succeeded");
+    }
+  }
+  expect(await countsInRepo()).toEqual({ "web-a": 3, "web-b": 3 });
+  expect((await mirror(a)).map((s) => s.hostname)).toEqual(["web-a", "web-a", "web-a"]);
+  expect((await mirror(b)).map((s) => s.hostname)).toEqual(["web-b", "web-b", "web-b"]);
+
+  const fa = await a.run({ kind: "forget", spec: { policy: { keep_last: 1 } } }, "snapshots.updated");
+  expect(fa).toMatchObject({ status: "succeeded", stats: { snapshots_kept: 1, snapshots_removed: 2 } });
+  expect(await countsInRepo()).toEqual({ "web-a": 1, "web-b": 3 });
+  const fb = await b.run({ kind: "forget", spec: { policy: { keep_last: 2 } } }, "snapshots.updated");
+  expect(fb.status).toBe("succeeded");
+  expect(await countsInRepo()).toEqual({ "web-a": 1, "web-b": 2 });
+  expect(await mirror(a)).toHaveLength(1);
+  expect(await mirror(b)).toHaveLength(2);
+});
+
+test("restore latest gives web-a its own files, though web-b backed up last", async () => {
+  const target = join(work, "restore-a");
+  const r = await a.run({ kind: "restore", spec: { snapshot_id: "latest", target } });
+  expect(r.status).toBe("succeeded");
+  expect(readFileSync(join(target, data, "app.conf"), "utf8")).toBe("host a round 3\n");
+
+  const theirs = (await mirror(b))[0] as Snap; // newest first
+  const refused = await a.run({ kind: "restore", spec: { snapshot_id: theirs.id, target: join(work, "r2") } });
+  expect(refused).toMatchObject({ status: "failed", stats: { failure_reason: "other_host" } });
+  const asked = await a.run({
+    kind: "restore",
+    spec: { snapshot_id: theirs.id, target: join(work, "r3"), source_host_id: b.hostId },
+  });
+  expect(asked.status).toBe("succeeded");
+  expect(readFileSync(join(work, "r3", data, "app.conf"), "utf8")).toBe("host b round 3\n");
+});

@@ -1,0 +1,36 @@
+import { failed, type Outcome } from "./outcome.ts";
+import { parseJsonLine, ResticSnapshotList } from "./restic-json.ts";
+
+/** A restore by id, and the hosts whose snapshots it may take (argv.ts builds it). */
+export interface RestoreSource {
+  snapshotId: string;
+  hosts: string[];
+}
+
+/**
+ * restic ignores `--host` for an explicit snapshot id (DESIGN.md §8.1), so a restore by id looks
+ * the snapshot up first (`snapshots --json <id>`) and this decides from restic's answer: the full
+ * id to restore, or the failure that refuses it. An unknown id gives an empty list on every
+ * version (0.14 exits 0 and says "no matching ID found" on stderr).
+ */
+export function judgeRestoreSource(stdout: string[], want: RestoreSource): Outcome | string {
+  const found = parseJsonLine(stdout, ResticSnapshotList)?.[0];
+  if (!found) {
+    return failed(
+      -1,
+      `snapshot ${want.snapshotId} does not exist in the repository: pick one from the host's snapshot list`,
+      "snapshot_missing",
+    );
+  }
+  const owner = found.hostname ?? "";
+  if (!want.hosts.includes(owner)) {
+    return failed(
+      -1,
+      `snapshot ${found.short_id ?? want.snapshotId} belongs to host "${owner}", not to this host ` +
+        `("${want.hosts.join('" or "')}"); to restore another host's snapshot, name that host as the ` +
+        "restore's source host",
+      "other_host",
+    );
+  }
+  return found.id;
+}
