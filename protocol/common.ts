@@ -1,6 +1,7 @@
 import * as v from "valibot";
+import { KEEP_WITHIN } from "./checks.ts";
 
-/** The job kinds the agent knows how to run (DESIGN.md §2). */
+/** The job kinds the agent knows how to run, as named on the wire. */
 export const JOB_KINDS = ["backup", "init", "forget", "prune", "check", "unlock", "restore"] as const;
 export const JobKind = v.picklist(JOB_KINDS);
 export type JobKind = v.InferOutput<typeof JobKind>;
@@ -54,16 +55,14 @@ export const RetentionPolicy = v.object({
   keep_monthly: v.optional(Count),
   keep_yearly: v.optional(Count),
   // restic duration such as "1y5m7d2h"
-  keep_within: v.optional(
-    v.pipe(v.string(), v.regex(/^(\d+[ymdh])+$/, "must be a restic duration such as 7d or 1y6m")),
-  ),
+  keep_within: v.optional(v.pipe(v.string(), v.regex(KEEP_WITHIN, "must be a restic duration such as 7d or 1y6m"))),
   keep_tags: v.optional(StringList),
 });
 export type RetentionPolicy = v.InferOutput<typeof RetentionPolicy>;
 
 /**
- * A restic host name: what `backup --host` writes into a snapshot and `--host` selects by
- * (DESIGN.md §8.1). No control characters, no leading '-', and no ',' (restic splits some lists on it).
+ * A restic host name, fixed at enrollment: what `backup --host` writes into a snapshot and `--host`
+ * selects by. No control characters, no leading '-', and no ',' (restic splits some lists on it).
  */
 export const ResticHost = v.pipe(
   v.string(),

@@ -1,7 +1,8 @@
-// The wire protocol between restic-fleet-agent and restic-fleet-server (DESIGN.md §2).
+// The wire protocol between restic-fleet-agent and restic-fleet-server: JSON envelopes over one WebSocket.
 // Depends on valibot only; agent/ and server/ import it, never each other.
 
 export * from "./agent-message.ts";
+export * from "./checks.ts";
 export * from "./common.ts";
 export * from "./decode.ts";
 export * from "./encode.ts";

@@ -20,7 +20,7 @@ export interface Target {
 const AGENT = "agent/src/main.ts";
 const SERVER = "server/src/main.ts";
 
-/** The explicit target list (DESIGN.md §5). */
+/** The explicit target list: the agent for linux and windows on x64 and arm64, the server for linux. */
 export const TARGETS: Target[] = [
   { program: "restic-fleet-agent", bunTarget: "bun-linux-x64", file: "restic-fleet-agent-linux-x64", entry: AGENT },
   { program: "restic-fleet-agent", bunTarget: "bun-linux-arm64", file: "restic-fleet-agent-linux-arm64", entry: AGENT },
@@ -71,7 +71,7 @@ export async function buildTarget(t: Target, outDir: string, version: string): P
       ...(t.program === "restic-fleet-agent" ? { jitPolicy: IDLE_JIT_POLICY } : {}),
     },
     minify: true,
-    // --bytecode needs ESM here: the entry points use top-level await (FIELD-NOTES).
+    // --bytecode needs ESM here: its CJS default rejects the entry points' top-level await.
     bytecode: true,
     format: "esm",
     define: { RF_BUILD_VERSION: JSON.stringify(version) },

@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { EventWatcher, tempDir } from "../agent/src/e2e/fleet.ts";
+import { EventWatcher, tempDir } from "../e2e/fleet.ts";
 
 // The README's run command (`npm start` = scripts/demo.ts), on a temp dir and a free port.
 const dir = tempDir("rf-demo-");

@@ -216,7 +216,8 @@ describe("restic-fleet-agent.nupkg", () => {
     }
     expect(field("tags").split(" ")).toContain("restic");
     expect(field("projectUrl")).toMatch(/^https:\/\//);
-    expect(field("licenseUrl")).toMatch(/^https:\/\//);
+    // MIT, as in LICENSE: 2010/07 has no <license type="expression">, so its SPDX page.
+    expect(field("licenseUrl")).toBe("https://spdx.org/licenses/MIT.html");
     expect(field("requireLicenseAcceptance")).toBe("false");
     expect(field("releaseNotes")).toContain(BUILD_VERSION);
     expect(field("description")).toContain("/Server:");
@@ -243,7 +244,7 @@ describe("restic-fleet-agent.nupkg", () => {
     }
   });
 
-  test("LICENSE.txt and the scripts are the packaging/choco files", () => {
+  test("the scripts are the packaging/choco files, LICENSE.txt is the repository's LICENSE", () => {
     for (const name of [
       "chocolateyInstall.ps1",
       "chocolateyUninstall.ps1",
@@ -252,7 +253,11 @@ describe("restic-fleet-agent.nupkg", () => {
     ]) {
       expect(text(entry(`tools/${name}`).read())).toBe(readFileSync(join(CHOCO_DIR, "tools", name), "utf8"));
     }
-    expect(text(entry("tools/LICENSE.txt").read())).toContain("Restic Fleet");
+    expect(text(entry("tools/LICENSE.txt").read())).toBe(readFileSync(join(ROOT, "LICENSE"), "utf8"));
+    expect(text(entry("tools/LICENSE.txt").read())).toStartWith(
+      "MIT License\n\nCopyright (c) 2026 Restic Fleet contributors\n",
+    );
+    expect(text(entry("tools/VERIFICATION.txt").read())).toContain("the MIT License");
   });
 });
 

@@ -69,13 +69,11 @@ function nuspecField(nuspec: string, name: string): string {
   return m[1];
 }
 
+/** tools/LICENSE.txt: the repository's LICENSE (MIT), unchanged; the nuspec's licenseUrl names the same license. */
 function licenseText(): Buffer {
-  for (const name of ["LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING"]) {
-    const path = join(ROOT, name);
-    if (existsSync(path)) return readFileSync(path);
-  }
-  // No project license yet: ship the notice that says so (packaging/choco/LICENSE.txt).
-  return readFileSync(join(CHOCO_DIR, "LICENSE.txt"));
+  const path = join(ROOT, "LICENSE");
+  if (!existsSync(path)) throw new Error(`${path} is missing: the package ships it as tools/LICENSE.txt`);
+  return readFileSync(path);
 }
 
 /** [Content_Types].xml: one Default per extension, as NuGet's PackageBuilder writes it. */

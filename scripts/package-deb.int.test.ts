@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { waitForLine } from "../agent/src/e2e/fleet.ts";
+import { waitForLine } from "../e2e/fleet.ts";
 import {
   type BuiltDeb,
   buildDebs,
@@ -101,6 +101,20 @@ describe("package-deb helpers", () => {
       expect(lt(debianVersion("1.2.0-rc.1"), debianVersion("1.2.0"))).toBe(true);
       expect(lt(debianVersion("1.2.0"), debianVersion("1.2.0+abc"))).toBe(true);
     }
+  });
+
+  test("the copyright file states the repository's LICENSE: MIT (Debian's Expat), same holder, same text", () => {
+    const license = readFileSync(join(ROOT, "LICENSE"), "utf8");
+    const copyright = readFileSync(join(ROOT, "packaging/deb/copyright"), "utf8");
+    expect(license).toStartWith("MIT License\n");
+    const holder = /^Copyright \(c\) (.+)$/m.exec(license)?.[1];
+    expect(holder).toBe("2026 Restic Fleet contributors");
+    const files = /^Files: \*\nCopyright: (.+)\nLicense: (.+)$/m.exec(copyright);
+    expect([files?.[1], files?.[2]]).toEqual([holder, "Expat"]);
+    // The stand-alone paragraph: continuation lines start with a space, " ." separates paragraphs.
+    const text = /^License: Expat\n((?: .*\n?)+)/m.exec(copyright)?.[1] ?? "";
+    const words = (s: string) => s.replace(/^ \.$/gm, "").split(/\s+/).filter(Boolean);
+    expect(words(text)).toEqual(words(license.slice(license.indexOf("Permission is hereby granted"))));
   });
 
   test("the man pages carry every command's help and escape roff", () => {

@@ -1,5 +1,6 @@
-// Reads the headers of a Windows PE image (.exe/.dll) without running it: wine cannot run Bun's
-// Windows executables here (FIELD-NOTES), so the packaging and smoke tests check the headers instead.
+// Reads the headers of a Windows PE image (.exe/.dll) without running it: wine 8 cannot run Bun's
+// Windows executables here (it fails on bcryptprimitives.dll), so the packaging and smoke tests
+// check the headers instead.
 // Layout: "MZ" DOS header, e_lfanew at 0x3c -> "PE\0\0", the 20-byte COFF header (Machine first),
 // then the optional header whose magic tells PE32 (0x10b) from PE32+ (0x20b).
 import { closeSync, openSync, readSync } from "node:fs";

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Fleet, startFleet, tempDir } from "../agent/src/e2e/fleet.ts";
-import { TestHost } from "../agent/src/e2e/host.ts";
+import { type Fleet, startFleet, tempDir } from "../e2e/fleet.ts";
+import { TestHost } from "../e2e/host.ts";
 import { buildTarget, buildVersion, TARGETS, writeChecksums } from "./build-binaries.ts";
 import { readPeInfo } from "./pe-image.ts";
 

@@ -18,7 +18,7 @@ bun test --timeout 120000 "$@" 2>&1 | tee -a "$log" || status=$?
 if [ $# -eq 0 ] && [ "${RF_SKIP_NEW_RESTIC:-}" != 1 ]; then
   if new=$(bash scripts/fetch-restic-new.sh); then
     echo "== again with $("$new" version | head -1)"
-    RF_TEST_RESTIC="$new" bun test --timeout 120000 agent/src/restic agent/src/e2e 2>&1 | tee -a "$log" || status=$?
+    RF_TEST_RESTIC="$new" bun test --timeout 120000 agent/src/restic e2e 2>&1 | tee -a "$log" || status=$?
   else
     echo "error: could not fetch the newer restic for the compatibility run" >&2
     status=1

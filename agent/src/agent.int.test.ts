@@ -7,8 +7,8 @@ import { Agent } from "./agent.ts";
 import { realClock } from "./clock.ts";
 import { IDLE_JIT_POLICY, WORK_JIT_POLICY } from "./jit-policy.ts";
 import { Redactor, silentLogger } from "./log.ts";
-import { FakeSpawn } from "./restic/fake-spawn.ts";
 import { StateStore } from "./state/state-store.ts";
+import { FakeSpawn } from "./testing/fake-spawn.ts";
 
 // The real Agent against a scripted WebSocket server (a real socket), with a fake restic.
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { type ConnectOutcome, clockSleep, MAX_DELAY_MS, MIN_DELAY_MS, nextDelay, reconnectLoop } from "./backoff.ts";
-import { FakeClock } from "./clock.ts";
+import { FakeClock } from "./testing/fake-clock.ts";
 
 describe("nextDelay", () => {
   test("doubles from 1–2 s and caps at 30–60 s", () => {

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import { FakeClock } from "./clock.ts";
 import { connectOnce, HEARTBEAT_MS } from "./connection.ts";
 import { silentLogger } from "./log.ts";
+import { FakeClock } from "./testing/fake-clock.ts";
 
 // A real WebSocket to a server that accepts and then never says a word (a dead peer behind a live
 // socket); the clock is injected, so 90 s of silence pass without waiting.

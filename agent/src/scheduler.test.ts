@@ -3,9 +3,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentMessage, ScheduleEntry, ScheduleSetPayload } from "../../protocol/index.ts";
-import { type Clock, FakeClock } from "./clock.ts";
+import type { Clock } from "./clock.ts";
 import { type LastFireState, Scheduler, type SchedulerOptions, type Send } from "./scheduler.ts";
 import { StateStore } from "./state/state-store.ts";
+import { FakeClock } from "./testing/fake-clock.ts";
 
 const entry = (id: string, cron_expr: string, enabled = true): ScheduleEntry => ({
   id,

@@ -54,7 +54,7 @@ function latestRunAtOrBefore(cron: Cron, at: Date): Date | undefined {
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
- * Runs the host's schedules (DESIGN.md §2.1). croner only computes run times; the injected clock
+ * Runs the host's schedules from the last schedule.set. croner only computes run times; the injected clock
  * owns the one timer, set for the earliest next run of all schedules (an idle agent with 50
  * schedules wakes once per run or 5-min hop, not 50 times). Each tick sends `schedule.fire` and
  * nothing else: the server builds the jobs.

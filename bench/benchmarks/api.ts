@@ -200,7 +200,7 @@ export const api: Benchmark = {
       ? { warmup: 1, n: 30, budgetMs: 3_000, timeoutMs: 10_000 }
       : { warmup: 20, n: 300, budgetMs: 60_000, timeoutMs: 30_000 };
     try {
-      const { token } = initDataDir(ctx.bins, dataDir);
+      const { token } = await initDataDir(ctx.bins, dataDir);
       const t0 = performance.now();
       const hosts: SeededHost[] = seedHosts(dataDir, sz.hosts);
       const emptySize = dbBytes(dataDir);

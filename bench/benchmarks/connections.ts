@@ -98,7 +98,7 @@ export const connections: Benchmark = {
     const work = tempDir("connections");
     const dataDir = join(work, "server");
     try {
-      initDataDir(ctx.bins, dataDir);
+      await initDataDir(ctx.bins, dataDir);
       const hosts = seedHosts(dataDir, largest);
       const hb = `heartbeat every ${s.heartbeatMs / 1000} s`;
       for (const n of s.agents) {

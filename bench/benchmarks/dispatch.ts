@@ -25,7 +25,7 @@ export const dispatch: Benchmark = {
     const work = tempDir("dispatch");
     const dataDir = join(work, "server");
     try {
-      initDataDir(ctx.bins, dataDir);
+      await initDataDir(ctx.bins, dataDir);
       const agents = seedHosts(dataDir, n).map((h) => ({ id: h.id, token: h.token, scheduleId: h.scheduleId }));
       const opts = { heartbeatMs: 30_000, concurrency: 100 };
 

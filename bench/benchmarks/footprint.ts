@@ -97,7 +97,7 @@ export const footprint: Benchmark = {
 
       // A data directory with 1,000 hosts (schedules, settings, 10 jobs each).
       const dataDir = join(work, "server");
-      const { token } = initDataDir(bins, dataDir);
+      const { token } = await initDataDir(bins, dataDir);
       const hosts = seedHosts(dataDir, q ? 200 : 1_000);
       seedJobs(dataDir, hosts, 10);
 

@@ -65,7 +65,7 @@ export const logs: Benchmark = {
     const work = tempDir("logs");
     const dataDir = join(work, "server");
     try {
-      initDataDir(ctx.bins, dataDir);
+      await initDataDir(ctx.bins, dataDir);
       const hosts = seedHosts(dataDir, n, { runningJob: true });
       const before = bareInsert(join(work, "bare-1"), hosts, frames);
 

@@ -142,7 +142,7 @@ export const supervision: Benchmark = {
     writeFileSync(passwordFile, REPO_PASSWORD, { mode: 0o600 });
 
     const dataDir = join(work, "server");
-    const { token } = initDataDir(ctx.bins, dataDir);
+    const { token } = await initDataDir(ctx.bins, dataDir);
     let server: Served | null = null;
     let agent: AgentProc | null = null;
     let events: EventStream | null = null;

@@ -89,7 +89,13 @@ const ADMIN_PASSWORD = "bench-admin-password";
  * A fresh data directory with the schema, an admin user and an API token, made with the server's
  * own headless commands (so the schema is whatever the current migrations say).
  */
-export function initDataDir(bins: Binaries, dataDir: string): { token: string } {
+export async function initDataDir(bins: Binaries, dataDir: string): Promise<{ token: string }> {
+  // The headless commands refuse a directory without a database (a typo must not make a new
+  // fleet), so the server makes it once, with its admin, as on a real first start.
+  const first = await startListening([bins.server, "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir], {
+    env: { RF_ADMIN_PASSWORD: ADMIN_PASSWORD },
+  });
+  await first.stop();
   const run = (args: string[]) => {
     const r = Bun.spawnSync([bins.server, ...args, "--data-dir", dataDir], {
       env: { ...process.env, RF_PASSWORD: ADMIN_PASSWORD },
@@ -98,7 +104,6 @@ export function initDataDir(bins: Binaries, dataDir: string): { token: string } 
     if (r.exitCode !== 0) throw new Error(`restic-fleet-server ${args.join(" ")} failed: ${r.stderr.toString()}`);
     return r.stdout.toString().trim();
   };
-  run(["user", "add", "admin"]);
   const token = run(["api-token", "create", "--user", "admin", "--name", "bench"]);
   if (!token.startsWith("rft_")) throw new Error(`api-token create printed no token: ${token}`);
   return { token };

@@ -177,7 +177,7 @@ function onMessage(s: Sim, ws: WebSocket, text: string) {
       if (msg.type === "command.run") {
         const jobId = String(p.job_id);
         jobIds.push(jobId);
-        // The real agent persists the job, then answers at once (DESIGN.md §2.1).
+        // The real agent persists the job, then answers at once: accepted, not finished.
         ws.send(envelope("command.result", { job_id: jobId, accepted: true }));
       }
       return;

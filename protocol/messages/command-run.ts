@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { READ_DATA_SUBSET, SNAPSHOT_ID } from "../checks.ts";
 import { envelope, Hook, Id, ResticHost, RetentionPolicy, StringList } from "../common.ts";
 
 export const BackupSpec = v.object({
@@ -18,14 +19,12 @@ export type ForgetSpec = v.InferOutput<typeof ForgetSpec>;
 
 export const CheckSpec = v.object({
   // restic's forms: "10%", "1/5", "500M"
-  read_data_subset: v.optional(
-    v.pipe(v.string(), v.regex(/^(\d+(\.\d+)?%|\d+\/\d+|\d+[KMGT]?)$/, "must be like 10%, 1/5 or 500M")),
-  ),
+  read_data_subset: v.optional(v.pipe(v.string(), v.regex(READ_DATA_SUBSET, "must be like 10%, 1/5 or 500M"))),
 });
 export type CheckSpec = v.InferOutput<typeof CheckSpec>;
 
 export const RestoreSpec = v.object({
-  snapshot_id: v.pipe(v.string(), v.regex(/^([0-9a-f]{8,64}|latest)$/, "must be a snapshot id or latest")),
+  snapshot_id: v.pipe(v.string(), v.regex(SNAPSHOT_ID, "must be a snapshot id or latest")),
   target: v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(4096)),
   include: v.optional(StringList),
   /**
@@ -42,13 +41,9 @@ export const EmptySpec = v.object({});
 
 /**
  * One variant per job kind over the given common entries, so a spec is always checked against
- * its own kind. The server's run-now body reuses it with its own common fields, and its own
- * restore spec (it names a source host by id, where the wire names it by restic host name).
+ * its own kind. The wire ignores fields a newer peer adds (valibot's object drops them).
  */
-export function specByKind<E extends v.ObjectEntries, R extends v.GenericSchema = typeof RestoreSpec>(
-  entries: E,
-  restore: R = RestoreSpec as unknown as R,
-) {
+export function specByKind<E extends v.ObjectEntries>(entries: E) {
   return v.variant("kind", [
     v.object({ ...entries, kind: v.literal("backup"), spec: v.optional(BackupSpec) }),
     v.object({ ...entries, kind: v.literal("init"), spec: v.optional(EmptySpec) }),
@@ -56,7 +51,24 @@ export function specByKind<E extends v.ObjectEntries, R extends v.GenericSchema 
     v.object({ ...entries, kind: v.literal("prune"), spec: v.optional(EmptySpec) }),
     v.object({ ...entries, kind: v.literal("check"), spec: v.optional(CheckSpec) }),
     v.object({ ...entries, kind: v.literal("unlock"), spec: v.optional(EmptySpec) }),
-    v.object({ ...entries, kind: v.literal("restore"), spec: v.optional(restore) }),
+    v.object({ ...entries, kind: v.literal("restore"), spec: v.optional(RestoreSpec) }),
+  ]);
+}
+
+/**
+ * The same per-kind shape for an API body, strict: a field the schema does not know (`pathz`) is
+ * refused by name instead of dropped. The server passes its own restore spec (it names a source
+ * host by id, where the wire names it by restic host name).
+ */
+export function strictSpecByKind<E extends v.ObjectEntries, R extends v.ObjectEntries>(entries: E, restore: R) {
+  return v.variant("kind", [
+    v.strictObject({ ...entries, kind: v.literal("backup"), spec: v.optional(v.strictObject(BackupSpec.entries)) }),
+    v.strictObject({ ...entries, kind: v.literal("init"), spec: v.optional(v.strictObject(EmptySpec.entries)) }),
+    v.strictObject({ ...entries, kind: v.literal("forget"), spec: v.optional(v.strictObject(ForgetSpec.entries)) }),
+    v.strictObject({ ...entries, kind: v.literal("prune"), spec: v.optional(v.strictObject(EmptySpec.entries)) }),
+    v.strictObject({ ...entries, kind: v.literal("check"), spec: v.optional(v.strictObject(CheckSpec.entries)) }),
+    v.strictObject({ ...entries, kind: v.literal("unlock"), spec: v.optional(v.strictObject(EmptySpec.entries)) }),
+    v.strictObject({ ...entries, kind: v.literal("restore"), spec: v.optional(v.strictObject(restore)) }),
   ]);
 }
 

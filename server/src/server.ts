@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { upgradeWebSocket, websocket } from "hono/bun";
 import { createApp } from "./app.ts";
@@ -10,6 +11,7 @@ import { type AgentRelease, createGateway } from "./gateway/gateway.ts";
 import { AgentRegistry } from "./gateway/registry.ts";
 import type { Logger } from "./log.ts";
 import { Counters } from "./metrics.ts";
+import { DATABASE_FILE } from "./store/db.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { SERVER_VERSION } from "./version.ts";
 
@@ -38,8 +40,9 @@ export interface RunningServer {
 
 /** Opens the data directory and the database, builds the domain, gateway and app. */
 export function openServerState(dataDir: string, log: Logger, clock: Clock = realClock) {
-  const store = openStore(join(dataDir, "restic-fleet.db"));
-  const secrets = createSecretBox(loadOrCreateKey(dataDir));
+  const database = join(dataDir, DATABASE_FILE);
+  const secrets = createSecretBox(loadOrCreateKey(dataDir, { mustExist: existsSync(database) }));
+  const store = openStore(database);
   const registry = new AgentRegistry(clock, log);
   const deps: DomainDeps = { store, clock, agents: registry, events: new EventBus(), secrets, log };
   return { store, registry, domain: createDomain(deps) };

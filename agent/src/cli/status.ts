@@ -3,8 +3,8 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { Cron } from "croner";
 import type * as v from "valibot";
-import { OUTBOX_FILE } from "../outbox.ts";
 import { readJsonFile } from "../state/atomic-file.ts";
+import { OUTBOX_FILE } from "../state/outbox.ts";
 import {
   AcceptedJobs,
   Identity,

@@ -4,8 +4,11 @@ import {
   type CheckSpec,
   type CommandRunPayload,
   type ForgetSpec,
+  KEEP_WITHIN,
+  READ_DATA_SUBSET,
   ResticHost,
   type RestoreSpec,
+  SNAPSHOT_ID,
 } from "../../../protocol/index.ts";
 import type { RestoreSource } from "./restore-source.ts";
 import type { ResticFeatures } from "./types.ts";
@@ -28,7 +31,7 @@ import {
 export interface GlobalFlags {
   features: ResticFeatures;
   /**
-   * This host's restic host name (DESIGN.md §8.1), fixed at enrollment. Every command that writes
+   * This host's restic host name, fixed at enrollment. Every command that writes
    * or selects snapshots carries it, so in a repository shared by many hosts each one touches
    * only its own snapshots.
    */
@@ -91,7 +94,7 @@ export function snapshotLookupArgv(snapshotId: string): string[] {
 }
 
 export function backupInput(spec: BackupSpec | undefined, args: string[] | undefined): Checked<BackupInput> {
-  // DESIGN.md §2.1: `args` keeps its old meaning (paths for backup) when the spec has none.
+  // `args` keeps its original wire meaning (paths for backup) when the spec has none.
   const rawPaths = spec?.paths ?? args ?? [];
   if (rawPaths.length === 0) return { ok: false, error: "a backup needs at least one path" };
   const paths = checkAll(rawPaths, (p) => checkAbsolutePath(p, "backup path"));
@@ -133,7 +136,7 @@ export function forgetArgv(spec: ForgetSpec | undefined, g: GlobalFlags): Checke
     if (n !== undefined && n > 0) flags.push(`${flag}=${n}`);
   }
   if (policy.keep_within) {
-    if (!/^(\d+[ymdh])+$/.test(policy.keep_within)) {
+    if (!KEEP_WITHIN.test(policy.keep_within)) {
       return { ok: false, error: `keep_within ${JSON.stringify(policy.keep_within)} is not a duration such as 7d` };
     }
     flags.push(`--keep-within=${policy.keep_within}`);
@@ -144,8 +147,8 @@ export function forgetArgv(spec: ForgetSpec | undefined, g: GlobalFlags): Checke
   // restic with no rule removes nothing but says so only in prose; refuse instead, loudly.
   if (flags.length === 0)
     return { ok: false, error: "the retention policy keeps nothing explicitly; refusing to forget" };
-  // `--prune` is never passed: 0.14 mixes prune's text into forget's JSON (FIELD-NOTES), so
-  // the prune runs as its own step.
+  // `--prune` is never passed: 0.14 prints prune's plain text on stdout after forget's JSON line,
+  // so the prune runs as its own step.
   // Grouped by host and paths explicitly (restic's default, stated so that it cannot drift): with
   // --host only this host's snapshots are in the groups at all.
   return { ok: true, value: ["forget", ...common(g, true), ...hostScope(g.host), "--group-by=host,paths", ...flags] };
@@ -155,7 +158,7 @@ export function checkArgv(spec: CheckSpec | undefined, g: GlobalFlags): Checked<
   const argv = ["check", ...common(g, true)];
   const subset = spec?.read_data_subset;
   if (subset !== undefined) {
-    if (!/^(\d+(\.\d+)?%|\d+\/\d+|\d+[KMGT]?)$/.test(subset)) {
+    if (!READ_DATA_SUBSET.test(subset)) {
       return { ok: false, error: `read_data_subset ${JSON.stringify(subset)} must be like 10%, 1/5 or 500M` };
     }
     argv.push(`--read-data-subset=${subset}`);
@@ -165,7 +168,7 @@ export function checkArgv(spec: CheckSpec | undefined, g: GlobalFlags): Checked<
 
 export function restoreArgv(spec: RestoreSpec | undefined, g: GlobalFlags): Checked<string[]> {
   if (!spec) return { ok: false, error: "a restore needs a spec with snapshot_id and target" };
-  if (!/^([0-9a-f]{8,64}|latest)$/.test(spec.snapshot_id)) {
+  if (!SNAPSHOT_ID.test(spec.snapshot_id)) {
     return { ok: false, error: `snapshot_id ${JSON.stringify(spec.snapshot_id)} must be a snapshot id or latest` };
   }
   const target = checkAbsolutePath(spec.target, "restore target", g.platform);

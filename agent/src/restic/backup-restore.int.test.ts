@@ -11,7 +11,7 @@ import {
   type Sandbox,
   sameBytes,
   sandbox,
-} from "./int-helpers.ts";
+} from "../testing/int-helpers.ts";
 
 let sb: Sandbox;
 let real: Real;

@@ -10,7 +10,7 @@ import {
   restic,
   type Sandbox,
   sandbox,
-} from "./int-helpers.ts";
+} from "../testing/int-helpers.ts";
 import { versionAtLeast } from "./version.ts";
 
 let sb: Sandbox;

@@ -37,7 +37,7 @@ export class ChildControl {
 
   #signal(child: ChildLike): void {
     if (this.platform === "win32") {
-      // Windows has no SIGINT for a child without a console: DESIGN.md §2.1 says "a process kill".
+      // Windows has no SIGINT for a child without a console, so a cancel there is a process kill.
       this.log(`killing pid ${child.pid}`);
       send(child, "SIGKILL");
       return;

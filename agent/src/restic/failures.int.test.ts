@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { INT_TIMEOUT, RESTIC, realSupervisor, type Sandbox, sandbox } from "./int-helpers.ts";
+import { INT_TIMEOUT, RESTIC, realSupervisor, type Sandbox, sandbox } from "../testing/int-helpers.ts";
 import { versionAtLeast } from "./version.ts";
 
 let sb: Sandbox;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { ID_A, ID_B } from "../testing/test-harness.ts";
 import { type Capture, collectRepoStats, SnapshotSizes, toSnapshots } from "./follow-up.ts";
-import { ID_A, ID_B } from "./test-harness.ts";
 
 describe("toSnapshots", () => {
   test("newer restic's summary gives sizes; 0.14 uses what the agent remembered", () => {

@@ -72,7 +72,7 @@ export function toSnapshots(list: ResticSnapshot[], sizes: SnapshotSizes): { sna
   return { snapshots, skipped };
 }
 
-/** `restic snapshots --json --host=<host>`, mapped: the host's own snapshots only (DESIGN.md §8.1). */
+/** `restic snapshots --json --host=<host>`, mapped: the host's own snapshots only, in a shared repository too. */
 export async function collectSnapshots(
   capture: Capture,
   sizes: SnapshotSizes,

@@ -1,4 +1,4 @@
-// The agent's restic supervisor (DESIGN.md §4): a job queue that runs the real restic CLI,
+// The agent's restic supervisor: a job queue that runs the real restic CLI,
 // streams its progress and logs, and reports snapshots and repository health.
 
 export { type BackupInput, buildPlan, type GlobalFlags, type JobPlan } from "./argv.ts";

@@ -1,31 +1,24 @@
 import type { CommandRunPayload } from "../../../protocol/index.ts";
-import type { Clock } from "../clock.ts";
 import { backupArgv, buildPlan, type GlobalFlags, type JobPlan, snapshotLookupArgv } from "./argv.ts";
-import { ChildControl, missingPaths, quote } from "./child-control.ts";
+import { missingPaths } from "./child-control.ts";
 import { classifyFailure } from "./classify.ts";
 import type { Capture, LastCheck, SnapshotSizes } from "./follow-up.ts";
-import { HOOKS_DISABLED_ERROR, hookArgv, hookEnv } from "./hooks.ts";
+import { HOOKS_DISABLED_ERROR } from "./hooks.ts";
+import { JobProcesses, type ProcessSeams } from "./job-processes.ts";
 import { LogBatcher } from "./log-batcher.ts";
 import { cancelled, failed, type Outcome, resticFailed, resticSucceeded, withPostHookFailure } from "./outcome.ts";
 import { ProgressThrottle } from "./progress.ts";
 import { reportAfter } from "./reports.ts";
 import { checkStats } from "./restic-json.ts";
 import { judgeRestoreSource, type RestoreSource } from "./restore-source.ts";
-import { errorText, type ProcessResult, runProcess } from "./run-process.ts";
-import { type Redact, redactorFor, removeSecretFile, resticEnv, usableRepo, writePasswordFile } from "./secrets.ts";
+import { errorText } from "./run-process.ts";
+import { type Redact, redactorFor, usableRepo } from "./secrets.ts";
 import { forgetCounts, StepOutput } from "./step-output.ts";
-import type { ChildLike, Emit, RepoConfig, ResticFeatures, SpawnFn } from "./types.ts";
+import type { RepoConfig, ResticFeatures } from "./types.ts";
 
 /** What a job needs from the supervisor: the seams, the settings and the shared memory. */
-export interface JobContext {
-  resticPath: string;
-  spawn: SpawnFn;
-  clock: Clock;
-  emit: Emit;
+export interface JobContext extends ProcessSeams {
   allowRemoteHooks: boolean;
-  tempDir: string;
-  cacheDir?: string;
-  cancelGraceMs: number;
   progressIntervalMs: number;
   logBatchMs: number;
   retryLock: string | null;
@@ -40,8 +33,9 @@ export interface JobContext {
 }
 
 /**
- * One job from start to job.finished, then its reports: hooks, the restic steps, on cancel the
- * SIGINT → SIGKILL → `restic unlock` sequence, and after job.finished the snapshots/stats reports. run() never throws; every failure ends as a
+ * One job from start to job.finished, then its reports: the plan, hooks and restic steps (whose
+ * processes JobProcesses runs), on cancel the SIGINT → SIGKILL → `restic unlock` sequence, and
+ * after job.finished the snapshots/stats reports. run() never throws; every failure ends as a
  * job.finished with status failed.
  */
 export class JobRun {
@@ -56,10 +50,7 @@ export class JobRun {
   /** The outcome is decided; a cancel now only stops the reports. */
   #settled = false;
   #finished = false;
-  #started = false;
-  #resticSpawned = false;
-  readonly #control: ChildControl;
-  #env: Record<string, string> = {};
+  readonly #processes: JobProcesses;
 
   constructor(cmd: CommandRunPayload, ctx: JobContext, repo: RepoConfig | null) {
     this.id = cmd.job_id;
@@ -75,7 +66,7 @@ export class JobRun {
       redact: this.#redact,
     });
     this.#progress = new ProgressThrottle({ clock: ctx.clock, emit: ctx.emit, intervalMs: ctx.progressIntervalMs });
-    this.#control = new ChildControl(ctx.clock, ctx.cancelGraceMs, (text) => this.#log.add("event", text));
+    this.#processes = new JobProcesses({ cmd, ctx, log: this.#log, redact: this.#redact, hookShell: repo?.hook_shell });
   }
 
   /** SIGINT now, SIGKILL after the grace period. false when the job has already finished. */
@@ -83,19 +74,18 @@ export class JobRun {
     if (this.#finished) {
       // Only the reports may still run (the agent is stopping): stop them, quietly.
       this.#cancelRequested = true;
-      this.#control.interrupt();
+      this.#processes.interrupt();
       return false;
     }
     if (this.#cancelRequested) return true;
     this.#cancelRequested = true;
     this.#log.add("event", this.#settled ? "cancel requested: stopping the reports" : "cancel requested");
-    this.#control.interrupt();
+    this.#processes.interrupt();
     return true;
   }
 
   async run(): Promise<void> {
     let outcome: Outcome;
-    let passwordFile: string | null = null;
     // The reports (snapshots, stats, locks) only inform: they run after job.finished, so the
     // job's end is not held back by four more restic runs (bench 1: 1.49x -> ~1.05x bare restic
     // on a 500 MiB backup). The job keeps its queue slot until they are done.
@@ -105,16 +95,13 @@ export class JobRun {
       if ("status" in prepared) {
         outcome = prepared;
       } else {
-        passwordFile = await writePasswordFile(this.#ctx.tempDir, prepared.repo.repo_password).catch((err) => {
-          throw new Error(`could not write the password file in ${this.#ctx.tempDir}: ${errorText(err)}`);
-        });
-        this.#env = resticEnv(prepared.repo, passwordFile, { cacheDir: this.#ctx.cacheDir });
+        await this.#processes.open(prepared.repo);
         const result = await this.#execute(prepared.plan, prepared.globals);
         outcome = result;
         this.#settled = true;
         this.#progress.stop();
         if (this.#cancelRequested && result.status === "cancelled") {
-          if (this.#resticSpawned) await this.#unlockAfterCancel();
+          if (this.#processes.resticSpawned) await this.#processes.unlockAfterCancel();
         } else {
           reports = () => reportAfter(this.#cmd, result, this.#reportDeps());
         }
@@ -132,7 +119,7 @@ export class JobRun {
     } finally {
       // The reports' own lines (their commands, a failure) follow job.finished in the job's log.
       this.#log.flush();
-      await removeSecretFile(passwordFile);
+      await this.#processes.close();
     }
   }
 
@@ -158,7 +145,7 @@ export class JobRun {
     return { repo, plan: plan.value, globals };
   }
 
-  /** Once per agent run, in the first job that writes or selects snapshots (DESIGN.md §8.1). */
+  /** Once per agent run, in the first job that writes or selects snapshots (those carry `--host`). */
   #hostNotice(): void {
     const { resticHost, machineHost, hostNotice } = this.#ctx;
     const kind = this.#cmd.kind;
@@ -176,7 +163,7 @@ export class JobRun {
 
   /** A restore by id: the snapshot is looked up first (see restore-source.ts). */
   async #checkRestoreSource(want: RestoreSource): Promise<Outcome | string> {
-    const { result, out, lines } = await this.#captureRestic(snapshotLookupArgv(want.snapshotId));
+    const { result, out, lines } = await this.#processes.capture(snapshotLookupArgv(want.snapshotId));
     if (this.#cancelRequested) return cancelled(result.exitCode, "while looking up the snapshot");
     if (!result.started) return failed(-1, `could not start restic (${this.#ctx.resticPath}): ${result.error}`);
     if (result.exitCode !== 0) return resticFailed(result.exitCode, out);
@@ -204,7 +191,7 @@ export class JobRun {
       steps[0] = backupArgv({ ...plan.backup, paths }, globals);
     }
     if (plan.preHook) {
-      const hook = await this.#hook(plan.preHook, "pre");
+      const hook = await this.#processes.hook(plan.preHook, "pre");
       if (this.#cancelRequested) return cancelled(hook.exitCode, "during the pre-hook");
       if (hook.exitCode !== 0) {
         return failed(
@@ -218,7 +205,7 @@ export class JobRun {
     for (const args of steps) {
       if (this.#cancelRequested) return cancelled(-1, "between steps");
       const out = new StepOutput(this.id, this.#log, this.#progress, this.#redact);
-      const result = await this.#restic(args, out);
+      const result = await this.#processes.restic(args, out);
       if (this.#cancelRequested) return cancelled(result.exitCode, `while restic ${args[0]} ran`);
       if (!result.started) return failed(-1, `could not start restic (${this.#ctx.resticPath}): ${result.error}`);
       const forget = args[0] === "forget" ? forgetCounts(out.otherJson) : null;
@@ -237,7 +224,7 @@ export class JobRun {
     if (Object.keys(extra).length > 0) outcome = { ...outcome, stats: { ...(outcome.stats ?? {}), ...extra } };
     if (plan.postHook) {
       const status = outcome.status === "succeeded" ? "succeeded" : "failed";
-      const hook = await this.#hook(plan.postHook, "post", status);
+      const hook = await this.#processes.hook(plan.postHook, "post", status);
       if (this.#cancelRequested) return cancelled(hook.exitCode, "during the post-hook");
       if (hook.exitCode !== 0) outcome = withPostHookFailure(outcome, hook.exitCode, hook.tailLines);
     }
@@ -252,79 +239,10 @@ export class JobRun {
     });
   }
 
-  async #restic(args: string[], out: StepOutput): Promise<ProcessResult> {
-    this.#log.add("event", `$ ${[this.#ctx.resticPath, ...args].map(quote).join(" ")}`);
-    const result = await this.#spawn([this.#ctx.resticPath, ...args], this.#env, out.stdout, out.stderr, true);
-    if (result.started) this.#log.add("event", `restic ${args[0]} exited with code ${result.exitCode}`);
-    return result;
-  }
-
-  async #hook(script: string, phase: "pre" | "post", status?: "succeeded" | "failed") {
-    this.#log.add("event", `running the ${phase}-hook`);
-    const tailLines: string[] = [];
-    const onLine = (stream: "stdout" | "stderr") => (line: string) => {
-      this.#log.add(stream, line);
-      tailLines.push(this.#redact(line));
-      if (tailLines.length > 20) tailLines.shift();
-    };
-    const argv = hookArgv(this.#repo?.hook_shell, script);
-    const env = hookEnv({ jobId: this.id, kind: this.#cmd.kind }, phase, status);
-    const result = await this.#spawn(argv, env, onLine("stdout"), onLine("stderr"), false);
-    if (!result.started) tailLines.push(this.#redact(`could not start ${argv[0]}: ${result.error}`));
-    this.#log.add("event", `${phase}-hook exited with code ${result.exitCode}`);
-    return { exitCode: result.exitCode, tailLines, tail: tailLines.slice(-5).join("\n") };
-  }
-
-  #spawn(
-    argv: string[],
-    env: Record<string, string>,
-    onStdout: (line: string) => void,
-    onStderr: (line: string) => void,
-    isRestic: boolean,
-  ): Promise<ProcessResult> {
-    const onSpawn = (child: ChildLike) => {
-      if (isRestic) this.#resticSpawned = true;
-      if (!this.#started) {
-        this.#started = true;
-        this.#ctx.emit("job.started", {
-          job_id: this.id,
-          kind: this.#cmd.kind,
-          started_at: this.#ctx.clock.now().toISOString(),
-        });
-      }
-      this.#control.attach(child);
-    };
-    const { spawn, clock } = this.#ctx;
-    return runProcess({ spawn, clock, argv, env, onStdout, onStderr, onSpawn }).finally(() => this.#control.detach());
-  }
-
-  /** An interrupted or killed restic leaves its lock behind (FIELD-NOTES); remove it. */
-  async #unlockAfterCancel(): Promise<void> {
-    this.#log.add("event", "removing the stale lock: restic unlock");
-    const out = new StepOutput(this.id, this.#log, null, this.#redact);
-    const { spawn, clock, resticPath } = this.#ctx;
-    const argv = [resticPath, "unlock"];
-    const result = await runProcess({ spawn, clock, argv, env: this.#env, onStdout: out.stdout, onStderr: out.stderr });
-    if (!result.started) this.#log.add("event", `restic unlock could not start: ${result.error}`);
-    else if (result.exitCode !== 0) {
-      this.#log.add("event", `restic unlock failed: ${classifyFailure(out.stderrTail, result.exitCode).summary}`);
-    }
-  }
-
-  /** A read-only restic run whose stdout is kept for parsing, not logged; its stderr is logged. */
-  async #captureRestic(args: string[]): Promise<{ result: ProcessResult; out: StepOutput; lines: string[] }> {
-    const out = new StepOutput(this.id, this.#log, null, this.#redact);
-    const lines: string[] = [];
-    const argv = [this.#ctx.resticPath, ...args];
-    this.#log.add("event", `$ ${argv.map(quote).join(" ")}`);
-    const result = await this.#spawn(argv, this.#env, (l) => lines.push(l), out.stderr, true);
-    return { result, out, lines };
-  }
-
   #reportDeps() {
     const capture: Capture = async (args) => {
       if (this.#cancelRequested) return { ok: false, error: "cancelled" };
-      const { result, out, lines } = await this.#captureRestic(args);
+      const { result, out, lines } = await this.#processes.capture(args);
       if (!result.started) return { ok: false, error: result.error };
       if (result.exitCode !== 0) return { ok: false, error: classifyFailure(out.stderrTail, result.exitCode).error };
       return { ok: true, stdout: lines };

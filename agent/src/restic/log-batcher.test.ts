@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import type { LogLine } from "../../../protocol/index.ts";
-import { FakeClock } from "../clock.ts";
+import { FakeClock } from "../testing/fake-clock.ts";
 import { LogBatcher, MAX_BATCH_BYTES } from "./log-batcher.ts";
 import { fitSnapshots, MAX_REPORT_BYTES } from "./reports.ts";
 

@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { INT_TIMEOUT, RESTIC, type Real, realSupervisor, restic, type Sandbox, sandbox } from "./int-helpers.ts";
+import {
+  INT_TIMEOUT,
+  RESTIC,
+  type Real,
+  realSupervisor,
+  restic,
+  type Sandbox,
+  sandbox,
+} from "../testing/int-helpers.ts";
 import { versionAtLeast } from "./version.ts";
 
 let sb: Sandbox;

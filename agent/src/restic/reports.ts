@@ -21,7 +21,7 @@ const CHECK_DID_NOT_RUN: ReadonlySet<FailureReason> = new Set(["locked", "networ
 const STATS_WOULD_FAIL: ReadonlySet<FailureReason> = new Set(["network", "wrong_password", "repo_missing"]);
 
 /**
- * DESIGN.md §4: snapshots.report after a backup, forget or prune; repo.stats after a backup,
+ * Sends snapshots.report after a backup, forget or prune; repo.stats after a backup,
  * prune or check (and a forget that pruned). Only a successful run changed the repository, so
  * only that is reported, except check, whose verdict is the point even when it failed.
  * The reports never change the job's outcome: their failures go to the job log.

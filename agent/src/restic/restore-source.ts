@@ -8,7 +8,7 @@ export interface RestoreSource {
 }
 
 /**
- * restic ignores `--host` for an explicit snapshot id (DESIGN.md §8.1), so a restore by id looks
+ * restic ignores `--host` for an explicit snapshot id (it filters only `latest`), so a restore by id looks
  * the snapshot up first (`snapshots --json <id>`) and this decides from restic's answer: the full
  * id to restore, or the failure that refuses it. An unknown id gives an empty list on every
  * version (0.14 exits 0 and says "no matching ID found" on stderr).

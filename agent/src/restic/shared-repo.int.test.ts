@@ -1,10 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { INT_TIMEOUT, RESTIC, type Real, realSupervisor, restic, type Sandbox, sandbox } from "./int-helpers.ts";
+import {
+  INT_TIMEOUT,
+  RESTIC,
+  type Real,
+  realSupervisor,
+  restic,
+  type Sandbox,
+  sandbox,
+} from "../testing/int-helpers.ts";
 
 /**
- * DESIGN.md §8.1: two hosts, web-a and web-b, back up the same path into one repository, as a
+ * `--host` scoping: two hosts, web-a and web-b, back up the same path into one repository, as a
  * fleet sharing a repository does. Each host's retention, mirror and restores touch only its own
  * snapshots. The real restic, on both 0.14 and 0.18 (RF_TEST_RESTIC).
  */

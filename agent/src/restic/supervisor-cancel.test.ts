@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { FakeClock } from "../clock.ts";
+import { FakeClock } from "../testing/fake-clock.ts";
+import { FakeChild } from "../testing/fake-spawn.ts";
+import { type Harness, harness, status } from "../testing/test-harness.ts";
 import { ChildControl } from "./child-control.ts";
-import { FakeChild } from "./fake-spawn.ts";
-import { type Harness, harness, status } from "./test-harness.ts";
 
 let h: Harness;
 afterEach(() => h?.cleanup());

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { type Harness, happyHandler, harness } from "../testing/test-harness.ts";
 import { hookArgv } from "./hooks.ts";
-import { type Harness, happyHandler, harness } from "./test-harness.ts";
 
 let h: Harness;
 afterEach(() => h?.cleanup());

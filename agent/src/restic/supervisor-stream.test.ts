@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { MAX_LOG_LINES_PER_FRAME } from "../../../protocol/index.ts";
-import { type Harness, harness, status } from "./test-harness.ts";
+import { type Harness, harness, status } from "../testing/test-harness.ts";
 
 let h: Harness;
 afterEach(() => h?.cleanup());

@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { Supervisor } from "./supervisor.ts";
 import {
   BACKUP_SUMMARY,
   bySubcommand,
@@ -12,7 +10,8 @@ import {
   ID_B,
   PASSWORD,
   SNAPSHOTS_JSON,
-} from "./test-harness.ts";
+} from "../testing/test-harness.ts";
+import { Supervisor } from "./supervisor.ts";
 
 let h: Harness;
 afterEach(() => h?.cleanup());
@@ -259,14 +258,6 @@ describe("Supervisor: other kinds and failures", () => {
     await h.sup.idle();
     expect(h.spawn.commands[0]).toBe("prune --json --retry-lock=1m");
     expect(h.sup.resticVersion?.version).toBe("0.18.0");
-  });
-
-  test("unlock() runs restic unlock with the repository's env", async () => {
-    h = harness();
-    await h.sup.unlock();
-    expect(h.spawn.calls.map((c) => c.argv)).toEqual([["restic", "unlock"]]);
-    expect(h.spawn.calls[0]?.env.RESTIC_REPOSITORY).toBe("/srv/repo");
-    expect(await readFile(h.spawn.calls[0]?.env.RESTIC_PASSWORD_FILE ?? "", "utf8").catch(() => "gone")).toBe("gone");
   });
 
   test("a throwing emit stalls nothing, and a missing tempDir fails the job clearly", async () => {

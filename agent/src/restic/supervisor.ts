@@ -1,15 +1,14 @@
 import type { CommandRunPayload } from "../../../protocol/index.ts";
 import { type LastCheck, SnapshotSizes } from "./follow-up.ts";
 import { type JobContext, JobRun } from "./job-run.ts";
-import { runProcess } from "./run-process.ts";
-import { removeSecretFile, resticEnv, usableRepo, writePasswordFile } from "./secrets.ts";
 import { bunSpawn } from "./spawn.ts";
 import type { Emit, ResticFeatures, SupervisorOptions } from "./types.ts";
 import { detectResticVersion, featuresOf, type ResticVersion } from "./version.ts";
 
 /**
- * The agent's restic job queue: one restic operation at a time (DESIGN.md §2.1, one repository per
- * agent), in arrival order. Every job ends with exactly one job.finished, whatever happens.
+ * The agent's restic job queue: one restic operation at a time (one repository per agent; a check or
+ * forget during a backup fails on its lock), in arrival order. Every job ends with exactly one
+ * job.finished, whatever happens.
  */
 export class Supervisor {
   readonly #opts: SupervisorOptions;
@@ -85,23 +84,6 @@ export class Supervisor {
   idle(): Promise<void> {
     if (!this.#pumping && this.#queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
-  }
-
-  /** `restic unlock` on the current repository, e.g. after the agent crashed mid-job. Never throws. */
-  async unlock(): Promise<void> {
-    const repo = this.#opts.getRepo();
-    if (!usableRepo(repo)) return;
-    let file: string | null = null;
-    try {
-      file = await writePasswordFile(this.#opts.tempDir, repo.repo_password);
-      const env = resticEnv(repo, file, { cacheDir: this.#opts.cacheDir });
-      const argv = [this.#opts.resticPath, "unlock"];
-      await runProcess({ spawn: this.#ctx.spawn, clock: this.#ctx.clock, argv, env, onStdout() {}, onStderr() {} });
-    } catch {
-      // best effort: the next job reports a lock clearly if one is left
-    } finally {
-      await removeSecretFile(file);
-    }
   }
 
   /** Cancels the queue and the running job, and waits until all of them have finished. */

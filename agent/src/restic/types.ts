@@ -1,7 +1,7 @@
 import type { AgentMessageType, PayloadOf } from "../../../protocol/index.ts";
 import type { Clock } from "../clock.ts";
 
-/** The repository settings the server pushed with `config.update` (DESIGN.md §2). */
+/** The repository settings the server pushed with `config.update`. */
 export interface RepoConfig {
   repo_url: string;
   repo_password: string;
@@ -37,7 +37,7 @@ export interface SupervisorOptions {
   tempDir: string;
   /** Time between SIGINT and SIGKILL on cancel; 10 s lets restic write its last pack and drop its lock. */
   cancelGraceMs?: number;
-  /** Minimum gap between two job.progress frames of a job; DESIGN.md asks for about 1 per second. */
+  /** Minimum gap between two job.progress frames of a job; the protocol allows about 1 per second. */
   progressIntervalMs?: number;
   /** How long log lines wait to be batched into one job.log frame. */
   logBatchMs?: number;
@@ -51,7 +51,7 @@ export interface SupervisorOptions {
   /** Passed to restic as RESTIC_CACHE_DIR; restic's own default (~/.cache/restic) when absent. */
   cacheDir?: string;
   /**
-   * This host's restic host name (DESIGN.md §8.1), from the agent's identity: `--host` on every
+   * This host's restic host name, fixed at enrollment, from the agent's identity: `--host` on every
    * command that writes or selects snapshots.
    */
   resticHost: string;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { FakeSpawn } from "./fake-spawn.ts";
+import { FakeSpawn } from "../testing/fake-spawn.ts";
 import { detectResticVersion, featuresOf, parseResticVersion } from "./version.ts";
 
 describe("restic version", () => {

@@ -15,9 +15,10 @@ export const Identity = v.object({
   host_id: Id,
   agent_token: v.pipe(v.string(), v.minLength(1, "must not be empty")),
   /**
-   * The name this host's snapshots carry in the repository (`--host`, DESIGN.md §8.1): the name it
-   * enrolled with. Fixed: a rename on the server does not change it. Absent in an identity written
-   * before protocol 2; the agent then adopts the machine's hostname, which its snapshots carried.
+   * The name this host's snapshots carry in the repository (`--host`, so hosts sharing a repository
+   * touch only their own): the name it enrolled with. Fixed: a rename on the server does not
+   * change it. Absent in an identity written before protocol 2; the agent then adopts the
+   * machine's hostname, which its snapshots carried.
    */
   restic_host: v.optional(ResticHost),
 });

@@ -3,8 +3,8 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CommandRunPayload, ScheduleSetPayload } from "../../../protocol/index.ts";
-import { FakeClock } from "../clock.ts";
 import type { LastFireState } from "../scheduler.ts";
+import { FakeClock } from "../testing/fake-clock.ts";
 import { type StateLog, StateStore } from "./state-store.ts";
 
 const root = await mkdtemp(join(tmpdir(), "rf-state-"));

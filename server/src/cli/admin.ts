@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { parseDuration } from "../duration.ts";
 import { createLogger } from "../log.ts";
 import { openServerState } from "../server.ts";
+import { requireDatabase } from "./require-database.ts";
 import { UsageError } from "./usage-error.ts";
 
 export const generatePassword = () => randomBytes(18).toString("base64url");
@@ -18,19 +19,27 @@ async function readPassword(): Promise<{ password: string; generated: boolean }>
   return { password: generatePassword(), generated: true };
 }
 
+/**
+ * The fleet in an existing data directory. These commands never lock it: they write the same
+ * SQLite database in WAL mode, which is safe while the server runs (see data-dir-lock.ts).
+ */
 function state(dataDir: string) {
+  requireDatabase(dataDir);
   return openServerState(dataDir, createLogger("warn"));
 }
 
 export async function userCommand(args: string[], values: { role?: string | undefined }, dataDir: string) {
-  const [sub, name] = args;
+  const [sub, name = ""] = args;
+  if (sub !== "add" && sub !== "passwd" && sub !== "list") {
+    throw new UsageError(`unknown user command "${sub ?? ""}": use add, passwd or list`);
+  }
+  if (sub !== "list" && !name) throw new UsageError(`user ${sub} needs a NAME`);
+  const role = values.role ?? "admin";
+  if (role !== "admin" && role !== "viewer") throw new UsageError("--role must be admin or viewer");
   const { domain, store } = state(dataDir);
   try {
     switch (sub) {
       case "add": {
-        if (!name) throw new UsageError("user add needs a NAME");
-        const role = values.role ?? "admin";
-        if (role !== "admin" && role !== "viewer") throw new UsageError("--role must be admin or viewer");
         const { password, generated } = await readPassword();
         const user = await domain.auth.createUser(name, password, role, null);
         console.error(`created user ${user.username} (${user.role})`);
@@ -38,7 +47,6 @@ export async function userCommand(args: string[], values: { role?: string | unde
         return;
       }
       case "passwd": {
-        if (!name) throw new UsageError("user passwd needs a NAME");
         const { password, generated } = await readPassword();
         await domain.auth.setPassword(name, password, null);
         console.error(`password changed for ${name}; their sessions were ended`);
@@ -48,8 +56,6 @@ export async function userCommand(args: string[], values: { role?: string | unde
       case "list":
         for (const u of store.listUsers()) console.log(`${u.username}\t${u.role}\t${u.created_at}`);
         return;
-      default:
-        throw new UsageError(`unknown user command "${sub ?? ""}": use add, passwd or list`);
     }
   } finally {
     store.close();

@@ -1,11 +1,27 @@
-import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { LOCK_FILE, lockDataDir, PID_FILE } from "./data-dir-lock.ts";
 
 const MAIN = join(import.meta.dir, "..", "main.ts");
-const dataDir = mkdtempSync(join(tmpdir(), "rf-cli-"));
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const dirs: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+};
+const running = new Set<Subprocess>();
+afterAll(async () => {
+  // Only after a failed test: no server outlives the file.
+  for (const p of running) p.kill("SIGKILL");
+  await Promise.all([...running].map((p) => p.exited));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+// The fleet the admin-command tests act on, made by `serve` in beforeAll.
+const dataDir = tempDir("rf-cli-");
 
 async function run(args: string[], env: Record<string, string> = {}, stdin?: string) {
   const p = Bun.spawn([process.execPath, MAIN, ...args], {
@@ -21,6 +37,58 @@ async function run(args: string[], env: Record<string, string> = {}, stdin?: str
   ]);
   return { stdout, stderr, code };
 }
+
+/** `serve` on a free port, its stderr collected; waits only on its log lines and its exit. */
+function serve(dir: string, env: Record<string, string> = {}) {
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir], {
+    env: { ...process.env, RF_ADMIN_PASSWORD: "first-admin-pw", ...env },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  running.add(proc);
+  void proc.exited.then(() => running.delete(proc));
+  let log = "";
+  let ended = false;
+  let changed = Promise.withResolvers<void>();
+  const done = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of proc.stderr) {
+      log += decoder.decode(chunk, { stream: true });
+      changed.resolve();
+      changed = Promise.withResolvers<void>();
+    }
+    ended = true;
+    changed.resolve();
+  })();
+  async function line(pattern: RegExp): Promise<string> {
+    for (;;) {
+      const found = log.split("\n").find((l, i, all) => i < all.length - 1 && pattern.test(l));
+      if (found) return found;
+      if (ended) throw new Error(`serve exited (${await proc.exited}) without a line matching ${pattern}:\n${log}`);
+      await changed.promise;
+    }
+  }
+  return {
+    proc,
+    /** The URL from the "listening" line. */
+    listening: async () => (JSON.parse(await line(/listening/)) as { url: string }).url,
+    /** All of stderr, once the process has exited. */
+    output: async () => {
+      await done;
+      return log;
+    },
+    async stop() {
+      proc.kill("SIGTERM");
+      expect(await proc.exited).toBe(0);
+    },
+  };
+}
+
+beforeAll(async () => {
+  const s = serve(dataDir);
+  await s.listening();
+  await s.stop();
+});
 
 test("--help on every command, and usage errors exit 2", async () => {
   const main = await run(["--help"]);
@@ -62,37 +130,141 @@ test("user, api-token and enrollment-token print their secrets on stdout only", 
   expect(badExp.code).toBe(2);
   const passwd = await run(["user", "passwd", "ops"], { RF_PASSWORD: "new-password-2" });
   expect(passwd.code).toBe(0);
+  const badSub = await run(["user", "frob"]);
+  expect(badSub.code).toBe(2);
+  expect(badSub.stderr).toContain('unknown user command "frob"');
 });
 
-test("serve on an empty data dir creates admin from RF_ADMIN_PASSWORD, serves, and stops on SIGTERM", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "rf-serve-"));
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const p = Bun.spawn([process.execPath, MAIN, "serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dir], {
-    env: { ...process.env, RF_ADMIN_PASSWORD: "first-admin-pw" },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  // Wait for the published signal: the "listening" log line.
-  const reader = p.stderr.getReader();
-  let err = "";
-  while (!err.includes("listening")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited: ${err}`);
-    err += new TextDecoder().decode(value);
+const ADMIN_COMMANDS = [
+  ["user", "add", "ops"],
+  ["user", "passwd", "admin"],
+  ["user", "list"],
+  ["api-token", "create", "--user", "admin"],
+  ["enrollment-token", "create"],
+];
+
+test("admin commands on a data dir without a database refuse, exit 1 and create nothing", async () => {
+  const parent = tempDir("rf-nodb-");
+  const missing = join(parent, "typo");
+  const empty = join(parent, "empty");
+  mkdirSync(empty);
+  for (const [dir, why] of [
+    [missing, "the directory does not exist"],
+    [empty, "it has no restic-fleet.db"],
+  ] as const) {
+    for (const cmd of ADMIN_COMMANDS) {
+      const r = await run([...cmd, "--data-dir", dir], { RF_PASSWORD: "some-password-1" });
+      expect(r.code, `${cmd.join(" ")} on ${dir}`).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain(
+        `restic-fleet-server: no Restic Fleet database in ${dir} (${why}): start the server once with ` +
+          `'restic-fleet-server serve --data-dir ${dir}', or pass the right --data-dir (or RF_DATA_DIR)`,
+      );
+    }
   }
-  const login = await fetch(`http://127.0.0.1:${port}/api/v1/session`, {
+  // RF_DATA_DIR is checked the same way.
+  const viaEnv = await run(["enrollment-token", "create"], { RF_DATA_DIR: missing });
+  expect(viaEnv.code).toBe(1);
+  expect(viaEnv.stdout).toBe("");
+  expect(viaEnv.stderr).toContain(`no Restic Fleet database in ${missing}`);
+  // Usage errors still come first, with their own exit code.
+  expect((await run(["api-token", "create", "--data-dir", missing])).code).toBe(2);
+  // Nothing was made: no directory, no database, no secret.key.
+  expect(readdirSync(parent)).toEqual(["empty"]);
+  expect(readdirSync(empty)).toEqual([]);
+});
+
+test.skipIf(process.getuid?.() !== 0 || !Bun.which("setpriv"))(
+  "an unreadable data dir is a permission error, not a missing database",
+  async () => {
+    const dir = tempDir("rf-perm-");
+    chmodSync(dir, 0o700);
+    const p = Bun.spawn(
+      ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, MAIN, "user", "list"],
+      { env: { ...process.env, HOME: tmpdir(), RF_DATA_DIR: dir }, stdout: "pipe", stderr: "pipe" },
+    );
+    const [stderr, code] = await Promise.all([new Response(p.stderr).text(), p.exited]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`cannot read ${join(dir, "restic-fleet.db")}: permission denied`);
+    expect(readdirSync(dir)).toEqual([]);
+  },
+);
+
+test("serve on an empty data dir creates admin from RF_ADMIN_PASSWORD, serves, and stops on SIGTERM", async () => {
+  const dir = tempDir("rf-serve-");
+  const s = serve(dir);
+  const url = await s.listening();
+  const login = await fetch(`${url}/api/v1/session`, {
     method: "POST",
     body: JSON.stringify({ username: "admin", password: "first-admin-pw" }),
   });
   expect(login.status).toBe(201);
-  p.kill("SIGTERM");
-  expect(await p.exited).toBe(0);
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    err += new TextDecoder().decode(value);
-  }
+  await s.stop();
+  const err = await s.output();
   expect(err).toContain("stopped");
   expect(err).not.toContain("first-admin-pw");
-  rmSync(dir, { recursive: true, force: true });
+});
+
+test("one serve per data dir: a second one refuses while the first runs, and starts once it stopped", async () => {
+  const dir = tempDir("rf-lock-");
+  const first = serve(dir);
+  await first.listening();
+  expect(readFileSync(join(dir, PID_FILE), "utf8").trim()).toBe(String(first.proc.pid));
+
+  const second = serve(dir);
+  expect(await second.proc.exited).toBe(1);
+  const refused = await second.output();
+  expect(refused).toContain(
+    `restic-fleet-server: the data directory ${dir} is in use by another restic-fleet-server ` +
+      `(pid ${first.proc.pid}): stop that server first, or give this one its own --data-dir`,
+  );
+  expect(refused).not.toContain("listening");
+
+  // The admin commands do not take the lock: they work while the server runs.
+  const list = await run(["user", "list", "--data-dir", dir]);
+  expect(list.code).toBe(0);
+  expect(list.stdout).toContain("admin\tadmin");
+  const tok = await run(["enrollment-token", "create", "--data-dir", dir]);
+  expect(tok.stdout.trim()).toStartWith("rfe_");
+
+  await first.stop();
+  expect(existsSync(join(dir, PID_FILE))).toBe(false);
+  const third = serve(dir);
+  await third.listening();
+  await third.stop();
+});
+
+test("a server killed with SIGKILL leaves no lock that blocks the next start", async () => {
+  const dir = tempDir("rf-stale-");
+  const killed = serve(dir);
+  await killed.listening();
+  killed.proc.kill("SIGKILL");
+  await killed.proc.exited;
+  // Its lock and pid files are still there; only the kernel's lock on the first one is gone.
+  expect(readFileSync(join(dir, PID_FILE), "utf8").trim()).toBe(String(killed.proc.pid));
+  expect(existsSync(join(dir, LOCK_FILE))).toBe(true);
+
+  const next = serve(dir);
+  const url = await next.listening();
+  expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  expect(readFileSync(join(dir, PID_FILE), "utf8").trim()).toBe(String(next.proc.pid));
+  await next.stop();
+});
+
+test("the lock survives garbage collection, and release() lets the next server in", async () => {
+  const dir = tempDir("rf-gc-");
+  const lock = lockDataDir(dir);
+  // Bun closes unreferenced databases on GC, which would drop the lock.
+  Bun.gc(true);
+  const refused = serve(dir);
+  expect(await refused.proc.exited).toBe(1);
+  expect(await refused.output()).toContain(`is in use by another restic-fleet-server (pid ${process.pid})`);
+  // A second lock in the same process is refused too (no pid: it is this process's own).
+  expect(() => lockDataDir(dir)).toThrow(`(it holds ${join(dir, LOCK_FILE)})`);
+  lock.release();
+  lock.release();
+  expect(existsSync(join(dir, PID_FILE))).toBe(false);
+  const next = serve(dir);
+  await next.listening();
+  await next.stop();
 });

@@ -9,7 +9,9 @@ Usage:
   restic-fleet-server enrollment-token create [--uses N] [--expires 24h] [--data-dir DIR]
   restic-fleet-server version
 
-Run any command with --help for details.
+Run any command with --help for details. user, api-token and enrollment-token act on the
+database of an existing data directory (one 'serve' has created): on a directory without one they
+refuse and create nothing. They work while the server runs.
 
 Environment:
   RF_LISTEN          same as --listen (default 127.0.0.1:8080)
@@ -27,7 +29,12 @@ export const HELP: Record<string, string> = {
 
 Runs the server: HTTP API, web UI and agent gateway on one port. On an empty data directory it
 creates the database, the secret key (mode 0600) and an 'admin' user whose password comes from
-RF_ADMIN_PASSWORD or is generated and printed once. SIGTERM or SIGINT stops it gracefully.`,
+RF_ADMIN_PASSWORD or is generated and printed once. SIGTERM or SIGINT stops it gracefully.
+
+One server per data directory: serve locks it (restic-fleet-server.lock, with its pid in
+restic-fleet-server.pid), and a second serve on the same directory exits 1 naming the pid that
+holds it. The kernel drops the lock when the server exits, even when killed, so no stale lock
+is ever left to delete.`,
   user: `Usage:
   restic-fleet-server user add NAME [--role admin|viewer]   create a user (role admin by default)
   restic-fleet-server user passwd NAME                      set a new password (ends the user's sessions)

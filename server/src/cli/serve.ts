@@ -2,6 +2,7 @@ import { createLogger, type Level, type Logger } from "../log.ts";
 import { openServerState, startServer } from "../server.ts";
 import { SERVER_VERSION } from "../version.ts";
 import { generatePassword } from "./admin.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { UsageError } from "./usage-error.ts";
 
 export function parseListen(listen: string): { hostname: string; port: number } {
@@ -36,24 +37,27 @@ export async function serveCommand(opts: { listen: string; dataDir: string; logL
   }
   const log = createLogger(opts.logLevel as Level);
   const { hostname, port } = parseListen(opts.listen);
-  await ensureAdmin(opts.dataDir, log);
   const latest = process.env.RF_AGENT_LATEST_VERSION;
   const url = process.env.RF_AGENT_PACKAGE_URL;
   if (!latest !== !url) throw new UsageError("set both RF_AGENT_LATEST_VERSION and RF_AGENT_PACKAGE_URL, or neither");
   const agentRelease = latest && url ? { latest_version: latest, package_url: url } : null;
-  const server = startServer({ dataDir: opts.dataDir, hostname, port, log, agentRelease });
-  log.info("restic-fleet-server listening", { url: server.url, data_dir: opts.dataDir, version: SERVER_VERSION });
-
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info("shutting down", { signal });
-      server.stop().then(resolve, (err) => {
-        log.error("shutdown failed", { error: String(err) });
-        resolve();
-      });
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-  });
+  // Before anything opens the database: a second server on this data directory stops here.
+  const lock = lockDataDir(opts.dataDir);
+  try {
+    // Handle the signals before "listening" is logged: a supervisor or test that sends SIGTERM as soon
+    // as it reads that line must find the handler in place (registered after the line, 18 of 30
+    // such SIGTERMs killed the process outright with 143).
+    const signalled = new Promise<string>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
+    });
+    await ensureAdmin(opts.dataDir, log);
+    const server = startServer({ dataDir: opts.dataDir, hostname, port, log, agentRelease });
+    log.info("restic-fleet-server listening", { url: server.url, data_dir: opts.dataDir, version: SERVER_VERSION });
+    log.info("shutting down", { signal: await signalled });
+    await server.stop().catch((err) => log.error("shutdown failed", { error: String(err) }));
+  } finally {
+    lock.release();
+  }
   log.info("stopped");
 }

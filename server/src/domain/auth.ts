@@ -1,7 +1,8 @@
 import { audit } from "./audit.ts";
-import type { Actor, DomainDeps } from "./deps.ts";
+import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
 import { LoginThrottle } from "./login-throttle.ts";
+import { requireAdmin } from "./permissions.ts";
 import { hashToken, newId, newToken } from "./tokens.ts";
 import type { User } from "./types.ts";
 
@@ -21,8 +22,8 @@ export const actorOf = (u: Pick<User, "id" | "username" | "role">): Actor => ({
   role: u.role,
 });
 
-export function createAuth(deps: DomainDeps) {
-  const { store, clock } = deps;
+export function createAuth(deps: DomainContext) {
+  const { store, tx, clock } = deps;
   const throttle = new LoginThrottle(clock);
   const now = () => clock.now().toISOString();
 
@@ -34,6 +35,7 @@ export function createAuth(deps: DomainDeps) {
 
   return {
     async createUser(username: string, password: string, role: "admin" | "viewer", actor: Actor | null): Promise<User> {
+      requireAdmin(actor, "creating a user");
       if (!USERNAME.test(username)) {
         throw new DomainError("invalid", "user name must be 1-64 letters, digits, '.', '_' or '-'", "username");
       }
@@ -47,6 +49,7 @@ export function createAuth(deps: DomainDeps) {
     },
 
     async setPassword(username: string, password: string, actor: Actor | null): Promise<void> {
+      requireAdmin(actor, "setting a password");
       const user = store.userByName(username);
       if (!user) throw new DomainError("not_found", `user ${username} not found`);
       checkPassword(password);
@@ -92,6 +95,7 @@ export function createAuth(deps: DomainDeps) {
       id: string,
       change: { role?: "admin" | "viewer" | undefined; disabled?: boolean | undefined; password?: string | undefined },
     ): Promise<User> {
+      requireAdmin(actor, "changing a user");
       const user = store.userById(id);
       if (!user) throw new DomainError("not_found", `user ${id} not found`);
       const losesAdmin =
@@ -144,6 +148,25 @@ export function createAuth(deps: DomainDeps) {
       return actorOf(u);
     },
 
+    /** Users are for admins to see; the list never holds password hashes. */
+    listUsers(actor: Actor): User[] {
+      requireAdmin(actor, "the user list");
+      return store.listUsers();
+    },
+
+    /** Newest first, `limit` entries before the entry numbered `before` (a cursor), if given. */
+    auditLog(actor: Actor, limit: number, before: number | null) {
+      requireAdmin(actor, "the audit log");
+      const items = store.listAudit(Math.min(Math.max(limit, 1), 500), before);
+      const last = items.at(-1);
+      return { items, next_cursor: items.length === limit && last ? String(last.seq) : null };
+    },
+
+    /** An admin sees every API token; anyone else only their own. Never the secret. */
+    listApiTokens(actor: Actor) {
+      return store.listApiTokens(actor.role === "admin" ? null : actor.user_id);
+    },
+
     revokeApiToken(actor: Actor, id: string) {
       const t = store.apiTokenById(id);
       if (!t || (t.user_id !== actor.user_id && actor.role !== "admin"))
@@ -153,6 +176,7 @@ export function createAuth(deps: DomainDeps) {
     },
 
     createEnrollmentToken(actor: Actor | null, opts: { uses: number; expiresInMs: number }) {
+      requireAdmin(actor, "creating an enrollment token");
       if (!Number.isSafeInteger(opts.uses) || opts.uses < 1 || opts.uses > 100_000) {
         throw new DomainError("invalid", "uses must be an integer from 1 to 100000", "uses");
       }
@@ -175,7 +199,7 @@ export function createAuth(deps: DomainDeps) {
 
     /** Exchanges an enrollment token for a new host and its agent token. */
     enroll(enrollmentToken: string, hostname: string): { host_id: string; agent_token: string } {
-      return store.tx(() => {
+      return tx(() => {
         const t = store.enrollmentTokenByHash(hashToken(enrollmentToken));
         if (!t || t.revoked_at)
           throw new DomainError(

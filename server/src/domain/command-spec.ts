@@ -1,7 +1,7 @@
 import type { CommandRunPayload } from "../../../protocol/index.ts";
 import type { Job, Schedule } from "./types.ts";
 
-/** The typed spec a schedule's job carries (DESIGN.md §2.1); args keep "paths for backup". */
+/** The typed spec a schedule's job carries; args keep their original wire meaning, "paths for backup". */
 export function specFromSchedule(s: Schedule): { args: string[]; spec: Record<string, unknown> | null } {
   switch (s.kind) {
     case "backup": {

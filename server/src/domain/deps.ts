@@ -1,9 +1,9 @@
 import type { PayloadOf, ServerMessageType } from "../../../protocol/index.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
-import type { Store } from "../store/store.ts";
 import type { EventBus } from "./events.ts";
 import type { SecretBox } from "./secrets.ts";
+import type { Store } from "./store.ts";
 
 /** How the domain reaches connected agents; the gateway implements it. */
 export interface AgentLink {
@@ -28,4 +28,32 @@ export interface Actor {
   user_id: string;
   username: string;
   role: "admin" | "viewer";
+}
+
+/** What the domain's services share: the deps, and the one way to run work in a transaction. */
+export interface DomainContext extends DomainDeps {
+  /**
+   * Runs fn in one store transaction (a savepoint when nested). The live events published inside
+   * leave only after the outermost commit, and those of a rolled-back part never leave: an
+   * operator never sees a change that was not stored.
+   */
+  tx<T>(fn: () => T): T;
+}
+
+export function domainContext(deps: DomainDeps): DomainContext {
+  const { store, events } = deps;
+  return {
+    ...deps,
+    tx<T>(fn: () => T): T {
+      const mark = events.hold();
+      let committed = false;
+      try {
+        const result = store.tx(fn);
+        committed = true;
+        return result;
+      } finally {
+        events.release(mark, committed);
+      }
+    },
+  };
 }

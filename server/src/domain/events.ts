@@ -9,6 +9,9 @@ export type FleetEvent =
 
 export class EventBus {
   #subscribers = new Set<(e: FleetEvent) => void>();
+  /** Events published inside open transactions, waiting for the outermost commit. */
+  #held: FleetEvent[] = [];
+  #depth = 0;
 
   subscribe(fn: (e: FleetEvent) => void): () => void {
     this.#subscribers.add(fn);
@@ -16,6 +19,30 @@ export class EventBus {
   }
 
   publish(e: FleetEvent): void {
+    if (this.#depth > 0) this.#held.push(e);
+    else this.#deliver(e);
+  }
+
+  /** A transaction begins: events wait from now on. Returns the mark to release with. */
+  hold(): number {
+    this.#depth += 1;
+    return this.#held.length;
+  }
+
+  /**
+   * A transaction ended. Rolled back: its events are dropped. The outermost one committed: the
+   * waiting events leave, in order.
+   */
+  release(mark: number, committed: boolean): void {
+    if (!committed) this.#held.length = mark;
+    this.#depth -= 1;
+    if (this.#depth > 0) return;
+    const out = this.#held;
+    this.#held = [];
+    for (const e of out) this.#deliver(e);
+  }
+
+  #deliver(e: FleetEvent): void {
     for (const fn of this.#subscribers) {
       try {
         fn(e);

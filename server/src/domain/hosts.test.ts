@@ -4,7 +4,7 @@ import { silentLogger } from "../log.ts";
 import { openDatabase } from "../store/db.ts";
 import { createStore } from "../store/store.ts";
 import { blankSchedule, queuedJob } from "./blank-rows.ts";
-import type { AgentLink } from "./deps.ts";
+import { type AgentLink, domainContext } from "./deps.ts";
 import { EventBus } from "./events.ts";
 import { createHosts } from "./hosts.ts";
 import { createSecretBox } from "./secrets.ts";
@@ -17,14 +17,16 @@ function setup() {
   const clock = new ManualClock("2026-11-30T12:00:00Z");
   const connected = new Set<string>();
   const agents: AgentLink = { send: () => false, isConnected: (id) => connected.has(id), close() {} };
-  const hosts = createHosts({
-    store,
-    clock,
-    agents,
-    events: new EventBus(),
-    secrets: createSecretBox(new Uint8Array(32)),
-    log: silentLogger,
-  });
+  const hosts = createHosts(
+    domainContext({
+      store,
+      clock,
+      agents,
+      events: new EventBus(),
+      secrets: createSecretBox(new Uint8Array(32)),
+      log: silentLogger,
+    }),
+  );
   return { store, hosts, connected };
 }
 

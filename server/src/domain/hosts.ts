@@ -1,9 +1,10 @@
 import type { ConfigUpdatePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
 import { expectedInterval, expectedIntervals } from "./backup-health.ts";
-import type { Actor, DomainDeps } from "./deps.ts";
+import type { Actor, DomainContext } from "./deps.ts";
 import { notFound } from "./errors.ts";
 import { hostView } from "./host-view.ts";
+import { requireAdmin } from "./permissions.ts";
 import type { Host } from "./types.ts";
 
 export interface ConfigInput {
@@ -14,8 +15,8 @@ export interface ConfigInput {
   hook_shell?: string | undefined;
 }
 
-export function createHosts(deps: DomainDeps) {
-  const { store, clock, agents, secrets, events } = deps;
+export function createHosts(deps: DomainContext) {
+  const { store, tx, clock, agents, secrets, events } = deps;
 
   /** One host as the API shows it (see host-view.ts): its row and facts from one statement. */
   function show(id: string) {
@@ -66,7 +67,18 @@ export function createHosts(deps: DomainDeps) {
     configPayload,
     list,
     show,
+    /** The host's own snapshots, as its agent last reported them (newest first). */
+    snapshots(id: string) {
+      get(id);
+      return store.snapshotsForHost(id);
+    },
+    /** Repository statistics over time, newest first, at most 1,000. */
+    repoStats(id: string, limit: number) {
+      get(id);
+      return store.repoStatsForHost(id, Math.min(Math.max(limit, 1), 1000));
+    },
     rename(actor: Actor, id: string, name: string) {
+      requireAdmin(actor, "renaming a host");
       get(id);
       store.renameHost(id, name);
       audit(deps, actor, "host.rename", id, { name });
@@ -74,8 +86,9 @@ export function createHosts(deps: DomainDeps) {
     },
     /** Revokes the host: its token stops working at once and its socket is closed. */
     revoke(actor: Actor, id: string) {
+      requireAdmin(actor, "revoking a host");
       get(id);
-      store.tx(() => {
+      tx(() => {
         store.deleteHost(id);
         audit(deps, actor, "host.revoke", id);
       });
@@ -84,11 +97,12 @@ export function createHosts(deps: DomainDeps) {
     },
     /** Sets repository settings; an absent field is left as is, an empty string clears it. */
     setConfig(actor: Actor, id: string, input: ConfigInput) {
+      requireAdmin(actor, "changing a host's repository settings");
       get(id);
       const old = store.configFor(id);
       const pick = <T>(v: string | undefined, prev: T | null, map: (s: string) => T): T | null =>
         v === undefined ? prev : v === "" ? null : map(v);
-      store.tx(() => {
+      tx(() => {
         store.upsertConfig({
           host_id: id,
           repo_url: pick(input.repo_url, old?.repo_url ?? null, (s) => s),

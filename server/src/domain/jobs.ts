@@ -1,11 +1,27 @@
-import type { JobKind, ScheduleFirePayload } from "../../../protocol/index.ts";
+import type { JobKind, JobStatus, ScheduleFirePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
 import { queuedJob } from "./blank-rows.ts";
 import { commandFor, specFromSchedule } from "./command-spec.ts";
-import type { Actor, DomainDeps } from "./deps.ts";
+import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
+import { checkJobSpec } from "./job-spec.ts";
+import { requireAdmin } from "./permissions.ts";
 import { newId } from "./tokens.ts";
 import type { ActorKind, Job } from "./types.ts";
+
+/** A position in the (created_at DESC, id DESC) order, opaque to clients. */
+const encodeJobCursor = (j: { created_at: string; id: string }) =>
+  Buffer.from(JSON.stringify([j.created_at, j.id])).toString("base64url");
+
+function decodeJobCursor(cursor: string): { created_at: string; id: string } {
+  try {
+    const [created_at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (typeof created_at === "string" && typeof id === "string") return { created_at, id };
+  } catch {
+    // Fall through.
+  }
+  throw new DomainError("invalid", "cursor is not valid: pass next_cursor from the previous page", "cursor");
+}
 
 /** 60 s for the agent to answer command.run with command.result before a re-delivery. */
 export const ACCEPT_TIMEOUT_MS = 60_000;
@@ -22,8 +38,8 @@ export interface RunNowInput {
   spec?: Record<string, unknown> | undefined;
 }
 
-export function createJobs(deps: DomainDeps) {
-  const { store, clock, agents, events } = deps;
+export function createJobs(deps: DomainContext) {
+  const { store, tx, clock, agents, events } = deps;
   const now = () => clock.now().toISOString();
 
   function newJob(
@@ -56,8 +72,8 @@ export function createJobs(deps: DomainDeps) {
   }
 
   /**
-   * A restore of another host's snapshot (DESIGN.md §8.5): `source_host_id` becomes the wire's
-   * `source_host`, that host's restic host name. Without it the agent restores only its own.
+   * A restore of another host's snapshot, from a repository both use: `source_host_id` becomes the
+   * wire's `source_host`, that host's restic host name. Without it the agent restores only its own.
    */
   function restoreSource(hostId: string, spec: Record<string, unknown>): Record<string, unknown> {
     const { source_host_id: sourceId, ...rest } = spec;
@@ -95,6 +111,35 @@ export function createJobs(deps: DomainDeps) {
       return j;
     },
 
+    /** Newest first, `limit` (1-500) per page; `cursor` is the previous page's next_cursor. */
+    list(q: {
+      host_id?: string | undefined;
+      status?: JobStatus | undefined;
+      limit: number;
+      cursor?: string | undefined;
+    }) {
+      const limit = Math.min(Math.max(q.limit, 1), 500);
+      const items = store.listJobs({
+        host_id: q.host_id,
+        status: q.status,
+        limit: limit + 1,
+        after: q.cursor ? decodeJobCursor(q.cursor) : undefined,
+      });
+      const page = items.slice(0, limit);
+      const last = page.at(-1);
+      return { items: page, next_cursor: items.length > limit && last ? encodeJobCursor(last) : null };
+    },
+
+    /** A job's log lines after `afterSeq`, at most `limit` (1-5,000). */
+    logs(id: string, afterSeq: number, limit: number) {
+      const job = store.jobById(id);
+      if (!job) throw notFound(`job ${id}`);
+      const n = Math.min(Math.max(limit, 1), 5000);
+      const items = store.logsAfter(id, afterSeq, n);
+      const last = items.at(-1);
+      return { items, next_cursor: items.length === n && last ? String(last.seq) : null };
+    },
+
     /** A schedule tick from the host's own agent becomes one job (idempotent per tick). */
     fire(hostId: string, p: ScheduleFirePayload): FireResult {
       const s = store.scheduleById(p.schedule_id);
@@ -114,6 +159,7 @@ export function createJobs(deps: DomainDeps) {
     },
 
     runNow(actor: Actor, hostId: string, input: RunNowInput): Job {
+      requireAdmin(actor, "running a job");
       if (!store.hostById(hostId)) throw notFound(`host ${hostId}`);
       let body: Partial<Job>;
       if (input.schedule_id) {
@@ -123,25 +169,13 @@ export function createJobs(deps: DomainDeps) {
         if (s.kind !== input.kind) throw new DomainError("invalid", `schedule ${s.id} is a ${s.kind} schedule`, "kind");
         body = specFromSchedule(s);
       } else {
-        if (input.kind === "restore" && !input.spec) {
-          throw new DomainError("invalid", "a restore needs spec.snapshot_id and spec.target", "spec");
-        }
-        if (input.kind === "forget" && !input.spec) {
-          throw new DomainError("invalid", "a forget needs spec.policy", "spec");
-        }
+        checkJobSpec(input.kind, input.spec);
         const paths = input.kind === "backup" ? ((input.spec?.paths as string[] | undefined) ?? []) : [];
-        if (input.kind === "backup" && paths.length === 0) {
-          throw new DomainError(
-            "invalid",
-            "a backup needs spec.paths, or a schedule_id to take them from",
-            "spec.paths",
-          );
-        }
         const spec = input.kind === "restore" && input.spec ? restoreSource(hostId, input.spec) : input.spec;
         body = { args: paths, spec: spec ?? null };
       }
       const job = newJob(hostId, input.kind, { kind: "user", id: actor.user_id }, body);
-      store.tx(() => {
+      tx(() => {
         store.insertJob(job);
         audit(deps, actor, "job.run", job.id, { host_id: hostId, kind: job.kind });
       });
@@ -152,6 +186,7 @@ export function createJobs(deps: DomainDeps) {
 
     /** Queued and not yet accepted: cancelled at once. Otherwise the agent is asked to stop it. */
     cancel(actor: Actor, id: string): Job {
+      requireAdmin(actor, "cancelling a job");
       const job = store.jobById(id);
       if (!job) throw notFound(`job ${id}`);
       if (job.status !== "queued" && job.status !== "running") {

@@ -1,10 +1,10 @@
 import type { HelloPayload } from "../../../protocol/index.ts";
-import type { DomainDeps } from "./deps.ts";
+import type { DomainContext } from "./deps.ts";
 
 /** 90 s = 3 missed heartbeats (the agent sends one every 30 s). */
 export const OFFLINE_AFTER_MS = 90_000;
 
-export function createPresence(deps: DomainDeps) {
+export function createPresence(deps: DomainContext) {
   const { store, clock, events } = deps;
   return {
     hello(hostId: string, p: HelloPayload) {

@@ -1,8 +1,8 @@
 import type { AgentMessage } from "../../../protocol/index.ts";
-import type { DomainDeps } from "./deps.ts";
+import type { DomainContext } from "./deps.ts";
 import type { Jobs } from "./jobs.ts";
 
-/** The messages the agent keeps in its outbox until acked (DESIGN.md §2.1 Delivery). */
+/** The messages the agent keeps in its durable outbox until acked, and sends again after a reconnect. */
 export type Report = Extract<
   AgentMessage,
   {
@@ -23,8 +23,8 @@ export type ReportResult = { ok: true; duplicate: boolean } | { ok: false; code:
  * Stores one agent report idempotently: the envelope id and the change commit together, so a
  * re-send after a lost ack changes nothing. Reports about another host's jobs are refused.
  */
-export function createReports(deps: DomainDeps, jobs: Jobs) {
-  const { store, clock, events } = deps;
+export function createReports(deps: DomainContext, jobs: Jobs) {
+  const { store, tx, clock, events } = deps;
 
   function ownJob(hostId: string, jobId: string): boolean {
     return store.jobById(jobId)?.host_id === hostId;
@@ -103,7 +103,7 @@ export function createReports(deps: DomainDeps, jobs: Jobs) {
         break;
       }
       case "snapshots.report": {
-        // The host's own snapshots only (DESIGN.md §8.1). An agent of protocol 2 lists only those;
+        // The host's own snapshots only (its restic_host). An agent of protocol 2 lists only those;
         // one of protocol 1 lists every host's snapshots of a shared repository.
         const own = store.hostById(hostId)?.restic_host;
         const snapshots = own ? msg.payload.snapshots.filter((s) => s.hostname === own) : msg.payload.snapshots;
@@ -141,9 +141,9 @@ export function createReports(deps: DomainDeps, jobs: Jobs) {
   }
 
   return {
-    store(hostId: string, msg: Report): ReportResult {
+    record(hostId: string, msg: Report): ReportResult {
       const at = clock.now().toISOString();
-      const result = store.tx(() => {
+      const result = tx(() => {
         if (!store.rememberEnvelope(hostId, msg.id, at)) return { ok: true as const, duplicate: true, touched: [] };
         return apply(hostId, msg, at);
       });

@@ -1,9 +1,18 @@
-import type { JobKind, RetentionPolicy, ScheduleEntry } from "../../../protocol/index.ts";
+import {
+  absolutePathProblem,
+  type JobKind,
+  keepsSomething,
+  READ_DATA_SUBSET,
+  type RetentionPolicy,
+  type ScheduleEntry,
+  tagProblem,
+} from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
 import { blankSchedule } from "./blank-rows.ts";
 import { cronPreview } from "./cron.ts";
-import type { Actor, DomainDeps } from "./deps.ts";
+import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
+import { requireAdmin } from "./permissions.ts";
 import { newId } from "./tokens.ts";
 import type { Schedule } from "./types.ts";
 
@@ -21,8 +30,6 @@ export interface ScheduleInput {
   enabled?: boolean | undefined;
 }
 
-const KEEP_FIELDS = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"] as const;
-
 /** Rules a schedule must meet whatever door it came in by. */
 function checkSchedule(s: Schedule): void {
   if (s.kind === "restore") {
@@ -32,20 +39,43 @@ function checkSchedule(s: Schedule): void {
     throw new DomainError("invalid", "a backup schedule needs at least one path", "paths");
   }
   for (const [i, p] of s.paths.entries()) {
-    if (!p.startsWith("/") && !/^[A-Za-z]:[\\/]/.test(p)) {
-      throw new DomainError("invalid", `path "${p}" must be absolute (/srv/data or C:\\Data)`, `paths.${i}`);
+    const problem = absolutePathProblem(p, "path");
+    if (problem) throw new DomainError("invalid", problem, `paths.${i}`);
+  }
+  for (const [i, t] of s.tags.entries()) {
+    const problem = tagProblem(t);
+    if (problem) throw new DomainError("invalid", problem, `tags.${i}`);
+  }
+  if (s.kind === "forget" && !keepsSomething(s.retention_policy)) {
+    throw new DomainError(
+      "invalid",
+      "a forget schedule needs a retention policy that keeps something (e.g. keep_daily: 7)",
+      "retention_policy",
+    );
+  }
+  if (s.kind !== "forget" && s.retention_policy) {
+    throw new DomainError("invalid", "a retention policy is only for forget schedules", "retention_policy");
+  }
+  if (s.kind !== "backup") {
+    for (const field of ["paths", "excludes", "tags"] as const) {
+      if (s[field].length > 0) throw new DomainError("invalid", `${field} are only for backup schedules`, field);
     }
   }
-  if (s.kind === "forget") {
-    const p = s.retention_policy;
-    const keeps = p
-      ? KEEP_FIELDS.some((k) => (p[k] ?? 0) > 0) || !!p.keep_within || (p.keep_tags?.length ?? 0) > 0
-      : false;
-    if (!keeps) {
+  // Each kind's options; anything else would be dropped on the way to the agent without a word.
+  const allowed: Record<string, string[]> = { forget: ["prune"], check: ["read_data_subset"] };
+  for (const [key, value] of Object.entries(s.options)) {
+    if (!(allowed[s.kind] ?? []).includes(key)) {
+      const hint = key === "timezone" ? ": set the schedule's timezone field instead" : "";
+      throw new DomainError("invalid", `option ${key} is not known for ${s.kind} schedules${hint}`, `options.${key}`);
+    }
+    if (key === "prune" && typeof value !== "boolean") {
+      throw new DomainError("invalid", "options.prune must be true or false", "options.prune");
+    }
+    if (key === "read_data_subset" && (typeof value !== "string" || !READ_DATA_SUBSET.test(value))) {
       throw new DomainError(
         "invalid",
-        "a forget schedule needs a retention policy that keeps something (e.g. keep_daily: 7)",
-        "retention_policy",
+        "options.read_data_subset must be like 10%, 1/5 or 500M",
+        "options.read_data_subset",
       );
     }
   }
@@ -72,8 +102,8 @@ export function toEntry(s: Schedule): ScheduleEntry {
   return entry;
 }
 
-export function createSchedules(deps: DomainDeps) {
-  const { store, clock, agents } = deps;
+export function createSchedules(deps: DomainContext) {
+  const { store, tx, clock, agents } = deps;
 
   const view = (s: Schedule) => {
     let next_runs: string[] = [];
@@ -87,7 +117,7 @@ export function createSchedules(deps: DomainDeps) {
 
   /** Writes a change and bumps the host's version in one transaction, then pushes the full set. */
   function commit(hostId: string, write: () => void): void {
-    const version = store.tx(() => {
+    const version = tx(() => {
       write();
       return store.bumpScheduleVersion(hostId);
     });
@@ -134,7 +164,12 @@ export function createSchedules(deps: DomainDeps) {
       if (!s) throw notFound(`schedule ${id}`);
       return view(s);
     },
+    /** The next `count` runs of an expression, without saving anything; throws a clear 400 when invalid. */
+    preview(cronExpr: string, timezone: string | null, count = 5) {
+      return cronPreview(cronExpr, timezone, clock.now(), count);
+    },
     create(actor: Actor, hostId: string, input: ScheduleInput) {
+      requireAdmin(actor, "creating a schedule");
       if (!store.hostById(hostId)) throw notFound(`host ${hostId}`);
       const at = clock.now().toISOString();
       const blank = blankSchedule({
@@ -152,6 +187,7 @@ export function createSchedules(deps: DomainDeps) {
       return view(s);
     },
     update(actor: Actor, id: string, input: Partial<ScheduleInput>) {
+      requireAdmin(actor, "changing a schedule");
       const old = store.scheduleById(id);
       if (!old) throw notFound(`schedule ${id}`);
       const s = build(old, input);
@@ -162,6 +198,7 @@ export function createSchedules(deps: DomainDeps) {
       return view(s);
     },
     remove(actor: Actor, id: string) {
+      requireAdmin(actor, "deleting a schedule");
       const old = store.scheduleById(id);
       if (!old) throw notFound(`schedule ${id}`);
       commit(old.host_id, () => {

@@ -29,9 +29,20 @@ export function createSecretBox(key: Uint8Array): SecretBox {
   };
 }
 
-/** Reads `<dataDir>/secret.key`, creating it (mode 0600) on first start. */
-export function loadOrCreateKey(dataDir: string): Uint8Array {
+/**
+ * Reads `<dataDir>/secret.key`, creating it (mode 0600) on first start. With `mustExist` (the
+ * database is already there) a missing key is refused: a new one could not open the repository
+ * passwords sealed under the old one, and every host's backups would then fail.
+ */
+export function loadOrCreateKey(dataDir: string, opts: { mustExist?: boolean } = {}): Uint8Array {
   const path = join(dataDir, "secret.key");
+  if (!existsSync(path) && opts.mustExist) {
+    throw new Error(
+      `${path} is missing, but the database next to it exists: restore secret.key from your backup of the ` +
+        "data directory. Without it the stored repository passwords cannot be read. (To start a new, empty " +
+        "fleet instead, use an empty data directory.)",
+    );
+  }
   if (!existsSync(path)) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(path, randomBytes(32).toString("base64"), { mode: 0o600, flag: "wx" });

@@ -15,8 +15,9 @@ export interface Host {
   name: string;
   hostname: string;
   /**
-   * The name this host's snapshots carry in the repository (`--host`, DESIGN.md §8.1): the name it
-   * enrolled with, as its agent reports it. A rename (`name`) never changes it.
+   * The name this host's snapshots carry in the repository (`--host`, so hosts sharing a repository
+   * touch only their own): the name it enrolled with, as its agent reports it. A rename (`name`)
+   * never changes it.
    */
   restic_host: string;
   os: string | null;

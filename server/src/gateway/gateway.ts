@@ -8,7 +8,15 @@ import {
 import type { Domain } from "../domain/domain.ts";
 import type { Logger } from "../log.ts";
 import type { Counters } from "../metrics.ts";
+import { isDiskFull } from "../storage-errors.ts";
 import type { AgentRegistry, AgentSocket } from "./registry.ts";
+
+/** A storage failure that ended the batch's transaction: the whole batch fails and is re-sent. */
+class BatchAborted extends Error {
+  constructor(override readonly cause: unknown) {
+    super(String(cause));
+  }
+}
 
 /** More than 100 invalid frames in a minute: the peer is broken or hostile; close it. */
 const FLOOD_LIMIT = 100;
@@ -47,7 +55,7 @@ export function createGateway(
   log: Logger,
   release: AgentRelease | null = null,
 ) {
-  const { clock, store } = domain.deps;
+  const { clock } = registry;
 
   function error(conn: Connection, code: ErrorCode, message: string, refId?: string) {
     counters.inc(counters.gatewayErrors, code);
@@ -129,7 +137,7 @@ export function createGateway(
       case "job.log":
       case "snapshots.report":
       case "repo.stats": {
-        const result = domain.reports.store(conn.hostId, msg);
+        const result = domain.reports.record(conn.hostId, msg);
         registry.sendTo(conn.socket, "ack", { ids: [msg.id] });
         if (!result.ok) error(conn, result.code, result.message, msg.id);
         return;
@@ -151,9 +159,12 @@ export function createGateway(
     counters.inc(counters.messagesIn, decoded.message.type);
     try {
       // A savepoint per frame: a failure undoes this frame only, not the rest of its batch.
-      store.tx(() => handle(conn, decoded.message));
+      domain.atomically(() => handle(conn, decoded.message));
     } catch (err) {
-      // A bug or a storage failure: report it, keep the connection and the process.
+      // A storage failure (SQLITE_FULL, I/O) can make SQLite roll back the whole batch under the
+      // savepoint: the frames after it would then run outside any transaction. Fail the batch.
+      if (!domain.inTransaction()) throw new BatchAborted(err);
+      // A bug in one frame: report it, keep the connection and the process.
       log.error("agent message failed", { host_id: conn.hostId, type: decoded.message.type, error: String(err) });
       error(conn, "internal", "the server could not process this message; it will be retried", decoded.message.id);
     }
@@ -173,15 +184,21 @@ export function createGateway(
     if (batch.length === 0) return;
     registry.hold();
     try {
-      store.tx(() => {
+      domain.atomically(() => {
         for (const { conn, data } of batch) receive(conn, data);
       });
-    } catch (err) {
+    } catch (thrown) {
+      const err = thrown instanceof BatchAborted ? thrown.cause : thrown;
       // The commit failed (disk full, I/O error): nothing of the batch is stored, so nothing of it
       // may be acked. Closing the sockets also drops what the batch did in memory (a hello's
       // readiness); the agents reconnect with backoff and re-send everything unacked.
       registry.discard();
-      log.error("storing a batch of agent messages failed", { frames: batch.length, error: String(err) });
+      log.error(
+        isDiskFull(err)
+          ? "storing a batch of agent messages failed: the data directory's disk is full; free space there"
+          : "storing a batch of agent messages failed",
+        { frames: batch.length, error: String(err) },
+      );
       for (const conn of new Set(batch.map((b) => b.conn))) {
         counters.inc(counters.gatewayErrors, "internal");
         registry.closeSocket(conn.socket, 1011, "the server could not store your messages; reconnect and re-send");
@@ -205,7 +222,14 @@ export function createGateway(
     },
 
     close(conn: Connection): void {
-      if (registry.detach(conn.hostId, conn.socket)) domain.presence.disconnected(conn.hostId);
+      if (!registry.detach(conn.hostId, conn.socket)) return;
+      try {
+        domain.presence.disconnected(conn.hostId);
+      } catch (err) {
+        // A full disk must not throw out of the socket's close handler; the 90 s sweep and the
+        // next start (every host offline) put presence right once the disk has room.
+        log.error("could not record that an agent disconnected", { host_id: conn.hostId, error: String(err) });
+      }
     },
 
     protocolVersion: PROTOCOL_VERSION,

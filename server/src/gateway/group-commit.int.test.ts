@@ -80,6 +80,9 @@ test("a failed commit acks nothing and closes with 1011; the re-sent frames are 
       depth--;
     }
   };
+  // What UI clients would see: nothing of a batch that was rolled back.
+  const seen: string[] = [];
+  const unsubscribe = t.server.domain.subscribe((e) => seen.push(e.type));
   const frames = [logFrame(jobId, 1), logFrame(jobId, 2)];
   const ids = frames.map((f) => agent.send("job.log", f));
   try {
@@ -92,6 +95,7 @@ test("a failed commit acks nothing and closes with 1011; the re-sent frames are 
   const acked = new Set(agent.of("ack").flatMap((a) => a.payload.ids));
   for (const id of ids) expect(acked.has(id)).toBe(false);
   expect(store.logsAfter(jobId, 0, 10)).toHaveLength(0);
+  expect(seen.filter((type) => type === "job.log")).toEqual([]);
 
   // The agent reconnects and re-sends the same envelopes: stored, acked.
   const again = await TestAgent.connect(t.url, host.agent_token);
@@ -101,6 +105,9 @@ test("a failed commit acks nothing and closes with 1011; the re-sent frames are 
   });
   await again.acked(...ids);
   expect(store.logsAfter(jobId, 0, 10).map((l) => l.payload)).toEqual(["line 1", "line 2"]);
+  // Once stored, the events leave (after the commit).
+  expect(seen.filter((type) => type === "job.log").length).toBeGreaterThan(0);
+  unsubscribe();
 });
 
 test("a frame that fails alone is refused alone; the rest of its batch is stored", async () => {

@@ -18,7 +18,8 @@ export class AgentRegistry implements AgentLink {
   #held: Array<() => void> | null = null;
 
   constructor(
-    private readonly clock: Clock,
+    /** The server's clock, shared with the gateway (flood windows). */
+    readonly clock: Clock,
     private readonly log: Logger,
   ) {}
 

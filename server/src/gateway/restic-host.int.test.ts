@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { startTestServer, TestAgent, type TestServer } from "../testing/harness.ts";
 
-/** DESIGN.md §8.1 on the server: restic_host is fixed at enrollment and scopes the mirror and restores. */
+/** On the server, restic_host is fixed at enrollment and scopes the mirror and restores in a shared repository. */
 
 let t: TestServer;
 beforeEach(async () => {
@@ -104,12 +104,13 @@ describe("restic_host", () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body.error.path).toBe("spec.source_host_id");
 
-    // The wire's own field is not an API field: it is dropped, not trusted.
-    await t.json(`/api/v1/hosts/${a.host_id}/jobs`, {
+    // The wire's own field is not an API field: refused by name, never trusted.
+    const wire = await t.json(`/api/v1/hosts/${a.host_id}/jobs`, {
       method: "POST",
       body: { kind: "restore", spec: { ...spec, source_host: "web-z" } },
     });
-    expect((await agent.next("command.run", 2)).payload.spec).toEqual(spec);
+    expect(wire.status).toBe(400);
+    expect(wire.body.error.path).toBe("spec.source_host");
     agent.close();
   });
 

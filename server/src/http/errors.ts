@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DomainError, type DomainErrorCode } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
+import { DISK_FULL_MESSAGE, isDiskFull } from "../storage-errors.ts";
 
 const STATUS: Record<DomainErrorCode, ContentfulStatusCode> = {
   invalid: 400,
@@ -28,6 +29,11 @@ export function onError(log: Logger) {
     if (err instanceof HTTPException) {
       const code = err.status === 413 ? "too_large" : err.status === 401 ? "unauthorized" : "http_error";
       return c.json(errorBody(code, err.message || "request failed"), err.status as ContentfulStatusCode);
+    }
+    if (isDiskFull(err)) {
+      log.error("request failed: the data directory's disk is full", { method: c.req.method, path: c.req.path });
+      // 507 Insufficient Storage: the request was fine; the server cannot store it now.
+      return c.json(errorBody("storage_full", DISK_FULL_MESSAGE), 507);
     }
     log.error("request failed", { method: c.req.method, path: c.req.path, error: String(err), stack: err.stack });
     return c.json(errorBody("internal", "internal server error; see the server log"), 500);

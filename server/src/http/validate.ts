@@ -19,7 +19,10 @@ export function parse<S extends v.GenericSchema>(schema: S, raw: unknown): v.Inf
   if (result.success) return result.output;
   const issue = result.issues[0];
   const path = v.getDotPath(issue) ?? undefined;
-  throw new DomainError("invalid", path ? `${path}: ${issue.message}` : issue.message, path);
+  // A strict object's extra key: say so plainly (valibot says "Expected never").
+  const message =
+    issue.type === "strict_object" && issue.expected === "never" ? "unknown field: check its spelling" : issue.message;
+  throw new DomainError("invalid", path ? `${path}: ${message}` : message, path);
 }
 
 /** Query parameters, validated like a body. */

@@ -69,6 +69,41 @@ describe("operators", () => {
     expect(denied.body.error.message).toContain("admin role");
   });
 
+  test("the role rule holds at every door that changes something (it lives in the domain)", async () => {
+    const host = await t.enroll();
+    const sched = await t.json(`/api/v1/hosts/${host.host_id}/schedules`, {
+      method: "POST",
+      body: { kind: "backup", cron_expr: "0 2 * * *", paths: ["/srv"] },
+    });
+    const job = await t.json(`/api/v1/hosts/${host.host_id}/jobs`, { method: "POST", body: { kind: "init" } });
+    const viewer = await t.server.domain.auth.createUser("watcher", "viewer-password", "viewer", null);
+    const actor = { user_id: viewer.id, username: "watcher", role: "viewer" as const };
+    const token = t.server.domain.auth.createApiToken(actor, "ro").token;
+    const changes: Array<[string, string, unknown]> = [
+      ["POST", "/api/v1/enrollment-tokens", {}],
+      ["PATCH", `/api/v1/hosts/${host.host_id}`, { name: "x" }],
+      ["PUT", `/api/v1/hosts/${host.host_id}/config`, { repo_url: "/x" }],
+      ["DELETE", `/api/v1/hosts/${host.host_id}`, undefined],
+      ["POST", `/api/v1/hosts/${host.host_id}/schedules`, { kind: "backup", cron_expr: "0 3 * * *", paths: ["/a"] }],
+      ["PATCH", `/api/v1/schedules/${sched.body.id}`, { enabled: false }],
+      ["DELETE", `/api/v1/schedules/${sched.body.id}`, undefined],
+      ["POST", `/api/v1/hosts/${host.host_id}/jobs`, { kind: "init" }],
+      ["POST", `/api/v1/jobs/${job.body.id}/cancel`, undefined],
+      ["POST", "/api/v1/users", { username: "x", password: "long-enough-pw" }],
+      ["PATCH", `/api/v1/users/${viewer.id}`, { role: "admin" }],
+    ];
+    for (const [method, path, body] of changes) {
+      const r = await t.json(path, { method, body, token });
+      expect({ method, path, status: r.status }).toEqual({ method, path, status: 403 });
+    }
+    // Nothing changed, and reads still work.
+    expect((await t.json(`/api/v1/hosts/${host.host_id}`, { token })).body.name).toBe("web-01");
+    expect((await t.json(`/api/v1/jobs/${job.body.id}`, { token })).body.status).toBe("queued");
+    // A token is personal: a viewer may revoke their own.
+    const own = t.server.domain.auth.createApiToken(actor, "mine");
+    expect((await t.api(`/api/v1/api-tokens/${own.id}`, { method: "DELETE", token })).status).toBe(204);
+  });
+
   test("wrong credentials are refused, and repeated failures are throttled", async () => {
     for (let i = 0; i < 5; i++) {
       const bad = await login("admin", "nope");

@@ -16,7 +16,7 @@ export function eventRoutes(domain: Domain) {
       const queue: FleetEvent[] = [];
       let open = true;
       let wake: (() => void) | null = null;
-      const unsubscribe = domain.deps.events.subscribe((e) => {
+      const unsubscribe = domain.subscribe((e) => {
         if (hostFilter && e.host_id !== hostFilter) return;
         if (jobFilter && (!("job_id" in e) || e.job_id !== jobFilter)) return;
         // A client that stopped reading must not grow the queue forever: progress is dropped

@@ -7,38 +7,37 @@ const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace
 
 /** GET /healthz and GET /metrics (Prometheus text format 0.0.4). */
 export function healthRoutes(domain: Domain, counters: Counters, version: string) {
-  const { store } = domain.deps;
   return new Hono()
     .get("/healthz", (c) => {
-      const ok = store.integrityCheck !== undefined && store.countUsers() >= 0;
-      return c.json({ ok, version, protocol_version: PROTOCOL_VERSION });
+      const health = domain.fleet.health();
+      const body = { ...health, version, protocol_version: PROTOCOL_VERSION };
+      // 503 lets a load balancer or monitor see the failure without parsing the body.
+      return c.json(body, health.ok ? 200 : 503);
     })
     .get("/metrics", (c) => {
-      const hosts = store.listHosts();
-      const online = hosts.filter((h) => h.online).length;
+      const m = domain.fleet.metrics();
       const lines: string[] = [
         "# HELP restic_fleet_hosts Enrolled hosts by presence.",
         "# TYPE restic_fleet_hosts gauge",
-        `restic_fleet_hosts{state="online"} ${online}`,
-        `restic_fleet_hosts{state="offline"} ${hosts.length - online}`,
+        `restic_fleet_hosts{state="online"} ${m.online}`,
+        `restic_fleet_hosts{state="offline"} ${m.offline}`,
         "# HELP restic_fleet_jobs Jobs by kind and status.",
         "# TYPE restic_fleet_jobs gauge",
       ];
-      const counts = new Map(store.jobCounts().map((r) => [`${r.kind}/${r.status}`, r.n]));
+      const counts = new Map(m.jobCounts.map((r) => [`${r.kind}/${r.status}`, r.n]));
       for (const kind of JOB_KINDS) {
         for (const status of JOB_STATUSES) {
           lines.push(`restic_fleet_jobs{kind="${kind}",status="${status}"} ${counts.get(`${kind}/${status}`) ?? 0}`);
         }
       }
-      const names = new Map(hosts.map((h) => [h.id, h.name]));
       lines.push(
         "# HELP restic_fleet_last_successful_backup_timestamp_seconds Finish time of each host's last successful backup.",
         "# TYPE restic_fleet_last_successful_backup_timestamp_seconds gauge",
       );
-      for (const r of store.lastSuccessfulBackups()) {
+      for (const r of m.lastSuccessfulBackups) {
         const t = Date.parse(r.finished_at) / 1000;
         lines.push(
-          `restic_fleet_last_successful_backup_timestamp_seconds{host_id="${esc(r.host_id)}",host="${esc(names.get(r.host_id) ?? "")}"} ${t}`,
+          `restic_fleet_last_successful_backup_timestamp_seconds{host_id="${esc(r.host_id)}",host="${esc(r.host_name)}"} ${t}`,
         );
       }
       lines.push(

@@ -18,7 +18,6 @@ const StatsQuery = v.object({
 });
 
 export function hostRoutes(domain: Domain) {
-  const { store } = domain.deps;
   return new Hono<AppEnv>()
     .get("/", (c) => c.json({ items: domain.hosts.list(), next_cursor: null }))
     .get("/:id", (c) => c.json(domain.hosts.show(c.req.param("id"))))
@@ -34,16 +33,9 @@ export function hostRoutes(domain: Domain) {
       const body = await jsonBody(c, Config);
       return c.json(domain.hosts.setConfig(c.get("actor"), c.req.param("id"), body));
     })
-    .get("/:id/snapshots", (c) => {
-      domain.hosts.get(c.req.param("id"));
-      return c.json({ items: store.snapshotsForHost(c.req.param("id")), next_cursor: null });
-    })
+    .get("/:id/snapshots", (c) => c.json({ items: domain.hosts.snapshots(c.req.param("id")), next_cursor: null }))
     .get("/:id/repo-stats", (c) => {
-      domain.hosts.get(c.req.param("id"));
       const { limit } = query(c, StatsQuery);
-      return c.json({
-        items: store.repoStatsForHost(c.req.param("id"), Math.min(Math.max(Number(limit), 1), 1000)),
-        next_cursor: null,
-      });
+      return c.json({ items: domain.hosts.repoStats(c.req.param("id"), Number(limit)), next_cursor: null });
     });
 }

@@ -1,19 +1,18 @@
 import { Hono } from "hono";
 import * as v from "valibot";
-import { Id, JobStatus, RestoreSpec, specByKind } from "../../../protocol/index.ts";
+import { Id, JobStatus, RestoreSpec, strictSpecByKind } from "../../../protocol/index.ts";
 import type { Domain } from "../domain/domain.ts";
-import { DomainError } from "../domain/errors.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { jsonBody, query } from "../http/validate.ts";
 
 /**
- * A restore as the API takes it: another host's snapshot is named by that host's id
- * (DESIGN.md §8.5); the domain turns it into the wire's restic host name.
+ * A restore as the API takes it: another host's snapshot (from a repository both use) is named by
+ * that host's id; the domain turns it into the wire's restic host name.
  */
-const ApiRestoreSpec = v.object({ ...v.omit(RestoreSpec, ["source_host"]).entries, source_host_id: v.optional(Id) });
+const ApiRestoreSpec = { ...v.omit(RestoreSpec, ["source_host"]).entries, source_host_id: v.optional(Id) };
 
 /** Run-now bodies: the spec is checked against its own kind, like command.run on the wire. */
-export const RunNow = specByKind({ schedule_id: v.optional(Id) }, ApiRestoreSpec);
+export const RunNow = strictSpecByKind({ schedule_id: v.optional(Id) }, ApiRestoreSpec);
 
 const ListQuery = v.object({
   host_id: v.optional(v.string()),
@@ -26,21 +25,7 @@ const LogsQuery = v.object({
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,4}$/, "must be 1-5000"), v.transform(Number)), "1000"),
 });
 
-const encodeCursor = (j: { created_at: string; id: string }) =>
-  Buffer.from(JSON.stringify([j.created_at, j.id])).toString("base64url");
-
-function decodeCursor(cursor: string): { created_at: string; id: string } {
-  try {
-    const [created_at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (typeof created_at === "string" && typeof id === "string") return { created_at, id };
-  } catch {
-    // Fall through.
-  }
-  throw new DomainError("invalid", "cursor is not valid: pass next_cursor from the previous page", "cursor");
-}
-
 export function jobRoutes(domain: Domain) {
-  const { store } = domain.deps;
   return new Hono<AppEnv>()
     .post("/hosts/:id/jobs", async (c) => {
       const body = await jsonBody(c, RunNow);
@@ -48,25 +33,14 @@ export function jobRoutes(domain: Domain) {
     })
     .get("/jobs", (c) => {
       const q = query(c, ListQuery);
-      const limit = Math.min(Math.max(Number(q.limit), 1), 500);
-      const items = store.listJobs({
-        host_id: q.host_id,
-        status: q.status,
-        limit: limit + 1,
-        after: q.cursor ? decodeCursor(q.cursor) : undefined,
-      });
-      const page = items.slice(0, limit);
-      const last = page.at(-1);
-      return c.json({ items: page, next_cursor: items.length > limit && last ? encodeCursor(last) : null });
+      return c.json(
+        domain.jobs.list({ host_id: q.host_id, status: q.status, limit: Number(q.limit), cursor: q.cursor }),
+      );
     })
     .get("/jobs/:id", (c) => c.json(domain.jobs.get(c.req.param("id"))))
     .post("/jobs/:id/cancel", (c) => c.json(domain.jobs.cancel(c.get("actor"), c.req.param("id"))))
     .get("/jobs/:id/logs", (c) => {
-      domain.jobs.get(c.req.param("id"));
       const q = query(c, LogsQuery);
-      const limit = Math.min(Math.max(Number(q.limit), 1), 5000);
-      const items = store.logsAfter(c.req.param("id"), Number(q.after_seq), limit);
-      const last = items.at(-1);
-      return c.json({ items, next_cursor: items.length === limit && last ? String(last.seq) : null });
+      return c.json(domain.jobs.logs(c.req.param("id"), Number(q.after_seq), Number(q.limit)));
     });
 }

@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { Hook, JobKind, Options, RetentionPolicy, StringList } from "../../../protocol/index.ts";
-import { cronPreview } from "../domain/cron.ts";
 import type { Domain } from "../domain/domain.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { jsonBody } from "../http/validate.ts";
@@ -19,8 +18,9 @@ const fields = {
   post_hook: v.optional(v.nullable(Hook)),
   enabled: v.optional(v.boolean()),
 };
-export const NewSchedule = v.object(fields);
-export const SchedulePatch = v.partial(v.object(fields));
+// Strict: a misspelt field (`pathz`) is refused by name instead of being dropped without a word.
+export const NewSchedule = v.strictObject(fields);
+export const SchedulePatch = v.partial(v.strictObject(fields));
 const Preview = v.object({
   cron_expr: fields.cron_expr,
   timezone: fields.timezone,
@@ -47,13 +47,13 @@ export function scheduleRoutes(domain: Domain) {
     .get("/cron/preview", (c) => {
       const expr = c.req.query("cron_expr") ?? "";
       const tz = c.req.query("timezone") || null;
-      return c.json({ cron_expr: expr, next_runs: cronPreview(expr, tz, domain.deps.clock.now(), 5) });
+      return c.json({ cron_expr: expr, next_runs: domain.schedules.preview(expr, tz) });
     })
     .post("/cron/preview", async (c) => {
       const body = await jsonBody(c, Preview);
       return c.json({
         cron_expr: body.cron_expr,
-        next_runs: cronPreview(body.cron_expr, body.timezone ?? null, domain.deps.clock.now(), body.count),
+        next_runs: domain.schedules.preview(body.cron_expr, body.timezone ?? null, body.count),
       });
     });
 }

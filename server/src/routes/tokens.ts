@@ -20,11 +20,7 @@ export function apiTokenRoutes(domain: Domain) {
       const body = await jsonBody(c, NewApiToken);
       return c.json(domain.auth.createApiToken(c.get("actor"), body.name), 201);
     })
-    .get("/", (c) => {
-      const actor = c.get("actor");
-      const items = domain.deps.store.listApiTokens(actor.role === "admin" ? null : actor.user_id);
-      return c.json({ items, next_cursor: null });
-    })
+    .get("/", (c) => c.json({ items: domain.auth.listApiTokens(c.get("actor")), next_cursor: null }))
     .delete("/:id", (c) => {
       domain.auth.revokeApiToken(c.get("actor"), c.req.param("id"));
       return c.body(null, 204);

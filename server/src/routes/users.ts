@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { Domain } from "../domain/domain.ts";
-import { DomainError } from "../domain/errors.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { jsonBody, query } from "../http/validate.ts";
 
@@ -22,17 +21,10 @@ const AuditQuery = v.object({
   cursor: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "must be a number"), v.transform(Number))),
 });
 
-/** Users and the audit log: admin only, reads included. */
+/** Users and the audit log: admin only, reads included (the domain says so). */
 export function userRoutes(domain: Domain) {
-  const { store } = domain.deps;
-  const app = new Hono<AppEnv>();
-  const adminOnly = async (c: { get(key: "actor"): { role: string } }, next: () => Promise<void>) => {
-    if (c.get("actor").role !== "admin") throw new DomainError("forbidden", "users and the audit log are for admins");
-    await next();
-  };
-  for (const path of ["/users", "/users/*", "/audit-log"]) app.use(path, adminOnly);
-  return app
-    .get("/users", (c) => c.json({ items: store.listUsers(), next_cursor: null }))
+  return new Hono<AppEnv>()
+    .get("/users", (c) => c.json({ items: domain.auth.listUsers(c.get("actor")), next_cursor: null }))
     .post("/users", async (c) => {
       const body = await jsonBody(c, NewUser);
       return c.json(await domain.auth.createUser(body.username, body.password, body.role, c.get("actor")), 201);
@@ -43,9 +35,8 @@ export function userRoutes(domain: Domain) {
     })
     .get("/audit-log", (c) => {
       const q = query(c, AuditQuery);
-      const limit = Math.min(Math.max(Number(q.limit), 1), 500);
-      const items = store.listAudit(limit, q.cursor === undefined ? null : Number(q.cursor));
-      const last = items.at(-1);
-      return c.json({ items, next_cursor: items.length === limit && last ? String(last.seq) : null });
+      return c.json(
+        domain.auth.auditLog(c.get("actor"), Number(q.limit), q.cursor === undefined ? null : Number(q.cursor)),
+      );
     });
 }

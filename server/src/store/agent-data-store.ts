@@ -1,10 +1,11 @@
+import type { AgentDataStore } from "../domain/store.ts";
 import type { LogRow, RepoStatsRow, StoredSnapshot } from "../domain/types.ts";
 import { type Database, fromJson, params, toJson } from "./db.ts";
 
 type SnapshotRow = Omit<StoredSnapshot, "paths" | "tags"> & { paths: string; tags: string | null };
 
 /** What agents report: log lines, snapshot lists, repository stats, and the envelope ids seen. */
-export function agentDataStore(db: Database) {
+export function agentDataStore(db: Database): AgentDataStore {
   const insertLog = db.query(
     "INSERT OR IGNORE INTO job_logs (job_id, seq, ts, stream, payload) VALUES ($job_id, $seq, $ts, $stream, $payload)",
   );

@@ -1,7 +1,8 @@
+import type { AuditStore } from "../domain/store.ts";
 import type { AuditEntry } from "../domain/types.ts";
 import { type Database, fromJson, toJson } from "./db.ts";
 
-export function auditStore(db: Database) {
+export function auditStore(db: Database): AuditStore {
   return {
     insertAudit(e: Omit<AuditEntry, "seq">) {
       db.query(

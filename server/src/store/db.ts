@@ -5,6 +5,9 @@ import { MIGRATIONS } from "./migrations.ts";
 
 export type { Database };
 
+/** The database's file name in the data directory. */
+export const DATABASE_FILE = "restic-fleet.db";
+
 /**
  * Opens (or creates) the database: WAL, foreign keys on, and synchronous=FULL because the
  * server acks agent messages once committed, and an acked message must survive power loss.

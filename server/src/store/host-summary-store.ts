@@ -1,4 +1,5 @@
 import type { JobStatus } from "../../../protocol/index.ts";
+import type { HostSummaryStore } from "../domain/store.ts";
 import type { Host, HostSummary } from "../domain/types.ts";
 import type { Database } from "./db.ts";
 import { type HostRow, hostCols, toHost } from "./hosts-store.ts";
@@ -50,7 +51,7 @@ const split = (r: Row): { host: Host; summary: HostSummary } => ({
 });
 
 /** The host list in one statement: each host with its last backup, size and settings. */
-export function hostSummaryStore(db: Database) {
+export function hostSummaryStore(db: Database): HostSummaryStore {
   return {
     /** Every host with its summary, ordered by name, id. */
     hostSummaries: () => db.query<Row, []>(`${select} ORDER BY h.name, h.id`).all().map(split),

@@ -1,3 +1,4 @@
+import type { HelloInfo, HostsStore } from "../domain/store.ts";
 import type { Host, HostConfigRow } from "../domain/types.ts";
 import { type Database, params } from "./db.ts";
 
@@ -25,19 +26,7 @@ export const toHost = (r: HostRow): Host => ({
 export const hostCols = `id, name, hostname, restic_host, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
   last_seen_at, enrolled_at, schedule_version, acked_schedule_version`;
 
-export interface HelloInfo {
-  hostname: string;
-  restic_host: string;
-  os: string;
-  arch: string;
-  agent_version: string;
-  restic_version: string;
-  protocol_version: number;
-  boot_time: string | null;
-  at: string;
-}
-
-export function hostsStore(db: Database) {
+export function hostsStore(db: Database): HostsStore {
   return {
     insertHost(h: {
       id: string;

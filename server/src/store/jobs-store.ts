@@ -1,4 +1,5 @@
 import type { JobStatus } from "../../../protocol/index.ts";
+import type { JobFilter, JobsStore } from "../domain/store.ts";
 import type { Job } from "../domain/types.ts";
 import { type Database, fromJson, toJson } from "./db.ts";
 
@@ -17,17 +18,9 @@ const toJob = (r: Row): Job => ({
   stats: fromJson(r.stats, null),
 });
 
-export interface JobFilter {
-  host_id?: string | undefined;
-  status?: JobStatus | undefined;
-  limit: number;
-  /** Exclusive lower bound in (created_at DESC, id DESC) order. */
-  after?: { created_at: string; id: string } | undefined;
-}
-
 const NOT_TERMINAL = "status IN ('queued', 'running')";
 
-export function jobsStore(db: Database) {
+export function jobsStore(db: Database): JobsStore {
   const byId = db.query<Row, [string]>("SELECT * FROM jobs WHERE id = ?");
   return {
     /** Inserts a job; for a schedule tick already seen, returns the existing job and created=false. */

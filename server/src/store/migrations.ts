@@ -230,9 +230,10 @@ export const MIGRATIONS: readonly string[] = [
   ${backupFacts("1")}
   ${repoFacts("1")}
   `,
-  // 5 (2026-12-01): the restic host name (DESIGN.md §8.1), fixed at enrollment. Hosts enrolled
-  // before it get the hostname of their last hello: an agent before protocol 2 let restic write
-  // the machine's hostname into every snapshot, so that is the name their snapshots carry.
+  // 5 (2026-12-01): the restic host name (`--host` on every command that writes or selects
+  // snapshots), fixed at enrollment. Hosts enrolled before it get the hostname of their last
+  // hello: an agent before protocol 2 let restic write the machine's hostname into every
+  // snapshot, so that is the name their snapshots carry.
   `
   ALTER TABLE hosts ADD COLUMN restic_host TEXT NOT NULL DEFAULT '';
   UPDATE hosts SET restic_host = hostname;

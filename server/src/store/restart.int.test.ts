@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTestServer, TestAgent } from "../testing/harness.ts";
@@ -59,8 +59,22 @@ test("a restart on the same data directory keeps everything committed", async ()
     again.close();
 
     expect(statSync(join(dataDir, "secret.key")).mode & 0o777).toBe(0o600);
-    expect(t.server.store.integrityCheck()).toBe("ok");
+    expect(t.server.store.check()).toBe("ok");
     await t.close();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("a data directory whose secret.key went missing is refused, not given a new key", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "rf-nokey-"));
+  try {
+    const t = await startTestServer({ dataDir });
+    await t.close();
+    rmSync(join(dataDir, "secret.key"));
+    // A new key could not open the repository passwords sealed under the old one.
+    await expect(startTestServer({ dataDir })).rejects.toThrow("restore secret.key from your backup");
+    expect(existsSync(join(dataDir, "secret.key"))).toBe(false);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -1,3 +1,4 @@
+import type { SchedulesStore } from "../domain/store.ts";
 import type { BackupCadence, Schedule } from "../domain/types.ts";
 import { type Database, fromJson, toJson } from "./db.ts";
 
@@ -30,7 +31,7 @@ const toRow = (s: Schedule) => ({
   enabled: s.enabled ? 1 : 0,
 });
 
-export function schedulesStore(db: Database) {
+export function schedulesStore(db: Database): SchedulesStore {
   return {
     insertSchedule(s: Schedule) {
       db.query(

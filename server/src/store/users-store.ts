@@ -1,13 +1,8 @@
+import type { SessionRow, UsersStore } from "../domain/store.ts";
 import type { ApiToken, EnrollmentToken, Role, User } from "../domain/types.ts";
 import { type Database, params } from "./db.ts";
 
-export interface SessionRow {
-  user: User;
-  csrf_token: string;
-  expires_at: string;
-}
-
-export function usersStore(db: Database) {
+export function usersStore(db: Database): UsersStore {
   const userCols = "id, username, role, created_at, disabled_at";
   return {
     countUsers: () => db.query<{ n: number }, []>("SELECT count(*) AS n FROM users").get()?.n ?? 0,

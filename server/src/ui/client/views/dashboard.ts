@@ -132,7 +132,10 @@ export const dashboardView: View = async (root, ctx) => {
       .filter(
         (x) =>
           !q ||
-          [x.name, x.hostname, x.restic_host, x.os, x.arch, x.agent_version, x.restic_version].join(" ").toLowerCase().includes(q),
+          [x.name, x.hostname, x.restic_host, x.os, x.arch, x.agent_version, x.restic_version]
+            .join(" ")
+            .toLowerCase()
+            .includes(q),
       )
       .filter(
         (x) => st === "all" || (st === "online" ? x.online : st === "offline" ? !x.online : x.backup_health === st),

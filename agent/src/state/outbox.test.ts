@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { envelopeOf } from "../../protocol/index.ts";
-import { FakeClock } from "./clock.ts";
+import { envelopeOf } from "../../../protocol/index.ts";
+import { FakeClock } from "../testing/fake-clock.ts";
 import { OUTBOX_FILE, Outbox, type OutboxEnvelope, type OutboxOptions } from "./outbox.ts";
 
 const root = await mkdtemp(join(tmpdir(), "rf-outbox-"));

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { type Fleet, startFleet, tempDir } from "./fleet.ts";
 import { RESTIC, TestHost } from "./host.ts";
 
-// DESIGN.md §8.1 end to end: two compiled agents on one machine, enrolled as web-a and web-b, back up
+// `--host` scoping end to end: two compiled agents on one machine, enrolled as web-a and web-b, back up
 // the same path into one repository. Each one's retention, mirror and restore stay its own.
 let fleet: Fleet;
 let work: string;

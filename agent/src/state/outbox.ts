@@ -1,9 +1,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { envelopeOf } from "../../protocol/index.ts";
-import type { Clock, TimerHandle } from "./clock.ts";
-import { removeStaleTempFiles, writeFileAtomic } from "./state/atomic-file.ts";
-import { MARKER_TEXT, type MakeMarker, planDrops } from "./state/outbox-drops.ts";
+import { envelopeOf } from "../../../protocol/index.ts";
+import type { Clock, TimerHandle } from "../clock.ts";
+import { removeStaleTempFiles, writeFileAtomic } from "./atomic-file.ts";
+import { MARKER_TEXT, type MakeMarker, planDrops } from "./outbox-drops.ts";
 import {
   appendDurably,
   byteLength,
@@ -13,9 +13,9 @@ import {
   recordLine,
   removalLine,
   replayOutbox,
-} from "./state/outbox-records.ts";
+} from "./outbox-records.ts";
 
-export { OUTBOX_TYPES, type OutboxEnvelope, type OutboxType } from "./state/outbox-records.ts";
+export { OUTBOX_TYPES, type OutboxEnvelope, type OutboxType } from "./outbox-records.ts";
 
 /**
  * Persisted before push() resolves. They are rare (a few per job), and the server acks
@@ -66,7 +66,7 @@ export interface OutboxStats {
 /**
  * A durable, bounded queue of agent → server envelopes, kept until the server acks them.
  * Pushes are buffered in memory and appended to `outbox.jsonl` in batches, one fsync per batch
- * (format: state/outbox-records.ts; what goes when full: state/outbox-drops.ts).
+ * (format: outbox-records.ts; what goes when full: outbox-drops.ts).
  */
 export class Outbox {
   readonly path: string;

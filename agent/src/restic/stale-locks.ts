@@ -1,9 +1,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import type { Logger } from "./log.ts";
-import { runProcess } from "./restic/run-process.ts";
-import { removeSecretFile, resticEnv, writePasswordFile } from "./restic/secrets.ts";
-import type { RepoConfig, SpawnFn } from "./restic/types.ts";
+import type { Logger } from "../log.ts";
+import { type ResticSessionOptions, withResticSession } from "./restic-session.ts";
 
 interface LockInfo {
   id: string;
@@ -37,12 +35,7 @@ export function isLiveRestic(pid: number): boolean {
   }
 }
 
-export interface StaleLockOptions {
-  resticPath: string;
-  repo: RepoConfig;
-  spawn: SpawnFn;
-  tempDir: string;
-  cacheDir?: string;
+export interface StaleLockOptions extends ResticSessionOptions {
   log: Logger;
   isLive?: (pid: number) => boolean;
 }
@@ -55,18 +48,10 @@ export interface StaleLockOptions {
  */
 export async function clearOwnStaleLocks(o: StaleLockOptions): Promise<"none" | "removed" | "kept-live"> {
   const isLive = o.isLive ?? isLiveRestic;
-  const file = await writePasswordFile(o.tempDir, o.repo.repo_password);
-  try {
-    const env = resticEnv(o.repo, file, o.cacheDir ? { cacheDir: o.cacheDir } : {});
+  return withResticSession(o, async (session) => {
     const run = async (args: string[]) => {
       const out: string[] = [];
-      const res = await runProcess({
-        spawn: o.spawn,
-        argv: [o.resticPath, ...args],
-        env,
-        onStdout: (l) => out.push(l),
-        onStderr: () => {},
-      });
+      const res = await session.run(args, { onStdout: (l) => out.push(l), onStderr: () => {} });
       return { ok: res.exitCode === 0, out };
     };
     const list = await run(["--no-lock", "list", "locks"]);
@@ -92,7 +77,5 @@ export async function clearOwnStaleLocks(o: StaleLockOptions): Promise<"none" | 
       ok: res.ok,
     });
     return ours ? "removed" : "kept-live";
-  } finally {
-    await removeSecretFile(file);
-  }
+  });
 }

@@ -8,7 +8,7 @@ import { TestHost } from "./host.ts";
 
 // The web UI in headless Chromium (Debian's), against the real server, the compiled agent and
 // the real restic. Each step saves a screenshot under test-artifacts/ui/.
-const SHOTS = join(import.meta.dir, "..", "..", "..", "test-artifacts", "ui");
+const SHOTS = join(import.meta.dir, "..", "test-artifacts", "ui");
 const CHROMIUM = process.env.RF_CHROMIUM ?? "/usr/bin/chromium";
 let fleet: Fleet;
 let host: TestHost;

@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { CommandRunPayload, JobFinishedPayload } from "../../../protocol/index.ts";
 import { realClock } from "../clock.ts";
+import { bunSpawn } from "../restic/spawn.ts";
+import { Supervisor } from "../restic/supervisor.ts";
+import type { RepoConfig, SupervisorOptions } from "../restic/types.ts";
 import { Recorder } from "./fake-spawn.ts";
-import { bunSpawn } from "./spawn.ts";
-import { Supervisor } from "./supervisor.ts";
-import type { RepoConfig, SupervisorOptions } from "./types.ts";
 
 /**
  * Shared set-up for the *.int.test.ts files, which run the real restic on repositories in temporary

@@ -1,5 +1,5 @@
 import type { AgentMessageType, PayloadOf } from "../../../protocol/index.ts";
-import type { ChildLike, Emit, SpawnFn } from "./types.ts";
+import type { ChildLike, Emit, SpawnFn } from "../restic/types.ts";
 
 /**
  * Test doubles for the process seam: a FakeChild whose output the test writes line by line, and a

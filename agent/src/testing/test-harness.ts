@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FakeClock } from "../clock.ts";
+import { Supervisor } from "../restic/supervisor.ts";
+import type { RepoConfig, SupervisorOptions } from "../restic/types.ts";
+import { FakeClock } from "./fake-clock.ts";
 import { FakeSpawn, type Handler, Recorder } from "./fake-spawn.ts";
-import { Supervisor } from "./supervisor.ts";
-import type { RepoConfig, SupervisorOptions } from "./types.ts";
 
 /** A Supervisor wired to fakes, for the unit tests. */
 export interface Harness {

@@ -1,0 +1,93 @@
+import type { AgentMessageType, PayloadOf, ServerMessage } from "../../protocol/index.ts";
+import type { Clock } from "./clock.ts";
+import type { Delivery } from "./delivery.ts";
+import type { Logger, Redactor } from "./log.ts";
+import type { Emit, Supervisor } from "./restic/index.ts";
+import { type Scheduler, toRfc3339 } from "./scheduler.ts";
+import type { StateStore } from "./state/state-store.ts";
+
+/** The agent's parts a server message acts on. */
+export interface MessageContext {
+  state: StateStore;
+  scheduler: Scheduler;
+  supervisor: Supervisor;
+  delivery: Delivery;
+  redactor: Redactor;
+  log: Logger;
+  clock: Clock;
+  stateDir: string;
+  /** A report, kept until acked (Agent.emit). */
+  emit: Emit;
+  /** A live-only message (schedule.ack), lost if the link is down. */
+  send: <T extends AgentMessageType>(type: T, payload: PayloadOf<T>) => boolean;
+}
+
+/**
+ * What the agent does with each server message, already validated at the edge. The caller runs them
+ * one at a time, in arrival order: a schedule.set must be applied before the next.
+ */
+export async function handleServerMessage(msg: ServerMessage, c: MessageContext): Promise<void> {
+  switch (msg.type) {
+    case "config.update": {
+      const config = await c.state.applyConfigUpdate(msg.payload);
+      c.redactor.add(config.repo_password);
+      c.redactor.add(config.repo_credential);
+      c.redactor.addUrlPassword(config.repo_url);
+      c.log.info("repository settings updated", { fields: Object.keys(msg.payload) });
+      return;
+    }
+    case "schedule.set": {
+      await c.state.setScheduleSet(msg.payload);
+      // A schedule's first tick counts as missed too if the agent is down when it falls.
+      const now = toRfc3339(c.clock.now());
+      for (const entry of msg.payload.schedules) {
+        if (entry.enabled && !c.state.getLastFire(entry.id)) await c.state.setLastFire(entry.id, now);
+      }
+      const version = await c.scheduler.apply(msg.payload);
+      c.send("schedule.ack", { version, applied_at: c.clock.now().toISOString() });
+      c.log.info("schedules applied", { version, count: msg.payload.schedules.length });
+      return;
+    }
+    case "command.run": {
+      const id = msg.payload.job_id;
+      // A job we already have (queued, running, or finished with its result not yet acked) is
+      // answered again, never run twice.
+      if (!c.state.getJob(id)) {
+        try {
+          // Persisted before it is acknowledged: an accepted job is never lost to a restart.
+          await c.state.acceptJob(msg.payload);
+        } catch (err) {
+          c.log.error("could not persist an accepted job", { job_id: id, error: String(err) });
+          c.emit("command.result", {
+            job_id: id,
+            accepted: false,
+            error: `the agent could not write its state dir (${c.stateDir}): free disk space or fix permissions`,
+          });
+          return;
+        }
+        c.supervisor.enqueue(msg.payload);
+      }
+      c.emit("command.result", { job_id: id, accepted: true });
+      return;
+    }
+    case "command.cancel":
+      if (!c.supervisor.cancel(msg.payload.job_id)) {
+        c.log.info("cancel for a job that is not queued or running here", { job_id: msg.payload.job_id });
+      }
+      return;
+    case "ack":
+      await c.delivery.ack(msg.payload.ids);
+      return;
+    case "error":
+      c.log.warn("the server reported an error", { ...msg.payload });
+      if (msg.payload.code === "invalid_message" && msg.payload.ref_id) c.delivery.dropRefused(msg.payload.ref_id);
+      return;
+    case "agent.update_available":
+      c.log.info("a newer agent is available; update it with your package manager", { ...msg.payload });
+      return;
+    default: {
+      const unreachable: never = msg;
+      throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
+    }
+  }
+}

@@ -1,0 +1,247 @@
+import type { JobStatus } from "../../../protocol/index.ts";
+import type {
+  ApiToken,
+  AuditEntry,
+  BackupCadence,
+  EnrollmentToken,
+  Host,
+  HostConfigRow,
+  HostSummary,
+  Job,
+  LogRow,
+  RepoStatsRow,
+  Role,
+  Schedule,
+  StoredSnapshot,
+  User,
+} from "./types.ts";
+
+/**
+ * The persistence the domain needs, defined here so the dependency runs one way: the store
+ * (server/src/store/, SQLite) implements this interface, and nothing in the domain knows how.
+ * Another implementation must pass the same contract suite (store/store-contract.ts).
+ */
+
+export interface SessionRow {
+  user: User;
+  csrf_token: string;
+  expires_at: string;
+}
+export interface HelloInfo {
+  hostname: string;
+  restic_host: string;
+  os: string;
+  arch: string;
+  agent_version: string;
+  restic_version: string;
+  protocol_version: number;
+  boot_time: string | null;
+  at: string;
+}
+export interface JobFilter {
+  host_id?: string | undefined;
+  status?: JobStatus | undefined;
+  limit: number;
+  /** Exclusive lower bound in (created_at DESC, id DESC) order. */
+  after?:
+    | {
+        created_at: string;
+        id: string;
+      }
+    | undefined;
+}
+
+/** Users, sessions, API and enrollment tokens. */
+export interface UsersStore {
+  countUsers: () => number;
+  insertUser(
+    u: User & {
+      password_hash: string;
+    },
+  ): void;
+  userByName: (username: string) =>
+    | (User & {
+        password_hash: string;
+      })
+    | null;
+  userById: (id: string) => User | null;
+  listUsers: () => User[];
+  setPassword(id: string, password_hash: string): void;
+  setRole: (id: string, role: Role) => void;
+  /** Disabling ends the user's sessions; their API tokens stop working while disabled. */
+  setDisabled(id: string, at: string | null): void;
+  countActiveAdmins: () => number;
+  insertSession(s: {
+    token_hash: string;
+    user_id: string;
+    csrf_token: string;
+    created_at: string;
+    expires_at: string;
+  }): void;
+  sessionByHash(token_hash: string): SessionRow | null;
+  deleteSession: (token_hash: string) => void;
+  deleteExpiredSessions: (now: string) => void;
+  insertApiToken(
+    t: ApiToken & {
+      token_hash: string;
+    },
+  ): void;
+  userByApiToken(token_hash: string):
+    | (User & {
+        token_id: string;
+      })
+    | null;
+  /** At most once a minute per token: each update is a durable commit on the request's path. */
+  touchApiToken: (id: string, at: string) => void;
+  listApiTokens: (user_id: string | null) => ApiToken[];
+  revokeApiToken: (id: string, at: string) => boolean;
+  apiTokenById: (id: string) => ApiToken | null;
+  insertEnrollmentToken(
+    t: EnrollmentToken & {
+      token_hash: string;
+    },
+  ): void;
+  enrollmentTokenByHash: (token_hash: string) => EnrollmentToken | null;
+  /** Takes one use if any is left; false when the token is used up. */
+  useEnrollmentToken: (id: string) => boolean;
+}
+
+/** Hosts, presence, schedule versions and repository settings. */
+export interface HostsStore {
+  insertHost(h: {
+    id: string;
+    name: string;
+    hostname: string;
+    restic_host: string;
+    agent_token_hash: string;
+    enrolled_at: string;
+  }): void;
+  hostById(id: string): Host | null;
+  hostIdByTokenHash: (hash: string) => string | null;
+  listHosts: () => Host[];
+  recordHello(id: string, h: HelloInfo): void;
+  touchHost: (id: string, at: string) => void;
+  setOffline: (id: string) => void;
+  /** Hosts marked online whose last sign of life is older than `before`. */
+  staleOnlineHosts: (before: string) => string[];
+  markAllOffline: () => void;
+  renameHost: (id: string, name: string) => void;
+  deleteHost: (id: string) => boolean;
+  bumpScheduleVersion(id: string): number;
+  /** Records the acked version; an ack for a version newer than the current one is ignored. */
+  ackScheduleVersion: (id: string, version: number) => boolean;
+  configFor: (host_id: string) => HostConfigRow | null;
+  upsertConfig(c: HostConfigRow): void;
+}
+
+/** The host list with its per-host facts, in one read. */
+export interface HostSummaryStore {
+  /** Every host with its summary, ordered by name, id. */
+  hostSummaries: () => {
+    host: Host;
+    summary: HostSummary;
+  }[];
+  hostSummary(id: string): {
+    host: Host;
+    summary: HostSummary;
+  } | null;
+  /** For /metrics: each host's last successful backup, from the same columns. */
+  lastSuccessfulBackups: () => {
+    host_id: string;
+    finished_at: string;
+  }[];
+}
+
+/** Schedules. */
+export interface SchedulesStore {
+  insertSchedule(s: Schedule): void;
+  updateSchedule(s: Schedule): void;
+  scheduleById(id: string): Schedule | null;
+  schedulesForHost: (host_id: string) => Schedule[];
+  /** Every host's enabled backup schedules: what the host list needs for expected intervals. */
+  backupCadences: () => BackupCadence[];
+  deleteSchedule: (id: string) => boolean;
+}
+
+/** Jobs: creation (idempotent per tick), delivery and state transitions. */
+export interface JobsStore {
+  /** Inserts a job; for a schedule tick already seen, returns the existing job and created=false. */
+  insertJob(j: Job): {
+    job: Job;
+    created: boolean;
+  };
+  jobById(id: string): Job | null;
+  listJobs(f: JobFilter): Job[];
+  /** Queued jobs of a host, oldest first, that the agent has not accepted yet. */
+  undeliveredJobs: (host_id: string) => Job[];
+  /** Dispatched but never accepted before `before`, across hosts. */
+  unacceptedSince: (before: string) => Job[];
+  markDispatched: (id: string, at: string) => void;
+  /** A last acceptance window without a new delivery (see domain/jobs.ts onHello). */
+  renewDispatch: (id: string, at: string) => void;
+  /** Jobs cancelled after delivery but before the agent accepted them: the agent may have them. */
+  cancelledUnaccepted: (host_id: string, since: string) => string[];
+  markAccepted: (id: string, at: string) => boolean;
+  markRunning: (id: string, started_at: string) => boolean;
+  setProgress: (id: string, progress: Record<string, unknown>) => boolean;
+  /** Moves a job to a terminal state; a job already finished never changes again. */
+  finishJob(
+    id: string,
+    f: {
+      status: JobStatus;
+      exit_code: number | null;
+      finished_at: string;
+      stats?: unknown;
+      error: string | null;
+    },
+  ): boolean;
+  lastJobOfKind(host_id: string, kind: string): Job | null;
+  lastSuccessfulBackupAt: (host_id: string) => string | null;
+  jobCounts: () => {
+    kind: string;
+    status: string;
+    n: number;
+  }[];
+}
+
+/** What agents report: envelope ids (idempotency), logs, snapshots, repository stats. */
+export interface AgentDataStore {
+  /** True when this envelope id is new for the host (and records it); false for a re-send. */
+  rememberEnvelope: (host_id: string, id: string, at: string) => boolean;
+  forgetEnvelopesBefore: (at: string) => void;
+  /** Batched: call inside a transaction. */
+  insertLogs(lines: LogRow[]): void;
+  logsAfter: (job_id: string, after_seq: number, limit: number) => LogRow[];
+  /** Replaces the host's snapshot list; call inside a transaction so readers never see half. */
+  replaceSnapshots(host_id: string, list: Omit<StoredSnapshot, "host_id">[]): void;
+  snapshotsForHost: (host_id: string) => StoredSnapshot[];
+  insertRepoStats(s: RepoStatsRow): void;
+  repoStatsForHost: (host_id: string, limit: number) => RepoStatsRow[];
+}
+
+/** The audit log. */
+export interface AuditStore {
+  insertAudit(e: Omit<AuditEntry, "seq">): void;
+  listAudit: (limit: number, before_seq: number | null) => AuditEntry[];
+}
+
+export interface Store
+  extends UsersStore,
+    HostsStore,
+    HostSummaryStore,
+    SchedulesStore,
+    JobsStore,
+    AgentDataStore,
+    AuditStore {
+  /**
+   * Runs fn in one transaction; a nested call runs in a savepoint inside the outer one, so its
+   * failure undoes only its own writes. The domain calls it through its own transaction wrapper,
+   * which holds the live events until the outermost commit (domain/transaction.ts).
+   */
+  tx<T>(fn: () => T): T;
+  /** Whether a transaction is open: a storage failure can end it under a savepoint (SQLITE_FULL). */
+  inTransaction(): boolean;
+  /** "ok" when the database answers and its quick integrity check passes, else what is wrong. */
+  check(): string;
+  close(): void;
+}

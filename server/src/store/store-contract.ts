@@ -1,0 +1,1181 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { blankSchedule, queuedJob } from "../domain/blank-rows.ts";
+import type { HelloInfo, Store } from "../domain/store.ts";
+import type {
+  AuditEntry,
+  Host,
+  HostConfigRow,
+  Job,
+  RepoStatsRow,
+  Schedule,
+  StoredSnapshot,
+  User,
+} from "../domain/types.ts";
+
+/**
+ * The behaviour the domain relies on from any Store (domain/store.ts), written against that
+ * interface only: no SQL, no implementation module. Each implementation runs it unchanged, e.g.
+ * `storeContract("SQLite", () => createStore(openDatabase(":memory:")))`. Every test gets a new,
+ * empty store from `open`; `close` (default: `s.close()`) disposes of it.
+ *
+ * Times are canonical ISO strings (what the domain writes, Date.toISOString()), so text and
+ * instant order agree. Where the interface promises no order, results are sorted before comparing.
+ */
+export function storeContract(
+  name: string,
+  open: () => Store | Promise<Store>,
+  close?: (s: Store) => void | Promise<void>,
+): void {
+  describe(`${name} store contract`, () => {
+    let s: Store;
+    beforeEach(async () => {
+      s = await open();
+    });
+    afterEach(async () => {
+      await (close ? close(s) : s.close());
+    });
+
+    /** `sec` seconds after 2026-11-30T12:00:00.000Z. */
+    const t = (sec: number) => new Date(Date.UTC(2026, 10, 30, 12, 0, 0) + sec * 1000).toISOString();
+    const sorted = <T>(xs: T[]) => [...xs].sort();
+
+    const user = (id: string, over: Partial<User> = {}) => ({
+      id,
+      username: id,
+      role: "admin" as const,
+      created_at: t(0),
+      disabled_at: null,
+      password_hash: `hash-${id}`,
+      ...over,
+    });
+    const addUser = (id: string, over: Partial<User> = {}) => {
+      const u = user(id, over);
+      s.insertUser(u);
+      return u;
+    };
+    const session = (token_hash: string, user_id: string, expires_at = t(3600)) => ({
+      token_hash,
+      user_id,
+      csrf_token: `csrf-${token_hash}`,
+      created_at: t(0),
+      expires_at,
+    });
+    const apiToken = (id: string, user_id: string, created_at = t(0)) => ({
+      id,
+      user_id,
+      name: `token ${id}`,
+      token_hash: `th-${id}`,
+      created_at,
+      last_used_at: null,
+      revoked_at: null,
+    });
+    const addHost = (id: string, over: { name?: string; hostname?: string; restic_host?: string } = {}) => {
+      const h = {
+        id,
+        name: id,
+        hostname: `${id}.lan`,
+        restic_host: `${id}.lan`,
+        agent_token_hash: `agent-${id}`,
+        enrolled_at: t(0),
+        ...over,
+      };
+      s.insertHost(h);
+      return h;
+    };
+    const hello = (over: Partial<HelloInfo> = {}): HelloInfo => ({
+      hostname: "box",
+      restic_host: "box",
+      os: "linux",
+      arch: "amd64",
+      agent_version: "1.2.3",
+      restic_version: "0.17.3",
+      protocol_version: 2,
+      boot_time: t(-3600),
+      at: t(10),
+      ...over,
+    });
+    const schedule = (id: string, host_id: string, over: Partial<Schedule> = {}) =>
+      blankSchedule({ id, host_id, kind: "backup", cron_expr: "0 2 * * *", created_at: t(0), ...over });
+    const addSchedule = (id: string, host_id: string, over: Partial<Schedule> = {}) => {
+      const sc = schedule(id, host_id, over);
+      s.insertSchedule(sc);
+      return sc;
+    };
+    const job = (id: string, host_id: string, over: Partial<Job> = {}) =>
+      queuedJob({ id, host_id, kind: "backup", actor_kind: "user", actor_id: "usr_1", created_at: t(0), ...over });
+    const addJob = (id: string, host_id: string, over: Partial<Job> = {}) => {
+      const j = job(id, host_id, over);
+      s.insertJob(j);
+      return j;
+    };
+    const finish = (id: string, status: Job["status"], finished_at: string, error: string | null = null) =>
+      s.finishJob(id, { status, exit_code: status === "succeeded" ? 0 : 1, finished_at, error });
+    const config = (host_id: string, over: Partial<HostConfigRow> = {}): HostConfigRow => ({
+      host_id,
+      repo_url: "s3:https://s3.example/bucket",
+      repo_password_enc: "enc:pw",
+      repo_username: "key-id",
+      repo_credential_enc: "enc:secret",
+      hook_shell: "/bin/sh",
+      updated_at: t(0),
+      ...over,
+    });
+    const snapshot = (id: string, time: string): Omit<StoredSnapshot, "host_id"> => ({
+      id: id.repeat(64),
+      short_id: id.repeat(8),
+      time,
+      hostname: "box",
+      paths: ["/srv", "/etc"],
+      tags: ["daily"],
+      size_bytes: 1024,
+      file_count: 12,
+    });
+    const repoStats = (host_id: string, size_bytes: number, reported_at: string): RepoStatsRow => ({
+      host_id,
+      reported_at,
+      size_bytes,
+      snapshot_count: 3,
+      dedup_ratio: 1.5,
+      last_check_at: t(-60),
+      last_check_status: "ok",
+      lock_state: "unlocked",
+    });
+    const auditEntry = (action: string, at: string): Omit<AuditEntry, "seq"> => ({
+      at,
+      actor_id: "usr_1",
+      actor_name: "alice",
+      action,
+      target: "h1",
+      detail: { fields: ["repo_url"], n: 1 },
+    });
+    const logLine = (job_id: string, seq: number, payload = `line ${seq}`) => ({
+      job_id,
+      seq,
+      ts: t(seq),
+      stream: "stdout",
+      payload,
+    });
+
+    describe("users", () => {
+      test("userByName returns the user with its password hash, userById without it", () => {
+        const u = addUser("usr_1", { username: "alice", role: "viewer" });
+        expect(s.userByName("alice")).toEqual(u);
+        const { password_hash: _, ...plain } = u;
+        expect(s.userById("usr_1")).toEqual(plain);
+      });
+
+      test("userByName and userById return null for an unknown user", () => {
+        addUser("usr_1");
+        expect(s.userByName("nobody")).toBeNull();
+        expect(s.userById("usr_x")).toBeNull();
+      });
+
+      test("countUsers counts every user, disabled ones included", () => {
+        expect(s.countUsers()).toBe(0);
+        addUser("usr_1");
+        addUser("usr_2", { disabled_at: t(1) });
+        expect(s.countUsers()).toBe(2);
+      });
+
+      test("listUsers lists every user ordered by username", () => {
+        addUser("usr_1", { username: "carol" });
+        addUser("usr_2", { username: "alice" });
+        addUser("usr_3", { username: "bob" });
+        expect(s.listUsers().map((u) => u.username)).toEqual(["alice", "bob", "carol"]);
+      });
+
+      test("setPassword replaces the hash and ends the user's sessions", () => {
+        addUser("usr_1");
+        addUser("usr_2");
+        s.insertSession(session("sess_1", "usr_1"));
+        s.insertSession(session("sess_2", "usr_2"));
+        s.setPassword("usr_1", "new-hash");
+        expect(s.userByName("usr_1")?.password_hash).toBe("new-hash");
+        expect(s.sessionByHash("sess_1")).toBeNull();
+        expect(s.sessionByHash("sess_2")).not.toBeNull();
+      });
+
+      test("setRole changes the role", () => {
+        addUser("usr_1", { role: "admin" });
+        s.setRole("usr_1", "viewer");
+        expect(s.userById("usr_1")?.role).toBe("viewer");
+      });
+
+      test("setDisabled ends the user's sessions and stops their API tokens until re-enabled", () => {
+        addUser("usr_1");
+        s.insertSession(session("sess_1", "usr_1"));
+        s.insertApiToken(apiToken("tok_1", "usr_1"));
+        s.setDisabled("usr_1", t(5));
+        expect(s.userById("usr_1")?.disabled_at).toBe(t(5));
+        expect(s.sessionByHash("sess_1")).toBeNull();
+        expect(s.userByApiToken("th-tok_1")).toBeNull();
+        s.setDisabled("usr_1", null);
+        expect(s.userById("usr_1")?.disabled_at).toBeNull();
+        expect(s.userByApiToken("th-tok_1")?.token_id).toBe("tok_1");
+        // A session ended by disabling does not come back.
+        expect(s.sessionByHash("sess_1")).toBeNull();
+      });
+
+      test("countActiveAdmins counts admins that are not disabled", () => {
+        addUser("usr_1", { role: "admin" });
+        addUser("usr_2", { role: "admin" });
+        addUser("usr_3", { role: "viewer" });
+        expect(s.countActiveAdmins()).toBe(2);
+        s.setDisabled("usr_2", t(1));
+        expect(s.countActiveAdmins()).toBe(1);
+        s.setRole("usr_1", "viewer");
+        expect(s.countActiveAdmins()).toBe(0);
+      });
+    });
+
+    describe("sessions", () => {
+      test("sessionByHash returns the user, csrf token and expiry; null for an unknown hash", () => {
+        const { password_hash: _, ...u } = addUser("usr_1", { username: "alice" });
+        s.insertSession(session("sess_1", "usr_1", t(3600)));
+        expect(s.sessionByHash("sess_1")).toEqual({ user: u, csrf_token: "csrf-sess_1", expires_at: t(3600) });
+        expect(s.sessionByHash("sess_x")).toBeNull();
+      });
+
+      test("deleteSession removes only that session", () => {
+        addUser("usr_1");
+        s.insertSession(session("sess_1", "usr_1"));
+        s.insertSession(session("sess_2", "usr_1"));
+        s.deleteSession("sess_1");
+        expect(s.sessionByHash("sess_1")).toBeNull();
+        expect(s.sessionByHash("sess_2")).not.toBeNull();
+      });
+
+      test("deleteExpiredSessions removes the sessions expiring at or before now", () => {
+        addUser("usr_1");
+        s.insertSession(session("sess_past", "usr_1", t(-1)));
+        s.insertSession(session("sess_now", "usr_1", t(0)));
+        s.insertSession(session("sess_later", "usr_1", t(1)));
+        s.deleteExpiredSessions(t(0));
+        expect(s.sessionByHash("sess_past")).toBeNull();
+        expect(s.sessionByHash("sess_now")).toBeNull();
+        expect(s.sessionByHash("sess_later")).not.toBeNull();
+      });
+    });
+
+    describe("API tokens", () => {
+      test("userByApiToken finds the owner and the token id by hash; null for an unknown hash", () => {
+        const { password_hash: _, ...u } = addUser("usr_1");
+        s.insertApiToken(apiToken("tok_1", "usr_1"));
+        expect(s.userByApiToken("th-tok_1")).toEqual({ ...u, token_id: "tok_1" });
+        expect(s.userByApiToken("th-unknown")).toBeNull();
+      });
+
+      test("apiTokenById returns the token without its hash; null for an unknown id", () => {
+        addUser("usr_1");
+        const { token_hash: _, ...tok } = apiToken("tok_1", "usr_1");
+        s.insertApiToken({ ...tok, token_hash: "th-tok_1" });
+        expect(s.apiTokenById("tok_1")).toEqual(tok);
+        expect(s.apiTokenById("tok_x")).toBeNull();
+      });
+
+      test("listApiTokens lists one owner's tokens, or everyone's for null, oldest first", () => {
+        addUser("usr_1");
+        addUser("usr_2");
+        s.insertApiToken(apiToken("tok_b", "usr_1", t(2)));
+        s.insertApiToken(apiToken("tok_a", "usr_1", t(1)));
+        s.insertApiToken(apiToken("tok_c", "usr_2", t(3)));
+        expect(s.listApiTokens("usr_1").map((x) => x.id)).toEqual(["tok_a", "tok_b"]);
+        expect(s.listApiTokens(null).map((x) => x.id)).toEqual(["tok_a", "tok_b", "tok_c"]);
+        expect(s.listApiTokens("usr_x")).toEqual([]);
+        expect(s.listApiTokens("usr_1")[0]).not.toHaveProperty("token_hash");
+      });
+
+      test("revokeApiToken stamps the token, stops its lookup, and returns false the second time", () => {
+        addUser("usr_1");
+        s.insertApiToken(apiToken("tok_1", "usr_1"));
+        expect(s.revokeApiToken("tok_1", t(5))).toBe(true);
+        expect(s.userByApiToken("th-tok_1")).toBeNull();
+        expect(s.apiTokenById("tok_1")?.revoked_at).toBe(t(5));
+        expect(s.revokeApiToken("tok_1", t(6))).toBe(false);
+        expect(s.apiTokenById("tok_1")?.revoked_at).toBe(t(5));
+        expect(s.revokeApiToken("tok_x", t(6))).toBe(false);
+      });
+
+      test("touchApiToken records the last use at most once a minute", () => {
+        addUser("usr_1");
+        s.insertApiToken(apiToken("tok_1", "usr_1"));
+        s.touchApiToken("tok_1", t(100));
+        expect(s.apiTokenById("tok_1")?.last_used_at).toBe(t(100));
+        s.touchApiToken("tok_1", t(130));
+        expect(s.apiTokenById("tok_1")?.last_used_at).toBe(t(100));
+        s.touchApiToken("tok_1", t(190));
+        expect(s.apiTokenById("tok_1")?.last_used_at).toBe(t(190));
+      });
+    });
+
+    describe("enrollment tokens", () => {
+      const enrollment = (id: string, uses_left: number) => ({
+        id,
+        token_hash: `eh-${id}`,
+        uses_left,
+        expires_at: t(86_400),
+        created_by: "usr_1",
+        created_at: t(0),
+        revoked_at: null,
+      });
+
+      test("enrollmentTokenByHash returns the token without its hash; null for an unknown hash", () => {
+        addUser("usr_1");
+        const { token_hash: _, ...tok } = enrollment("enr_1", 2);
+        s.insertEnrollmentToken({ ...tok, token_hash: "eh-enr_1" });
+        expect(s.enrollmentTokenByHash("eh-enr_1")).toEqual(tok);
+        expect(s.enrollmentTokenByHash("eh-x")).toBeNull();
+      });
+
+      test("useEnrollmentToken takes one use per call and returns false once none is left", () => {
+        addUser("usr_1");
+        s.insertEnrollmentToken(enrollment("enr_1", 2));
+        expect(s.useEnrollmentToken("enr_1")).toBe(true);
+        expect(s.enrollmentTokenByHash("eh-enr_1")?.uses_left).toBe(1);
+        expect(s.useEnrollmentToken("enr_1")).toBe(true);
+        expect(s.useEnrollmentToken("enr_1")).toBe(false);
+        expect(s.enrollmentTokenByHash("eh-enr_1")?.uses_left).toBe(0);
+        expect(s.useEnrollmentToken("enr_x")).toBe(false);
+      });
+    });
+
+    describe("hosts", () => {
+      test("insertHost stores the restic host name; a new host is offline, never seen, at schedule version 0", () => {
+        addHost("h1", { name: "Web A", hostname: "web-a", restic_host: "web-a.restic" });
+        expect(s.hostById("h1")).toEqual({
+          id: "h1",
+          name: "Web A",
+          hostname: "web-a",
+          restic_host: "web-a.restic",
+          os: null,
+          arch: null,
+          agent_version: null,
+          restic_version: null,
+          protocol_version: null,
+          boot_time: null,
+          online: false,
+          last_seen_at: null,
+          enrolled_at: t(0),
+          schedule_version: 0,
+          acked_schedule_version: 0,
+        });
+      });
+
+      test("hostById is null for an unknown id; hostIdByTokenHash finds a host by its agent token hash", () => {
+        addHost("h1");
+        expect(s.hostById("hx")).toBeNull();
+        expect(s.hostIdByTokenHash("agent-h1")).toBe("h1");
+        expect(s.hostIdByTokenHash("agent-hx")).toBeNull();
+      });
+
+      test("listHosts orders by name, then id", () => {
+        addHost("h3", { name: "b" });
+        addHost("h2", { name: "a" });
+        addHost("h1", { name: "b" });
+        expect(s.listHosts().map((h) => h.id)).toEqual(["h2", "h1", "h3"]);
+      });
+
+      test("recordHello updates hostname, restic_host and versions, and marks the host online", () => {
+        addHost("h1", { name: "Web A" });
+        s.recordHello("h1", hello({ at: t(10) }));
+        expect(s.hostById("h1")).toMatchObject({
+          name: "Web A",
+          hostname: "box",
+          restic_host: "box",
+          os: "linux",
+          arch: "amd64",
+          agent_version: "1.2.3",
+          restic_version: "0.17.3",
+          protocol_version: 2,
+          boot_time: t(-3600),
+          online: true,
+          last_seen_at: t(10),
+        });
+      });
+
+      test("touchHost records a sign of life and marks the host online", () => {
+        addHost("h1");
+        s.touchHost("h1", t(20));
+        expect(s.hostById("h1")).toMatchObject({ online: true, last_seen_at: t(20) });
+      });
+
+      test("setOffline marks one host offline and keeps its last sign of life", () => {
+        addHost("h1");
+        addHost("h2");
+        s.recordHello("h1", hello({ at: t(10) }));
+        s.recordHello("h2", hello({ at: t(10) }));
+        s.setOffline("h1");
+        expect(s.hostById("h1")).toMatchObject({ online: false, last_seen_at: t(10) });
+        expect(s.hostById("h2")?.online).toBe(true);
+      });
+
+      test("staleOnlineHosts lists the online hosts last seen before the cutoff", () => {
+        for (const id of ["h1", "h2", "h3", "h4"]) addHost(id);
+        s.touchHost("h1", t(10));
+        s.touchHost("h2", t(50));
+        s.touchHost("h3", t(99));
+        s.touchHost("h4", t(10));
+        s.setOffline("h4");
+        expect(sorted(s.staleOnlineHosts(t(60)))).toEqual(["h1", "h2"]);
+      });
+
+      test("markAllOffline marks every host offline", () => {
+        addHost("h1");
+        addHost("h2");
+        s.touchHost("h1", t(1));
+        s.touchHost("h2", t(1));
+        s.markAllOffline();
+        expect(s.listHosts().map((h) => h.online)).toEqual([false, false]);
+        expect(s.staleOnlineHosts(t(1000))).toEqual([]);
+      });
+
+      test("renameHost changes the name only: hostname and restic_host stay", () => {
+        addHost("h1", { name: "old", hostname: "box", restic_host: "box" });
+        s.renameHost("h1", "new");
+        expect(s.hostById("h1")).toMatchObject({ name: "new", hostname: "box", restic_host: "box" });
+      });
+
+      test("deleteHost removes the host with its settings, schedules, jobs, logs, snapshots and repo stats", () => {
+        addHost("h1");
+        addHost("h2");
+        s.upsertConfig(config("h1"));
+        for (const h of ["h1", "h2"]) {
+          addSchedule(`s-${h}`, h);
+          addJob(`j-${h}`, h, { scheduled_id: `s-${h}`, scheduled_at: t(60) });
+          s.tx(() => {
+            s.insertLogs([logLine(`j-${h}`, 1)]);
+            s.replaceSnapshots(h, [snapshot("a", t(1))]);
+          });
+          s.insertRepoStats(repoStats(h, 100, t(2)));
+        }
+        expect(s.deleteHost("h1")).toBe(true);
+        expect(s.hostById("h1")).toBeNull();
+        expect(s.hostIdByTokenHash("agent-h1")).toBeNull();
+        expect(s.configFor("h1")).toBeNull();
+        expect(s.scheduleById("s-h1")).toBeNull();
+        expect(s.schedulesForHost("h1")).toEqual([]);
+        expect(s.jobById("j-h1")).toBeNull();
+        expect(s.listJobs({ host_id: "h1", limit: 10 })).toEqual([]);
+        expect(s.logsAfter("j-h1", 0, 10)).toEqual([]);
+        expect(s.snapshotsForHost("h1")).toEqual([]);
+        expect(s.repoStatsForHost("h1", 10)).toEqual([]);
+        expect(s.hostSummary("h1")).toBeNull();
+        // The other host keeps everything.
+        expect(s.scheduleById("s-h2")).not.toBeNull();
+        expect(s.jobById("j-h2")).not.toBeNull();
+        expect(s.logsAfter("j-h2", 0, 10)).toHaveLength(1);
+        expect(s.snapshotsForHost("h2")).toHaveLength(1);
+        expect(s.repoStatsForHost("h2", 10)).toHaveLength(1);
+        expect(s.deleteHost("h1")).toBe(false);
+        expect(s.check()).toBe("ok");
+      });
+
+      test("bumpScheduleVersion increments the version and returns the new one", () => {
+        addHost("h1");
+        addHost("h2");
+        expect(s.bumpScheduleVersion("h1")).toBe(1);
+        expect(s.bumpScheduleVersion("h1")).toBe(2);
+        expect(s.bumpScheduleVersion("h1")).toBe(3);
+        expect(s.hostById("h1")?.schedule_version).toBe(3);
+        expect(s.hostById("h2")?.schedule_version).toBe(0);
+      });
+
+      test("ackScheduleVersion records an ack up to the current version, ignoring newer and older ones", () => {
+        addHost("h1");
+        for (let i = 0; i < 3; i++) s.bumpScheduleVersion("h1");
+        expect(s.ackScheduleVersion("h1", 2)).toBe(true);
+        expect(s.hostById("h1")?.acked_schedule_version).toBe(2);
+        expect(s.ackScheduleVersion("h1", 4)).toBe(false); // newer than the current version 3
+        expect(s.hostById("h1")?.acked_schedule_version).toBe(2);
+        expect(s.ackScheduleVersion("h1", 1)).toBe(false); // older than the acked one
+        expect(s.hostById("h1")?.acked_schedule_version).toBe(2);
+        expect(s.ackScheduleVersion("h1", 3)).toBe(true);
+        expect(s.hostById("h1")).toMatchObject({ schedule_version: 3, acked_schedule_version: 3 });
+        expect(s.ackScheduleVersion("hx", 0)).toBe(false);
+      });
+    });
+
+    describe("host config", () => {
+      test("configFor is null until upsertConfig, which inserts and then replaces every field", () => {
+        addHost("h1");
+        expect(s.configFor("h1")).toBeNull();
+        s.upsertConfig(config("h1"));
+        expect(s.configFor("h1")).toEqual(config("h1"));
+        const cleared = config("h1", {
+          repo_url: "/srv/repo",
+          repo_password_enc: "enc:pw2",
+          repo_username: null,
+          repo_credential_enc: null,
+          hook_shell: null,
+          updated_at: t(9),
+        });
+        s.upsertConfig(cleared);
+        expect(s.configFor("h1")).toEqual(cleared);
+      });
+    });
+
+    describe("host summaries", () => {
+      const empty = {
+        last_backup: null,
+        last_successful_backup_at: null,
+        repo_size_bytes: null,
+        config: {
+          repo_url: null,
+          repo_username: null,
+          hook_shell: null,
+          has_repo_password: false,
+          has_repo_credential: false,
+        },
+      };
+
+      test("a host without jobs, repo stats or settings has an empty summary; an unknown host has none", () => {
+        addHost("h1");
+        expect(s.hostSummary("h1")).toEqual({ host: s.hostById("h1") as Host, summary: empty });
+        expect(s.hostSummary("hx")).toBeNull();
+      });
+
+      test("hostSummaries lists every host with its summary, ordered by name, then id", () => {
+        addHost("h2", { name: "b" });
+        addHost("h3", { name: "a" });
+        addHost("h1", { name: "b" });
+        const all = s.hostSummaries();
+        expect(all.map((x) => x.host.id)).toEqual(["h3", "h1", "h2"]);
+        expect(all[0]).toEqual({ host: s.hostById("h3") as Host, summary: empty });
+      });
+
+      test("last_backup is the newest backup job (by created_at, then id), whatever its status", () => {
+        addHost("h1");
+        addJob("j1", "h1", { created_at: t(1) });
+        s.markRunning("j1", t(2));
+        finish("j1", "succeeded", t(3));
+        addJob("j3", "h1", { created_at: t(10) });
+        addJob("j2", "h1", { created_at: t(10) });
+        addJob("j4", "h1", { kind: "check", created_at: t(20) });
+        expect(s.hostSummary("h1")?.summary.last_backup).toEqual({
+          job_id: "j3",
+          status: "queued",
+          finished_at: null,
+          error: null,
+        });
+        finish("j3", "failed", t(11), "boom");
+        expect(s.hostSummary("h1")?.summary.last_backup).toEqual({
+          job_id: "j3",
+          status: "failed",
+          finished_at: t(11),
+          error: "boom",
+        });
+      });
+
+      test("last_successful_backup_at is the latest succeeded backup's finish, kept through later failures", () => {
+        addHost("h1");
+        addHost("h2");
+        addJob("j1", "h1", { created_at: t(1) });
+        finish("j1", "succeeded", t(5));
+        addJob("j2", "h1", { created_at: t(10) });
+        finish("j2", "failed", t(15), "x");
+        addJob("j3", "h1", { kind: "check", created_at: t(20) });
+        finish("j3", "succeeded", t(25));
+        expect(s.hostSummary("h1")?.summary.last_successful_backup_at).toBe(t(5));
+        expect(s.hostSummary("h2")?.summary.last_successful_backup_at).toBeNull();
+        expect(s.lastSuccessfulBackups()).toEqual([{ host_id: "h1", finished_at: t(5) }]);
+      });
+
+      test("repo_size_bytes is the size of the newest repo stats", () => {
+        addHost("h1");
+        addHost("h2");
+        s.insertRepoStats(repoStats("h1", 100, t(1)));
+        s.insertRepoStats(repoStats("h1", 70, t(2)));
+        s.insertRepoStats(repoStats("h2", 5, t(3)));
+        expect(s.hostSummary("h1")?.summary.repo_size_bytes).toBe(70);
+        expect(s.hostSummary("h2")?.summary.repo_size_bytes).toBe(5);
+      });
+
+      test("config shows the settings without their secrets, only whether they are set", () => {
+        addHost("h1");
+        addHost("h2");
+        s.upsertConfig(config("h1"));
+        s.upsertConfig(config("h2", { repo_password_enc: null, repo_credential_enc: null, hook_shell: null }));
+        const c1 = s.hostSummary("h1")?.summary.config;
+        expect(c1).toEqual({
+          repo_url: "s3:https://s3.example/bucket",
+          repo_username: "key-id",
+          hook_shell: "/bin/sh",
+          has_repo_password: true,
+          has_repo_credential: true,
+        });
+        expect(JSON.stringify(s.hostSummaries())).not.toContain("enc:");
+        expect(s.hostSummary("h2")?.summary.config).toMatchObject({
+          has_repo_password: false,
+          has_repo_credential: false,
+          hook_shell: null,
+        });
+      });
+    });
+
+    describe("schedules", () => {
+      const full = (id: string, host_id: string) =>
+        schedule(id, host_id, {
+          kind: "backup",
+          cron_expr: "30 3 * * 1-5",
+          timezone: "Europe/Berlin",
+          paths: ["/srv", "/etc"],
+          excludes: ["*.tmp"],
+          tags: ["nightly"],
+          retention_policy: { keep_daily: 7, keep_weekly: 4 },
+          options: { "one-file-system": true, "read-concurrency": 4, compression: "max" },
+          pre_hook: "pg_dump > /srv/db.sql",
+          post_hook: "rm /srv/db.sql",
+          enabled: false,
+          created_at: t(1),
+          updated_at: t(2),
+        });
+
+      test("insertSchedule then scheduleById returns every field as written; null for an unknown id", () => {
+        addHost("h1");
+        s.insertSchedule(full("s1", "h1"));
+        expect(s.scheduleById("s1")).toEqual(full("s1", "h1"));
+        addSchedule("s2", "h1");
+        expect(s.scheduleById("s2")).toEqual(schedule("s2", "h1"));
+        expect(s.scheduleById("sx")).toBeNull();
+      });
+
+      test("updateSchedule replaces the schedule's fields", () => {
+        addHost("h1");
+        addSchedule("s1", "h1");
+        const changed = { ...full("s1", "h1"), kind: "check" as const, created_at: t(0), updated_at: t(30) };
+        s.updateSchedule(changed);
+        expect(s.scheduleById("s1")).toEqual(changed);
+      });
+
+      test("schedulesForHost lists one host's schedules, oldest first", () => {
+        addHost("h1");
+        addHost("h2");
+        addSchedule("s2", "h1", { created_at: t(2) });
+        addSchedule("s1", "h1", { created_at: t(1) });
+        addSchedule("s3", "h2", { created_at: t(0) });
+        expect(s.schedulesForHost("h1").map((x) => x.id)).toEqual(["s1", "s2"]);
+        expect(s.schedulesForHost("hx")).toEqual([]);
+      });
+
+      test("backupCadences lists the enabled backup schedules of every host", () => {
+        addHost("h1");
+        addHost("h2");
+        addSchedule("s1", "h1", { cron_expr: "0 1 * * *", timezone: "UTC" });
+        addSchedule("s2", "h2", { cron_expr: "0 2 * * *" });
+        addSchedule("s3", "h1", { cron_expr: "0 3 * * *", enabled: false });
+        addSchedule("s4", "h1", { kind: "check", cron_expr: "0 4 * * *" });
+        const byCron = (a: { cron_expr: string }, b: { cron_expr: string }) => a.cron_expr.localeCompare(b.cron_expr);
+        expect(s.backupCadences().sort(byCron)).toEqual([
+          { host_id: "h1", cron_expr: "0 1 * * *", timezone: "UTC" },
+          { host_id: "h2", cron_expr: "0 2 * * *", timezone: null },
+        ]);
+      });
+
+      test("deleteSchedule removes the schedule and keeps its jobs; false for an unknown id", () => {
+        addHost("h1");
+        addSchedule("s1", "h1");
+        addJob("j1", "h1", { actor_kind: "schedule", scheduled_id: "s1", scheduled_at: t(60) });
+        expect(s.deleteSchedule("s1")).toBe(true);
+        expect(s.scheduleById("s1")).toBeNull();
+        expect(s.jobById("j1")?.id).toBe("j1");
+        expect(s.deleteSchedule("s1")).toBe(false);
+      });
+    });
+
+    describe("jobs", () => {
+      test("insertJob then jobById returns every field as written; null for an unknown id", () => {
+        addHost("h1");
+        addSchedule("s1", "h1");
+        const j = job("j1", "h1", {
+          actor_kind: "schedule",
+          actor_id: "s1",
+          scheduled_id: "s1",
+          scheduled_at: t(60),
+          args: ["/srv", "--one-file-system"],
+          spec: { paths: ["/srv"], tags: ["a"], nested: { n: 1 } },
+        });
+        expect(s.insertJob(j)).toEqual({ job: j, created: true });
+        expect(s.jobById("j1")).toEqual(j);
+        expect(s.jobById("jx")).toBeNull();
+      });
+
+      test("insertJob is idempotent per schedule tick: created false and the first job back", () => {
+        addHost("h1");
+        addSchedule("s1", "h1");
+        const first = addJob("j1", "h1", { actor_kind: "schedule", scheduled_id: "s1", scheduled_at: t(60) });
+        const again = s.insertJob(
+          job("j2", "h1", { actor_kind: "schedule", scheduled_id: "s1", scheduled_at: t(60), created_at: t(5) }),
+        );
+        expect(again).toEqual({ job: first, created: false });
+        expect(s.jobById("j2")).toBeNull();
+        // Another tick of the same schedule is a new job.
+        expect(
+          s.insertJob(job("j3", "h1", { actor_kind: "schedule", scheduled_id: "s1", scheduled_at: t(120) })).created,
+        ).toBe(true);
+      });
+
+      test("jobs without a schedule tick never collide", () => {
+        addHost("h1");
+        expect(s.insertJob(job("j1", "h1")).created).toBe(true);
+        expect(s.insertJob(job("j2", "h1")).created).toBe(true);
+        expect(s.listJobs({ limit: 10 })).toHaveLength(2);
+      });
+
+      test("listJobs lists newest first, by created_at then id, up to the limit", () => {
+        addHost("h1");
+        addJob("j1", "h1", { created_at: t(1) });
+        addJob("j3", "h1", { created_at: t(2) });
+        addJob("j2", "h1", { created_at: t(2) });
+        addJob("j0", "h1", { created_at: t(3) });
+        expect(s.listJobs({ limit: 10 }).map((j) => j.id)).toEqual(["j0", "j3", "j2", "j1"]);
+        expect(s.listJobs({ limit: 2 }).map((j) => j.id)).toEqual(["j0", "j3"]);
+      });
+
+      test("listJobs `after` is an exclusive (created_at, id) cursor that walks every job once", () => {
+        addHost("h1");
+        // Ties on created_at across page boundaries: the id breaks them.
+        for (let i = 0; i < 7; i++) addJob(`j${i}`, "h1", { created_at: t(i % 3) });
+        const all = s.listJobs({ limit: 100 }).map((j) => j.id);
+        const seen: string[] = [];
+        let after: { created_at: string; id: string } | undefined;
+        // Bounded: a cursor that does not advance fails the test instead of hanging it.
+        for (let pages = 0; pages < 5; pages++) {
+          const page = s.listJobs({ limit: 3, after });
+          seen.push(...page.map((j) => j.id));
+          const last = page.at(-1);
+          if (page.length < 3 || !last) break;
+          after = { created_at: last.created_at, id: last.id };
+        }
+        expect(seen).toEqual(all);
+        expect(new Set(seen).size).toBe(7);
+        expect(s.listJobs({ limit: 10, after: { created_at: t(1), id: "j4" } }).map((j) => j.id)).toEqual([
+          "j1",
+          "j6",
+          "j3",
+          "j0",
+        ]);
+      });
+
+      test("listJobs filters by host_id and status, together and with the cursor", () => {
+        addHost("h1");
+        addHost("h2");
+        addJob("a", "h1", { created_at: t(1) });
+        addJob("b", "h1", { created_at: t(2) });
+        addJob("c", "h2", { created_at: t(3) });
+        addJob("d", "h1", { created_at: t(4) });
+        s.markRunning("b", t(5));
+        s.markRunning("c", t(5));
+        s.markRunning("d", t(5));
+        expect(s.listJobs({ host_id: "h1", limit: 10 }).map((j) => j.id)).toEqual(["d", "b", "a"]);
+        expect(s.listJobs({ status: "running", limit: 10 }).map((j) => j.id)).toEqual(["d", "c", "b"]);
+        expect(s.listJobs({ host_id: "h1", status: "running", limit: 10 }).map((j) => j.id)).toEqual(["d", "b"]);
+        expect(
+          s
+            .listJobs({ host_id: "h1", status: "running", limit: 10, after: { created_at: t(4), id: "d" } })
+            .map((j) => j.id),
+        ).toEqual(["b"]);
+        expect(s.listJobs({ host_id: "hx", limit: 10 })).toEqual([]);
+      });
+
+      test("undeliveredJobs lists a host's queued, unaccepted jobs, oldest first", () => {
+        addHost("h1");
+        addHost("h2");
+        addJob("j2", "h1", { created_at: t(2) });
+        addJob("j1", "h1", { created_at: t(1) });
+        addJob("accepted", "h1", { created_at: t(3) });
+        addJob("running", "h1", { created_at: t(4) });
+        addJob("done", "h1", { created_at: t(5) });
+        addJob("other", "h2", { created_at: t(0) });
+        s.markDispatched("j2", t(6)); // dispatched but not accepted: still undelivered
+        s.markAccepted("accepted", t(6));
+        s.markRunning("running", t(6));
+        finish("done", "cancelled", t(6));
+        expect(s.undeliveredJobs("h1").map((j) => j.id)).toEqual(["j1", "j2"]);
+      });
+
+      test("markDispatched stamps the delivery and counts it, while the job is queued", () => {
+        addHost("h1");
+        addJob("j1", "h1");
+        s.markDispatched("j1", t(1));
+        expect(s.jobById("j1")).toMatchObject({ dispatched_at: t(1), dispatch_attempts: 1 });
+        s.markDispatched("j1", t(2));
+        expect(s.jobById("j1")).toMatchObject({ dispatched_at: t(2), dispatch_attempts: 2 });
+        s.markRunning("j1", t(3));
+        s.markDispatched("j1", t(4));
+        expect(s.jobById("j1")).toMatchObject({ dispatched_at: t(2), dispatch_attempts: 2 });
+      });
+
+      test("renewDispatch moves dispatched_at without counting a delivery, only while queued and unaccepted", () => {
+        addHost("h1");
+        addJob("j1", "h1");
+        addJob("j2", "h1");
+        s.markDispatched("j1", t(1));
+        s.renewDispatch("j1", t(5));
+        expect(s.jobById("j1")).toMatchObject({ dispatched_at: t(5), dispatch_attempts: 1 });
+        s.markDispatched("j2", t(1));
+        s.markAccepted("j2", t(2));
+        s.renewDispatch("j2", t(5));
+        expect(s.jobById("j2")?.dispatched_at).toBe(t(1));
+      });
+
+      test("unacceptedSince lists queued jobs dispatched before the cutoff and never accepted, across hosts", () => {
+        addHost("h1");
+        addHost("h2");
+        for (const id of ["old1", "old2", "fresh", "accepted", "undispatched", "cancelled"]) {
+          addJob(id, id === "old2" ? "h2" : "h1");
+        }
+        s.markDispatched("old1", t(1));
+        s.markDispatched("old2", t(2));
+        s.markDispatched("fresh", t(20));
+        s.markDispatched("accepted", t(1));
+        s.markAccepted("accepted", t(2));
+        s.markDispatched("cancelled", t(1));
+        finish("cancelled", "cancelled", t(3));
+        expect(sorted(s.unacceptedSince(t(10)).map((j) => j.id))).toEqual(["old1", "old2"]);
+      });
+
+      test("cancelledUnaccepted lists a host's jobs cancelled after delivery, before acceptance, since a time", () => {
+        addHost("h1");
+        addHost("h2");
+        const cancel = (id: string, host: string, o: { dispatched?: boolean; accepted?: boolean; at: string }) => {
+          addJob(id, host);
+          if (o.dispatched ?? true) s.markDispatched(id, t(1));
+          if (o.accepted) s.markAccepted(id, t(2));
+          finish(id, "cancelled", o.at);
+        };
+        cancel("yes1", "h1", { at: t(100) });
+        cancel("yes2", "h1", { at: t(50) }); // finished exactly at `since`
+        cancel("too-old", "h1", { at: t(10) });
+        cancel("never-sent", "h1", { dispatched: false, at: t(100) });
+        cancel("accepted", "h1", { accepted: true, at: t(100) });
+        cancel("other-host", "h2", { at: t(100) });
+        addJob("failed", "h1");
+        s.markDispatched("failed", t(1));
+        finish("failed", "failed", t(100));
+        expect(sorted(s.cancelledUnaccepted("h1", t(50)))).toEqual(["yes1", "yes2"]);
+      });
+
+      test("markAccepted keeps the first acceptance time while the job is queued or running; refused once finished", () => {
+        addHost("h1");
+        addJob("j1", "h1");
+        expect(s.markAccepted("j1", t(1))).toBe(true);
+        expect(s.markAccepted("j1", t(2))).toBe(true);
+        expect(s.jobById("j1")?.accepted_at).toBe(t(1));
+        addJob("j2", "h1");
+        s.markRunning("j2", t(3));
+        expect(s.markAccepted("j2", t(4))).toBe(true);
+        expect(s.jobById("j2")?.accepted_at).toBe(t(3));
+        finish("j1", "succeeded", t(5));
+        expect(s.markAccepted("j1", t(6))).toBe(false);
+        expect(s.markAccepted("jx", t(6))).toBe(false);
+      });
+
+      test("markRunning moves a queued job to running, stamping started_at and accepted_at if missing", () => {
+        addHost("h1");
+        addJob("j1", "h1");
+        addJob("j2", "h1");
+        expect(s.markRunning("j1", t(3))).toBe(true);
+        expect(s.jobById("j1")).toMatchObject({ status: "running", started_at: t(3), accepted_at: t(3) });
+        s.markAccepted("j2", t(1));
+        expect(s.markRunning("j2", t(3))).toBe(true);
+        expect(s.jobById("j2")).toMatchObject({ status: "running", started_at: t(3), accepted_at: t(1) });
+      });
+
+      test("markRunning is refused for a job already running or finished", () => {
+        addHost("h1");
+        addJob("j1", "h1");
+        addJob("j2", "h1");
+        s.markRunning("j1", t(1));
+        expect(s.markRunning("j1", t(2))).toBe(false);
+        expect(s.jobById("j1")?.started_at).toBe(t(1));
+        finish("j2", "cancelled", t(1));
+        expect(s.markRunning("j2", t(2))).toBe(false);
+        expect(s.jobById("j2")).toMatchObject({ status: "cancelled", started_at: null });
+        expect(s.markRunning("jx", t(2))).toBe(false);
+      });
+
+      test("setProgress replaces the progress while the job is queued or running; refused once finished", () => {
+        addHost("h1");
+        addJob("j1", "h1");
+        expect(s.setProgress("j1", { percent_done: 0 })).toBe(true);
+        s.markRunning("j1", t(1));
+        expect(s.setProgress("j1", { percent_done: 0.5, files_done: 10 })).toBe(true);
+        expect(s.jobById("j1")?.progress).toEqual({ percent_done: 0.5, files_done: 10 });
+        finish("j1", "succeeded", t(2));
+        expect(s.setProgress("j1", { percent_done: 0.9 })).toBe(false);
+        expect(s.jobById("j1")?.progress).toEqual({ percent_done: 0.5, files_done: 10 });
+        expect(s.setProgress("jx", {})).toBe(false);
+      });
+
+      test("finishJob finishes a running job with its exit code, stats and error", () => {
+        addHost("h1");
+        addJob("j1", "h1");
+        s.markRunning("j1", t(1));
+        const stats = { files_new: 3, data_added: 1024 };
+        expect(s.finishJob("j1", { status: "failed", exit_code: 3, finished_at: t(9), stats, error: "boom" })).toBe(
+          true,
+        );
+        expect(s.jobById("j1")).toMatchObject({
+          status: "failed",
+          exit_code: 3,
+          finished_at: t(9),
+          stats,
+          error: "boom",
+          started_at: t(1),
+        });
+      });
+
+      test("finishJob finishes a queued job (a cancel before the agent accepted it)", () => {
+        addHost("h1");
+        addJob("j1", "h1");
+        expect(s.finishJob("j1", { status: "cancelled", exit_code: null, finished_at: t(2), error: "by alice" })).toBe(
+          true,
+        );
+        expect(s.jobById("j1")).toMatchObject({
+          status: "cancelled",
+          finished_at: t(2),
+          error: "by alice",
+          stats: null,
+        });
+      });
+
+      test("a finished job never changes again: finishJob returns false and leaves it as it was", () => {
+        addHost("h1");
+        addJob("j1", "h1");
+        s.markRunning("j1", t(1));
+        expect(finish("j1", "succeeded", t(2))).toBe(true);
+        const done = s.jobById("j1");
+        expect(
+          s.finishJob("j1", { status: "failed", exit_code: 1, finished_at: t(3), stats: { x: 1 }, error: "x" }),
+        ).toBe(false);
+        expect(s.jobById("j1")).toEqual(done);
+        expect(finish("jx", "failed", t(3))).toBe(false);
+      });
+
+      test("lastJobOfKind is a host's newest job of that kind, by created_at then id", () => {
+        addHost("h1");
+        addHost("h2");
+        addJob("b1", "h1", { created_at: t(1) });
+        addJob("b3", "h1", { created_at: t(2) });
+        addJob("b2", "h1", { created_at: t(2) });
+        addJob("c1", "h1", { kind: "check", created_at: t(3) });
+        addJob("b9", "h2", { created_at: t(9) });
+        expect(s.lastJobOfKind("h1", "backup")?.id).toBe("b3");
+        expect(s.lastJobOfKind("h1", "check")?.id).toBe("c1");
+        expect(s.lastJobOfKind("h1", "prune")).toBeNull();
+      });
+
+      test("lastSuccessfulBackupAt is the latest finish of a host's succeeded backups", () => {
+        addHost("h1");
+        addHost("h2");
+        expect(s.lastSuccessfulBackupAt("h1")).toBeNull();
+        addJob("a", "h1", { created_at: t(1) });
+        addJob("b", "h1", { created_at: t(2) });
+        addJob("c", "h1", { created_at: t(3) });
+        addJob("d", "h1", { kind: "check", created_at: t(4) });
+        addJob("e", "h2", { created_at: t(5) });
+        finish("b", "succeeded", t(20));
+        finish("a", "succeeded", t(10));
+        finish("c", "failed", t(30));
+        finish("d", "succeeded", t(40));
+        finish("e", "succeeded", t(50));
+        expect(s.lastSuccessfulBackupAt("h1")).toBe(t(20));
+      });
+
+      test("jobCounts counts the jobs by kind and status", () => {
+        addHost("h1");
+        addHost("h2");
+        addJob("a", "h1");
+        addJob("b", "h2");
+        addJob("c", "h1");
+        addJob("d", "h1", { kind: "check" });
+        finish("c", "failed", t(1));
+        const key = (r: { kind: string; status: string }) => `${r.kind}/${r.status}`;
+        const counts = s.jobCounts().sort((x, y) => key(x).localeCompare(key(y)));
+        expect(counts).toEqual([
+          { kind: "backup", status: "failed", n: 1 },
+          { kind: "backup", status: "queued", n: 2 },
+          { kind: "check", status: "queued", n: 1 },
+        ]);
+      });
+    });
+
+    describe("agent data", () => {
+      test("rememberEnvelope is true the first time a host sends an id, false for a re-send", () => {
+        addHost("h1");
+        addHost("h2");
+        expect(s.rememberEnvelope("h1", "e1", t(0))).toBe(true);
+        expect(s.rememberEnvelope("h1", "e1", t(1))).toBe(false);
+        expect(s.rememberEnvelope("h2", "e1", t(1))).toBe(true);
+        expect(s.rememberEnvelope("h1", "e2", t(1))).toBe(true);
+      });
+
+      test("forgetEnvelopesBefore forgets the ids received before the time", () => {
+        addHost("h1");
+        s.rememberEnvelope("h1", "old", t(0));
+        s.rememberEnvelope("h1", "edge", t(10));
+        s.forgetEnvelopesBefore(t(10));
+        expect(s.rememberEnvelope("h1", "old", t(20))).toBe(true);
+        expect(s.rememberEnvelope("h1", "edge", t(20))).toBe(false);
+      });
+
+      test("insertLogs keeps the first line of each seq; logsAfter pages a job's lines by seq", () => {
+        addHost("h1");
+        addJob("j1", "h1");
+        addJob("j2", "h1");
+        s.tx(() => {
+          s.insertLogs([logLine("j1", 2), logLine("j1", 1), logLine("j2", 1, "other job")]);
+          s.insertLogs([logLine("j1", 1, "re-sent"), logLine("j1", 3), logLine("j1", 4)]);
+        });
+        expect(s.logsAfter("j1", 0, 10)).toEqual([1, 2, 3, 4].map((n) => logLine("j1", n)));
+        expect(s.logsAfter("j1", 0, 2).map((l) => l.seq)).toEqual([1, 2]);
+        expect(s.logsAfter("j1", 2, 2).map((l) => l.seq)).toEqual([3, 4]);
+        expect(s.logsAfter("j1", 4, 2)).toEqual([]);
+        expect(s.logsAfter("j2", 0, 10)).toEqual([logLine("j2", 1, "other job")]);
+      });
+
+      test("replaceSnapshots replaces the host's whole list and leaves other hosts' alone", () => {
+        addHost("h1");
+        addHost("h2");
+        s.tx(() => s.replaceSnapshots("h1", [snapshot("a", t(1)), snapshot("b", t(2))]));
+        s.tx(() => s.replaceSnapshots("h2", [snapshot("a", t(1))]));
+        s.tx(() => s.replaceSnapshots("h1", [snapshot("c", t(3))]));
+        expect(s.snapshotsForHost("h1").map((x) => x.short_id)).toEqual(["cccccccc"]);
+        expect(s.snapshotsForHost("h2").map((x) => x.short_id)).toEqual(["aaaaaaaa"]);
+        s.tx(() => s.replaceSnapshots("h1", []));
+        expect(s.snapshotsForHost("h1")).toEqual([]);
+      });
+
+      test("snapshotsForHost lists newest first, every field as written", () => {
+        addHost("h1");
+        const noTags = { ...snapshot("c", t(2)), tags: [], size_bytes: null, file_count: null };
+        s.tx(() => s.replaceSnapshots("h1", [snapshot("a", t(1)), snapshot("b", t(3)), noTags]));
+        expect(s.snapshotsForHost("h1")).toEqual([
+          { host_id: "h1", ...snapshot("b", t(3)) },
+          { host_id: "h1", ...noTags },
+          { host_id: "h1", ...snapshot("a", t(1)) },
+        ]);
+      });
+
+      test("repoStatsForHost lists a host's repo stats newest first, up to the limit", () => {
+        addHost("h1");
+        addHost("h2");
+        s.insertRepoStats(repoStats("h1", 100, t(1)));
+        s.insertRepoStats({ ...repoStats("h1", 200, t(2)), last_check_at: null, last_check_status: null });
+        s.insertRepoStats(repoStats("h2", 999, t(3)));
+        s.insertRepoStats(repoStats("h1", 300, t(4)));
+        expect(s.repoStatsForHost("h1", 10)).toEqual([
+          repoStats("h1", 300, t(4)),
+          { ...repoStats("h1", 200, t(2)), last_check_at: null, last_check_status: null },
+          repoStats("h1", 100, t(1)),
+        ]);
+        expect(s.repoStatsForHost("h1", 1).map((r) => r.size_bytes)).toEqual([300]);
+        expect(s.repoStatsForHost("hx", 10)).toEqual([]);
+      });
+    });
+
+    describe("audit", () => {
+      test("listAudit returns the entries newest first, every field as written", () => {
+        s.insertAudit(auditEntry("a.first", t(1)));
+        s.insertAudit({
+          ...auditEntry("a.second", t(2)),
+          actor_id: null,
+          actor_name: null,
+          target: null,
+          detail: null,
+        });
+        const list = s.listAudit(10, null);
+        expect(list.map(({ seq: _, ...e }) => e)).toEqual([
+          { ...auditEntry("a.second", t(2)), actor_id: null, actor_name: null, target: null, detail: null },
+          auditEntry("a.first", t(1)),
+        ]);
+        expect(list[0]?.seq).toBeGreaterThan(list[1]?.seq ?? Number.POSITIVE_INFINITY);
+      });
+
+      test("listAudit pages with before_seq, an exclusive cursor", () => {
+        for (let i = 1; i <= 5; i++) s.insertAudit(auditEntry(`a${i}`, t(i)));
+        const first = s.listAudit(2, null);
+        expect(first.map((e) => e.action)).toEqual(["a5", "a4"]);
+        const second = s.listAudit(2, first.at(-1)?.seq ?? null);
+        expect(second.map((e) => e.action)).toEqual(["a3", "a2"]);
+        const third = s.listAudit(2, second.at(-1)?.seq ?? null);
+        expect(third.map((e) => e.action)).toEqual(["a1"]);
+        expect(s.listAudit(2, third.at(-1)?.seq ?? null)).toEqual([]);
+      });
+    });
+
+    describe("transactions", () => {
+      test("tx commits fn's writes and returns its value", () => {
+        const value = s.tx(() => {
+          addHost("h1");
+          s.insertAudit(auditEntry("host.enroll", t(0)));
+          return 42;
+        });
+        expect(value).toBe(42);
+        expect(s.hostById("h1")).not.toBeNull();
+        expect(s.listAudit(10, null)).toHaveLength(1);
+      });
+
+      test("a throw inside tx undoes every write and reaches the caller", () => {
+        addHost("h0");
+        expect(() =>
+          s.tx(() => {
+            addHost("h1");
+            s.renameHost("h0", "renamed");
+            s.insertAudit(auditEntry("host.enroll", t(0)));
+            throw new Error("boom");
+          }),
+        ).toThrow("boom");
+        expect(s.hostById("h1")).toBeNull();
+        expect(s.hostById("h0")?.name).toBe("h0");
+        expect(s.listAudit(10, null)).toEqual([]);
+        expect(s.inTransaction()).toBe(false);
+      });
+
+      test("a nested tx that throws undoes only its own writes; the outer one commits", () => {
+        s.tx(() => {
+          addHost("h1");
+          expect(() =>
+            s.tx(() => {
+              addHost("h2");
+              s.renameHost("h1", "inner");
+              throw new Error("inner");
+            }),
+          ).toThrow("inner");
+          expect(s.inTransaction()).toBe(true);
+          expect(s.hostById("h2")).toBeNull();
+          s.insertAudit(auditEntry("after", t(1)));
+        });
+        expect(s.hostById("h1")?.name).toBe("h1");
+        expect(s.hostById("h2")).toBeNull();
+        expect(s.listAudit(10, null).map((e) => e.action)).toEqual(["after"]);
+      });
+
+      test("a nested tx that completes commits with the outer one, and is undone by an outer throw", () => {
+        s.tx(() => {
+          s.tx(() => addHost("h1"));
+          addHost("h2");
+        });
+        expect(s.listHosts().map((h) => h.id)).toEqual(["h1", "h2"]);
+        expect(() =>
+          s.tx(() => {
+            s.tx(() => addHost("h3"));
+            throw new Error("outer");
+          }),
+        ).toThrow("outer");
+        expect(s.hostById("h3")).toBeNull();
+      });
+
+      test("inTransaction is true inside tx, nested or not, and false outside", () => {
+        expect(s.inTransaction()).toBe(false);
+        const seen = s.tx(() => [s.inTransaction(), s.tx(() => s.inTransaction())]);
+        expect(seen).toEqual([true, true]);
+        expect(s.inTransaction()).toBe(false);
+      });
+    });
+
+    test("check returns ok for a healthy store", () => {
+      expect(s.check()).toBe("ok");
+    });
+  });
+}
