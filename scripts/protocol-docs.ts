@@ -5,7 +5,7 @@ import { encode, type MessageType } from "../protocol/encode.ts";
 import { EXAMPLES } from "../protocol/examples.ts";
 import { MAX_FRAME_BYTES, MAX_JSON_DEPTH } from "../protocol/limits.ts";
 import { MAX_LOG_LINES_PER_FRAME } from "../protocol/messages/job-log.ts";
-import { PROTOCOL_VERSION } from "../protocol/version.ts";
+import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/version.ts";
 import { type JsonSchema, protocolJsonSchema } from "./protocol-json-schema.ts";
 
 export const PROTOCOL_DOC_PATH = join(import.meta.dir, "..", "docs", "protocol.md");
@@ -93,6 +93,12 @@ export function renderProtocolDocs(): string {
     "- An invalid frame is answered with `error{code: invalid_message, message, ref_id}`; the message names",
     "  the offending field's path (e.g. `payload.lines.0.seq`). The frame is dropped and the connection stays up.",
     "- Payload field names are snake_case; times are RFC 3339 strings; optional fields may be omitted.",
+    "",
+    "Versions: the agent names its version in `hello.protocol_version`. The server speaks a range",
+    `(${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}) and answers each agent in its own version, so a fleet upgrades one host at a time`,
+    "(server first). A version outside the range gets `error{version_not_supported}` and close code 4002.",
+    "Every schema change bumps the version with a dated line in `protocol/version.ts`; fields added by a",
+    "newer version are optional, and an older peer ignores them.",
     "",
     "Delivery:",
     "",
