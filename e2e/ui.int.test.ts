@@ -160,8 +160,8 @@ test("6. run a backup now and watch progress and the log tail update live until 
 
 test("7-8. the snapshot is listed; restore it to a temp dir and check the files", async () => {
   // The snapshot report follows job.finished: wait for it (seen from the agent's start on), so the
-  // page loads a list that holds the snapshot. (The host page can miss a report that lands between
-  // its first load and its event subscription: a UI race left for issue 17.)
+  // page's first load already holds the snapshot. (The host page also listens before its first
+  // load, so a report that lands during it is not missed.)
   await host.events?.until((e) => e.type === "snapshots.updated" && e.host_id === host.hostId, 0);
   await page.locator(".crumbs a").nth(1).click();
   const row = page.locator("tr[data-snapshot]").first();

@@ -2,7 +2,7 @@ import { ApiFailure, api } from "../api.ts";
 import { repoChart } from "../chart.ts";
 import type { View } from "../context.ts";
 import { append, clear, field, h, showFormError } from "../dom.ts";
-import { onEvent } from "../events.ts";
+import { type LiveEvent, onEvent } from "../events.ts";
 import { absolute, bytes, interval } from "../format.ts";
 import type { Host, Job, List, RepoStats, Schedule, Snapshot } from "../types.ts";
 import { ago, badge, emptyState, errorBox } from "../widgets.ts";
@@ -10,6 +10,17 @@ import { runForm } from "./run-form.ts";
 import { scheduleForm } from "./schedule-form.ts";
 
 export const hostView: View = async (root, ctx, { id = "" }) => {
+  // Listen before the first load: an event that lands while it runs (the snapshot report follows
+  // a backup's end by a few seconds) would otherwise be missed, and the page would stay stale.
+  const early: LiveEvent[] = [];
+  let handle: ((e: LiveEvent) => Promise<void>) | null = null;
+  ctx.onLeave(
+    onEvent((e) => {
+      if (e.host_id !== id) return;
+      if (handle) void handle(e);
+      else early.push(e);
+    }),
+  );
   const load = () =>
     Promise.all([
       api<Host>(`/hosts/${id}`),
@@ -354,29 +365,29 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   renderSnapshots();
   renderChart();
 
-  ctx.onLeave(
-    onEvent(async (e) => {
-      if (e.host_id !== id) return;
-      try {
-        if (e.type === "job.updated") {
-          jobs = await api<List<Job>>(`/jobs?host_id=${encodeURIComponent(id)}&limit=15`);
-          renderJobs();
-          host = await api<Host>(`/hosts/${id}`);
-          renderHead();
-        } else if (e.type === "snapshots.updated") {
-          snapshots = await api<List<Snapshot>>(`/hosts/${id}/snapshots`);
-          renderSnapshots();
-          renderRun();
-        } else if (e.type === "repo_stats.updated") {
-          stats = await api<List<RepoStats>>(`/hosts/${id}/repo-stats?limit=200`);
-          renderChart();
-        } else if (e.type === "host.updated") {
-          host = await api<Host>(`/hosts/${id}`);
-          renderHead();
-        }
-      } catch (err) {
-        head.append(errorBox(err instanceof ApiFailure ? err.error.message : String(err)));
+  handle = async (e: LiveEvent) => {
+    try {
+      if (e.type === "job.updated") {
+        jobs = await api<List<Job>>(`/jobs?host_id=${encodeURIComponent(id)}&limit=15`);
+        renderJobs();
+        host = await api<Host>(`/hosts/${id}`);
+        renderHead();
+      } else if (e.type === "snapshots.updated") {
+        snapshots = await api<List<Snapshot>>(`/hosts/${id}/snapshots`);
+        renderSnapshots();
+        renderRun();
+      } else if (e.type === "repo_stats.updated") {
+        stats = await api<List<RepoStats>>(`/hosts/${id}/repo-stats?limit=200`);
+        renderChart();
+      } else if (e.type === "host.updated") {
+        host = await api<Host>(`/hosts/${id}`);
+        renderHead();
       }
-    }),
-  );
+    } catch (err) {
+      head.append(errorBox(err instanceof ApiFailure ? err.error.message : String(err)));
+    }
+  };
+  // What arrived during the first load, once per kind.
+  const kinds = new Map(early.map((e) => [e.type, e]));
+  for (const e of kinds.values()) await handle(e);
 };
