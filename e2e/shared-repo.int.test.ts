@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { PROTOCOL_VERSION } from "../protocol/index.ts";
 import { type Fleet, startFleet, tempDir } from "./fleet.ts";
 import { RESTIC, TestHost } from "./host.ts";
 
@@ -65,8 +66,12 @@ test("the server shows each host's restic host name", async () => {
     [a, "web-a"],
     [b, "web-b"],
   ] as const) {
-    const host = (await fleet.api<{ restic_host: string; protocol_version: number }>(`/hosts/${h.hostId}`)).body;
-    expect(host).toMatchObject({ restic_host: name, protocol_version: 2 });
+    const host = (
+      await fleet.api<{ restic_host: string; protocol_version: number; timezone: string | null }>(`/hosts/${h.hostId}`)
+    ).body;
+    // The compiled agent speaks the newest protocol, and reports its zone with it.
+    expect(host).toMatchObject({ restic_host: name, protocol_version: PROTOCOL_VERSION });
+    expect(host.timezone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
   }
 });
 

@@ -74,6 +74,14 @@ export const ResticHost = v.pipe(
   ),
 );
 
+/** An IANA time zone name such as Europe/Berlin (the receiver checks that it knows it). */
+export const TimeZone = v.pipe(
+  v.string(),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(64),
+  v.regex(/^[A-Za-z0-9_+/-]+$/, "must be an IANA time zone such as Europe/Berlin"),
+);
+
 /** A hook is a shell snippet run by the agent with `hook_shell`. */
 export const Hook = v.pipe(v.string(), v.maxLength(16 * 1024));
 

@@ -6,7 +6,7 @@ import type { MessageType, PayloadOf } from "./encode.ts";
  */
 export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
   hello: {
-    protocol_version: 2,
+    protocol_version: 3,
     agent_version: "0.1.0",
     restic_version: "0.14.0",
     hostname: "web-01",
@@ -14,6 +14,8 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     arch: "amd64",
     boot_time: "2026-11-29T06:12:44Z",
     restic_host: "web-01",
+    active_job_ids: ["job_42"],
+    timezone: "Europe/Berlin",
   },
   heartbeat: { sent_at: "2026-11-30T12:00:30Z" },
   "schedule.ack": { version: 7, applied_at: "2026-11-30T12:00:01Z" },
@@ -41,6 +43,8 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     finished_at: "2026-11-30T02:00:09Z",
     stats: { files_new: 4, data_added: 5245000, snapshot_id: "3f1e2d4c" },
     error: "some source files could not be read",
+    failure_reason: "unknown",
+    warnings: ["some source files could not be read"],
   },
   "job.log": {
     lines: [
@@ -96,6 +100,7 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
         id: "sch_01",
         kind: "backup",
         cron_expr: "0 2 * * *",
+        timezone: "Europe/Berlin",
         paths: ["/srv/www"],
         excludes: ["*.tmp"],
         tags: ["nightly"],
@@ -125,5 +130,5 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     changelog: "Faster log upload.",
   },
   ack: { ids: ["3d4e5f60-7182-493a-9c2d-3e4f5a6b7c8d"] },
-  error: { code: "invalid_message", message: "payload.version: Invalid type", ref_id: "1b2c3d4e" },
+  error: { code: "invalid_message", message: "payload.version: Invalid type", ref_id: "1b2c3d4e", retryable: false },
 };

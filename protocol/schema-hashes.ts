@@ -6,4 +6,5 @@
 export const SCHEMA_HASHES: Readonly<Record<number, string>> = {
   1: "be83b8afcdb384cbd5bc9aa4f0565826a69c7c8f7ee4acf22ef2806bd74aeeed",
   2: "d1a5649ed0e03b09573ae462a75f3009d5a2d88c4e2f27300cdcb33462182f8b",
+  3: "769564704f3f252c8d2595586b70d2e7293a572007b81ebe749f14d066730291",
 };

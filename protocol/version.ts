@@ -6,8 +6,12 @@
  * - 1 (2026-11-30): first version: 11 agent→server and 7 server→agent messages.
  * - 2 (2026-12-01): hello.restic_host (the host's fixed restic host name) and the restore spec's
  *   source_host (restore another host's snapshot). Both optional: a version 1 peer is still served.
+ * - 3 (2026-12-01): typed fields for facts that travelled in untyped bags: the schedule entry's
+ *   timezone (was options.timezone), job.finished's failure_reason and warnings (were in stats);
+ *   hello's active_job_ids (the server reconciles on every hello) and timezone (the host's zone);
+ *   error's retryable hint. All optional: version 1 and 2 agents are still served.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Versions this code base can speak; the server refuses a `hello` outside this list. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3];

@@ -6,7 +6,7 @@ import type { Clock } from "./clock.ts";
 import { connectOnce, type Link } from "./connection.ts";
 import { Delivery } from "./delivery.ts";
 import { handleServerMessage, type MessageContext } from "./handle-message.ts";
-import { hostInfo } from "./host-info.ts";
+import { hostInfo, hostTimeZone } from "./host-info.ts";
 import { IDLE_JIT_POLICY, type SetJitPolicy, WORK_JIT_POLICY } from "./jit-policy.ts";
 import type { Logger, Redactor } from "./log.ts";
 import { recoverJobs } from "./recovery.ts";
@@ -169,6 +169,10 @@ export class Agent {
       restic_version: this.#resticVersion,
       ...info,
       ...(this.identity.restic_host ? { restic_host: this.identity.restic_host } : {}),
+      // Every job held here, finished ones included until their result is acked: the server fails
+      // the jobs it thinks accepted or running that are not in this list.
+      active_job_ids: this.state.jobs().map((j) => j.command.job_id),
+      ...(hostTimeZone() ? { timezone: hostTimeZone() } : {}),
     });
     this.scheduler.setSend(this.delivery.resend(link));
     void this.#writeStatus();

@@ -15,3 +15,13 @@ export function hostInfo(now: Date = new Date()): HostInfo {
   const boot = new Date(Math.round((now.getTime() - uptime() * 1000) / 1000) * 1000);
   return { hostname: hostname() || "unknown", os, arch: a, boot_time: boot.toISOString() };
 }
+
+/** The host's IANA time zone (schedules without their own run in it); undefined when unknown. */
+export function hostTimeZone(): string | undefined {
+  try {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    return zone && /^[A-Za-z0-9_+/-]{1,64}$/.test(zone) ? zone : undefined;
+  } catch {
+    return undefined;
+  }
+}

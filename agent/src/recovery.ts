@@ -42,6 +42,7 @@ export async function recoverJobs(c: RecoveryContext): Promise<void> {
       exit_code: -1,
       finished_at: c.clock.now().toISOString(),
       error: RESTARTED_ERROR,
+      failure_reason: "agent_restarted",
     });
   }
   await c.state.settled();

@@ -405,3 +405,23 @@ describe("Scheduler with the StateStore", () => {
     expect((await StateStore.open(dir, { log })).getLastFire("d")).toBe("2026-12-02T03:00:00Z");
   });
 });
+
+describe("a schedule's own time zone", () => {
+  test("typed (protocol 3) or in options.timezone (older servers): both win over the agent's zone", async () => {
+    const h = harness({ start: "2026-11-30T12:00:00Z", timezone: "UTC" });
+    await h.scheduler.apply(
+      set(
+        1,
+        { ...entry("typed", "0 2 * * *"), timezone: "Asia/Tokyo" },
+        { ...entry("legacy", "0 2 * * *"), options: { timezone: "Asia/Tokyo" } },
+        entry("local", "0 2 * * *"),
+      ),
+    );
+    h.clock.advanceTo("2026-12-01T03:00:00Z");
+    const at = (id: string) => h.fires().find(([s]) => s === id)?.[1];
+    // 02:00 in Tokyo is 17:00 UTC the day before; the plain one runs at 02:00 in the agent's zone.
+    expect(at("typed")).toBe("2026-11-30T17:00:00Z");
+    expect(at("legacy")).toBe("2026-11-30T17:00:00Z");
+    expect(at("local")).toBe("2026-12-01T02:00:00Z");
+  });
+});

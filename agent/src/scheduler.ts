@@ -163,8 +163,10 @@ export class Scheduler {
         continue;
       }
       try {
-        // The server sends a schedule's own time zone as options.timezone; it wins over the agent's.
-        const zone = typeof entry.options?.timezone === "string" ? entry.options.timezone : this.#timezone;
+        // A schedule's own time zone wins over the agent's: typed since protocol 3, in
+        // options.timezone from an older server.
+        const legacy = typeof entry.options?.timezone === "string" ? entry.options.timezone : undefined;
+        const zone = entry.timezone ?? legacy ?? this.#timezone;
         const armed: Armed = { entry, zone, next: null };
         const cron = this.#cron(armed);
         if (zone !== this.#timezone) cron.nextRun(this.#clock.now()); // a bad zone throws here, not at tick time

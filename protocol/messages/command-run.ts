@@ -74,5 +74,12 @@ export function strictSpecByKind<E extends v.ObjectEntries, R extends v.ObjectEn
 
 export const CommandRunPayload = specByKind({ job_id: Id, args: v.optional(StringList) });
 export type CommandRunPayload = v.InferOutput<typeof CommandRunPayload>;
+/**
+ * Each job kind's spec, as command.run carries it (`JobSpecs["forget"]` is a ForgetSpec): the one
+ * table of which spec goes with which kind, for code that keeps a spec typed by its kind.
+ */
+export type JobSpecs = {
+  [K in CommandRunPayload["kind"]]: NonNullable<Extract<CommandRunPayload, { kind: K }>["spec"]>;
+};
 export const CommandRun = envelope("command.run", CommandRunPayload);
 export type CommandRun = v.InferOutput<typeof CommandRun>;

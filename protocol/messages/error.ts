@@ -17,6 +17,11 @@ export const ErrorPayload = v.object({
   code: ErrorCode,
   message: Text,
   ref_id: v.optional(Id),
+  /**
+   * Since protocol 3: whether sending the same frame again can succeed. true: a passing failure
+   * of the receiver (storage); false: the frame itself is refused (invalid, unknown job).
+   */
+  retryable: v.optional(v.boolean()),
 });
 export type ErrorPayload = v.InferOutput<typeof ErrorPayload>;
 export const ErrorMessage = envelope("error", ErrorPayload);

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { Count, envelope, ResticHost, ShortText, Timestamp } from "../common.ts";
+import { Count, envelope, Id, ResticHost, ShortText, Timestamp, TimeZone } from "../common.ts";
 
 /** First frame on every connection: who the agent is and what it runs. */
 export const HelloPayload = v.object({
@@ -16,6 +16,14 @@ export const HelloPayload = v.object({
    * the machine's hostname).
    */
   restic_host: v.optional(ResticHost),
+  /**
+   * Since protocol 3: every job the agent holds (accepted, running, or finished with its result
+   * not yet acknowledged). The server fails the jobs it believes accepted or running that are not
+   * in the list: the agent lost them (its state was lost or reset).
+   */
+  active_job_ids: v.optional(v.pipe(v.array(Id), v.maxLength(10_000))),
+  /** Since protocol 3: the host's IANA time zone, the zone of every schedule without its own. */
+  timezone: v.optional(TimeZone),
 });
 export type HelloPayload = v.InferOutput<typeof HelloPayload>;
 export const Hello = envelope("hello", HelloPayload);

@@ -1,11 +1,16 @@
 import * as v from "valibot";
-import { Count, envelope, Hook, Id, JobKind, Options, RetentionPolicy, StringList } from "../common.ts";
+import { Count, envelope, Hook, Id, JobKind, Options, RetentionPolicy, StringList, TimeZone } from "../common.ts";
 
 export const ScheduleEntry = v.object({
   id: Id,
   kind: JobKind,
   // 5 or 6 fields; the server validated it with croner already.
   cron_expr: v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(256)),
+  /**
+   * Since protocol 3: the zone the cron expression is read in; absent, the host's local time.
+   * (To a version 1 or 2 agent the server sends it as options.timezone instead.)
+   */
+  timezone: v.optional(TimeZone),
   paths: v.optional(StringList),
   excludes: v.optional(StringList),
   tags: v.optional(StringList),

@@ -65,7 +65,7 @@ export async function collectStatus(stateDir: string, now = new Date()) {
     let next: string | null = null;
     if (s.enabled) {
       try {
-        const tz = typeof s.options?.timezone === "string" ? s.options.timezone : undefined;
+        const tz = s.timezone ?? (typeof s.options?.timezone === "string" ? s.options.timezone : undefined);
         next =
           new Cron(s.cron_expr, { paused: true, mode: "5-or-6-parts", ...(tz ? { timezone: tz } : {}) })
             .nextRun(now)

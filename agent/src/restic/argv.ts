@@ -231,8 +231,9 @@ export function buildPlan(cmd: CommandRunPayload, g: GlobalFlags): Checked<JobPl
       const restore = restoreArgv(cmd.spec, g);
       if (!restore.ok) return restore;
       const plan: JobPlan = { steps: [restore.value] };
-      const spec = cmd.spec as RestoreSpec;
-      if (spec.snapshot_id !== "latest") {
+      // restoreArgv refused a restore without a spec, so there is one here.
+      const spec = cmd.spec;
+      if (spec && spec.snapshot_id !== "latest") {
         const own = g.machineHost && g.machineHost !== g.host ? [g.host, g.machineHost] : [g.host];
         plan.restoreOf = { snapshotId: spec.snapshot_id, hosts: spec.source_host ? [spec.source_host] : own };
       }

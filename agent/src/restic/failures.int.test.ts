@@ -18,6 +18,8 @@ describe(`failures with ${RESTIC}`, () => {
       const done = await real.run({ job_id: "wp", kind: "check" });
       expect(done.status).toBe("failed");
       expect(done.stats?.failure_reason).toBe("wrong_password");
+      // protocol 3: the reason travels typed too
+      expect(done.failure_reason).toBe("wrong_password");
       // 0.17.1+ says so in its exit code (12); 0.14 exits 1 and the stderr text decides
       expect(done.exit_code).toBe(versionAtLeast(real.sup.resticVersion, 0, 17, 1) ? 12 : 1);
       expect(done.error).toContain("password is wrong");

@@ -270,6 +270,8 @@ export class JobRun {
       finished_at: this.#ctx.clock.now().toISOString(),
       ...(outcome.stats ? { stats: outcome.stats } : {}),
       ...(outcome.error ? { error: this.#redact(outcome.error) } : {}),
+      ...(outcome.status === "failed" && outcome.reason ? { failure_reason: outcome.reason } : {}),
+      ...(outcome.warnings?.length ? { warnings: outcome.warnings.map((w) => this.#redact(w).slice(0, 1024)) } : {}),
     });
   }
 }

@@ -9,8 +9,10 @@ export interface Outcome {
   exitCode: number;
   error?: string;
   stats?: Record<string, unknown>;
-  /** Set on failures, also copied into stats.failure_reason for the server. */
+  /** Set on failures; job.finished carries it as failure_reason (and, for older servers, in stats). */
   reason?: FailureReason;
+  /** What went wrong in a job that still succeeded; job.finished carries them as warnings. */
+  warnings?: string[];
 }
 
 /** A failure before or around restic: reason "unknown" unless given. */
@@ -58,6 +60,7 @@ export function resticSucceeded(
   if (missingPaths.length > 0) stats.missing_paths = missingPaths;
   const outcome: Outcome = { status: "succeeded", exitCode };
   if (warnings.length > 0) {
+    outcome.warnings = warnings;
     const warning = warnings.join("; ");
     stats.warning = warning;
     const tail = exitCode === 3 ? out.stderrTail.slice(-STDERR_TAIL_LINES) : [];
@@ -77,10 +80,12 @@ export function withPostHookFailure(outcome: Outcome, hookExit: number, hookTail
   const note = `post-hook failed with exit code ${hookExit}`;
   const detail = [note, ...hookTail.slice(-STDERR_TAIL_LINES)].join("\n");
   const stats = { ...(outcome.stats ?? {}) };
+  const result: Outcome = { ...outcome, stats, error: outcome.error ? `${outcome.error}\n${detail}` : detail };
   if (outcome.status === "succeeded") {
     stats.warning = stats.warning ? `${stats.warning}; ${note}` : note;
+    result.warnings = [...(outcome.warnings ?? []), note];
   } else {
     stats.post_hook_failed = true;
   }
-  return { ...outcome, stats, error: outcome.error ? `${outcome.error}\n${detail}` : detail };
+  return result;
 }

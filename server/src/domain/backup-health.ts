@@ -35,11 +35,12 @@ export function cronInterval(expr: string, timezone: string | null, now: Date): 
 const shorter = (a: number | null, b: number | null) => (a === null ? b : b === null || a <= b ? a : b);
 
 /** The shortest interval among the host's enabled backup schedules, in seconds; null if none. */
-export function expectedInterval(schedules: Schedule[], now: Date): number | null {
+export function expectedInterval(schedules: Schedule[], now: Date, hostZone: string | null = null): number | null {
   let best: number | null = null;
   for (const s of schedules) {
     if (s.kind !== "backup" || !s.enabled) continue;
-    best = shorter(best, cronInterval(s.cron_expr, s.timezone, now));
+    // A schedule without its own zone runs in its host's.
+    best = shorter(best, cronInterval(s.cron_expr, s.timezone ?? hostZone, now));
   }
   return best;
 }

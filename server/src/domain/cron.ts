@@ -1,6 +1,16 @@
 import { Cron } from "croner";
 import { DomainError } from "./errors.ts";
 
+/** Whether the runtime knows this IANA zone. */
+export function isKnownZone(timezone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: timezone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function checkTimezone(timezone: string): void {
   try {
     new Intl.DateTimeFormat("en", { timeZone: timezone });

@@ -23,7 +23,7 @@ export function createHosts(deps: DomainContext) {
     const row = store.hostSummary(id);
     if (!row) throw notFound(`host ${id}`);
     const now = clock.now();
-    const interval = expectedInterval(store.schedulesForHost(id), now);
+    const interval = expectedInterval(store.schedulesForHost(id), now, row.host.timezone);
     return hostView(row.host, row.summary, interval, agents.isConnected(id), now);
   }
 

@@ -1,57 +1,51 @@
-import {
-  absolutePathProblem,
-  type JobKind,
-  keepsSomething,
-  type RetentionPolicy,
-  tagProblem,
-  textProblem,
-} from "../../../protocol/index.ts";
+import { absolutePathProblem, keepsSomething, tagProblem, textProblem } from "../../../protocol/index.ts";
 import { DomainError } from "./errors.ts";
+import type { ApiJobCommand, JobCommand } from "./types.ts";
 
 /**
  * The value rules of a job's spec, the same for every door that makes a job (run now, a
  * schedule's fire, later policies and bulk runs): the protocol's checks, with the field's path.
- * The agent applies the same checks again before it runs restic.
+ * The agent applies the same checks again before it runs restic. The schema has already checked
+ * the shape; the switch on `kind` narrows the spec to its kind's.
  */
-export function checkJobSpec(kind: JobKind, spec: Record<string, unknown> | null | undefined, at = "spec"): void {
-  const s = spec ?? {};
-  const fail = (field: string, problem: string) => {
+export function checkJobSpec(command: JobCommand | ApiJobCommand, at = "spec"): void {
+  function fail(field: string, problem: string): never {
     throw new DomainError("invalid", problem, `${at}.${field}`);
-  };
-  const each = (field: string, check: (v: string, what: string) => string | null, what: string) => {
-    const list = s[field];
-    if (!Array.isArray(list)) return;
-    list.forEach((value, i) => {
-      const problem = check(String(value), what);
+  }
+  const each = (
+    field: string,
+    list: readonly string[] | undefined,
+    check: (value: string, what: string) => string | null,
+    what: string,
+  ) => {
+    list?.forEach((value, i) => {
+      const problem = check(value, what);
       if (problem) fail(`${field}.${i}`, problem);
     });
   };
-  switch (kind) {
-    case "backup":
-      if (!Array.isArray(s.paths) || s.paths.length === 0) fail("paths", "a backup needs at least one path");
-      each("paths", (p, w) => absolutePathProblem(p, w), "backup path");
-      each("excludes", textProblem, "exclude");
-      each("tags", tagProblem, "tag");
+  switch (command.kind) {
+    case "backup": {
+      const paths = command.spec?.paths;
+      if (!paths || paths.length === 0) fail("paths", "a backup needs at least one path");
+      each("paths", paths, (p, w) => absolutePathProblem(p, w), "backup path");
+      each("excludes", command.spec?.excludes, textProblem, "exclude");
+      each("tags", command.spec?.tags, tagProblem, "tag");
       return;
+    }
     case "forget": {
-      const policy = s.policy as RetentionPolicy | undefined;
+      const policy = command.spec?.policy;
       if (!keepsSomething(policy)) {
         fail("policy", "a forget needs a retention policy that keeps something (e.g. keep_daily: 7)");
       }
-      if (policy?.keep_tags) {
-        policy.keep_tags.forEach((t, i) => {
-          const problem = tagProblem(t, "keep_tags entry");
-          if (problem) fail(`policy.keep_tags.${i}`, problem);
-        });
-      }
+      each("policy.keep_tags", policy?.keep_tags, tagProblem, "keep_tags entry");
       return;
     }
     case "restore": {
-      if (typeof s.snapshot_id !== "string") fail("snapshot_id", "a restore needs snapshot_id and target");
-      const target =
-        typeof s.target === "string" ? absolutePathProblem(s.target, "restore target") : "a restore needs a target";
+      const spec = command.spec;
+      if (!spec) fail("snapshot_id", "a restore needs snapshot_id and target");
+      const target = absolutePathProblem(spec.target, "restore target");
       if (target) fail("target", target);
-      each("include", textProblem, "include path");
+      each("include", spec.include, textProblem, "include path");
       return;
     }
     case "init":

@@ -1,13 +1,13 @@
-import type { JobKind, JobStatus, ScheduleFirePayload } from "../../../protocol/index.ts";
+import type { JobSpecs, JobStatus, ScheduleFirePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
 import { queuedJob } from "./blank-rows.ts";
-import { commandFor, specFromSchedule } from "./command-spec.ts";
+import { commandFor, jobCommand, specFromSchedule } from "./command-spec.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { checkJobSpec } from "./job-spec.ts";
 import { requireAdmin } from "./permissions.ts";
 import { newId } from "./tokens.ts";
-import type { ActorKind, Job } from "./types.ts";
+import type { ActorKind, ApiJobCommand, ApiRestoreSpec, Job, JobCommand, JobState } from "./types.ts";
 
 /** A position in the (created_at DESC, id DESC) order, opaque to clients. */
 const encodeJobCursor = (j: { created_at: string; id: string }) =>
@@ -32,11 +32,8 @@ export type FireResult =
   | { ok: true; job: Job; created: boolean }
   | { ok: false; code: "not_found" | "conflict"; message: string };
 
-export interface RunNowInput {
-  kind: JobKind;
-  schedule_id?: string | undefined;
-  spec?: Record<string, unknown> | undefined;
-}
+/** A run-now body as the API validated it: a command, or a schedule's (then its kind must match). */
+export type RunNowInput = ApiJobCommand & { schedule_id?: string | undefined };
 
 export function createJobs(deps: DomainContext) {
   const { store, tx, clock, agents, events } = deps;
@@ -44,14 +41,12 @@ export function createJobs(deps: DomainContext) {
 
   function newJob(
     hostId: string,
-    kind: JobKind,
     actor: { kind: ActorKind; id: string | null },
-    body: Partial<Job>,
+    body: Partial<JobState> & JobCommand,
   ): Job {
     return queuedJob({
       id: newId("job"),
       host_id: hostId,
-      kind,
       actor_kind: actor.kind,
       actor_id: actor.id,
       created_at: now(),
@@ -66,6 +61,12 @@ export function createJobs(deps: DomainContext) {
 
   /** Sends command.run if the host is connected; the job stays queued otherwise. */
   function dispatch(job: Job): boolean {
+    // A job that has not run has an error only when the store could not read its spec back
+    // (store/jobs-store.ts): it fails with that error rather than run without its spec.
+    if (job.status === "queued" && job.error !== null) {
+      fail(job, job.error);
+      return false;
+    }
     if (!agents.send(job.host_id, "command.run", commandFor(job))) return false;
     store.markDispatched(job.id, now());
     return true;
@@ -75,9 +76,9 @@ export function createJobs(deps: DomainContext) {
    * A restore of another host's snapshot, from a repository both use: `source_host_id` becomes the
    * wire's `source_host`, that host's restic host name. Without it the agent restores only its own.
    */
-  function restoreSource(hostId: string, spec: Record<string, unknown>): Record<string, unknown> {
+  function restoreSource(hostId: string, spec: ApiRestoreSpec): JobSpecs["restore"] {
     const { source_host_id: sourceId, ...rest } = spec;
-    if (typeof sourceId !== "string" || sourceId === hostId) return rest;
+    if (sourceId === undefined || sourceId === hostId) return rest;
     const source = store.hostById(sourceId);
     if (!source) throw new DomainError("not_found", `source host ${sourceId} not found`, "spec.source_host_id");
     const target = store.hostById(hostId);
@@ -97,6 +98,22 @@ export function createJobs(deps: DomainContext) {
       );
     }
     return { ...rest, source_host: source.restic_host };
+  }
+
+  /** The job an API command makes: a backup's paths are also its args (their original wire meaning). */
+  function fromApi(hostId: string, input: ApiJobCommand): { args: string[] } & JobCommand {
+    switch (input.kind) {
+      case "backup":
+        return { args: input.spec?.paths ?? [], ...jobCommand(input) };
+      case "restore":
+        return { args: [], kind: input.kind, spec: input.spec ? restoreSource(hostId, input.spec) : null };
+      case "init":
+      case "forget":
+      case "prune":
+      case "check":
+      case "unlock":
+        return { args: [], ...jobCommand(input) };
+    }
   }
 
   function fail(job: Job, error: string) {
@@ -147,10 +164,9 @@ export function createJobs(deps: DomainContext) {
         return { ok: false, code: "not_found", message: `schedule ${p.schedule_id} does not exist for this host` };
       }
       if (!s.enabled) return { ok: false, code: "conflict", message: `schedule ${p.schedule_id} is disabled` };
-      const { args, spec } = specFromSchedule(s);
       const scheduled_at = new Date(p.scheduled_at).toISOString();
       const { job, created } = store.insertJob(
-        newJob(hostId, s.kind, { kind: "schedule", id: s.id }, { scheduled_id: s.id, scheduled_at, args, spec }),
+        newJob(hostId, { kind: "schedule", id: s.id }, { scheduled_id: s.id, scheduled_at, ...specFromSchedule(s) }),
       );
       // A repeated fire re-sends command.run only while the agent has not accepted the job.
       if (job.status === "queued" && !job.accepted_at) dispatch(job);
@@ -161,7 +177,7 @@ export function createJobs(deps: DomainContext) {
     runNow(actor: Actor, hostId: string, input: RunNowInput): Job {
       requireAdmin(actor, "running a job");
       if (!store.hostById(hostId)) throw notFound(`host ${hostId}`);
-      let body: Partial<Job>;
+      let body: { args: string[] } & JobCommand;
       if (input.schedule_id) {
         const s = store.scheduleById(input.schedule_id);
         if (!s || s.host_id !== hostId)
@@ -169,12 +185,10 @@ export function createJobs(deps: DomainContext) {
         if (s.kind !== input.kind) throw new DomainError("invalid", `schedule ${s.id} is a ${s.kind} schedule`, "kind");
         body = specFromSchedule(s);
       } else {
-        checkJobSpec(input.kind, input.spec);
-        const paths = input.kind === "backup" ? ((input.spec?.paths as string[] | undefined) ?? []) : [];
-        const spec = input.kind === "restore" && input.spec ? restoreSource(hostId, input.spec) : input.spec;
-        body = { args: paths, spec: spec ?? null };
+        checkJobSpec(input);
+        body = fromApi(hostId, input);
       }
-      const job = newJob(hostId, input.kind, { kind: "user", id: actor.user_id }, body);
+      const job = newJob(hostId, { kind: "user", id: actor.user_id }, body);
       tx(() => {
         store.insertJob(job);
         audit(deps, actor, "job.run", job.id, { host_id: hostId, kind: job.kind });
@@ -225,12 +239,22 @@ export function createJobs(deps: DomainContext) {
     },
 
     /**
-     * Reconciliation hook: jobs the server believes are running on the host, but that the agent
-     * does not report as its own, are failed. The agent calls it with its active job ids.
+     * On a hello of protocol 3, with the jobs the agent holds: a job the server believes accepted
+     * or running on the host that the agent does not hold can never finish, so it is failed.
      */
     reconcile(hostId: string, activeJobIds: ReadonlySet<string>) {
-      for (const job of store.listJobs({ host_id: hostId, status: "running", limit: 1000 })) {
-        if (!activeJobIds.has(job.id)) fail(job, "the agent no longer knows this job (it restarted or lost its state)");
+      // Running, or accepted and waiting in the agent's queue: both are the agent's to finish.
+      const held = [
+        ...store.listJobs({ host_id: hostId, status: "running", limit: 10_000 }),
+        ...store.listJobs({ host_id: hostId, status: "queued", limit: 10_000 }).filter((j) => j.accepted_at),
+      ];
+      for (const job of held) {
+        if (!activeJobIds.has(job.id)) {
+          fail(
+            job,
+            "the agent no longer holds this job: its state was lost or reset (e.g. jobs.json removed); run the job again",
+          );
+        }
       }
     },
 

@@ -1,4 +1,5 @@
 import type { HelloPayload } from "../../../protocol/index.ts";
+import { isKnownZone } from "./cron.ts";
 import type { DomainContext } from "./deps.ts";
 
 /** 90 s = 3 missed heartbeats (the agent sends one every 30 s). */
@@ -13,6 +14,7 @@ export function createPresence(deps: DomainContext) {
         // The agent holds its restic host name (it enrolled with it). An agent before protocol 2
         // sends none, and its restic writes the machine's hostname into every snapshot.
         restic_host: p.restic_host ?? p.hostname,
+        timezone: p.timezone && isKnownZone(p.timezone) ? p.timezone : null,
         os: p.os,
         arch: p.arch,
         agent_version: p.agent_version,

@@ -23,6 +23,21 @@ export type ReportResult = { ok: true; duplicate: boolean } | { ok: false; code:
  * Stores one agent report idempotently: the envelope id and the change commit together, so a
  * re-send after a lost ack changes nothing. Reports about another host's jobs are refused.
  */
+/**
+ * The job's stats as the API shows them: restic's summary, plus the agent's classified failure
+ * reason and warnings. Protocol 3 sends those as typed fields; older agents inside stats.
+ */
+function withTypedFacts(p: Extract<Report, { type: "job.finished" }>["payload"]): Record<string, unknown> | undefined {
+  if (!p.failure_reason && !p.warnings?.length) return p.stats;
+  const stats: Record<string, unknown> = { ...(p.stats ?? {}) };
+  if (p.failure_reason) stats.failure_reason = p.failure_reason;
+  if (p.warnings?.length) {
+    stats.warnings = p.warnings;
+    stats.warning = p.warnings.join("; ");
+  }
+  return stats;
+}
+
 export function createReports(deps: DomainContext, jobs: Jobs) {
   const { store, tx, clock, events } = deps;
 
@@ -74,7 +89,7 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
           status: p.status,
           exit_code: p.exit_code,
           finished_at: p.finished_at,
-          stats: p.stats,
+          stats: withTypedFacts(p),
           error: p.error ?? null,
         });
         touched.push(p.job_id);

@@ -88,10 +88,15 @@ function checkSchedule(s: Schedule): void {
   }
 }
 
-/** The wire form of a schedule; its time zone travels in options.timezone. */
-export function toEntry(s: Schedule): ScheduleEntry {
-  const options = { ...s.options, ...(s.timezone ? { timezone: s.timezone } : {}) };
+/**
+ * The wire form of a schedule, in the agent's own protocol version: its time zone is a typed
+ * field since protocol 3, and travels in options.timezone to an agent of version 1 or 2.
+ */
+export function toEntry(s: Schedule, protocolVersion: number): ScheduleEntry {
+  const typed = protocolVersion >= 3;
+  const options = { ...s.options, ...(s.timezone && !typed ? { timezone: s.timezone } : {}) };
   const entry: ScheduleEntry = { id: s.id, kind: s.kind, cron_expr: s.cron_expr, enabled: s.enabled };
+  if (s.timezone && typed) entry.timezone = s.timezone;
   if (s.paths.length) entry.paths = s.paths;
   if (s.excludes.length) entry.excludes = s.excludes;
   if (s.tags.length) entry.tags = s.tags;
@@ -105,10 +110,11 @@ export function toEntry(s: Schedule): ScheduleEntry {
 export function createSchedules(deps: DomainContext) {
   const { store, tx, clock, agents } = deps;
 
-  const view = (s: Schedule) => {
+  /** A schedule without a zone of its own runs in its host's (as the host's agent reported it). */
+  const view = (s: Schedule, hostZone: string | null = store.hostById(s.host_id)?.timezone ?? null) => {
     let next_runs: string[] = [];
     try {
-      next_runs = s.enabled ? cronPreview(s.cron_expr, s.timezone, clock.now()) : [];
+      next_runs = s.enabled ? cronPreview(s.cron_expr, s.timezone ?? hostZone, clock.now()) : [];
     } catch {
       // Stored schedules were validated on write; a croner upgrade could still disagree.
     }
@@ -127,7 +133,7 @@ export function createSchedules(deps: DomainContext) {
   function pushSet(hostId: string, version?: number): boolean {
     const host = store.hostById(hostId);
     if (!host) return false;
-    const schedules = store.schedulesForHost(hostId).map(toEntry);
+    const schedules = store.schedulesForHost(hostId).map((s) => toEntry(s, host.protocol_version ?? 1));
     return agents.send(hostId, "schedule.set", { version: version ?? host.schedule_version, schedules });
   }
 
@@ -157,7 +163,8 @@ export function createSchedules(deps: DomainContext) {
     pushSet,
     list(hostId: string) {
       if (!store.hostById(hostId)) throw notFound(`host ${hostId}`);
-      return store.schedulesForHost(hostId).map(view);
+      const zone = store.hostById(hostId)?.timezone ?? null;
+      return store.schedulesForHost(hostId).map((s) => view(s, zone));
     },
     get(id: string) {
       const s = store.scheduleById(id);

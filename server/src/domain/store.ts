@@ -30,6 +30,8 @@ export interface SessionRow {
 export interface HelloInfo {
   hostname: string;
   restic_host: string;
+  /** The host's zone (protocol 3); null keeps the stored one. */
+  timezone: string | null;
   os: string;
   arch: string;
   agent_version: string;
@@ -159,6 +161,7 @@ export interface SchedulesStore {
   scheduleById(id: string): Schedule | null;
   schedulesForHost: (host_id: string) => Schedule[];
   /** Every host's enabled backup schedules: what the host list needs for expected intervals. */
+  /** Enabled backup schedules, each with its zone: its own, else its host's (else null). */
   backupCadences: () => BackupCadence[];
   deleteSchedule: (id: string) => boolean;
 }

@@ -1,4 +1,4 @@
-import type { JobKind, JobStatus, RetentionPolicy } from "../../../protocol/index.ts";
+import type { JobKind, JobSpecs, JobStatus, RetentionPolicy } from "../../../protocol/index.ts";
 
 export type Role = "admin" | "viewer";
 
@@ -20,6 +20,8 @@ export interface Host {
    * never changes it.
    */
   restic_host: string;
+  /** The host's IANA time zone from its agent (protocol 3): the zone of its schedules without one. */
+  timezone: string | null;
   os: string | null;
   arch: string | null;
   agent_version: string | null;
@@ -89,17 +91,37 @@ export interface BackupCadence {
 
 export type ActorKind = "user" | "schedule" | "system";
 
-export interface Job {
+/**
+ * A job's kind with that kind's spec, as command.run carries them (`null`: no spec, which the wire
+ * leaves out). One member per kind, so a switch on `kind` narrows `spec`; `JobCommand<"restore">`
+ * is the restore member alone.
+ */
+export type JobCommand<K extends JobKind = JobKind> = { [P in K]: { kind: P; spec: JobSpecs[P] | null } }[K];
+
+/** The `{kind, spec}` of command.run itself: a job without a spec leaves it out. */
+export type WireCommand<K extends JobKind = JobKind> = { [P in K]: { kind: P; spec?: JobSpecs[P] } }[K];
+
+/**
+ * A restore spec as the API takes it: another host's snapshot (from a repository both use) is named
+ * by that host's id, which the domain turns into the wire's `source_host`, its restic host name.
+ */
+export type ApiRestoreSpec = Omit<JobSpecs["restore"], "source_host"> & { source_host_id?: string | undefined };
+
+/** A job's kind and spec as the run-now API takes them: the wire's, with the API's restore spec. */
+export type ApiJobCommand = {
+  [K in JobKind]: { kind: K; spec?: (K extends "restore" ? ApiRestoreSpec : JobSpecs[K]) | undefined };
+}[JobKind];
+
+/** A job's fields besides its command. */
+export interface JobState {
   id: string;
   host_id: string;
-  kind: JobKind;
   status: JobStatus;
   actor_kind: ActorKind;
   actor_id: string | null;
   scheduled_id: string | null;
   scheduled_at: string | null;
   args: string[];
-  spec: Record<string, unknown> | null;
   progress: Record<string, unknown> | null;
   stats: Record<string, unknown> | null;
   exit_code: number | null;
@@ -111,6 +133,8 @@ export interface Job {
   started_at: string | null;
   finished_at: string | null;
 }
+
+export type Job = JobState & JobCommand;
 
 export interface StoredSnapshot {
   host_id: string;

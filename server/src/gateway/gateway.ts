@@ -59,7 +59,9 @@ export function createGateway(
 
   function error(conn: Connection, code: ErrorCode, message: string, refId?: string) {
     counters.inc(counters.gatewayErrors, code);
-    registry.sendTo(conn.socket, "error", { code, message, ...(refId ? { ref_id: refId } : {}) });
+    // Only a passing failure of the server (storage) can succeed when the same frame comes again.
+    const retryable = code === "internal";
+    registry.sendTo(conn.socket, "error", { code, message, ...(refId ? { ref_id: refId } : {}), retryable });
   }
 
   function invalid(conn: Connection, message: string, refId?: string): void {
@@ -87,6 +89,8 @@ export function createGateway(
       return;
     }
     domain.presence.hello(conn.hostId, msg.payload);
+    // Protocol 3: the jobs the agent holds. One it does not hold cannot finish any more.
+    if (msg.payload.active_job_ids) domain.jobs.reconcile(conn.hostId, new Set(msg.payload.active_job_ids));
     conn.helloDone = true;
     // Order matters: config and schedules first, then the socket takes jobs (queued ones now).
     registry.sendTo(conn.socket, "config.update", domain.hosts.configPayload(conn.hostId));

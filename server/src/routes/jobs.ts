@@ -29,7 +29,7 @@ export function jobRoutes(domain: Domain) {
   return new Hono<AppEnv>()
     .post("/hosts/:id/jobs", async (c) => {
       const body = await jsonBody(c, RunNow);
-      return c.json(domain.jobs.runNow(c.get("actor"), c.req.param("id"), body as never), 201);
+      return c.json(domain.jobs.runNow(c.get("actor"), c.req.param("id"), body), 201);
     })
     .get("/jobs", (c) => {
       const q = query(c, ListQuery);

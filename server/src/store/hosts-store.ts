@@ -9,6 +9,7 @@ export const toHost = (r: HostRow): Host => ({
   name: r.name,
   hostname: r.hostname,
   restic_host: r.restic_host,
+  timezone: r.timezone,
   os: r.os,
   arch: r.arch,
   agent_version: r.agent_version,
@@ -23,7 +24,7 @@ export const toHost = (r: HostRow): Host => ({
 });
 
 /** The columns of a Host (hosts also holds the host list's facts, see host-summary-store.ts). */
-export const hostCols = `id, name, hostname, restic_host, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
+export const hostCols = `id, name, hostname, restic_host, timezone, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
   last_seen_at, enrolled_at, schedule_version, acked_schedule_version`;
 
 export function hostsStore(db: Database): HostsStore {
@@ -50,7 +51,7 @@ export function hostsStore(db: Database): HostsStore {
     listHosts: (): Host[] => db.query<HostRow, []>(`SELECT ${hostCols} FROM hosts ORDER BY name, id`).all().map(toHost),
     recordHello(id: string, h: HelloInfo) {
       db.query(
-        `UPDATE hosts SET hostname = $hostname, restic_host = $restic_host, os = $os, arch = $arch, agent_version = $agent_version,
+        `UPDATE hosts SET hostname = $hostname, restic_host = $restic_host, timezone = coalesce($timezone, timezone), os = $os, arch = $arch, agent_version = $agent_version,
            restic_version = $restic_version, protocol_version = $protocol_version, boot_time = $boot_time,
            online = 1, last_seen_at = $at WHERE id = $id`,
       ).run({ id, ...h });

@@ -1,22 +1,58 @@
-import type { JobStatus } from "../../../protocol/index.ts";
+import * as v from "valibot";
+import { type JobKind, type JobStatus, specByKind } from "../../../protocol/index.ts";
+import { jobCommand } from "../domain/command-spec.ts";
 import type { JobFilter, JobsStore } from "../domain/store.ts";
-import type { Job } from "../domain/types.ts";
+import type { Job, JobCommand, JobState } from "../domain/types.ts";
 import { type Database, fromJson, toJson } from "./db.ts";
 
-type Row = Omit<Job, "args" | "spec" | "progress" | "stats"> & {
+/** A jobs row: the kind with its spec as JSON text, which toJob reads back typed by the kind. */
+type Row = Omit<JobState, "args" | "progress" | "stats"> & {
+  kind: JobKind;
   args: string | null;
   spec: string | null;
   progress: string | null;
   stats: string | null;
 };
 
-const toJob = (r: Row): Job => ({
-  ...r,
-  args: fromJson(r.args, []),
-  spec: fromJson(r.spec, null),
-  progress: fromJson(r.progress, null),
-  stats: fromJson(r.stats, null),
-});
+/** command.run's `{kind, spec}` alone: the protocol's own schema of each kind's spec. */
+const StoredCommand = specByKind({});
+
+/**
+ * A stored spec, parsed back through its kind's schema (fields the schema does not know are
+ * dropped, as on the wire). A spec that no longer parses (written by a newer server before a
+ * downgrade, or edited by hand) must not break every read that lists its job: it reads as no spec,
+ * with the problem as the job's error, and the domain fails such a job instead of sending it
+ * without the spec it was made with (a backup without its excludes and hooks).
+ */
+function readCommand(kind: JobKind, text: string | null): { command: JobCommand; problem: string | null } {
+  if (text === null) return { command: { kind, spec: null }, problem: null };
+  let spec: unknown;
+  try {
+    spec = JSON.parse(text);
+  } catch {
+    return { command: { kind, spec: null }, problem: `the stored spec of this ${kind} job is not JSON` };
+  }
+  const parsed = v.safeParse(StoredCommand, { kind, spec });
+  if (parsed.success) return { command: jobCommand(parsed.output), problem: null };
+  const issue = parsed.issues[0];
+  const at = v.getDotPath(issue) ?? "spec";
+  return {
+    command: { kind, spec: null },
+    problem: `the stored spec of this ${kind} job no longer matches its schema (${at}: ${issue.message})`,
+  };
+}
+
+const toJob = (r: Row): Job => {
+  const { command, problem } = readCommand(r.kind, r.spec);
+  return {
+    ...r,
+    args: fromJson(r.args, []),
+    progress: fromJson(r.progress, null),
+    stats: fromJson(r.stats, null),
+    error: r.error ?? problem,
+    ...command,
+  };
+};
 
 const NOT_TERMINAL = "status IN ('queued', 'running')";
 

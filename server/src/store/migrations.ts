@@ -238,4 +238,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE hosts ADD COLUMN restic_host TEXT NOT NULL DEFAULT '';
   UPDATE hosts SET restic_host = hostname;
   `,
+  // 6 (2026-12-01): the host's IANA time zone from its hello (protocol 3), the zone of every one
+  // of its schedules without its own; null until such an agent says hello.
+  `
+  ALTER TABLE hosts ADD COLUMN timezone TEXT;
+  `,
 ];

@@ -62,7 +62,8 @@ export function schedulesStore(db: Database): SchedulesStore {
     backupCadences: () =>
       db
         .query<BackupCadence, []>(
-          "SELECT host_id, cron_expr, timezone FROM schedules WHERE kind = 'backup' AND enabled = 1",
+          `SELECT s.host_id, s.cron_expr, coalesce(s.timezone, h.timezone) AS timezone
+           FROM schedules s JOIN hosts h ON h.id = s.host_id WHERE s.kind = 'backup' AND s.enabled = 1`,
         )
         .all(),
     deleteSchedule: (id: string) => db.query("DELETE FROM schedules WHERE id = ?").run(id).changes > 0,

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import type { JobKind } from "../../../protocol/index.ts";
 import { blankSchedule, queuedJob } from "../domain/blank-rows.ts";
 import type { HelloInfo, Store } from "../domain/store.ts";
 import type {
@@ -6,6 +7,8 @@ import type {
   Host,
   HostConfigRow,
   Job,
+  JobCommand,
+  JobState,
   RepoStatsRow,
   Schedule,
   StoredSnapshot,
@@ -85,6 +88,7 @@ export function storeContract(
     const hello = (over: Partial<HelloInfo> = {}): HelloInfo => ({
       hostname: "box",
       restic_host: "box",
+      timezone: null,
       os: "linux",
       arch: "amd64",
       agent_version: "1.2.3",
@@ -101,9 +105,11 @@ export function storeContract(
       s.insertSchedule(sc);
       return sc;
     };
-    const job = (id: string, host_id: string, over: Partial<Job> = {}) =>
+    // A backup unless `over` names another kind (then with that kind's spec, or none).
+    type JobOver = Partial<JobState> & (Partial<JobCommand<"backup">> | JobCommand | { kind: JobKind; spec?: null });
+    const job = (id: string, host_id: string, over: JobOver = {}) =>
       queuedJob({ id, host_id, kind: "backup", actor_kind: "user", actor_id: "usr_1", created_at: t(0), ...over });
-    const addJob = (id: string, host_id: string, over: Partial<Job> = {}) => {
+    const addJob = (id: string, host_id: string, over: JobOver = {}) => {
       const j = job(id, host_id, over);
       s.insertJob(j);
       return j;
@@ -347,6 +353,7 @@ export function storeContract(
           name: "Web A",
           hostname: "web-a",
           restic_host: "web-a.restic",
+          timezone: null,
           os: null,
           arch: null,
           agent_version: null,
@@ -692,11 +699,29 @@ export function storeContract(
           scheduled_id: "s1",
           scheduled_at: t(60),
           args: ["/srv", "--one-file-system"],
-          spec: { paths: ["/srv"], tags: ["a"], nested: { n: 1 } },
+          spec: { paths: ["/srv"], tags: ["a"], pre_hook: "pg_dumpall > /srv/db.sql" },
         });
         expect(s.insertJob(j)).toEqual({ job: j, created: true });
         expect(s.jobById("j1")).toEqual(j);
         expect(s.jobById("jx")).toBeNull();
+      });
+
+      test("each kind's spec reads back as written, and no spec as null", () => {
+        addHost("h1");
+        const commands: JobCommand[] = [
+          { kind: "forget", spec: { policy: { keep_daily: 7, keep_tags: ["keep"] }, prune: true } },
+          { kind: "check", spec: { read_data_subset: "10%" } },
+          {
+            kind: "restore",
+            spec: { snapshot_id: "latest", target: "/tmp/r", include: ["/etc"], source_host: "web-b" },
+          },
+          { kind: "init", spec: {} },
+          { kind: "unlock", spec: null },
+        ];
+        for (const [i, c] of commands.entries()) addJob(`j${i}`, "h1", c);
+        expect(commands.map((_, i) => s.jobById(`j${i}`))).toEqual(
+          commands.map((c) => expect.objectContaining({ kind: c.kind, spec: c.spec })),
+        );
       });
 
       test("insertJob is idempotent per schedule tick: created false and the first job back", () => {

@@ -1,0 +1,79 @@
+import { expect, test } from "bun:test";
+import { ManualClock } from "../clock.ts";
+import { silentLogger } from "../log.ts";
+import { openDatabase } from "../store/db.ts";
+import { createStore } from "../store/store.ts";
+import { actorOf } from "./auth.ts";
+import type { AgentLink } from "./deps.ts";
+import { createDomain } from "./domain.ts";
+import { EventBus } from "./events.ts";
+import { createSecretBox } from "./secrets.ts";
+
+/** A domain over an in-memory database whose agents are all connected; command.run frames are kept. */
+async function setup() {
+  const db = openDatabase(":memory:");
+  const sent: unknown[] = [];
+  const agents: AgentLink = {
+    send(_hostId, type, payload) {
+      if (type === "command.run") sent.push(payload);
+      return true;
+    },
+    isConnected: () => true,
+    close() {},
+  };
+  const domain = createDomain({
+    store: createStore(db),
+    clock: new ManualClock("2026-12-01T12:00:00Z"),
+    agents,
+    events: new EventBus(),
+    secrets: createSecretBox(new Uint8Array(32)),
+    log: silentLogger,
+  });
+  const admin = actorOf(await domain.auth.createUser("admin", "admin-password", "admin", null));
+  const enroll = (name: string) =>
+    domain.auth.enroll(domain.auth.createEnrollmentToken(null, { uses: 1, expiresInMs: 3_600_000 }).token, name)
+      .host_id;
+  return { db, domain, admin, sent, enroll };
+}
+
+test("run now: each kind's spec reaches command.run as given, a backup's paths also as args", async () => {
+  const { domain, admin, sent, enroll } = await setup();
+  const h = enroll("web-a");
+  const backup = domain.jobs.runNow(admin, h, { kind: "backup", spec: { paths: ["/srv"], tags: ["t"] } });
+  expect(backup).toMatchObject({ kind: "backup", args: ["/srv"], spec: { paths: ["/srv"], tags: ["t"] } });
+  const check = domain.jobs.runNow(admin, h, { kind: "check" });
+  expect(check).toMatchObject({ kind: "check", args: [], spec: null });
+  expect(sent).toEqual([
+    { job_id: backup.id, kind: "backup", args: ["/srv"], spec: { paths: ["/srv"], tags: ["t"] } },
+    { job_id: check.id, kind: "check", args: [] },
+  ]);
+});
+
+test("run now: a restore's source_host_id becomes the wire's source_host, its own host none", async () => {
+  const { domain, admin, sent, enroll } = await setup();
+  const a = enroll("web-a");
+  const b = enroll("web-b");
+  const spec = { snapshot_id: "latest", target: "/tmp/restore" };
+  const other = domain.jobs.runNow(admin, a, { kind: "restore", spec: { ...spec, source_host_id: b } });
+  expect(other.spec).toEqual({ ...spec, source_host: "web-b" });
+  domain.jobs.runNow(admin, a, { kind: "restore", spec: { ...spec, source_host_id: a } });
+  expect(sent).toEqual([
+    expect.objectContaining({ spec: { ...spec, source_host: "web-b" } }),
+    expect.objectContaining({ spec }),
+  ]);
+});
+
+test("a stored spec that no longer parses reads as none, and its job fails instead of being sent", async () => {
+  const { db, domain, admin, sent, enroll } = await setup();
+  const h = enroll("web-a");
+  const job = domain.jobs.runNow(admin, h, { kind: "backup", spec: { paths: ["/srv"] } });
+  // As if written by a newer server, whose schema this one does not share.
+  db.query("UPDATE jobs SET spec = ? WHERE id = ?").run('{"paths":"/srv"}', job.id);
+  const read = domain.jobs.get(job.id);
+  expect(read).toMatchObject({ status: "queued", spec: null });
+  expect(read.error).toContain("spec.paths");
+  expect(domain.jobs.list({ host_id: h, limit: 10 }).items).toHaveLength(1);
+  domain.jobs.onHello(h);
+  expect(sent).toHaveLength(1); // the run-now delivery only
+  expect(domain.jobs.get(job.id)).toMatchObject({ status: "failed", spec: null, error: read.error });
+});

@@ -1,0 +1,223 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { startTestServer, TestAgent, type TestServer } from "../testing/harness.ts";
+
+// The server speaks protocol versions 1 to 3 and answers each agent in its own, so a fleet can
+// upgrade one host at a time. Real server, real sockets.
+
+let t: TestServer;
+beforeEach(async () => {
+  t = await startTestServer();
+});
+afterEach(async () => {
+  await t.close();
+});
+
+async function hostWithSchedule(timezone: string | null) {
+  const host = await t.enroll();
+  await t.json(`/api/v1/hosts/${host.host_id}/config`, {
+    method: "PUT",
+    body: { repo_url: "/srv/repo", repo_password: "pw" },
+  });
+  const s = await t.json(`/api/v1/hosts/${host.host_id}/schedules`, {
+    method: "POST",
+    body: { kind: "backup", cron_expr: "0 2 * * *", paths: ["/srv"], ...(timezone ? { timezone } : {}) },
+  });
+  expect(s.status).toBe(201);
+  return { ...host, schedule_id: s.body.id as string };
+}
+
+describe("a recorded protocol 1 client", () => {
+  test("handshake, fire and job, with frames exactly as a version 1 agent sent them", async () => {
+    const h = await hostWithSchedule("Europe/Berlin");
+    const agent = await TestAgent.connect(t.url, h.agent_token);
+    // Recorded from the version 1 agent (no restic_host, active_job_ids, timezone; facts in stats).
+    agent.sendRaw(
+      JSON.stringify({
+        type: "hello",
+        id: "0b9f3c1e-1c55-4a4e-9f0e-5f1d2f6a0001",
+        ts: "2026-11-30T12:00:00.000Z",
+        payload: {
+          protocol_version: 1,
+          agent_version: "0.1.0",
+          restic_version: "0.14.0",
+          hostname: "web-01",
+          os: "linux",
+          arch: "amd64",
+          boot_time: "2026-11-29T06:12:44.000Z",
+        },
+      }),
+    );
+    const set = await agent.next("schedule.set");
+    // Served in its own version: the time zone rides in options.timezone, never as a typed field.
+    expect(set.payload.schedules[0]).toMatchObject({ cron_expr: "0 2 * * *", options: { timezone: "Europe/Berlin" } });
+    expect("timezone" in (set.payload.schedules[0] ?? {})).toBe(false);
+    agent.sendRaw(
+      `{"type":"schedule.ack","id":"0b9f3c1e-1c55-4a4e-9f0e-5f1d2f6a0002","ts":"2026-11-30T12:00:00.100Z","payload":{"version":${set.payload.version},"applied_at":"2026-11-30T12:00:00.100Z"}}`,
+    );
+    agent.sendRaw(
+      `{"type":"schedule.fire","id":"0b9f3c1e-1c55-4a4e-9f0e-5f1d2f6a0003","ts":"2026-12-01T01:00:00.000Z","payload":{"schedule_id":"${h.schedule_id}","scheduled_at":"2026-12-01T01:00:00Z"}}`,
+    );
+    const run = await agent.next("command.run");
+    const jobId = run.payload.job_id;
+    const frames = [
+      `{"type":"command.result","id":"0b9f3c1e-1c55-4a4e-9f0e-5f1d2f6a0004","ts":"2026-12-01T01:00:00.200Z","payload":{"job_id":"${jobId}","accepted":true}}`,
+      `{"type":"job.started","id":"0b9f3c1e-1c55-4a4e-9f0e-5f1d2f6a0005","ts":"2026-12-01T01:00:01.000Z","payload":{"job_id":"${jobId}","kind":"backup","started_at":"2026-12-01T01:00:01.000Z"}}`,
+      `{"type":"job.finished","id":"0b9f3c1e-1c55-4a4e-9f0e-5f1d2f6a0006","ts":"2026-12-01T01:00:02.000Z","payload":{"job_id":"${jobId}","status":"failed","exit_code":1,"finished_at":"2026-12-01T01:00:02.000Z","stats":{"failure_reason":"wrong_password"},"error":"The repository password is wrong"}}`,
+    ];
+    for (const f of frames) agent.sendRaw(f);
+    await agent.acked(
+      "0b9f3c1e-1c55-4a4e-9f0e-5f1d2f6a0004",
+      "0b9f3c1e-1c55-4a4e-9f0e-5f1d2f6a0005",
+      "0b9f3c1e-1c55-4a4e-9f0e-5f1d2f6a0006",
+    );
+    expect(agent.of("error")).toEqual([]);
+    const job = (await t.json(`/api/v1/jobs/${jobId}`)).body;
+    expect(job).toMatchObject({
+      status: "failed",
+      actor_kind: "schedule",
+      stats: { failure_reason: "wrong_password" },
+    });
+    expect((await t.json(`/api/v1/hosts/${h.host_id}`)).body).toMatchObject({
+      protocol_version: 1,
+      schedule_in_sync: true,
+      restic_host: "web-01",
+    });
+    agent.close();
+  });
+});
+
+describe("protocol 3", () => {
+  test("typed time zone in schedule.set; the host's zone for schedules without one", async () => {
+    const h = await hostWithSchedule("Europe/Berlin");
+    await t.json(`/api/v1/hosts/${h.host_id}/schedules`, {
+      method: "POST",
+      body: { kind: "backup", cron_expr: "0 2 * * *", paths: ["/data"] },
+    });
+    const agent = await TestAgent.connect(t.url, h.agent_token);
+    agent.send("hello", {
+      protocol_version: 3,
+      agent_version: "0.2.0",
+      restic_version: "0.18.0",
+      hostname: "web-01",
+      os: "linux",
+      arch: "amd64",
+      restic_host: "web-01",
+      active_job_ids: [],
+      timezone: "Asia/Tokyo",
+    });
+    const set = await agent.next("schedule.set");
+    const own = set.payload.schedules.find((e) => e.paths?.[0] === "/srv");
+    const plain = set.payload.schedules.find((e) => e.paths?.[0] === "/data");
+    expect(own).toMatchObject({ timezone: "Europe/Berlin" });
+    expect(own?.options?.timezone).toBeUndefined();
+    expect(plain?.timezone).toBeUndefined();
+    expect((await t.json(`/api/v1/hosts/${h.host_id}`)).body.timezone).toBe("Asia/Tokyo");
+    // The schedule without a zone runs at 02:00 in Tokyo (17:00 UTC), not in the server's zone.
+    const schedules = (await t.json(`/api/v1/hosts/${h.host_id}/schedules`)).body.items;
+    const tokyo = schedules.find((s: { paths: string[] }) => s.paths[0] === "/data");
+    expect(tokyo.next_runs[0]).toMatch(/T17:00:00\.000Z$/);
+    agent.close();
+  });
+
+  test("failure_reason and warnings travel typed, and the job's stats show them", async () => {
+    const h = await hostWithSchedule(null);
+    const agent = await TestAgent.connect(t.url, h.agent_token);
+    await agent.hello(3);
+    const jobs = [] as string[];
+    for (const kind of ["check", "check"] as const) {
+      await t.json(`/api/v1/hosts/${h.host_id}/jobs`, { method: "POST", body: { kind } });
+      jobs.push((await agent.next("command.run", jobs.length)).payload.job_id);
+    }
+    const ids = [
+      agent.send("job.finished", {
+        job_id: jobs[0] as string,
+        status: "failed",
+        exit_code: 11,
+        finished_at: "2026-12-01T01:00:02Z",
+        failure_reason: "locked",
+        error: "The repository is locked",
+      }),
+      agent.send("job.finished", {
+        job_id: jobs[1] as string,
+        status: "succeeded",
+        exit_code: 3,
+        finished_at: "2026-12-01T01:00:03Z",
+        stats: { files_new: 1 },
+        warnings: ["some source files could not be read"],
+      }),
+    ];
+    await agent.acked(...ids);
+    expect((await t.json(`/api/v1/jobs/${jobs[0]}`)).body.stats).toEqual({ failure_reason: "locked" });
+    expect((await t.json(`/api/v1/jobs/${jobs[1]}`)).body.stats).toEqual({
+      files_new: 1,
+      warnings: ["some source files could not be read"],
+      warning: "some source files could not be read",
+    });
+    agent.close();
+  });
+
+  test("every hello reconciles: a job the agent no longer holds is failed, with a reason that says so", async () => {
+    const h = await hostWithSchedule(null);
+    const first = await TestAgent.connect(t.url, h.agent_token);
+    await first.hello(3);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await t.json(`/api/v1/hosts/${h.host_id}/jobs`, { method: "POST", body: { kind: "check" } });
+      ids.push((await first.next("command.run", i)).payload.job_id);
+    }
+    const [running, accepted, kept] = ids as [string, string, string];
+    await first.acked(
+      first.send("command.result", { job_id: running, accepted: true }),
+      first.send("command.result", { job_id: accepted, accepted: true }),
+      first.send("command.result", { job_id: kept, accepted: true }),
+      first.send("job.started", { job_id: running, kind: "check", started_at: "2026-12-01T01:00:00Z" }),
+    );
+    first.close();
+    await first.waitClosed();
+
+    // The agent lost its state: it comes back holding only `kept`.
+    const again = await TestAgent.connect(t.url, h.agent_token);
+    again.send("hello", {
+      protocol_version: 3,
+      agent_version: "0.2.0",
+      restic_version: "0.18.0",
+      hostname: "web-01",
+      os: "linux",
+      arch: "amd64",
+      active_job_ids: [kept],
+    });
+    await again.next("schedule.set");
+    for (const id of [running, accepted]) {
+      const job = (await t.json(`/api/v1/jobs/${id}`)).body;
+      expect(job.status).toBe("failed");
+      expect(job.error).toContain("no longer holds this job");
+    }
+    expect((await t.json(`/api/v1/jobs/${kept}`)).body.status).toBe("queued");
+    again.close();
+  });
+
+  test("a hello without active_job_ids (protocol 1 or 2) fails nothing", async () => {
+    const h = await hostWithSchedule(null);
+    const agent = await TestAgent.connect(t.url, h.agent_token);
+    await agent.hello(2);
+    await t.json(`/api/v1/hosts/${h.host_id}/jobs`, { method: "POST", body: { kind: "check" } });
+    const id = (await agent.next("command.run")).payload.job_id;
+    await agent.acked(agent.send("command.result", { job_id: id, accepted: true }));
+    agent.close();
+    await agent.waitClosed();
+    const again = await TestAgent.connect(t.url, h.agent_token);
+    await again.hello(2);
+    expect((await t.json(`/api/v1/jobs/${id}`)).body.status).toBe("queued");
+    again.close();
+  });
+
+  test("error frames say whether the same frame may succeed again", async () => {
+    const h = await hostWithSchedule(null);
+    const agent = await TestAgent.connect(t.url, h.agent_token);
+    await agent.hello(3);
+    agent.sendRaw('{"type":"heartbeat","id":"x1","ts":"nope","payload":{}}');
+    const err = await agent.next("error");
+    expect(err.payload).toMatchObject({ code: "invalid_message", retryable: false });
+    agent.close();
+  });
+});
