@@ -244,7 +244,9 @@ export interface Store
   tx<T>(fn: () => T): T;
   /** Whether a transaction is open: a storage failure can end it under a savepoint (SQLITE_FULL). */
   inTransaction(): boolean;
-  /** "ok" when the database answers and its quick integrity check passes, else what is wrong. */
+  /** "ok" when the database answers (a small read) and its disk has room, else what is wrong. */
   check(): string;
+  /** SQLite's full integrity check ("ok" or its findings): reads every page, for tests and repairs. */
+  integrityCheck(): string;
   close(): void;
 }

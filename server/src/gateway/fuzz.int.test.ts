@@ -103,7 +103,7 @@ test("1000+ random and mutated frames: the process lives, other agents are unaff
   const run = await v.next("command.run");
   expect(run.payload.job_id).toBe(job.body.id);
   expect((await t.json("/healthz", { token: null })).status).toBe(200);
-  expect(t.server.store.check()).toBe("ok");
+  expect(t.server.store.integrityCheck()).toBe("ok");
   v.close();
   agent.close();
 });

@@ -98,7 +98,7 @@ test("the triggers keep the facts equal to the jobs and repo_stats, whatever cha
   db.exec("DELETE FROM repo_stats");
   check();
   expect(stored(store, "h1")).toEqual({ last_backup: null, last_successful_backup_at: null, repo_size_bytes: null });
-  expect(store.check()).toBe("ok");
+  expect(store.integrityCheck()).toBe("ok");
 });
 
 test("migration 4 fills in the facts of a database from before it", () => {

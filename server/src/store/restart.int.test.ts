@@ -59,7 +59,7 @@ test("a restart on the same data directory keeps everything committed", async ()
     again.close();
 
     expect(statSync(join(dataDir, "secret.key")).mode & 0o777).toBe(0o600);
-    expect(t.server.store.check()).toBe("ok");
+    expect(t.server.store.integrityCheck()).toBe("ok");
     await t.close();
   } finally {
     rmSync(dataDir, { recursive: true, force: true });

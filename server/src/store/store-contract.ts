@@ -1199,8 +1199,9 @@ export function storeContract(
       });
     });
 
-    test("check returns ok for a healthy store", () => {
+    test("check and integrityCheck return ok for a healthy store", () => {
       expect(s.check()).toBe("ok");
+      expect(s.integrityCheck()).toBe("ok");
     });
   });
 }

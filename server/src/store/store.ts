@@ -27,15 +27,16 @@ export function createStore(db: Database): Store {
     inTransaction: () => db.inTransaction,
     check() {
       try {
-        // quick_check: the structural half of integrity_check, without the index cross-check,
-        // so /healthz stays cheap on a large database.
-        const answer = db.query<{ quick_check: string }, []>("PRAGMA quick_check").get()?.quick_check ?? "no answer";
-        if (answer !== "ok") return answer;
+        // A read of a small table: proves the file opens and answers, in constant time. (PRAGMA
+        // quick_check reads the whole file: 3 s at 1.4 GB, too slow for a health probe.)
+        db.query("SELECT count(*) FROM users").get();
       } catch (err) {
         return err instanceof Error ? err.message : String(err);
       }
       return diskSpaceProblem(db.filename);
     },
+    integrityCheck: () =>
+      db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").get()?.integrity_check ?? "no answer",
     close: () => db.close(),
   };
 }
