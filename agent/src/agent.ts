@@ -17,6 +17,10 @@ import type { Identity } from "./state/state-files.ts";
 import { StateStore } from "./state/state-store.ts";
 import { writeRuntimeStatus } from "./status.ts";
 
+/** Read once: neither changes while the agent runs (a rename or a new zone needs a restart). */
+const MACHINE_HOSTNAME = hostInfo().hostname;
+const HOST_TIME_ZONE = hostTimeZone();
+
 export interface AgentOptions {
   stateDir: string;
   resticPath: string;
@@ -63,8 +67,9 @@ export class Agent {
       cacheDir: join(o.stateDir, "cache"),
       ...(o.cancelGraceMs !== undefined ? { cancelGraceMs: o.cancelGraceMs } : {}),
       getRepo: () => this.repo(),
-      resticHost: identity.restic_host ?? hostInfo().hostname,
-      machineHostname: hostInfo().hostname,
+      // open() gave every identity a restic host name (an older one adopts the machine's).
+      resticHost: identity.restic_host ?? MACHINE_HOSTNAME,
+      machineHostname: MACHINE_HOSTNAME,
       // The JIT works normally while jobs (and their reports) run, and is held back otherwise.
       onBusy: (busy) => o.setJitPolicy?.(busy ? WORK_JIT_POLICY : IDLE_JIT_POLICY),
     });
@@ -97,7 +102,7 @@ export class Agent {
     if (!identity.restic_host) {
       // Enrolled by an agent before protocol 2, whose restic wrote the machine's hostname into
       // every snapshot: keep that name, so this host's retention and mirror still see them.
-      identity = { ...identity, restic_host: hostInfo().hostname };
+      identity = { ...identity, restic_host: MACHINE_HOSTNAME };
       await state.setIdentity(identity);
       o.log.info("adopted the machine's hostname as this host's restic host name", {
         restic_host: identity.restic_host,
@@ -172,7 +177,7 @@ export class Agent {
       // Every job held here, finished ones included until their result is acked: the server fails
       // the jobs it thinks accepted or running that are not in this list.
       active_job_ids: this.state.jobs().map((j) => j.command.job_id),
-      ...(hostTimeZone() ? { timezone: hostTimeZone() } : {}),
+      ...(HOST_TIME_ZONE ? { timezone: HOST_TIME_ZONE } : {}),
     });
     this.scheduler.setSend(this.delivery.resend(link));
     void this.#writeStatus();

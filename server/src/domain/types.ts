@@ -194,3 +194,10 @@ export interface AuditEntry {
   target: string | null;
   detail: Record<string, unknown> | null;
 }
+
+/** An authenticated operator, for ownership and audit. */
+export interface Actor {
+  user_id: string;
+  username: string;
+  role: "admin" | "viewer";
+}

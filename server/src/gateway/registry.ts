@@ -1,6 +1,6 @@
 import { encode, type PayloadOf, type ServerMessageType } from "../../../protocol/index.ts";
 import type { Clock } from "../clock.ts";
-import type { AgentLink } from "../domain/deps.ts";
+import type { AgentLink } from "../domain/agent-link.ts";
 import type { Logger } from "../log.ts";
 
 /** The transport seam: the gateway gets this, never Bun's socket itself. */

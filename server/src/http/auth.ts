@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
-import type { Actor } from "../domain/deps.ts";
 import type { Domain } from "../domain/domain.ts";
 import { DomainError } from "../domain/errors.ts";
 import { safeEqual } from "../domain/tokens.ts";
+import type { Actor } from "../domain/types.ts";
 
 export const SESSION_COOKIE = "rf_session";
 export const CSRF_HEADER = "X-CSRF-Token";
