@@ -33,6 +33,9 @@ export const Timestamp = v.pipe(
     /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/,
     "must be an RFC 3339 date-time such as 2026-11-30T12:00:00Z",
   ),
+  // The pattern lets a leap second through (23:59:60, which Go's time.Time never marshals) and
+  // Date cannot parse it; a receiver normalises every time with Date, so it must parse.
+  v.check((s) => Number.isFinite(Date.parse(s)), "must be a real date-time such as 2026-11-30T12:00:00Z"),
 );
 
 export const Count = v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(0, "must not be negative"));

@@ -157,7 +157,7 @@ describe("argv builders", () => {
     const own = plan({ job_id: "j", kind: "restore", spec });
     // restic ignores --host for an explicit id, so the builder leaves it out and the job checks
     expect(own.steps[0]?.some((a) => a.startsWith("--host"))).toBe(false);
-    expect(own.restoreOf).toEqual({ snapshotId: "0123abcd", hosts: ["web-a"] });
+    expect(own.restoreOf).toEqual({ snapshotId: "0123abcd", hosts: ["web-a"], spec });
     const legacy = plan({ job_id: "j", kind: "restore", spec }, { ...v014, machineHost: "box" });
     expect(legacy.restoreOf?.hosts).toEqual(["web-a", "box"]);
     const other = plan({ job_id: "j", kind: "restore", spec: { ...spec, source_host: "web-b" } }, v014);

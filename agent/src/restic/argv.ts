@@ -54,7 +54,7 @@ export interface JobPlan {
    * A restore of a snapshot given by id: restic ignores `--host` for explicit ids, so the job looks
    * the snapshot up first and refuses it unless its host is one of these.
    */
-  restoreOf?: RestoreSource;
+  restoreOf?: RestoreSource & { spec: RestoreSpec };
   backup?: BackupInput;
   preHook?: string;
   postHook?: string;
@@ -235,7 +235,7 @@ export function buildPlan(cmd: CommandRunPayload, g: GlobalFlags): Checked<JobPl
       const spec = cmd.spec;
       if (spec && spec.snapshot_id !== "latest") {
         const own = g.machineHost && g.machineHost !== g.host ? [g.host, g.machineHost] : [g.host];
-        plan.restoreOf = { snapshotId: spec.snapshot_id, hosts: spec.source_host ? [spec.source_host] : own };
+        plan.restoreOf = { snapshotId: spec.snapshot_id, hosts: spec.source_host ? [spec.source_host] : own, spec };
       }
       return { ok: true, value: plan };
     }

@@ -1,5 +1,5 @@
 import type { CommandRunPayload } from "../../../protocol/index.ts";
-import { backupArgv, buildPlan, type GlobalFlags, type JobPlan, snapshotLookupArgv } from "./argv.ts";
+import { backupArgv, buildPlan, type GlobalFlags, type JobPlan, restoreArgv, snapshotLookupArgv } from "./argv.ts";
 import { missingPaths } from "./child-control.ts";
 import { classifyFailure } from "./classify.ts";
 import type { Capture, LastCheck, SnapshotSizes } from "./follow-up.ts";
@@ -177,8 +177,9 @@ export class JobRun {
       const source = await this.#checkRestoreSource(plan.restoreOf);
       if (typeof source !== "string") return source;
       // The full id just checked, so a short id cannot resolve to another snapshot in between.
-      const restore = steps[0] as string[];
-      steps[0] = restore.map((a, i) => (i === 1 ? source : a));
+      const restore = restoreArgv({ ...plan.restoreOf.spec, snapshot_id: source }, globals);
+      if (!restore.ok) return failed(-1, restore.error);
+      steps[0] = restore.value;
     }
     let missing: string[] = [];
     if (plan.backup) {

@@ -77,3 +77,60 @@ test("a stored spec that no longer parses reads as none, and its job fails inste
   expect(sent).toHaveLength(1); // the run-now delivery only
   expect(domain.jobs.get(job.id)).toMatchObject({ status: "failed", spec: null, error: read.error });
 });
+
+test("an agent's times are stored in UTC, whatever offset and precision it sends", async () => {
+  const { domain, admin, enroll } = await setup();
+  const h = enroll("web-a");
+  const job = domain.jobs.runNow(admin, h, { kind: "backup", spec: { paths: ["/srv"] } });
+  const frame = <T extends string, P>(type: T, payload: P, ts = "2026-12-01T14:00:00+02:00") =>
+    ({ type, id: `env-${type}`, ts, payload }) as never;
+  domain.reports.record(h, frame("job.started", { job_id: job.id, started_at: "2026-12-01T13:00:00+01:00" }));
+  domain.reports.record(
+    h,
+    frame("job.finished", {
+      job_id: job.id,
+      status: "succeeded",
+      exit_code: 0,
+      finished_at: "2026-12-01T07:05:00.123456789-05:00",
+    }),
+  );
+  domain.reports.record(
+    h,
+    frame("job.log", {
+      lines: [{ job_id: job.id, seq: 1, ts: "2026-12-01T13:01:00+01:00", stream: "stdout", payload: "x" }],
+    }),
+  );
+  domain.reports.record(
+    h,
+    frame("snapshots.report", {
+      snapshots: [
+        {
+          id: "a".repeat(64),
+          short_id: "aaaaaaaa",
+          time: "2026-12-01T13:04:00.5+01:00",
+          hostname: "web-a",
+          paths: ["/srv"],
+        },
+      ],
+    }),
+  );
+  domain.reports.record(
+    h,
+    frame("repo.stats", {
+      size_bytes: 1,
+      snapshot_count: 1,
+      dedup_ratio: 1,
+      lock_state: "unlocked",
+      last_check_at: "2026-12-01T01:00:00-01:00",
+    }),
+  );
+  expect(domain.jobs.get(job.id)).toMatchObject({
+    started_at: "2026-12-01T12:00:00.000Z",
+    finished_at: "2026-12-01T12:05:00.123Z",
+  });
+  expect(JSON.stringify(domain.jobs.logs(job.id, 0, 10))).toContain('"ts":"2026-12-01T12:01:00.000Z"');
+  expect(domain.hosts.snapshots(h).map((s) => s.time)).toEqual(["2026-12-01T12:04:00.500Z"]);
+  expect(domain.hosts.repoStats(h, 1)).toMatchObject([
+    { reported_at: "2026-12-01T12:00:00.000Z", last_check_at: "2026-12-01T02:00:00.000Z" },
+  ]);
+});

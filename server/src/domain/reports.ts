@@ -1,6 +1,7 @@
 import type { AgentMessage } from "../../../protocol/index.ts";
 import type { DomainContext } from "./deps.ts";
 import type { Jobs } from "./jobs.ts";
+import { utc, utcOrNull } from "./utc.ts";
 
 /** The messages the agent keeps in its durable outbox until acked, and sends again after a reconnect. */
 export type Report = Extract<
@@ -71,7 +72,7 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
       }
       case "job.started":
         if (!ownJob(hostId, msg.payload.job_id)) return missing(msg.payload.job_id);
-        store.markRunning(msg.payload.job_id, msg.payload.started_at);
+        store.markRunning(msg.payload.job_id, utc(msg.payload.started_at));
         touched.push(msg.payload.job_id);
         break;
       case "job.progress": {
@@ -88,7 +89,7 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
         store.finishJob(p.job_id, {
           status: p.status,
           exit_code: p.exit_code,
-          finished_at: p.finished_at,
+          finished_at: utc(p.finished_at),
           stats: withTypedFacts(p),
           error: p.error ?? null,
         });
@@ -107,7 +108,7 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
           return v;
         };
         const own = msg.payload.lines.filter((l) => isOwn(l.job_id));
-        store.insertLogs(own);
+        store.insertLogs(own.map((l) => ({ ...l, ts: utc(l.ts) })));
         const last = new Map<string, number>();
         for (const l of own) last.set(l.job_id, Math.max(last.get(l.job_id) ?? 0, l.seq));
         for (const [job_id, last_seq] of last) events.publish({ type: "job.log", job_id, host_id: hostId, last_seq });
@@ -127,7 +128,7 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
           snapshots.map((s) => ({
             id: s.id,
             short_id: s.short_id,
-            time: s.time,
+            time: utc(s.time),
             hostname: s.hostname,
             paths: s.paths,
             tags: s.tags ?? [],
@@ -141,11 +142,11 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
       case "repo.stats":
         store.insertRepoStats({
           host_id: hostId,
-          reported_at: msg.ts,
+          reported_at: utc(msg.ts),
           size_bytes: msg.payload.size_bytes,
           snapshot_count: msg.payload.snapshot_count,
           dedup_ratio: msg.payload.dedup_ratio,
-          last_check_at: msg.payload.last_check_at ?? null,
+          last_check_at: utcOrNull(msg.payload.last_check_at),
           last_check_status: msg.payload.last_check_status ?? null,
           lock_state: msg.payload.lock_state,
         });

@@ -1,4 +1,4 @@
-import type { JobStatus } from "../../../protocol/index.ts";
+import type { JobStatus, TerminalJobStatus } from "../../../protocol/index.ts";
 import type {
   ApiToken,
   AuditEntry,
@@ -191,7 +191,7 @@ export interface JobsStore {
   finishJob(
     id: string,
     f: {
-      status: JobStatus;
+      status: TerminalJobStatus;
       exit_code: number | null;
       finished_at: string;
       stats?: unknown;

@@ -230,7 +230,7 @@ describe("jobs: offline queue, cancel, reports, ack and dedup", () => {
     expect(acks.filter((id) => ids.includes(id))).toEqual(ids);
 
     const done = await t.json(`/api/v1/jobs/${jobId}`);
-    expect(done.body).toMatchObject({ status: "succeeded", exit_code: 0, started_at: "2026-11-30T12:00:01Z" });
+    expect(done.body).toMatchObject({ status: "succeeded", exit_code: 0, started_at: "2026-11-30T12:00:01.000Z" });
     expect(done.body.progress.percent_done).toBe(0.5);
     expect(done.body.stats).toEqual({ snapshot_id: "abcdef12" });
     const logs = await t.json(`/api/v1/jobs/${jobId}/logs?after_seq=1`);
@@ -251,7 +251,7 @@ describe("jobs: offline queue, cancel, reports, ack and dedup", () => {
     agent.send("job.started", { job_id: jobId, kind: "backup", started_at: "2026-11-30T12:00:10Z" });
     await agent.until(() => agent.of("ack").length >= ids.length + 3);
     const after = await t.json(`/api/v1/jobs/${jobId}`);
-    expect(after.body).toMatchObject({ status: "succeeded", exit_code: 0, started_at: "2026-11-30T12:00:01Z" });
+    expect(after.body).toMatchObject({ status: "succeeded", exit_code: 0, started_at: "2026-11-30T12:00:01.000Z" });
     agent.close();
   });
 

@@ -94,18 +94,8 @@ describe("protocol 3", () => {
       body: { kind: "backup", cron_expr: "0 2 * * *", paths: ["/data"] },
     });
     const agent = await TestAgent.connect(t.url, h.agent_token);
-    agent.send("hello", {
-      protocol_version: 3,
-      agent_version: "0.2.0",
-      restic_version: "0.18.0",
-      hostname: "web-01",
-      os: "linux",
-      arch: "amd64",
-      restic_host: "web-01",
-      active_job_ids: [],
-      timezone: "Asia/Tokyo",
-    });
-    const set = await agent.next("schedule.set");
+    const set = await agent.hello(3, { activeJobIds: [], timezone: "Asia/Tokyo" });
+    if (!set) throw new Error("no schedule.set");
     const own = set.payload.schedules.find((e) => e.paths?.[0] === "/srv");
     const plain = set.payload.schedules.find((e) => e.paths?.[0] === "/data");
     expect(own).toMatchObject({ timezone: "Europe/Berlin" });
@@ -177,16 +167,7 @@ describe("protocol 3", () => {
 
     // The agent lost its state: it comes back holding only `kept`.
     const again = await TestAgent.connect(t.url, h.agent_token);
-    again.send("hello", {
-      protocol_version: 3,
-      agent_version: "0.2.0",
-      restic_version: "0.18.0",
-      hostname: "web-01",
-      os: "linux",
-      arch: "amd64",
-      active_job_ids: [kept],
-    });
-    await again.next("schedule.set");
+    await again.hello(3, { activeJobIds: [kept] });
     for (const id of [running, accepted]) {
       const job = (await t.json(`/api/v1/jobs/${id}`)).body;
       expect(job.status).toBe("failed");

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { type JobKind, type JobStatus, specByKind } from "../../../protocol/index.ts";
+import { type JobKind, specByKind, type TerminalJobStatus } from "../../../protocol/index.ts";
 import { jobCommand } from "../domain/command-spec.ts";
 import type { JobFilter, JobsStore } from "../domain/store.ts";
 import type { Job, JobCommand, JobState } from "../domain/types.ts";
@@ -59,14 +59,19 @@ const NOT_TERMINAL = "status IN ('queued', 'running')";
 export function jobsStore(db: Database): JobsStore {
   const byId = db.query<Row, [string]>("SELECT * FROM jobs WHERE id = ?");
   return {
-    /** Inserts a job; for a schedule tick already seen, returns the existing job and created=false. */
+    /**
+     * Inserts a job; for a schedule tick already seen, returns the existing job and created=false.
+     * Only that conflict is absorbed: any other constraint (a duplicate id, a host that does not
+     * exist) throws, so it cannot pass for a tick seen before.
+     */
     insertJob(j: Job): { job: Job; created: boolean } {
       const res = db
         .query(
-          `INSERT OR IGNORE INTO jobs (id, host_id, kind, status, actor_kind, actor_id, scheduled_id, scheduled_at, args, spec,
+          `INSERT INTO jobs (id, host_id, kind, status, actor_kind, actor_id, scheduled_id, scheduled_at, args, spec,
              progress, stats, exit_code, error, created_at, dispatched_at, dispatch_attempts, accepted_at, started_at, finished_at)
            VALUES ($id, $host_id, $kind, $status, $actor_kind, $actor_id, $scheduled_id, $scheduled_at, $args, $spec,
-             $progress, $stats, $exit_code, $error, $created_at, $dispatched_at, $dispatch_attempts, $accepted_at, $started_at, $finished_at)`,
+             $progress, $stats, $exit_code, $error, $created_at, $dispatched_at, $dispatch_attempts, $accepted_at, $started_at, $finished_at)
+           ON CONFLICT (scheduled_id, scheduled_at) DO NOTHING`,
         )
         .run({
           ...j,
@@ -163,7 +168,13 @@ export function jobsStore(db: Database): JobsStore {
     /** Moves a job to a terminal state; a job already finished never changes again. */
     finishJob(
       id: string,
-      f: { status: JobStatus; exit_code: number | null; finished_at: string; stats?: unknown; error: string | null },
+      f: {
+        status: TerminalJobStatus;
+        exit_code: number | null;
+        finished_at: string;
+        stats?: unknown;
+        error: string | null;
+      },
     ): boolean {
       return (
         db

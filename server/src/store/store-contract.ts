@@ -1,12 +1,11 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import type { JobKind } from "../../../protocol/index.ts";
+import type { JobKind, TerminalJobStatus } from "../../../protocol/index.ts";
 import { blankSchedule, queuedJob } from "../domain/blank-rows.ts";
 import type { HelloInfo, Store } from "../domain/store.ts";
 import type {
   AuditEntry,
   Host,
   HostConfigRow,
-  Job,
   JobCommand,
   JobState,
   RepoStatsRow,
@@ -114,7 +113,7 @@ export function storeContract(
       s.insertJob(j);
       return j;
     };
-    const finish = (id: string, status: Job["status"], finished_at: string, error: string | null = null) =>
+    const finish = (id: string, status: TerminalJobStatus, finished_at: string, error: string | null = null) =>
       s.finishJob(id, { status, exit_code: status === "succeeded" ? 0 : 1, finished_at, error });
     const config = (host_id: string, over: Partial<HostConfigRow> = {}): HostConfigRow => ({
       host_id,
@@ -737,6 +736,14 @@ export function storeContract(
         expect(
           s.insertJob(job("j3", "h1", { actor_kind: "schedule", scheduled_id: "s1", scheduled_at: t(120) })).created,
         ).toBe(true);
+      });
+
+      test("insertJob absorbs only a repeated tick: a duplicate id or an unknown host throws", () => {
+        addHost("h1");
+        addJob("j1", "h1");
+        expect(() => s.insertJob(job("j1", "h1", { created_at: t(9) }))).toThrow();
+        expect(() => s.insertJob(job("j2", "nope"))).toThrow();
+        expect(s.listJobs({ limit: 10 }).map((j) => j.id)).toEqual(["j1"]);
       });
 
       test("jobs without a schedule tick never collide", () => {

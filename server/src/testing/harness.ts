@@ -195,8 +195,15 @@ export class TestAgent {
     return JSON.parse(frame).id;
   }
 
-  /** A hello of this protocol version; version 2 and later carry `resticHost` (default web-01). */
-  async hello(version = 1, opts: { hostname?: string; resticHost?: string } = {}) {
+  /**
+   * A hello of this protocol version; version 2 and later carry `resticHost` (default web-01),
+   * version 3 and later `activeJobIds` and `timezone` when given. Returns the server's
+   * schedule.set answer (null for a version the server refuses).
+   */
+  async hello(
+    version = 1,
+    opts: { hostname?: string; resticHost?: string; activeJobIds?: string[]; timezone?: string } = {},
+  ) {
     this.send("hello", {
       protocol_version: version,
       agent_version: "0.1.0-test",
@@ -205,8 +212,10 @@ export class TestAgent {
       os: "linux",
       arch: "amd64",
       ...(version >= 2 ? { restic_host: opts.resticHost ?? "web-01" } : {}),
+      ...(version >= 3 && opts.activeJobIds ? { active_job_ids: opts.activeJobIds } : {}),
+      ...(version >= 3 && opts.timezone ? { timezone: opts.timezone } : {}),
     });
-    if (SUPPORTED_PROTOCOL_VERSIONS.includes(version)) await this.next("schedule.set");
+    return SUPPORTED_PROTOCOL_VERSIONS.includes(version) ? await this.next("schedule.set") : null;
   }
 
   close() {
