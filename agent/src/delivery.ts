@@ -1,6 +1,6 @@
 import type { Link } from "./connection.ts";
 import type { Logger } from "./log.ts";
-import type { Send } from "./scheduler.ts";
+import type { Send } from "./scheduler-fires.ts";
 import type { Outbox, OutboxEnvelope } from "./state/outbox.ts";
 import type { StateStore } from "./state/state-store.ts";
 

@@ -3,7 +3,8 @@ import type { Clock } from "./clock.ts";
 import type { Delivery } from "./delivery.ts";
 import type { Logger, Redactor } from "./log.ts";
 import type { Emit, Supervisor } from "./restic/index.ts";
-import { type Scheduler, toRfc3339 } from "./scheduler.ts";
+import type { Scheduler } from "./scheduler.ts";
+import { toRfc3339 } from "./scheduler-times.ts";
 import type { StateStore } from "./state/state-store.ts";
 
 /** The agent's parts a server message acts on. */

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentMessage, ScheduleEntry, ScheduleSetPayload } from "../../protocol/index.ts";
 import type { Clock } from "./clock.ts";
-import { type LastFireState, Scheduler, type SchedulerOptions, type Send } from "./scheduler.ts";
+import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
+import type { LastFireState, Send } from "./scheduler-fires.ts";
 import { StateStore } from "./state/state-store.ts";
 import { FakeClock } from "./testing/fake-clock.ts";
 

@@ -1,19 +1,8 @@
 import { Cron } from "croner";
-import { type AgentMessage, envelopeOf, type ScheduleEntry, type ScheduleSetPayload } from "../../protocol/index.ts";
+import type { ScheduleEntry, ScheduleSetPayload } from "../../protocol/index.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
-
-/** Hands a message to the current connection; false when there is none (or it is closing). */
-export type Send = (msg: AgentMessage) => boolean;
-
-/** Where the last delivered fire per schedule is kept (the StateStore in production). */
-export interface LastFireState {
-  getLastFire(scheduleId: string): string | undefined;
-  setLastFire(scheduleId: string, scheduledAt: string): void | Promise<void>;
-}
-
-export interface SchedulerLog {
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
+import { FireSender, type LastFireState, type SchedulerLog, type Send } from "./scheduler-fires.ts";
+import { cronFor, latestRunAtOrBefore, scheduleZone } from "./scheduler-times.ts";
 
 export interface SchedulerOptions {
   clock: Clock;
@@ -41,16 +30,6 @@ interface Armed {
   next: Date | null;
 }
 
-/** RFC 3339 at second precision, the form croner's run times have: `2026-11-30T12:00:00Z`. */
-export function toRfc3339(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
-}
-
-/** The latest run at or before `at`; croner's previousRuns() excludes a run exactly at its reference. */
-function latestRunAtOrBefore(cron: Cron, at: Date): Date | undefined {
-  return cron.previousRuns(1, new Date(at.getTime() + 1))[0];
-}
-
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
@@ -59,22 +38,18 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
  * schedules wakes once per run or 5-min hop, not 50 times). Each tick sends `schedule.fire` and
  * nothing else: the server builds the jobs.
  * A tick that cannot be sent (no connection, or while the agent was down) is fired once later,
- * with its scheduled time, the latest one per schedule.
+ * with its scheduled time, the latest one per schedule (scheduler-fires.ts).
  */
 export class Scheduler {
   readonly #clock: Clock;
   readonly #state: LastFireState;
   readonly #log: SchedulerLog;
   readonly #timezone: string | undefined;
-  #send: Send | null;
+  readonly #fires: FireSender;
   #armed = new Map<string, Armed>();
   #timer: TimerHandle | null = null;
   /** When the timer should go off, in wall-clock ms: waking well before it means the clock went back. */
   #wakeAt = 0;
-  /** schedule id → the latest scheduled_at that could not be sent. */
-  readonly #missed = new Map<string, string>();
-  /** setLastFire writes still running; apply() waits for them. */
-  readonly #inflight = new Set<Promise<void>>();
   #applying: Promise<unknown> = Promise.resolve();
   #version: number | null = null;
   #hasSet = false;
@@ -84,7 +59,7 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.#clock = options.clock;
-    this.#send = options.send;
+    this.#fires = new FireSender(options.clock, options.send, options.state, options.log);
     this.#state = options.state;
     this.#log = options.log;
     this.#timezone = options.timezone;
@@ -126,18 +101,15 @@ export class Scheduler {
 
   /** Swaps the transport (on every reconnect). A new send gets the remembered missed fires. */
   setSend(send: Send | null): void {
-    this.#send = send;
+    this.#fires.setSend(send);
     if (!send || !this.#running) return;
-    for (const [id, scheduledAt] of [...this.#missed]) {
-      if (!this.#deliver(id, scheduledAt)) break;
-      this.#missed.delete(id);
-    }
+    this.#fires.sendMissed();
   }
 
   /** The next `n` run times of an enabled schedule, for `status`; [] for unknown or disabled ones. */
   nextRuns(scheduleId: string, n: number): Date[] {
     const armed = this.#armed.get(scheduleId);
-    return armed ? this.#cron(armed).nextRuns(n, this.#clock.now()) : [];
+    return armed ? cronFor(armed.entry, armed.zone).nextRuns(n, this.#clock.now()) : [];
   }
 
   /** Stops every timer for good; a stopped scheduler fires nothing. Idempotent. */
@@ -145,13 +117,13 @@ export class Scheduler {
     this.#stopped = true;
     this.#running = false;
     this.#disarm();
-    await this.#settle();
+    await this.#fires.settle();
   }
 
   async #apply(set: ScheduleSetPayload): Promise<number> {
     this.#disarm();
     this.#armed = new Map();
-    await this.#settle();
+    await this.#fires.settle();
     const next = new Map<string, Armed>();
     const crons = new Map<string, Cron>();
     for (const entry of set.schedules) {
@@ -163,14 +135,10 @@ export class Scheduler {
         continue;
       }
       try {
-        // A schedule's own time zone wins over the agent's: typed since protocol 3, in
-        // options.timezone from an older server.
-        const legacy = typeof entry.options?.timezone === "string" ? entry.options.timezone : undefined;
-        const zone = entry.timezone ?? legacy ?? this.#timezone;
-        const armed: Armed = { entry, zone, next: null };
-        const cron = this.#cron(armed);
+        const zone = scheduleZone(entry, this.#timezone);
+        const cron = cronFor(entry, zone);
         if (zone !== this.#timezone) cron.nextRun(this.#clock.now()); // a bad zone throws here, not at tick time
-        next.set(entry.id, armed);
+        next.set(entry.id, { entry, zone, next: null });
         crons.set(entry.id, cron);
       } catch (err) {
         // The server validated it already, so this is a croner difference: skip, keep the rest.
@@ -181,7 +149,7 @@ export class Scheduler {
       }
     }
     this.#armed = next;
-    for (const id of [...this.#missed.keys()]) if (!next.has(id)) this.#missed.delete(id);
+    this.#fires.keepMissedOf(next);
     this.#version = set.version;
     this.#hasSet = true;
     if (!this.#stopped) {
@@ -191,22 +159,13 @@ export class Scheduler {
     return set.version;
   }
 
-  /**
-   * A Cron to compute a schedule's run times with, built when needed and not kept: each holds a
-   * 10,000-entry year table (80 KB), which for 50 schedules was 4 MB of an idle agent's heap.
-   * Building one takes microseconds, and happens per run, per apply and per clock step.
-   */
-  #cron(armed: Armed): Cron {
-    return new Cron(armed.entry.cron_expr, { paused: true, timezone: armed.zone, mode: "5-or-6-parts" });
-  }
-
   /** Computes every next run (reusing the Crons apply() just built) and sets the timer. */
   #activate(built?: ReadonlyMap<string, Cron>): void {
     const now = this.#clock.now();
     const boot = !this.#bootCheckDone;
     this.#bootCheckDone = true;
     for (const [id, armed] of this.#armed) {
-      const cron = built?.get(id) ?? this.#safely(armed, () => this.#cron(armed));
+      const cron = built?.get(id) ?? this.#safely(armed, () => cronFor(armed.entry, armed.zone));
       if (!cron) continue;
       if (boot) this.#fireMissedWhileDown(id, armed, cron, now);
       armed.next = this.#safely(armed, () => cron.nextRun(now)) ?? null;
@@ -220,7 +179,7 @@ export class Scheduler {
     const lastMs = last === undefined ? Number.NaN : Date.parse(last);
     if (Number.isNaN(lastMs)) return; // never fired here: a new schedule, nothing to catch up
     const latest = this.#safely(armed, () => latestRunAtOrBefore(cron, now));
-    if (latest && latest.getTime() > lastMs) this.#fire(id, latest);
+    if (latest && latest.getTime() > lastMs) this.#fires.fire(id, latest);
   }
 
   /** Sets the one timer for the earliest next run, or a 5-min hop if that is further away. */
@@ -251,7 +210,7 @@ export class Scheduler {
       // The wall clock went back since the timer was set: an earlier run may now come first.
       for (const armed of this.#armed.values()) {
         if (armed.next !== null && now.getTime() < armed.next.getTime()) {
-          armed.next = this.#safely(armed, () => this.#cron(armed).nextRun(now)) ?? null;
+          armed.next = this.#safely(armed, () => cronFor(armed.entry, armed.zone).nextRun(now)) ?? null;
         }
       }
     }
@@ -262,14 +221,14 @@ export class Scheduler {
     const fires: [string, Date][] = [];
     for (const armed of due) {
       const scheduled = armed.next as Date;
-      const cron = this.#safely(armed, () => this.#cron(armed));
+      const cron = this.#safely(armed, () => cronFor(armed.entry, armed.zone));
       // Late (suspend, clock step): runs between `next` and now collapse into the latest one.
       const latest = cron && this.#safely(armed, () => latestRunAtOrBefore(cron, now));
       fires.push([armed.entry.id, latest && latest.getTime() >= scheduled.getTime() ? latest : scheduled]);
       armed.next = (cron && this.#safely(armed, () => cron.nextRun(now))) ?? null;
     }
     this.#arm();
-    for (const [id, at] of fires) this.#fire(id, at);
+    for (const [id, at] of fires) this.#fires.fire(id, at);
   }
 
   /** croner can throw while computing (an odd pattern or zone); the schedule then stops, loudly. */
@@ -283,53 +242,5 @@ export class Scheduler {
       });
       return undefined;
     }
-  }
-
-  #fire(id: string, at: Date): void {
-    const scheduledAt = toRfc3339(at);
-    if (this.#deliver(id, scheduledAt)) this.#missed.delete(id);
-    else this.#missed.set(id, scheduledAt);
-  }
-
-  /** Sends one `schedule.fire`; on success records it as the schedule's last fire. */
-  #deliver(id: string, scheduledAt: string): boolean {
-    const send = this.#send;
-    if (!send) return false;
-    const msg = envelopeOf(
-      "schedule.fire",
-      { schedule_id: id, scheduled_at: scheduledAt },
-      { now: () => this.#clock.now() },
-    );
-    let sent = false;
-    try {
-      sent = send(msg) === true;
-    } catch (err) {
-      this.#log.warn(`schedule ${id}: send failed, will fire again on reconnect: ${errorText(err)}`, {
-        schedule_id: id,
-      });
-    }
-    if (sent) this.#recordLastFire(id, scheduledAt);
-    return sent;
-  }
-
-  #recordLastFire(id: string, scheduledAt: string): void {
-    const warn = (err: unknown) =>
-      this.#log.warn(`schedule ${id}: could not persist its last fire: ${errorText(err)}`, { schedule_id: id });
-    try {
-      const result = this.#state.setLastFire(id, scheduledAt);
-      if (!result) return;
-      const tracked: Promise<void> = result.then(
-        () => {},
-        (err) => warn(err),
-      );
-      this.#inflight.add(tracked);
-      void tracked.finally(() => this.#inflight.delete(tracked));
-    } catch (err) {
-      warn(err);
-    }
-  }
-
-  async #settle(): Promise<void> {
-    while (this.#inflight.size > 0) await Promise.all([...this.#inflight]);
   }
 }

@@ -1,20 +1,14 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { envelopeOf } from "../../../protocol/index.ts";
-import type { Clock, TimerHandle } from "../clock.ts";
-import { removeStaleTempFiles, writeFileAtomic } from "./atomic-file.ts";
+import type { Clock } from "../clock.ts";
+import { removeStaleTempFiles } from "./atomic-file.ts";
 import { MARKER_TEXT, type MakeMarker, planDrops } from "./outbox-drops.ts";
-import {
-  appendDurably,
-  byteLength,
-  makeEntry,
-  type OutboxEntry,
-  type OutboxEnvelope,
-  recordLine,
-  removalLine,
-  replayOutbox,
-} from "./outbox-records.ts";
+import { OutboxFile, type OutboxLog } from "./outbox-file.ts";
+import { FlushQueue } from "./outbox-flush.ts";
+import { LiveEntries } from "./outbox-live.ts";
+import { makeEntry, type OutboxEntry, type OutboxEnvelope, recordLine, removalLine } from "./outbox-records.ts";
 
+export type { OutboxLog } from "./outbox-file.ts";
 export { OUTBOX_TYPES, type OutboxEnvelope, type OutboxType } from "./outbox-records.ts";
 
 /**
@@ -36,12 +30,6 @@ export const DEFAULT_MAX_ENTRIES = 10_000;
 export const DEFAULT_MAX_BYTES = 50 * 1024 * 1024;
 /** 1 s: at most one fsync per second for logs and progress (progress itself is ~1/s per job). */
 export const DEFAULT_FLUSH_INTERVAL_MS = 1000;
-/** Rewrite the file once removed records outweigh live ones and it is past 1 MiB: amortized O(1). */
-const COMPACT_MIN_BYTES = 1024 * 1024;
-
-export interface OutboxLog {
-  warn(message: string, fields?: Record<string, unknown>): void;
-}
 
 export interface OutboxOptions {
   clock: Clock;
@@ -66,37 +54,36 @@ export interface OutboxStats {
 /**
  * A durable, bounded queue of agent → server envelopes, kept until the server acks them.
  * Pushes are buffered in memory and appended to `outbox.jsonl` in batches, one fsync per batch
- * (format: outbox-records.ts; what goes when full: outbox-drops.ts).
+ * (the file: outbox-file.ts and outbox-records.ts; what goes when full: outbox-drops.ts).
  */
 export class Outbox {
   readonly path: string;
   readonly #clock: Clock;
   readonly #log: OutboxLog;
-  readonly #flushIntervalMs: number;
+  readonly #flushes: FlushQueue;
   readonly #caps: { maxEntries: number; maxBytes: number };
-  /** Live entries sorted by n. */
-  #entries: OutboxEntry[] = [];
-  readonly #live = new Map<string, OutboxEntry>();
-  #bytes = 0;
+  readonly #file: OutboxFile;
+  readonly #live = new LiveEntries();
   #nextN = 0;
   /** Entries whose push record is not in the file yet (some may have been removed since). */
   #buffer: OutboxEntry[] = [];
   /** Ids of flushed entries removed since the last write. */
   #removals: string[] = [];
-  #fileBytes = 0;
-  #needsRewrite = false;
-  #timer: TimerHandle | null = null;
-  #tail: Promise<void> = Promise.resolve();
-  #waiting: Promise<void> | null = null;
   #closed = false;
   #warnedStuck = false;
   readonly #stats: OutboxStats = { appends: 0, compactions: 0, droppedLogLines: 0, droppedEnvelopes: 0 };
 
   private constructor(path: string, options: OutboxOptions) {
     this.path = path;
+    this.#file = new OutboxFile(path, options.log);
     this.#clock = options.clock;
     this.#log = options.log;
-    this.#flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+    this.#flushes = new FlushQueue(
+      options.clock,
+      options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
+      () => this.#write(),
+      (err) => this.#log.warn(`outbox ${this.path}: could not write, will retry: ${String(err)}`, { path: this.path }),
+    );
     this.#caps = {
       maxEntries: options.maxEntries ?? DEFAULT_MAX_ENTRIES,
       maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES,
@@ -113,12 +100,12 @@ export class Outbox {
 
   /** Unacked entries. */
   get depth(): number {
-    return this.#entries.length;
+    return this.#live.size;
   }
 
   /** Bytes the unacked entries take in the file. */
   get bytes(): number {
-    return this.#bytes;
+    return this.#live.bytes;
   }
 
   get stats(): Readonly<OutboxStats> {
@@ -127,7 +114,7 @@ export class Outbox {
 
   /** Unacked envelopes in order, to (re-)send after a reconnect. */
   pending(): OutboxEnvelope[] {
-    return this.#entries.map((e) => e.env);
+    return this.#live.list.map((e) => e.env);
   }
 
   /**
@@ -140,12 +127,12 @@ export class Outbox {
     if (this.#closed) return Promise.reject(new Error("outbox is closed"));
     if (!this.#live.has(env.id)) {
       const entry = makeEntry(this.#nextN++, env);
-      this.#insert(entry);
+      this.#live.insert(entry);
       this.#buffer.push(entry);
       this.#enforceCaps();
     }
     if (URGENT.has(env.type)) return this.flush();
-    this.#armTimer();
+    this.#flushes.arm();
     return Promise.resolve();
   }
 
@@ -158,83 +145,38 @@ export class Outbox {
     }
     this.#remove(gone);
     // Losing an ack record in a crash only means a re-send, which the server dedupes by id.
-    if (gone.size > 0) this.#armTimer();
+    if (gone.size > 0) this.#flushes.arm();
     return gone.size;
   }
 
   /** Writes everything pushed or acked so far; resolves once it is on disk. */
   flush(): Promise<void> {
-    if (this.#timer) {
-      this.#clock.clearTimeout(this.#timer);
-      this.#timer = null;
-    }
-    if (this.#waiting) return this.#waiting;
-    const next = this.#tail
-      .catch(() => {})
-      .then(() => {
-        this.#waiting = null;
-        return this.#write();
-      });
-    this.#waiting = next;
-    this.#tail = next;
-    return next;
+    return this.#flushes.flush();
   }
 
   /** Resolves once the writes started so far are done, without starting one (for `status` and tests). */
   settled(): Promise<void> {
-    return this.#tail.catch(() => {});
+    return this.#flushes.settled();
   }
 
   /** Flushes and stops the timer; later pushes are refused. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#flushes.stop();
     await this.flush();
-  }
-
-  #armTimer(): void {
-    if (this.#timer || this.#closed) return;
-    this.#timer = this.#clock.setTimeout(() => {
-      this.#timer = null;
-      this.flush().catch((err) => {
-        this.#log.warn(`outbox ${this.path}: could not write, will retry: ${String(err)}`, { path: this.path });
-        this.#armTimer();
-      });
-    }, this.#flushIntervalMs);
-  }
-
-  /** Adds to the live set at its place by n (after equal n). */
-  #insert(entry: OutboxEntry): void {
-    this.#live.set(entry.env.id, entry);
-    this.#bytes += entry.bytes;
-    let lo = 0;
-    let hi = this.#entries.length;
-    if (hi > 0 && (this.#entries[hi - 1] as OutboxEntry).n <= entry.n) lo = hi;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((this.#entries[mid] as OutboxEntry).n <= entry.n) lo = mid + 1;
-      else hi = mid;
-    }
-    this.#entries.splice(lo, 0, entry);
   }
 
   /** Removes from the live set; a removed entry already in the file needs an `rm` record. */
   #remove(gone: ReadonlySet<OutboxEntry>): void {
-    if (gone.size === 0) return;
-    for (const entry of gone) {
-      this.#live.delete(entry.env.id);
-      this.#bytes -= entry.bytes;
-      if (entry.flushed) this.#removals.push(entry.env.id);
-    }
-    this.#entries = this.#entries.filter((e) => !gone.has(e));
+    for (const id of this.#live.remove(gone)) this.#removals.push(id);
   }
 
   async #write(): Promise<void> {
     const appends = this.#buffer.filter((e) => this.#live.get(e.env.id) === e);
     const removals = this.#removals;
-    if (appends.length === 0 && removals.length === 0 && !this.#needsRewrite) return;
+    if (appends.length === 0 && removals.length === 0 && !this.#file.needsRewrite) return;
     const text = (removals.length > 0 ? removalLine(removals) : "") + appends.map(recordLine).join("");
-    const fileAfter = this.#fileBytes + byteLength(text);
-    if (this.#needsRewrite || (fileAfter > COMPACT_MIN_BYTES && fileAfter > 2 * this.#bytes)) {
+    if (this.#file.shouldRewrite(text, this.#live.bytes)) {
       await this.#rewrite();
       return;
     }
@@ -242,64 +184,27 @@ export class Outbox {
     this.#buffer = [];
     this.#removals = [];
     for (const e of appends) e.flushed = true;
-    try {
-      await appendDurably(this.path, text);
-    } catch (err) {
-      // A partial append may have left a torn line: rewrite the whole file next time.
-      this.#needsRewrite = true;
-      throw err;
-    }
-    this.#fileBytes = fileAfter;
+    await this.#file.append(text);
     this.#stats.appends += 1;
   }
 
   /** Replaces the file with the live entries only (atomically). */
   async #rewrite(): Promise<void> {
-    const snapshot = [...this.#entries];
+    const snapshot = [...this.#live.list];
     this.#buffer = [];
     this.#removals = [];
     for (const e of snapshot) e.flushed = true;
-    const text = snapshot.map(recordLine).join("");
-    try {
-      await writeFileAtomic(this.path, text);
-    } catch (err) {
-      this.#needsRewrite = true;
-      throw err;
-    }
-    this.#needsRewrite = false;
-    this.#fileBytes = byteLength(text);
+    await this.#file.rewrite(snapshot.map(recordLine).join(""));
     this.#stats.compactions += 1;
   }
 
   async #load(): Promise<void> {
-    let text: string;
-    try {
-      text = await readFile(this.path, "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      // Created up front through the atomic path, so the directory entry is durable and 0600.
-      await writeFileAtomic(this.path, "");
-      return;
-    }
-    const { entries, torn, bad, endsClean } = replayOutbox(text);
-    for (const entry of entries) this.#insert(entry);
+    const entries = await this.#file.load();
+    if (!entries) return;
+    for (const entry of entries) this.#live.insert(entry);
     this.#nextN = entries.reduce((max, e) => Math.max(max, e.n + 1), 0);
-    this.#fileBytes = byteLength(text);
-    if (torn || bad > 0 || !endsClean) {
-      const found = [
-        torn ? "a torn last line (the agent stopped mid-write)" : "",
-        bad > 0 ? `${bad} unreadable line(s), whose messages are lost` : "",
-        !torn && !endsClean ? "a missing final newline" : "",
-      ].filter(Boolean);
-      this.#log.warn(
-        `outbox ${this.path}: found ${found.join(" and ")}; kept ${entries.length} pending message(s) and rewrote the file`,
-        { path: this.path, torn, bad_lines: bad },
-      );
-      // The next append must start on a clean line.
-      this.#needsRewrite = true;
-    }
     this.#enforceCaps();
-    if (this.#needsRewrite) await this.#rewrite();
+    if (this.#file.needsRewrite) await this.#rewrite();
   }
 
   #enforceCaps(): void {
@@ -309,7 +214,7 @@ export class Outbox {
         { lines: [{ job_id: jobId, seq, ts, stream: "event", payload: MARKER_TEXT(count) }] },
         { now: () => this.#clock.now() },
       );
-    const plan = planDrops(this.#entries, this.#bytes, this.#caps, makeMarker);
+    const plan = planDrops(this.#live.list, this.#live.bytes, this.#caps, makeMarker);
     if (!plan) {
       this.#warnedStuck = false;
       return;
@@ -318,7 +223,7 @@ export class Outbox {
     if (plan.remove.length > 0) {
       this.#remove(new Set(plan.remove));
       for (const marker of plan.markers) {
-        this.#insert(marker);
+        this.#live.insert(marker);
         this.#buffer.push(marker);
       }
       this.#stats.droppedLogLines += plan.droppedLogLines;
@@ -327,13 +232,13 @@ export class Outbox {
         `outbox ${this.path} is full: dropped ${plan.droppedLogLines} log line(s) and ${plan.droppedOther} progress/report message(s) to stay under ${maxEntries} entries / ${maxBytes} bytes`,
         { path: this.path, dropped_log_lines: plan.droppedLogLines, dropped_other: plan.droppedOther },
       );
-      this.#armTimer();
+      this.#flushes.arm();
     }
     if (plan.stillOver && !this.#warnedStuck) {
       this.#warnedStuck = true;
       this.#log.warn(
         `outbox ${this.path} is over its cap (${maxEntries} entries / ${maxBytes} bytes) with only messages that are never dropped; it keeps them until the server is reachable`,
-        { path: this.path, depth: this.#entries.length, bytes: this.#bytes },
+        { path: this.path, depth: this.#live.size, bytes: this.#live.bytes },
       );
     }
   }

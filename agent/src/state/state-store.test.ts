@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CommandRunPayload, ScheduleSetPayload } from "../../../protocol/index.ts";
-import type { LastFireState } from "../scheduler.ts";
+import type { LastFireState } from "../scheduler-fires.ts";
 import { FakeClock } from "../testing/fake-clock.ts";
 import { type StateLog, StateStore } from "./state-store.ts";
 

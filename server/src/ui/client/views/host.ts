@@ -1,13 +1,14 @@
 import { ApiFailure, api } from "../api.ts";
 import { repoChart } from "../chart.ts";
 import type { View } from "../context.ts";
-import { append, clear, field, h, showFormError } from "../dom.ts";
+import { append, clear, h } from "../dom.ts";
 import { type LiveEvent, onEvent } from "../events.ts";
-import { absolute, bytes, interval } from "../format.ts";
+import { bytes, interval } from "../format.ts";
 import type { Host, Job, List, RepoStats, Schedule, Snapshot } from "../types.ts";
 import { ago, badge, emptyState, errorBox } from "../widgets.ts";
+import { renderHostConfig } from "./host-config.ts";
+import { renderHostSchedules } from "./host-schedules.ts";
 import { runForm } from "./run-form.ts";
-import { scheduleForm } from "./schedule-form.ts";
 
 export const hostView: View = async (root, ctx, { id = "" }) => {
   // Listen before the first load: an event that lands while it runs (the snapshot report follows
@@ -90,170 +91,17 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   }
 
   function renderConfig() {
-    clear(configBox);
-    const c = host.config;
-    configBox.append(h("h2", { id: "cfg-h" }, "Repository"));
-    if (!ctx.isAdmin) {
-      configBox.append(
-        h("p", {}, `URL: ${c.repo_url ?? "not set"}`),
-        h("p", {}, `Password: ${c.has_repo_password ? "set" : "not set"}`),
-      );
-      return;
-    }
-    const url = h("input", {
-      name: "repo_url",
-      value: c.repo_url ?? "",
-      placeholder: "/srv/restic, sftp:user@host:/path, s3:…",
+    renderHostConfig(configBox, id, host, ctx.isAdmin, (updated) => {
+      host = updated;
     });
-    const password = h("input", {
-      name: "repo_password",
-      type: "password",
-      autocomplete: "new-password",
-      placeholder: c.has_repo_password ? "set — type to change" : "not set",
-    });
-    const user = h("input", { name: "repo_username", value: c.repo_username ?? "" });
-    const credential = h("input", {
-      name: "repo_credential",
-      type: "password",
-      autocomplete: "new-password",
-      placeholder: c.has_repo_credential ? "set — type to change" : "not set",
-    });
-    const shell = h("input", { name: "hook_shell", value: c.hook_shell ?? "", placeholder: "/bin/sh -c" });
-    const saved = h("p", { class: "ok-text", role: "status" });
-    const form = h(
-      "form",
-      {},
-      field("Repository URL", url),
-      field(`Password (${c.has_repo_password ? "set" : "not set"}; write-only)`, password),
-      field("Backend user name", user),
-      field(`Backend credential (${c.has_repo_credential ? "set" : "not set"}; write-only)`, credential),
-      field("Hook shell", shell),
-      h("p", { class: "form-error", role: "alert" }),
-      saved,
-      h("button", { type: "submit" }, "Save repository settings"),
-    );
-    form.addEventListener("submit", async (e) => {
-      e.preventDefault();
-      const body: Record<string, string> = { repo_username: user.value, hook_shell: shell.value };
-      // The URL is shown with any password in it masked: send it only when it was edited.
-      if (url.value.trim() !== (c.repo_url ?? "")) body.repo_url = url.value.trim();
-      // Secrets are only sent when typed: an empty box means "leave as is".
-      if (password.value) body.repo_password = password.value;
-      if (credential.value) body.repo_credential = credential.value;
-      try {
-        host = await api<Host>(`/hosts/${id}/config`, "PUT", body);
-        renderConfig();
-        (configBox.querySelector(".ok-text") as HTMLElement).textContent = "Saved; the agent has the new settings.";
-      } catch (err) {
-        showFormError(form, err instanceof ApiFailure ? err.error : { message: String(err) });
-      }
-    });
-    configBox.append(form);
   }
 
   function renderSchedules() {
-    clear(schedBox);
-    schedBox.append(h("h2", { id: "sch-h" }, "Schedules"));
-    const editor = h("div", {});
-    const openForm = (s: Schedule | null) => {
-      clear(editor);
-      editor.append(
-        scheduleForm(id, s, async () => {
-          clear(editor);
-          schedules = await api<List<Schedule>>(`/hosts/${id}/schedules`);
-          renderSchedules();
-          renderRun();
-        }),
-      );
-      editor.querySelector<HTMLElement>("select, input")?.focus();
-    };
-    if (schedules.items.length === 0) {
-      schedBox.append(emptyState("No schedules yet: add a backup schedule so this host is backed up regularly."));
-    } else {
-      schedBox.append(
-        h(
-          "table",
-          {},
-          h(
-            "thead",
-            {},
-            h("tr", {}, ...["Kind", "When", "Next runs", "What", "State", ""].map((t) => h("th", { scope: "col" }, t))),
-          ),
-          h(
-            "tbody",
-            {},
-            schedules.items.map((s) =>
-              h(
-                "tr",
-                { "data-schedule": s.id },
-                h("td", { "data-label": "Kind" }, s.kind),
-                h("td", { "data-label": "When" }, h("code", {}, s.cron_expr), s.timezone ? ` (${s.timezone})` : ""),
-                h(
-                  "td",
-                  { "data-label": "Next runs" },
-                  s.next_runs
-                    .slice(0, 2)
-                    .map((t) =>
-                      h("div", {}, h("time", { datetime: t, title: absolute(t) }, new Date(t).toLocaleString())),
-                    ),
-                ),
-                h(
-                  "td",
-                  { "data-label": "What" },
-                  s.kind === "backup"
-                    ? s.paths.join(", ")
-                    : s.kind === "forget"
-                      ? JSON.stringify(s.retention_policy)
-                      : "",
-                ),
-                h("td", { "data-label": "State" }, s.enabled ? "enabled" : "disabled"),
-                h(
-                  "td",
-                  { class: "actions" },
-                  ctx.isAdmin
-                    ? [
-                        h("button", { type: "button", class: "secondary", onclick: () => openForm(s) }, "Edit"),
-                        h(
-                          "button",
-                          {
-                            type: "button",
-                            class: "secondary",
-                            onclick: async () => {
-                              await api(`/schedules/${s.id}`, "PATCH", { enabled: !s.enabled });
-                              schedules = await api<List<Schedule>>(`/hosts/${id}/schedules`);
-                              renderSchedules();
-                              renderRun();
-                            },
-                          },
-                          s.enabled ? "Disable" : "Enable",
-                        ),
-                        h(
-                          "button",
-                          {
-                            type: "button",
-                            class: "danger",
-                            onclick: async () => {
-                              if (!confirm(`Delete the ${s.kind} schedule ${s.cron_expr}?`)) return;
-                              await api(`/schedules/${s.id}`, "DELETE");
-                              schedules = await api<List<Schedule>>(`/hosts/${id}/schedules`);
-                              renderSchedules();
-                              renderRun();
-                            },
-                          },
-                          "Delete",
-                        ),
-                      ]
-                    : null,
-                ),
-              ),
-            ),
-          ),
-        ),
-      );
-    }
-    if (ctx.isAdmin) {
-      schedBox.append(h("button", { type: "button", onclick: () => openForm(null) }, "Add schedule"), editor);
-    }
+    renderHostSchedules(schedBox, id, schedules.items, ctx.isAdmin, async () => {
+      schedules = await api<List<Schedule>>(`/hosts/${id}/schedules`);
+      renderSchedules();
+      renderRun();
+    });
   }
 
   function renderRun() {

@@ -1,0 +1,116 @@
+import { api } from "../api.ts";
+import { clear, h } from "../dom.ts";
+import { absolute } from "../format.ts";
+import type { Schedule } from "../types.ts";
+import { emptyState } from "../widgets.ts";
+import { scheduleForm } from "./schedule-form.ts";
+
+/**
+ * The host's schedules table, into `box`. Admins also get Edit, Enable/Disable and Delete per
+ * schedule and "Add schedule", which open the schedule form under the table. After any change it
+ * awaits `changed`, which reloads the schedules and renders again.
+ */
+export function renderHostSchedules(
+  box: HTMLElement,
+  hostId: string,
+  schedules: Schedule[],
+  isAdmin: boolean,
+  changed: () => Promise<void>,
+): void {
+  clear(box);
+  box.append(h("h2", { id: "sch-h" }, "Schedules"));
+  const editor = h("div", {});
+  const openForm = (s: Schedule | null) => {
+    clear(editor);
+    editor.append(
+      scheduleForm(hostId, s, async () => {
+        clear(editor);
+        await changed();
+      }),
+    );
+    editor.querySelector<HTMLElement>("select, input")?.focus();
+  };
+  if (schedules.length === 0) {
+    box.append(emptyState("No schedules yet: add a backup schedule so this host is backed up regularly."));
+  } else {
+    box.append(
+      h(
+        "table",
+        {},
+        h(
+          "thead",
+          {},
+          h("tr", {}, ...["Kind", "When", "Next runs", "What", "State", ""].map((t) => h("th", { scope: "col" }, t))),
+        ),
+        h(
+          "tbody",
+          {},
+          schedules.map((s) =>
+            h(
+              "tr",
+              { "data-schedule": s.id },
+              h("td", { "data-label": "Kind" }, s.kind),
+              h("td", { "data-label": "When" }, h("code", {}, s.cron_expr), s.timezone ? ` (${s.timezone})` : ""),
+              h(
+                "td",
+                { "data-label": "Next runs" },
+                s.next_runs
+                  .slice(0, 2)
+                  .map((t) =>
+                    h("div", {}, h("time", { datetime: t, title: absolute(t) }, new Date(t).toLocaleString())),
+                  ),
+              ),
+              h(
+                "td",
+                { "data-label": "What" },
+                s.kind === "backup"
+                  ? s.paths.join(", ")
+                  : s.kind === "forget"
+                    ? JSON.stringify(s.retention_policy)
+                    : "",
+              ),
+              h("td", { "data-label": "State" }, s.enabled ? "enabled" : "disabled"),
+              h(
+                "td",
+                { class: "actions" },
+                isAdmin
+                  ? [
+                      h("button", { type: "button", class: "secondary", onclick: () => openForm(s) }, "Edit"),
+                      h(
+                        "button",
+                        {
+                          type: "button",
+                          class: "secondary",
+                          onclick: async () => {
+                            await api(`/schedules/${s.id}`, "PATCH", { enabled: !s.enabled });
+                            await changed();
+                          },
+                        },
+                        s.enabled ? "Disable" : "Enable",
+                      ),
+                      h(
+                        "button",
+                        {
+                          type: "button",
+                          class: "danger",
+                          onclick: async () => {
+                            if (!confirm(`Delete the ${s.kind} schedule ${s.cron_expr}?`)) return;
+                            await api(`/schedules/${s.id}`, "DELETE");
+                            await changed();
+                          },
+                        },
+                        "Delete",
+                      ),
+                    ]
+                  : null,
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  if (isAdmin) {
+    box.append(h("button", { type: "button", onclick: () => openForm(null) }, "Add schedule"), editor);
+  }
+}
