@@ -6,25 +6,44 @@ import { type Fleet, runAgentCli, startFleet, tempDir } from "./fleet.ts";
 import { TestHost } from "./host.ts";
 
 // The real server process, the compiled agent and the real restic (RF_TEST_RESTIC or restic on PATH).
+// One server for the file; each test enrolls a host of its own, with its own agent and repository.
 let fleet: Fleet;
-let host: TestHost;
 let work: string;
+const hosts: TestHost[] = [];
 
 beforeAll(async () => {
   work = tempDir("rf-e2e-");
   fleet = await startFleet();
-  host = new TestHost(fleet, work);
-  await host.watch();
 });
 
 afterAll(async () => {
-  await host.stop();
-  host.events?.close();
+  for (const h of hosts) {
+    await h.stop();
+    h.events?.close();
+  }
   await fleet.close();
   rmSync(work, { recursive: true, force: true });
 });
 
+/** A host of the test's own under work/<name>, watching the event stream; not enrolled yet. */
+async function newHost(name: string): Promise<TestHost> {
+  const host = new TestHost(fleet, join(work, name));
+  mkdirSync(host.work, { recursive: true });
+  hosts.push(host);
+  await host.watch();
+  return host;
+}
+
+/** A new host, enrolled (with its own repository, not initialized) and its agent online. */
+async function runningHost(name: string): Promise<TestHost> {
+  const host = await newHost(name);
+  await host.enroll();
+  await host.start();
+  return host;
+}
+
 test("enroll → hello → schedule.set → a * * * * * * schedule fires → backup succeeds → snapshot listed", async () => {
+  const host = await newHost("scheduled");
   await host.enroll();
   expect(host.hostId).toStartWith("host_");
   // A second enroll without --force is refused.
@@ -32,7 +51,7 @@ test("enroll → hello → schedule.set → a * * * * * * schedule fires → bac
   expect(again.code).toBe(1);
   expect(again.stderr).toContain("already enrolled");
 
-  const data = join(work, "data");
+  const data = join(host.work, "data");
   mkdirSync(join(data, "sub"), { recursive: true });
   writeFileSync(join(data, "a.txt"), "hello fleet\n");
   writeFileSync(join(data, "sub", "b.bin"), randomBytes(100_000));
@@ -74,7 +93,9 @@ test("enroll → hello → schedule.set → a * * * * * * schedule fires → bac
 });
 
 test("kill -9 mid-backup: the job ends failed with the restart reason, the repository is unlocked, the next backup succeeds", async () => {
-  const big = join(work, "big");
+  const host = await runningHost("killed");
+  expect((await host.run({ kind: "init" })).status).toBe("succeeded");
+  const big = join(host.work, "big");
   mkdirSync(big, { recursive: true });
   // 240 MiB of incompressible data keeps restic busy for a second or more on this machine.
   for (let i = 0; i < 12; i++) writeFileSync(join(big, `f${i}.bin`), randomBytes(20 * 1024 * 1024));
@@ -105,6 +126,7 @@ test("kill -9 mid-backup: the job ends failed with the restart reason, the repos
 });
 
 test("a revoked host's agent stops with exit code 4 and a clear log line", async () => {
+  const host = await runningHost("revoked");
   const a = host.agent;
   if (!a) throw new Error("agent not running");
   expect((await fleet.api(`/hosts/${host.hostId}`, "DELETE")).status).toBe(204);

@@ -1,7 +1,7 @@
 // End-to-end harness: the real server process, the real agent process (the compiled binary when
 // RF_TEST_AGENT_BIN is set, else `bun agent/src/main.ts`), the real restic, and the API's own
 // event stream as the signal to wait on. Nothing here sleeps to synchronize.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -75,24 +75,52 @@ export interface Fleet {
   dataDir: string;
   token: string;
   serverLog: string[];
+  /** SIGHUP: the server reloads its certificate; resolves once it logged the result. */
+  reload(): Promise<void>;
   api<T = unknown>(path: string, method?: string, body?: unknown): Promise<{ status: number; body: T }>;
   events(): Promise<EventWatcher>;
   close(): Promise<void>;
 }
 
-export async function startFleet(): Promise<Fleet> {
+/** `serverArgs` go after `serve` (e.g. `--tls self-signed`); an https fleet's own calls trust its certificate. */
+export async function startFleet(opts: { serverArgs?: string[]; ca?: string; listen?: string } = {}): Promise<Fleet> {
   const dataDir = mkdtempSync(join(tmpdir(), "rf-e2e-server-"));
   const serverLog: string[] = [];
-  const spawnServer = async (listen: string) => {
-    const proc = Bun.spawn([...serverCommand(), "serve", "--listen", listen, "--data-dir", dataDir], {
-      env: { ...process.env, RF_ADMIN_PASSWORD: "e2e-admin-password" },
-      stdout: "ignore",
-      stderr: "pipe",
-    });
-    const line = await waitForLine(proc.stderr as ReadableStream<Uint8Array>, /listening/, serverLog);
-    return { proc, url: (JSON.parse(line) as { url: string }).url };
+  // Every line the server logs wakes the waiters of `logged`.
+  let waiters: Array<() => void> = [];
+  const push = serverLog.push.bind(serverLog);
+  serverLog.push = (...lines: string[]) => {
+    const n = push(...lines);
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+    return n;
   };
-  let { proc: server, url } = await spawnServer("127.0.0.1:0");
+  const logged = async (re: RegExp, from: number) => {
+    while (!serverLog.slice(from).some((l) => re.test(l))) await new Promise<void>((r) => waiters.push(r));
+  };
+  let tls: { ca: string } | undefined;
+  const spawnServer = async (listen: string) => {
+    const proc = Bun.spawn(
+      [...serverCommand(), "serve", "--listen", listen, "--data-dir", dataDir, ...(opts.serverArgs ?? [])],
+      {
+        env: { ...process.env, RF_ADMIN_PASSWORD: "e2e-admin-password" },
+        stdout: "ignore",
+        stderr: "pipe",
+      },
+    );
+    const line = await waitForLine(proc.stderr as ReadableStream<Uint8Array>, /listening/, serverLog);
+    const url = (JSON.parse(line) as { url: string }).url;
+    trustServed(url);
+    return { proc, url };
+  };
+  /** The fleet's own calls trust the certificate served now: the CA given, or the self-signed one. */
+  const trustServed = (url: string) => {
+    const cert = join(dataDir, "tls", "cert.pem");
+    const ca = opts.ca ?? (existsSync(cert) ? cert : null);
+    tls = url.startsWith("https:") && ca ? { ca: readFileSync(ca, "utf8") } : undefined;
+  };
+  let { proc: server, url } = await spawnServer(opts.listen ?? "127.0.0.1:0");
   const tok = Bun.spawnSync([...serverCommand(), "api-token", "create", "--user", "admin", "--data-dir", dataDir]);
   const token = tok.stdout.toString().trim();
   if (!token.startsWith("rft_")) throw new Error(`api-token create failed: ${tok.stderr.toString()}`);
@@ -101,12 +129,15 @@ export async function startFleet(): Promise<Fleet> {
       method,
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
-    });
+      ...(tls ? { tls } : {}),
+    } as RequestInit);
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : null) as T };
   };
   return {
-    url,
+    get url() {
+      return url;
+    },
     async restart(between) {
       server.kill("SIGTERM");
       await server.exited;
@@ -116,8 +147,14 @@ export async function startFleet(): Promise<Fleet> {
     dataDir,
     token,
     serverLog,
+    async reload() {
+      const from = serverLog.length;
+      server.kill("SIGHUP");
+      await logged(/reloaded the TLS certificate|kept the current certificate/, from);
+      trustServed(url);
+    },
     api,
-    events: () => EventWatcher.open(url, token),
+    events: () => EventWatcher.open(url, token, tls),
     async close() {
       server.kill("SIGTERM");
       await server.exited;
@@ -143,8 +180,11 @@ export class EventWatcher {
 
   private constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
 
-  static async open(url: string, token: string): Promise<EventWatcher> {
-    const res = await fetch(`${url}/api/v1/events`, { headers: { Authorization: `Bearer ${token}` } });
+  static async open(url: string, token: string, tls?: { ca: string }): Promise<EventWatcher> {
+    const res = await fetch(`${url}/api/v1/events`, {
+      headers: { Authorization: `Bearer ${token}` },
+      ...(tls ? { tls } : {}),
+    } as RequestInit);
     if (!res.ok || !res.body) throw new Error(`GET /api/v1/events answered ${res.status}`);
     const w = new EventWatcher(res.body.getReader());
     void w.#pump();
@@ -211,21 +251,60 @@ export interface AgentProc {
   proc: Subprocess;
   log: string[];
   stateDir: string;
+  /** Resolves when the agent's log (from `from` on, in chunks) has a line matching `re`. */
+  logUntil(re: RegExp, from?: number): Promise<string>;
 }
 
-/** Runs `restic-fleet-agent run` in its own process group, so a crash test can kill the whole group. */
+let openPolicy: string | null = null;
+/** A host policy file that limits nothing: the agents of tests that are not about the policy use it. */
+export function openPolicyFile(): string {
+  if (!openPolicy) {
+    openPolicy = join(tempDir("rf-policy-"), "open-policy.json");
+    writeFileSync(
+      openPolicy,
+      JSON.stringify({ remote_hooks: true, restore_targets: null, backup_paths: null, repositories: null }),
+    );
+  }
+  return openPolicy;
+}
+
+/**
+ * Runs `restic-fleet-agent run` in its own process group (a crash test can kill the whole group),
+ * with the open policy unless `env` names RF_POLICY.
+ */
 export function startAgent(stateDir: string, env: Record<string, string> = {}, command = agentCommand()): AgentProc {
   const log: string[] = [];
+  let waiters: Array<() => void> = [];
+  let ended = false;
   const proc = Bun.spawn(["setsid", ...command, "run", "--state-dir", stateDir, "--log-level", "debug"], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, RF_POLICY: openPolicyFile(), ...env },
     stdout: "ignore",
     stderr: "pipe",
   });
   void (async () => {
     const decoder = new TextDecoder();
-    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) log.push(decoder.decode(chunk));
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
+      log.push(decoder.decode(chunk));
+      const w = waiters;
+      waiters = [];
+      for (const f of w) f();
+    }
+    ended = true;
+    for (const f of waiters) f();
   })();
-  return { proc, log, stateDir };
+  const logUntil = async (re: RegExp, from = 0) => {
+    for (;;) {
+      const hit = log
+        .slice(from)
+        .join("")
+        .split("\n")
+        .find((l) => re.test(l));
+      if (hit) return hit;
+      if (ended) throw new Error(`the agent exited before logging ${re}:\n${log.join("")}`);
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  return { proc, log, stateDir, logUntil };
 }
 
 export function runAgentCli(args: string[], env: Record<string, string> = {}, command = agentCommand()) {

@@ -1,8 +1,36 @@
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AgentProc, agentCommand, type EventWatcher, type Fleet, runAgentCli, startAgent } from "./fleet.ts";
 
 export const RESTIC = process.env.RF_TEST_RESTIC ?? "restic";
 const TERMINAL = ["succeeded", "failed", "cancelled"];
+/** The repository password enroll gives every host. */
+export const REPO_PASSWORD = "e2e-repo-password";
+
+/**
+ * Runs restic directly on a repository, not through an agent: for set-up that a test is not about,
+ * and to read the repository itself. `scratch` is a folder of the test's (password file, HOME).
+ */
+export async function resticDirect(repo: string, args: string[], scratch: string) {
+  const pw = join(scratch, `direct-pw-${crypto.randomUUID()}`);
+  writeFileSync(pw, REPO_PASSWORD, { mode: 0o600 });
+  try {
+    const proc = Bun.spawn([RESTIC, ...args], {
+      env: { PATH: process.env.PATH ?? "", RESTIC_REPOSITORY: repo, RESTIC_PASSWORD_FILE: pw, HOME: scratch },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { stdout, stderr, code };
+  } finally {
+    rmSync(pw, { force: true });
+  }
+}
 
 export interface Job {
   id: string;
@@ -43,30 +71,43 @@ export class TestHost {
    * Enrolls with a fresh token and points the host at a repository: its own under `work`, or
    * `opts.repoUrl` (one shared by several hosts). `opts.hostname` is the name it enrolls with.
    */
-  async enroll(opts: { hostname?: string; repoUrl?: string } = {}): Promise<void> {
+  async enroll(
+    opts: { hostname?: string; repoUrl?: string; args?: string[]; env?: Record<string, string> } = {},
+  ): Promise<void> {
     const token = await this.fleet.api<{ token: string }>("/enrollment-tokens", "POST", { uses: 1 });
-    const r = runAgentCli([
-      "enroll",
-      "--server",
-      this.fleet.url,
-      "--token",
-      token.body.token,
-      "--state-dir",
-      this.stateDir,
-      ...(opts.hostname ? ["--hostname", opts.hostname] : []),
-    ]);
+    const r = runAgentCli(
+      [
+        "enroll",
+        "--server",
+        this.fleet.url,
+        "--token",
+        token.body.token,
+        "--state-dir",
+        this.stateDir,
+        ...(opts.hostname ? ["--hostname", opts.hostname] : []),
+        ...(opts.args ?? []),
+      ],
+      opts.env,
+    );
     if (r.code !== 0) throw new Error(`enroll failed (${r.code}): ${r.stderr}`);
     this.hostId = /host (\S+);/.exec(r.stdout)?.[1] ?? "";
     await this.fleet.api(`/hosts/${this.hostId}/config`, "PUT", {
       repo_url: opts.repoUrl ?? join(this.work, "repo"),
-      repo_password: "e2e-repo-password",
+      repo_password: REPO_PASSWORD,
     });
   }
 
-  async start(): Promise<AgentProc> {
+  /** Points the host at another repository (same password); the agent applies it before its next job. */
+  async useRepo(repoUrl: string): Promise<void> {
+    const r = await this.fleet.api(`/hosts/${this.hostId}/config`, "PUT", { repo_url: repoUrl });
+    if (r.status !== 200) throw new Error(`PUT config failed (${r.status}): ${JSON.stringify(r.body)}`);
+  }
+
+  /** Starts the agent; `env` over the defaults (e.g. RF_POLICY: the open policy unless given). */
+  async start(env: Record<string, string> = {}): Promise<AgentProc> {
     const events = this.events ?? (await this.watch());
     const from = events.seen.length;
-    this.agent = startAgent(this.stateDir, { RF_RESTIC: this.restic }, this.command);
+    this.agent = startAgent(this.stateDir, { RF_RESTIC: this.restic, ...env }, this.command);
     await events.until((e) => e.type === "host.updated" && e.host_id === this.hostId && e.online === true, from);
     return this.agent;
   }

@@ -1,15 +1,28 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Fleet, startFleet, tempDir } from "./fleet.ts";
-import { TestHost } from "./host.ts";
+import { resticDirect, TestHost } from "./host.ts";
 
 // The compiled agent and the real server, running every job kind through the API.
+// One host for the file; each test points it at a repository of its own (freshRepo), so no test
+// sees another's snapshots or locks. The data folders are made here and only read by the tests.
 let fleet: Fleet;
 let host: TestHost;
 let work: string;
 let data: string;
+let big: string;
+/** The repository the init job made: copied by freshRepo, never used by a test itself. */
+let template: string;
+
+/** The test files: two small ones, one with glob characters in its name, and a random one. */
+function writeData(dir: string): void {
+  mkdirSync(join(dir, "deep", "er"), { recursive: true });
+  writeFileSync(join(dir, "plain.txt"), "plain text\n");
+  writeFileSync(join(dir, "weird[1].txt"), "brackets\n");
+  writeFileSync(join(dir, "deep", "er", "random.bin"), randomBytes(300_000));
+}
 
 beforeAll(async () => {
   work = tempDir("rf-e2e-jobs-");
@@ -19,11 +32,14 @@ beforeAll(async () => {
   await host.enroll();
   await host.start();
   data = join(work, "data");
-  mkdirSync(join(data, "deep", "er"), { recursive: true });
-  writeFileSync(join(data, "plain.txt"), "plain text\n");
-  writeFileSync(join(data, "weird[1].txt"), "brackets\n");
-  writeFileSync(join(data, "deep", "er", "random.bin"), randomBytes(300_000));
+  writeData(data);
+  writeFileSync(join(data, "counter.txt"), "run 0\n");
+  // 200 MiB of incompressible data, for the jobs that must still be running when a test acts.
+  big = join(work, "big");
+  mkdirSync(big, { recursive: true });
+  for (let i = 0; i < 10; i++) writeFileSync(join(big, `f${i}.bin`), randomBytes(20 * 1024 * 1024));
   expect((await host.run({ kind: "init" })).status).toBe("succeeded");
+  template = join(work, "repo");
 });
 
 afterAll(async () => {
@@ -36,10 +52,26 @@ afterAll(async () => {
 type Snap = { id: string; short_id: string };
 const snapshots = async () => (await fleet.api<{ items: Snap[] }>(`/hosts/${host.hostId}/snapshots`)).body.items;
 
+let repos = 0;
+/**
+ * Points the host at a new, empty repository: a copy of the initialized template (a restic init
+ * costs seconds; a copy does not). The agent applies the config.update before its next job.
+ */
+async function freshRepo(): Promise<string> {
+  const repo = join(work, `repo-${++repos}`);
+  cpSync(template, repo, { recursive: true });
+  await host.useRepo(repo);
+  return repo;
+}
+
 test("backups, then forget with a retention policy removes the older snapshots", async () => {
+  await freshRepo();
+  // Its own data folder: it changes a file between the backups.
+  const mine = join(work, "data-forget");
+  writeData(mine);
   for (let i = 0; i < 3; i++) {
-    writeFileSync(join(data, "counter.txt"), `run ${i}\n`);
-    const b = await host.run({ kind: "backup", spec: { paths: [data], tags: ["e2e"] } }, "snapshots.updated");
+    writeFileSync(join(mine, "counter.txt"), `run ${i}\n`);
+    const b = await host.run({ kind: "backup", spec: { paths: [mine], tags: ["e2e"] } }, "snapshots.updated");
     expect(b.status).toBe("succeeded");
   }
   expect((await snapshots()).length).toBe(3);
@@ -53,6 +85,9 @@ test("backups, then forget with a retention policy removes the older snapshots",
 });
 
 test("check succeeds, also reading all data", async () => {
+  const repo = await freshRepo();
+  // Two snapshots to check, made directly: the jobs under test are the checks.
+  for (let i = 0; i < 2; i++) expect((await resticDirect(repo, ["backup", "-q", data], work)).code).toBe(0);
   expect((await host.run({ kind: "check" })).status).toBe("succeeded");
   const full = await host.run({ kind: "check", spec: { read_data_subset: "100%" } }, "repo_stats.updated");
   expect(full.status).toBe("succeeded");
@@ -64,6 +99,9 @@ test("check succeeds, also reading all data", async () => {
 });
 
 test("restore to a temp dir gives byte-identical files, including an include of weird[1].txt", async () => {
+  await freshRepo();
+  const b = await host.run({ kind: "backup", spec: { paths: [data], tags: ["e2e"] } }, "snapshots.updated");
+  expect(b.status).toBe("succeeded");
   const [latest] = await snapshots();
   const target = join(work, "restore-all");
   const r = await host.run({ kind: "restore", spec: { snapshot_id: latest?.short_id, target } });
@@ -82,9 +120,7 @@ test("restore to a temp dir gives byte-identical files, including an include of 
 });
 
 test("run-now and cancel: a queued job is cancelled at once, a running one through the agent", async () => {
-  const big = join(work, "big");
-  mkdirSync(big, { recursive: true });
-  for (let i = 0; i < 10; i++) writeFileSync(join(big, `f${i}.bin`), randomBytes(20 * 1024 * 1024));
+  await freshRepo();
   const events = host.events ?? (await host.watch());
   const from = events.seen.length;
   const running = await host.runNow({ kind: "backup", spec: { paths: [big] } });
@@ -102,7 +138,7 @@ test("run-now and cancel: a queued job is cancelled at once, a running one throu
 });
 
 test("the server stops and restarts mid-job: the job's terminal state still arrives", async () => {
-  const big = join(work, "big");
+  await freshRepo();
   const events = host.events ?? (await host.watch());
   const from = events.seen.length;
   const job = await host.runNow({ kind: "backup", spec: { paths: [big], tags: ["restart"] } });

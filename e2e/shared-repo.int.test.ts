@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROTOCOL_VERSION } from "../protocol/index.ts";
 import { type Fleet, startFleet, tempDir } from "./fleet.ts";
-import { RESTIC, TestHost } from "./host.ts";
+import { resticDirect, TestHost } from "./host.ts";
 
 // `--host` scoping end to end: two compiled agents on one machine, enrolled as web-a and web-b, back up
 // the same path into one repository. Each one's retention, mirror and restore stay its own.
+// The hosts are shared by the tests; each test that backs up gives both a repository of its own.
 let fleet: Fleet;
 let work: string;
-let repo: string;
-let data: string;
+/** The repository the init job made: copied by sharedRepo, never used by a test itself. */
+let template: string;
 let a: TestHost;
 let b: TestHost;
 
@@ -18,26 +19,30 @@ type Snap = { id: string; hostname: string };
 const mirror = async (h: TestHost) => (await fleet.api<{ items: Snap[] }>(`/hosts/${h.hostId}/snapshots`)).body.items;
 
 /** Snapshot count per host name, straight from the repository. */
-async function countsInRepo(): Promise<Record<string, number>> {
-  const pw = join(work, "pw");
-  writeFileSync(pw, "e2e-repo-password", { mode: 0o600 });
-  const proc = Bun.spawn([RESTIC, "snapshots", "--json", "--no-lock"], {
-    env: { PATH: process.env.PATH ?? "", RESTIC_REPOSITORY: repo, RESTIC_PASSWORD_FILE: pw, HOME: work },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const out = await new Response(proc.stdout).text();
-  expect(await proc.exited).toBe(0);
+async function countsInRepo(repo: string): Promise<Record<string, number>> {
+  const out = await resticDirect(repo, ["snapshots", "--json", "--no-lock"], work);
+  expect(out.code).toBe(0);
   const counts: Record<string, number> = {};
-  for (const s of JSON.parse(out) as Snap[]) counts[s.hostname] = (counts[s.hostname] ?? 0) + 1;
+  for (const s of JSON.parse(out.stdout) as Snap[]) counts[s.hostname] = (counts[s.hostname] ?? 0) + 1;
   return counts;
+}
+
+/**
+ * Points both hosts at a new, empty repository (a copy of the initialized template) and gives the
+ * test its own folder to back up, the same path for both hosts.
+ */
+async function sharedRepo(name: string): Promise<{ repo: string; data: string }> {
+  const repo = join(work, `repo-${name}`);
+  cpSync(template, repo, { recursive: true });
+  for (const h of [a, b]) await h.useRepo(repo);
+  const data = join(work, `srv-${name}`);
+  mkdirSync(data, { recursive: true });
+  return { repo, data };
 }
 
 beforeAll(async () => {
   work = tempDir("rf-e2e-shared-");
-  repo = join(work, "shared-repo");
-  data = join(work, "srv");
-  mkdirSync(data, { recursive: true });
+  template = join(work, "shared-repo");
   fleet = await startFleet();
   a = new TestHost(fleet, join(work, "a"));
   b = new TestHost(fleet, join(work, "b"));
@@ -46,7 +51,7 @@ beforeAll(async () => {
     [b, "web-b"],
   ] as const) {
     await h.watch();
-    await h.enroll({ hostname: name, repoUrl: repo });
+    await h.enroll({ hostname: name, repoUrl: template });
     await h.start();
   }
   expect((await a.run({ kind: "init" })).status).toBe("succeeded");
@@ -76,6 +81,7 @@ test("the server shows each host's restic host name", async () => {
 });
 
 test("three backups each: each mirror lists only its own; forget keeps each host's own policy", async () => {
+  const { repo, data } = await sharedRepo("rounds");
   for (const round of [1, 2, 3]) {
     for (const [h, name] of [
       [a, "a"],
@@ -85,21 +91,31 @@ test("three backups each: each mirror lists only its own; forget keeps each host
       expect((await h.run({ kind: "backup", spec: { paths: [data] } }, "snapshots.updated")).status).toBe("succeeded");
     }
   }
-  expect(await countsInRepo()).toEqual({ "web-a": 3, "web-b": 3 });
+  expect(await countsInRepo(repo)).toEqual({ "web-a": 3, "web-b": 3 });
   expect((await mirror(a)).map((s) => s.hostname)).toEqual(["web-a", "web-a", "web-a"]);
   expect((await mirror(b)).map((s) => s.hostname)).toEqual(["web-b", "web-b", "web-b"]);
 
   const fa = await a.run({ kind: "forget", spec: { policy: { keep_last: 1 } } }, "snapshots.updated");
   expect(fa).toMatchObject({ status: "succeeded", stats: { snapshots_kept: 1, snapshots_removed: 2 } });
-  expect(await countsInRepo()).toEqual({ "web-a": 1, "web-b": 3 });
+  expect(await countsInRepo(repo)).toEqual({ "web-a": 1, "web-b": 3 });
   const fb = await b.run({ kind: "forget", spec: { policy: { keep_last: 2 } } }, "snapshots.updated");
   expect(fb.status).toBe("succeeded");
-  expect(await countsInRepo()).toEqual({ "web-a": 1, "web-b": 2 });
+  expect(await countsInRepo(repo)).toEqual({ "web-a": 1, "web-b": 2 });
   expect(await mirror(a)).toHaveLength(1);
   expect(await mirror(b)).toHaveLength(2);
 });
 
 test("restore latest gives web-a its own files, though web-b backed up last", async () => {
+  const { data } = await sharedRepo("restore");
+  // web-b backs up before and after web-a, so its snapshot is the newest in the repository.
+  for (const [h, content] of [
+    [b, "host b round 2"],
+    [a, "host a round 3"],
+    [b, "host b round 3"],
+  ] as const) {
+    writeFileSync(join(data, "app.conf"), `${content}\n`);
+    expect((await h.run({ kind: "backup", spec: { paths: [data] } }, "snapshots.updated")).status).toBe("succeeded");
+  }
   const target = join(work, "restore-a");
   const r = await a.run({ kind: "restore", spec: { snapshot_id: "latest", target } });
   expect(r.status).toBe("succeeded");

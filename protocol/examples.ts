@@ -6,7 +6,7 @@ import type { MessageType, PayloadOf } from "./encode.ts";
  */
 export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
   hello: {
-    protocol_version: 3,
+    protocol_version: 4,
     agent_version: "0.1.0",
     restic_version: "0.14.0",
     hostname: "web-01",
@@ -16,6 +16,13 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     restic_host: "web-01",
     active_job_ids: ["job_42"],
     timezone: "Europe/Berlin",
+    policy: {
+      remote_hooks: false,
+      restore_targets: ["/var/lib/restic-fleet-agent/restore"],
+      backup_paths: null,
+      repositories: "first",
+      source: "/etc/restic-fleet-agent/policy.json",
+    },
   },
   heartbeat: { sent_at: "2026-11-30T12:00:30Z" },
   "schedule.ack": { version: 7, applied_at: "2026-11-30T12:00:01Z" },
@@ -128,6 +135,10 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     latest_version: "0.2.0",
     package_url: "https://example.com/restic-fleet/",
     changelog: "Faster log upload.",
+  },
+  "tls.fingerprints": {
+    current: "sha256:94f2f5e71c56d4e3ae6a1d0fa42bc809ae587cf90a227813dc2d8653e869ab17",
+    next: "sha256:3b7e0c1d9a54f2e6b8c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2",
   },
   ack: { ids: ["3d4e5f60-7182-493a-9c2d-3e4f5a6b7c8d"] },
   error: { code: "invalid_message", message: "payload.version: Invalid type", ref_id: "1b2c3d4e", retryable: false },

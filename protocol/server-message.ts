@@ -6,6 +6,7 @@ import { CommandRun } from "./messages/command-run.ts";
 import { ConfigUpdate } from "./messages/config-update.ts";
 import { ErrorMessage } from "./messages/error.ts";
 import { ScheduleSet } from "./messages/schedule-set.ts";
+import { TlsFingerprints } from "./messages/tls-fingerprints.ts";
 
 /** Every frame the server may send to an agent. */
 export const ServerMessage = v.variant("type", [
@@ -14,6 +15,7 @@ export const ServerMessage = v.variant("type", [
   CommandRun,
   CommandCancel,
   AgentUpdateAvailable,
+  TlsFingerprints,
   Ack,
   ErrorMessage,
 ]);

@@ -10,8 +10,12 @@
  *   timezone (was options.timezone), job.finished's failure_reason and warnings (were in stats);
  *   hello's active_job_ids (the server reconciles on every hello) and timezone (the host's zone);
  *   error's retryable hint. All optional: version 1 and 2 agents are still served.
+ * - 4 (2026-12-01): hello.policy, the host's own policy (what any server may ask of it: remote
+ *   hooks, restore targets, backup paths, repositories); config.update.secrets_withheld (no
+ *   secrets over an unencrypted link); tls.fingerprints (server → agent: the certificate now and
+ *   next, for pinned agents). All optional or sent only to version 4: versions 1 to 3 are served.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Versions this code base can speak; the server refuses a `hello` outside this list. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4];

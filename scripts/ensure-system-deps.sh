@@ -7,6 +7,7 @@
 #   lintian     checks the .deb packages
 #   nuget       a real NuGet v2 client (on mono) for the Chocolatey package test
 #   unzip       checks the .nupkg archive
+#   openssl     makes a test CA for the TLS tests
 set -euo pipefail
 
 present() {
@@ -23,7 +24,7 @@ packages() {
 }
 
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(restic chromium qemu lintian nuget unzip)
+[ ${#wanted[@]} -gt 0 ] || wanted=(restic chromium qemu lintian nuget unzip openssl)
 missing=()
 for dep in "${wanted[@]}"; do
   if ! present "$dep"; then

@@ -409,13 +409,18 @@ describe("PowerShell scripts (static checks)", () => {
     const install = lexed("chocolateyInstall.ps1");
     const helpers = lexed("helpers.ps1");
     expect(install).toContain("Get-PackageParameters");
-    for (const p of ["'Server'", "'EnrollToken'"]) expect(install).toContain(p);
+    for (const p of ["'Server'", "'EnrollToken'", "'Fingerprint'"]) expect(install).toContain(p);
     expect(helpers).toContain("'StateDir'");
     expect(install).toContain("$env:PROCESSOR_ARCHITECTURE");
     expect(install).toContain("'AMD64' { $embedded = 'restic-fleet-agent-x64.exe' }");
     expect(install).toContain("'ARM64' { $embedded = 'restic-fleet-agent-arm64.exe' }");
     expect(install).toMatch(/Invoke-Agent -ExePath \$exe -Arguments @\('status'/);
-    expect(install).toMatch(/Invoke-Agent -ExePath \$exe -Arguments @\('enroll', '--server', \$server/);
+    expect(install).toMatch(/\$enrollArgs = @\('enroll', '--server', \$server/);
+    expect(install).toContain("$enrollArgs += @('--fingerprint', $fingerprint)");
+    expect(install).toContain("Invoke-Agent -ExePath $exe -Arguments $enrollArgs");
+    // The host policy is written once and kept (the administrator's edits survive upgrades).
+    expect(install).toContain("Install-AgentPolicy -StateDir $stateDir");
+    expect(helpers).toContain("if (Test-Path -LiteralPath $policy)");
     expect(install).toContain("$status.ExitCode -ne 3");
     expect(install).toContain("Install-BinFile -Name 'restic-fleet-agent'");
     expect(install).toContain("Register-AgentTask -ExePath $exe -StateDir $stateDir");
@@ -484,7 +489,7 @@ describe("PowerShell scripts (static checks)", () => {
     const hints = [...code.matchAll(/restic-fleet-agent (?:enroll|run|status)[^'"\n]*/g)].map((m) => m[0]).join(" ");
     const literals = [...code.matchAll(/'--[a-z-]+'/g)].map((m) => m[0]).join(" ");
     const flags = new Set([...`${hints} ${literals}`.matchAll(/--([a-z][a-z-]+)/g)].map((m) => m[1] ?? ""));
-    expect([...flags].sort()).toEqual(["force", "server", "state-dir", "token"]);
+    expect([...flags].sort()).toEqual(["fingerprint", "force", "server", "state-dir", "token"]);
     for (const f of flags) expect(main, `--${f}`).toMatch(new RegExp(`["']?${f}["']?: \\{ type: "(string|boolean)"`));
     for (const cmd of ["status", "enroll", "run"]) expect(main).toContain(`case "${cmd}":`);
     expect(main).toContain("process.env.RF_ENROLL_TOKEN");

@@ -209,7 +209,9 @@ describe.skipIf(skipReason !== "")("the .deb packages, installed with apt-get", 
       expect(field(pkg, "Priority")).toBe("optional");
       const conffiles = ok(["dpkg-deb", "-I", deb(pkg), "conffiles"]).trim();
       expect(conffiles).toBe(
-        pkg === AGENT ? "/etc/restic-fleet-agent/agent.env" : "/etc/restic-fleet-server/server.env",
+        pkg === AGENT
+          ? "/etc/restic-fleet-agent/agent.env\n/etc/restic-fleet-agent/policy.json"
+          : "/etc/restic-fleet-server/server.env",
       );
     }
   });
@@ -249,6 +251,12 @@ describe.skipIf(skipReason !== "")("the .deb packages, installed with apt-get", 
       expect(mode(`/usr/bin/${SERVER}`)).toBe("755");
       expect(mode("/etc/restic-fleet-agent/agent.env")).toBe("600");
       expect(mode("/etc/restic-fleet-server/server.env")).toBe("600");
+      // The packaged host policy parses, and is the safe default the docs describe.
+      expect(mode("/etc/restic-fleet-agent/policy.json")).toBe("644");
+      const policy = ok([`/usr/bin/${AGENT}`, "policy", "--state-dir", STATE_DIR]);
+      expect(policy).toContain("policy from /etc/restic-fleet-agent/policy.json");
+      expect(policy).toContain('"remote_hooks": false');
+      expect(policy).toContain(`"${STATE_DIR}/restore"`);
       for (const unit of [AGENT, SERVER]) {
         expect(existsSync(`/lib/systemd/system/${unit}.service`)).toBe(true);
         // Enabled for the next boot even without a running systemd.

@@ -57,6 +57,8 @@ interface PackageSpec {
   description: string[];
   /** Directories shipped empty (no leading slash). */
   extraDirs: string[];
+  /** More conffiles in /etc/<name>/, besides the env file: [file name, mode]. */
+  extraConffiles: [string, number][];
   mainHelp: string;
   help: Record<string, string>;
   /** For the man page's FILES section. */
@@ -87,10 +89,16 @@ export const PACKAGES: readonly PackageSpec[] = [
         "host is enrolled with an enrollment token from the server.",
     ],
     extraDirs: [],
+    // The host policy: what any server may ask of this host (docs/agent.md, "Host policy").
+    extraConffiles: [["policy.json", 0o644]],
     mainHelp: AGENT_MAIN_HELP,
     help: AGENT_HELP,
     files: [
       ["/etc/restic-fleet-agent/agent.env", "the service's environment (RF_SERVER, RF_ENROLL_TOKEN, ...)"],
+      [
+        "/etc/restic-fleet-agent/policy.json",
+        "the host policy: whether the server may send hooks, where restores may write, which paths backups may read, which repositories the host uses",
+      ],
       ["/var/lib/restic-fleet-agent", "the state directory: identity, repository settings, queued jobs"],
       [`/${UNIT_DIR}/restic-fleet-agent.service`, "the systemd unit"],
     ],
@@ -112,6 +120,7 @@ export const PACKAGES: readonly PackageSpec[] = [
         "on the hosts to back up.",
     ],
     extraDirs: ["var/lib/restic-fleet-server"],
+    extraConffiles: [],
     mainHelp: SERVER_MAIN_HELP,
     help: SERVER_HELP,
     files: [
@@ -299,6 +308,12 @@ function packageEntries(
     { path: `${UNIT_DIR}/${spec.name}.service`, mode: 0o644, copyFrom: src(`${spec.name}.service`) },
     // 0600: the env files may hold an enrollment token or the first admin password.
     { path: `etc/${spec.name}/${spec.envFile}`, mode: 0o600, copyFrom: src(spec.envFile), conffile: true },
+    ...spec.extraConffiles.map(([file, mode]) => ({
+      path: `etc/${spec.name}/${file}`,
+      mode,
+      copyFrom: src(file),
+      conffile: true,
+    })),
     { path: `${doc}/copyright`, mode: 0o644, copyFrom: join(PACKAGING_DIR, "copyright") },
     { path: `${doc}/README.Debian`, mode: 0o644, copyFrom: src("README.Debian") },
     { path: `${doc}/changelog.Debian.gz`, mode: 0o644, data: gz(changelog(spec, o)) },

@@ -6,6 +6,8 @@ import { EXAMPLES } from "../protocol/examples.ts";
 import { MAX_FRAME_BYTES, MAX_JSON_DEPTH } from "../protocol/limits.ts";
 import { MAX_LOG_LINES_PER_FRAME } from "../protocol/messages/job-log.ts";
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/version.ts";
+import { TICK_SKEW_MS } from "../server/src/domain/cron.ts";
+import { DEFAULT_SETTINGS } from "../server/src/domain/settings.ts";
 import { type JsonSchema, protocolJsonSchema } from "./protocol-json-schema.ts";
 
 export const PROTOCOL_DOC_PATH = join(import.meta.dir, "..", "docs", "protocol.md");
@@ -109,6 +111,14 @@ export function renderProtocolDocs(): string {
     "- The server also acks every `schedule.fire` (once its job exists, or it was refused with an `error`) and",
     "  every `heartbeat`. An agent that hears nothing from the server for 90 s closes the link and reconnects;",
     "  fires not yet acked are re-sent with the same id.",
+    "- The server makes a job of a `schedule.fire` only when its `scheduled_at` is a run of the schedule's cron",
+    "  (in the schedule's zone, else the host's; with neither known, in some UTC offset), at most",
+    `  ${TICK_SKEW_MS / 60_000} min ahead of the server's clock, and no older than the schedule's latest run ${TICK_SKEW_MS / 60_000} min before`,
+    "  now: the run as it falls, or after downtime the latest one missed. Any other fire is acked and answered",
+    "  `error{conflict}` naming the reason (not a run, ahead of the server's clock, or older), and makes no job.",
+    `- Stored logs have byte limits (by default ${DEFAULT_SETTINGS.logBytesPerJob / 1024 ** 2} MiB per job, ${DEFAULT_SETTINGS.logBytesPerHost / 1024 ** 2} MiB for all of a host's jobs;`,
+    "  see docs/operate.md). Past one, a job's later `job.log` lines are acked and dropped, and the job's log",
+    "  gets one `event` line in their place: `log limit reached: …; later lines dropped`.",
     "- A job's `job.finished` follows all of the job's own `job.log` lines. The `snapshots.report` and",
     "  `repo.stats` that a job causes come after its `job.finished`, with a few more `job.log` lines of their own.",
     "- The server answers `hello` with `config.update`, then `schedule.set`; only then does the connection",

@@ -1,5 +1,5 @@
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeAgentMessage, encode } from "../../protocol/index.ts";
@@ -9,6 +9,7 @@ import { IDLE_JIT_POLICY, WORK_JIT_POLICY } from "./jit-policy.ts";
 import { Redactor, silentLogger } from "./log.ts";
 import { StateStore } from "./state/state-store.ts";
 import { FakeSpawn } from "./testing/fake-spawn.ts";
+import { OPEN_POLICY } from "./testing/open-policy.ts";
 
 // The real Agent against a scripted WebSocket server (a real socket), with a fake restic.
 const dirs: string[] = [];
@@ -61,7 +62,7 @@ test("a command.run re-sent after a lost link is answered, not run twice; the re
   const agent = await Agent.open({
     stateDir: dir,
     resticPath: "restic",
-    allowRemoteHooks: true,
+    policy: OPEN_POLICY,
     clock: realClock,
     log: silentLogger,
     redactor: new Redactor(),
@@ -91,3 +92,26 @@ test("a command.run re-sent after a lost link is answered, not run twice; the re
   // Idle from the start, the normal JIT for the one job, idle again once it finished.
   expect(jitPolicies).toEqual([IDLE_JIT_POLICY, WORK_JIT_POLICY, IDLE_JIT_POLICY]);
 }, 30_000);
+
+test("at start, the password files an earlier run left behind (a crash) are removed; nothing else is", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "rf-agent-"));
+  dirs.push(dir);
+  const state = await StateStore.open(dir, { log: silentLogger });
+  await state.setIdentity({ server_url: "http://127.0.0.1:9/", host_id: "host_1", agent_token: "rfa_tok" });
+  await state.settled();
+  mkdirSync(join(dir, "tmp"), { recursive: true });
+  writeFileSync(join(dir, "tmp", "rf-restic-pw-0123abcd"), "the-repo-password");
+  writeFileSync(join(dir, "tmp", "keep-me"), "x");
+  const agent = await Agent.open({
+    stateDir: dir,
+    resticPath: "restic",
+    policy: OPEN_POLICY,
+    clock: realClock,
+    log: silentLogger,
+    redactor: new Redactor(),
+    version: "0.1.0",
+    spawn: new FakeSpawn().spawn,
+  });
+  expect(agent).not.toBeNull();
+  expect(readdirSync(join(dir, "tmp"))).toEqual(["keep-me"]);
+});

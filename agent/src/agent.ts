@@ -1,21 +1,32 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type AgentMessageType, encode, envelopeOf, type PayloadOf, PROTOCOL_VERSION } from "../../protocol/index.ts";
+import {
+  type AgentMessageType,
+  encode,
+  envelopeOf,
+  type PayloadOf,
+  PROTOCOL_VERSION,
+  type ReportedHostPolicy,
+} from "../../protocol/index.ts";
 import { clockSleep, reconnectLoop } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
-import { connectOnce, type Link } from "./connection.ts";
+import { connectTrusted, type Link } from "./connection.ts";
 import { Delivery } from "./delivery.ts";
 import { handleServerMessage, type MessageContext } from "./handle-message.ts";
 import { hostInfo, hostTimeZone } from "./host-info.ts";
 import { IDLE_JIT_POLICY, type SetJitPolicy, WORK_JIT_POLICY } from "./jit-policy.ts";
 import type { Logger, Redactor } from "./log.ts";
+import { pinFirstRepository } from "./policy/repository-pin.ts";
 import { recoverJobs } from "./recovery.ts";
 import { bunSpawn, detectResticVersion, type RepoConfig, type SpawnFn, Supervisor } from "./restic/index.ts";
+import { removeLeftoverPasswordFiles } from "./restic/secrets.ts";
 import { Scheduler } from "./scheduler.ts";
 import { Outbox, type OutboxEnvelope } from "./state/outbox.ts";
 import type { Identity } from "./state/state-files.ts";
 import { StateStore } from "./state/state-store.ts";
 import { writeRuntimeStatus } from "./status.ts";
+import { adoptAnnouncedPins } from "./tls/announced-pins.ts";
+import type { ServerTrust } from "./tls/server-trust.ts";
 
 /** Read once: neither changes while the agent runs (a rename or a new zone needs a restart). */
 const MACHINE_HOSTNAME = hostInfo().hostname;
@@ -24,7 +35,8 @@ const HOST_TIME_ZONE = hostTimeZone();
 export interface AgentOptions {
   stateDir: string;
   resticPath: string;
-  allowRemoteHooks: boolean;
+  /** The host's own policy (policy/load-policy.ts), reported in every hello. */
+  policy: ReportedHostPolicy;
   clock: Clock;
   log: Logger;
   redactor: Redactor;
@@ -62,7 +74,9 @@ export class Agent {
       ...(o.spawn ? { spawn: o.spawn } : {}),
       clock: o.clock,
       emit: this.emit,
-      allowRemoteHooks: o.allowRemoteHooks,
+      policy: o.policy,
+      repositoryPin: () => this.state.identity()?.repository_pin ?? null,
+      heldTokens: () => [this.identity.agent_token],
       tempDir: join(o.stateDir, "tmp"),
       cacheDir: join(o.stateDir, "cache"),
       ...(o.cancelGraceMs !== undefined ? { cancelGraceMs: o.cancelGraceMs } : {}),
@@ -88,6 +102,8 @@ export class Agent {
       log: o.log,
       clock: o.clock,
       stateDir: o.stateDir,
+      policy: o.policy,
+      adoptPins: (p) => adoptAnnouncedPins(state, p, o.log),
       emit: this.emit,
       send: (type, payload) => this.#send(type, payload),
     };
@@ -95,7 +111,11 @@ export class Agent {
 
   /** Opens the state dir; null (with a logged reason) when the agent is not enrolled. */
   static async open(o: AgentOptions): Promise<Agent | null> {
-    await mkdir(join(o.stateDir, "tmp"), { recursive: true, mode: 0o700 });
+    const tmp = join(o.stateDir, "tmp");
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
+    // Only a job's clean end removes its password file: a crash leaves it here.
+    const leftover = await removeLeftoverPasswordFiles(tmp);
+    if (leftover) o.log.info("removed password files left by an earlier run", { count: leftover, dir: tmp });
     const state = await StateStore.open(o.stateDir, { log: o.log, clock: o.clock });
     let identity = state.identity();
     if (!identity) return null;
@@ -108,12 +128,20 @@ export class Agent {
         restic_host: identity.restic_host,
       });
     }
+    // Under `repositories: "first"`, a host that already has a repository is pinned to it.
+    await pinFirstRepository(state, o.policy, state.config()?.repo_url, o.clock, o.log);
     const outbox = await Outbox.open(o.stateDir, { clock: o.clock, log: o.log });
     o.redactor.add(identity.agent_token);
     o.redactor.add(state.config()?.repo_password);
     o.redactor.add(state.config()?.repo_credential);
     o.redactor.addUrlPassword(state.config()?.repo_url);
     return new Agent(o, state, outbox, identity);
+  }
+
+  /** How the server's certificate is checked: read per connection, so an announced next pin applies. */
+  #trust(): ServerTrust {
+    const id = this.state.identity() ?? this.identity;
+    return { pins: id.tls_pins, ca: id.tls_ca };
   }
 
   repo(): RepoConfig | null {
@@ -178,6 +206,7 @@ export class Agent {
       // the jobs it thinks accepted or running that are not in this list.
       active_job_ids: this.state.jobs().map((j) => j.command.job_id),
       ...(HOST_TIME_ZONE ? { timezone: HOST_TIME_ZONE } : {}),
+      policy: this.o.policy,
     });
     this.scheduler.setSend(this.delivery.resend(link));
     void this.#writeStatus();
@@ -224,24 +253,27 @@ export class Agent {
       sleep: clockSleep(this.o.clock),
       signal,
       connect: () =>
-        connectOnce({
-          serverUrl: this.identity.server_url,
-          token: this.identity.agent_token,
-          clock: this.o.clock,
-          log: this.o.log,
-          signal,
-          heartbeat: () => encode("heartbeat", { sent_at: this.o.clock.now().toISOString() }),
-          onOpen: (link) => this.#onOpen(link),
-          onClose: () => this.#onClose(),
-          onMessage: (msg) => {
-            // One at a time, in arrival order: a schedule.set must be applied before the next.
-            this.#inbox = this.#inbox
-              .then(() => handleServerMessage(msg, this.#messages))
-              .catch((err) =>
-                this.o.log.error("handling a server message failed", { type: msg.type, error: String(err) }),
-              );
+        connectTrusted(
+          {
+            serverUrl: this.identity.server_url,
+            token: this.identity.agent_token,
+            clock: this.o.clock,
+            log: this.o.log,
+            signal,
+            heartbeat: () => encode("heartbeat", { sent_at: this.o.clock.now().toISOString() }),
+            onOpen: (link) => this.#onOpen(link),
+            onClose: () => this.#onClose(),
+            onMessage: (msg) => {
+              // One at a time, in arrival order: a schedule.set must be applied before the next.
+              this.#inbox = this.#inbox
+                .then(() => handleServerMessage(msg, this.#messages))
+                .catch((err) =>
+                  this.o.log.error("handling a server message failed", { type: msg.type, error: String(err) }),
+                );
+            },
           },
-        }),
+          this.#trust(),
+        ),
       onRetry: (info) => this.o.log.info("reconnecting", { in_ms: info.delayMs, attempt: info.attempt }),
       onGiveUp: () =>
         this.o.log.error(

@@ -2,6 +2,7 @@ import { decodeServerMessage, type ServerMessage } from "../../protocol/index.ts
 import type { ConnectOutcome } from "./backoff.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import type { Logger } from "./log.ts";
+import { type ClientTls, PinMismatch, type ServerTrust, tlsFor } from "./tls/server-trust.ts";
 
 /** 30 s heartbeats; the server marks a host offline after 90 s (3 missed). */
 export const HEARTBEAT_MS = 30_000;
@@ -30,6 +31,8 @@ export interface ConnectOptions {
   heartbeat(): string;
   /** Resolved by the caller to end this connection (agent stopping). */
   signal?: AbortSignal;
+  /** TLS options for an https server (tls/server-trust.ts); none for http. */
+  tls?: ClientTls | undefined;
 }
 
 export function wsUrl(serverUrl: string): string {
@@ -42,9 +45,12 @@ export function wsUrl(serverUrl: string): string {
  * Asks the server why a socket could not open: with a valid token a plain GET on the
  * WebSocket route answers 404 (no upgrade), with a bad or revoked one 401.
  */
-async function refusedToken(serverUrl: string, token: string): Promise<boolean> {
+async function refusedToken(serverUrl: string, token: string, tls: ClientTls | undefined): Promise<boolean> {
   try {
-    const res = await fetch(new URL("/api/v1/agent/ws", serverUrl), { headers: { Authorization: `Bearer ${token}` } });
+    const res = await fetch(new URL("/api/v1/agent/ws", serverUrl), {
+      headers: { Authorization: `Bearer ${token}` },
+      ...(tls ? { tls } : {}),
+    } as RequestInit);
     return res.status === 401;
   } catch {
     return false;
@@ -57,7 +63,10 @@ export function connectOnce(o: ConnectOptions): Promise<ConnectOutcome> {
     let opened = false;
     let unauthorized = false;
     let heartbeatTimer: TimerHandle | null = null;
-    const ws = new WebSocket(wsUrl(o.serverUrl), { headers: { Authorization: `Bearer ${o.token}` } } as never);
+    const ws = new WebSocket(wsUrl(o.serverUrl), {
+      headers: { Authorization: `Bearer ${o.token}` },
+      ...(o.tls ? { tls: o.tls } : {}),
+    } as never);
     const link: Link = {
       send(text) {
         if (ws.readyState !== WebSocket.OPEN) return false;
@@ -110,11 +119,35 @@ export function connectOnce(o: ConnectOptions): Promise<ConnectOutcome> {
         o.log.info("disconnected from server", { code: event.code, reason: event.reason });
         o.onClose();
       }
-      if (!opened && !unauthorized && !o.signal?.aborted) unauthorized = await refusedToken(o.serverUrl, o.token);
+      if (!opened && !unauthorized && !o.signal?.aborted)
+        unauthorized = await refusedToken(o.serverUrl, o.token, o.tls);
       resolve({ reason: unauthorized ? "unauthorized" : "closed" });
     });
     ws.addEventListener("error", () => {
       // A close event always follows; the outcome is decided there.
     });
   });
+}
+
+/**
+ * One session to a server trusted as `trust` says: with a pinned certificate, the certificate the
+ * server presents is checked before anything is sent, and a mismatch ends the attempt (the caller
+ * retries with backoff) with a log line that names both fingerprints and what to do.
+ */
+export async function connectTrusted(o: ConnectOptions, trust: ServerTrust): Promise<ConnectOutcome> {
+  let tls: ClientTls | undefined;
+  try {
+    tls = await tlsFor(new URL(o.serverUrl), trust);
+  } catch (err) {
+    if (err instanceof PinMismatch) {
+      o.log.error(err.message, { presented: err.presented, pinned: err.pins });
+    } else {
+      o.log.warn("cannot reach the server", {
+        server: o.serverUrl,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+    return { reason: "closed" };
+  }
+  return connectOnce({ ...o, tls });
 }

@@ -1,7 +1,8 @@
-import type { AgentMessageType, PayloadOf, ServerMessage } from "../../protocol/index.ts";
+import type { AgentMessageType, PayloadOf, ReportedHostPolicy, ServerMessage } from "../../protocol/index.ts";
 import type { Clock } from "./clock.ts";
 import type { Delivery } from "./delivery.ts";
 import type { Logger, Redactor } from "./log.ts";
+import { pinFirstRepository, warnIfRepositoryRefused } from "./policy/repository-pin.ts";
 import type { Emit, Supervisor } from "./restic/index.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { toRfc3339 } from "./scheduler-times.ts";
@@ -17,8 +18,11 @@ export interface MessageContext {
   log: Logger;
   clock: Clock;
   stateDir: string;
+  policy: ReportedHostPolicy;
   /** A report, kept until acked (Agent.emit). */
   emit: Emit;
+  /** A pinned agent's new pin set (the server's certificate now and next); others ignore it. */
+  adoptPins: (p: { current: string; next?: string | undefined }) => Promise<void>;
   /** A live-only message (schedule.ack), lost if the link is down. */
   send: <T extends AgentMessageType>(type: T, payload: PayloadOf<T>) => boolean;
 }
@@ -35,6 +39,14 @@ export async function handleServerMessage(msg: ServerMessage, c: MessageContext)
       c.redactor.add(config.repo_credential);
       c.redactor.addUrlPassword(config.repo_url);
       c.log.info("repository settings updated", { fields: Object.keys(msg.payload) });
+      if (msg.payload.secrets_withheld) {
+        c.log.warn(
+          "the server withheld the repository password and credential: this link is not encrypted. " +
+            'Enroll this host over https (docs/install.md, "Secure the link"); until then its jobs have no repository',
+        );
+      }
+      await pinFirstRepository(c.state, c.policy, config.repo_url, c.clock, c.log);
+      await warnIfRepositoryRefused(c.state, c.policy, c.log);
       return;
     }
     case "schedule.set": {
@@ -82,6 +94,9 @@ export async function handleServerMessage(msg: ServerMessage, c: MessageContext)
     case "error":
       c.log.warn("the server reported an error", { ...msg.payload });
       if (msg.payload.code === "invalid_message" && msg.payload.ref_id) c.delivery.dropRefused(msg.payload.ref_id);
+      return;
+    case "tls.fingerprints":
+      await c.adoptPins(msg.payload);
       return;
     case "agent.update_available":
       c.log.info("a newer agent is available; update it with your package manager", { ...msg.payload });

@@ -5,12 +5,16 @@ import * as v from "valibot";
 import { ResticHost } from "../../protocol/index.ts";
 import { Agent } from "./agent.ts";
 import { defaultStateDir, EXIT, HELP, MAIN_HELP } from "./cli/help.ts";
+import { policyCommand } from "./cli/policy.ts";
 import { collectStatus, formatStatus } from "./cli/status.ts";
 import { realClock } from "./clock.ts";
 import { enroll } from "./enroll.ts";
 import { bunJitPolicy } from "./jit-policy.ts";
 import { createLogger, LEVELS, type Level, Redactor } from "./log.ts";
+import { loadHostPolicy, PolicyFileError } from "./policy/load-policy.ts";
 import { StateStore } from "./state/state-store.ts";
+import { normalizeFingerprint } from "./tls/fingerprint.ts";
+import type { ServerTrust } from "./tls/server-trust.ts";
 import { AGENT_VERSION } from "./version.ts";
 
 class UsageError extends Error {}
@@ -24,6 +28,7 @@ async function doEnroll(
   name: string,
   force: boolean,
   log: ReturnType<typeof createLogger>,
+  link: EnrollLink,
 ) {
   if (!v.is(ResticHost, name)) {
     throw new UsageError(
@@ -37,15 +42,68 @@ async function doEnroll(
       `already enrolled as host ${existing.host_id} on ${existing.server_url}; pass --force to enroll again`,
     );
   }
-  const res = await enroll(server, token, name);
+  const res = await enroll(server, token, name, link.trust, link.insecure);
   await state.setIdentity({
     server_url: new URL(server).toString(),
     host_id: res.host_id,
     agent_token: res.agent_token,
     restic_host: name,
+    ...(link.trust.pins?.length ? { tls_pins: [...link.trust.pins] } : {}),
+    ...(link.trust.ca ? { tls_ca: link.trust.ca } : {}),
   });
   await state.settled();
   return res.host_id;
+}
+
+interface EnrollLink {
+  trust: ServerTrust;
+  insecure: boolean;
+}
+
+/** How enrollment reaches the server: --fingerprint / RF_SERVER_FINGERPRINT, --ca / RF_CA, --insecure. */
+async function enrollLink(values: {
+  fingerprint?: string | undefined;
+  ca?: string | undefined;
+  insecure?: boolean | undefined;
+}): Promise<EnrollLink> {
+  const fp = values.fingerprint ?? (process.env.RF_SERVER_FINGERPRINT || undefined);
+  const pin = fp === undefined ? undefined : normalizeFingerprint(fp);
+  if (pin === null) {
+    throw new UsageError(
+      `--fingerprint must be the server's sha256:<64 hex digits> (GET /api/v1/server-info); got "${fp}"`,
+    );
+  }
+  const caFile = values.ca ?? (process.env.RF_CA || undefined);
+  let ca: string | undefined;
+  if (caFile) {
+    ca = await Bun.file(caFile)
+      .text()
+      .catch(() => {
+        throw new UsageError(`--ca ${caFile}: cannot read the file`);
+      });
+    if (!ca.includes("-----BEGIN CERTIFICATE-----")) throw new UsageError(`--ca ${caFile} holds no PEM certificate`);
+  }
+  return {
+    trust: { ...(pin ? { pins: [pin] } : {}), ...(ca ? { ca } : {}) },
+    insecure: !!values.insecure || truthy(process.env.RF_INSECURE),
+  };
+}
+
+/** The host policy from --policy, RF_POLICY or the default file; a bad file is a usage error. */
+async function policyFrom(
+  values: { policy?: string | undefined; "no-remote-hooks"?: boolean | undefined },
+  stateDir: string,
+) {
+  try {
+    return await loadHostPolicy({
+      stateDir,
+      path: values.policy ?? (process.env.RF_POLICY || undefined),
+      noRemoteHooks: !!values["no-remote-hooks"] || truthy(process.env.RF_NO_REMOTE_HOOKS),
+    });
+  } catch (err) {
+    if (err instanceof PolicyFileError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -59,9 +117,14 @@ async function main(argv: string[]): Promise<number> {
       token: { type: "string" },
       hostname: { type: "string" },
       force: { type: "boolean" },
+      fingerprint: { type: "string" },
+      ca: { type: "string" },
+      insecure: { type: "boolean" },
       "state-dir": { type: "string" },
       restic: { type: "string" },
       "no-remote-hooks": { type: "boolean" },
+      policy: { type: "string" },
+      "reset-pin": { type: "boolean" },
       "log-level": { type: "string" },
       json: { type: "boolean" },
     },
@@ -90,7 +153,8 @@ async function main(argv: string[]): Promise<number> {
       const token = values.token ?? process.env.RF_ENROLL_TOKEN;
       if (!server || !token) throw new UsageError("enroll needs --server URL and --token TOKEN");
       redactor.add(token);
-      const hostId = await doEnroll(stateDir, server, token, values.hostname ?? hostname(), !!values.force, log);
+      const link = await enrollLink(values);
+      const hostId = await doEnroll(stateDir, server, token, values.hostname ?? hostname(), !!values.force, log, link);
       console.log(`enrolled as host ${hostId}; start the agent with: restic-fleet-agent run`);
       return EXIT.ok;
     }
@@ -99,13 +163,17 @@ async function main(argv: string[]): Promise<number> {
       console.log(values.json ? JSON.stringify(s, null, 2) : formatStatus(s));
       return s.enrolled ? EXIT.ok : EXIT.notEnrolled;
     }
+    case "policy":
+      return await policyCommand(stateDir, await policyFrom(values, stateDir), !!values["reset-pin"]);
     case "run": {
       const server = process.env.RF_SERVER;
       const token = process.env.RF_ENROLL_TOKEN;
+      const policy = await policyFrom(values, stateDir);
+      log.info("host policy", { ...policy });
       const opts = {
         stateDir,
         resticPath: values.restic ?? process.env.RF_RESTIC ?? "restic",
-        allowRemoteHooks: !(values["no-remote-hooks"] || truthy(process.env.RF_NO_REMOTE_HOOKS)),
+        policy,
         clock: realClock,
         log,
         redactor,
@@ -115,7 +183,8 @@ async function main(argv: string[]): Promise<number> {
       let agent = await Agent.open(opts);
       if (!agent && server && token) {
         redactor.add(token);
-        const hostId = await doEnroll(stateDir, server, token, values.hostname ?? hostname(), false, log);
+        const link = await enrollLink(values);
+        const hostId = await doEnroll(stateDir, server, token, values.hostname ?? hostname(), false, log, link);
         log.info("enrolled from RF_SERVER and RF_ENROLL_TOKEN", { host_id: hostId });
         agent = await Agent.open(opts);
       }

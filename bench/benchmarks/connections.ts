@@ -2,13 +2,15 @@
 // shake hands and heartbeat (sped up) against the compiled server, then against a bare Bun
 // WebSocket server, at 1,000, 2,000, 5,000 and 10,000 agents: RSS and CPU of each. At each size a short
 // burst of schedule.fire (echo for the bare server) gives the latency for the scale plot. At the
-// largest size the server is restarted under its agents: the reconnect storm.
+// largest size the server is restarted under its agents: the reconnect storm. Then the same server
+// over TLS (`--tls self-signed`, wss://) beside itself over plain ws:// at 5,000 agents, runs in
+// the order plain, TLS, TLS, plain: RSS and time to connect, as TLS / plain.
 import { join } from "node:path";
 import { removeDir, tempDir } from "../lib/cleanup.ts";
 import type { BenchContext, Benchmark } from "../lib/context.ts";
 import { cpuSeconds, MB, RssSampler } from "../lib/proc.ts";
 import { type SeededHost, seedHosts } from "../lib/seed.ts";
-import { initDataDir, type Served, startBareWs, startFleetServer } from "../lib/servers.ts";
+import { fetchTrusting, initDataDir, type Served, startBareWs, startFleetServer } from "../lib/servers.ts";
 import { SimFleet } from "../lib/sims.ts";
 import { percentile } from "../lib/stats.ts";
 
@@ -16,6 +18,8 @@ const BENCH = "3 connections";
 
 interface Sizes {
   agents: number[];
+  /** Agents for TLS against plain (one of `agents`, so the seeded hosts suffice). */
+  tlsAgents: number;
   heartbeatMs: number;
   holdMs: number;
   probeRate: number;
@@ -32,9 +36,9 @@ interface Held {
   lost: number;
 }
 
-/** Online hosts as the server itself counts them (GET /metrics). */
-async function onlineHosts(url: string): Promise<number | null> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+/** Online hosts as the server itself counts them (GET /metrics), trusting its certificate on TLS. */
+async function onlineHosts(served: Served): Promise<number | null> {
+  const text = await (await fetchTrusting(served.ca, `${served.url}/metrics`)).text();
   const m = /^restic_fleet_hosts\{state="online"\} (\d+)/m.exec(text);
   return m ? Number(m[1]) : null;
 }
@@ -87,19 +91,95 @@ async function storm(
   };
 }
 
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * The real server over TLS (its own self-signed certificate, trusted by the clients) beside
+ * itself over plain ws://, same agents, same data directory, a fresh process each run, in the
+ * order plain, TLS, TLS, plain (the machine drifts); each figure is the mean of its two runs.
+ */
+async function tlsAgainstPlain(ctx: BenchContext, dataDir: string, hosts: readonly SeededHost[], s: Sizes) {
+  const n = s.tlsAgents;
+  const agents = specs(hosts.slice(0, n));
+  const runs: Record<"plain" | "tls", Array<Held & { online: number | null }>> = { plain: [], tls: [] };
+  for (const tls of [false, true, true, false]) {
+    ctx.log(`${n} agents → restic-fleet-server over ${tls ? "TLS (wss://, self-signed certificate)" : "plain ws://"}`);
+    const server = await startFleetServer(ctx.bins, dataDir, 0, { tls });
+    const f = await SimFleet.connect(server.url, agents, {
+      heartbeatMs: s.heartbeatMs,
+      concurrency: 100,
+      mode: "fleet",
+      ca: server.ca,
+    });
+    const held = await hold(ctx, server, f.fleet, s, f.connect.ms);
+    const online = await onlineHosts(server);
+    ctx.log(`  connected in ${(f.connect.ms / 1000).toFixed(2)} s; RSS ${held.rssMb.toFixed(1)} MB; online ${online}`);
+    await server.stop();
+    await f.fleet.close();
+    (tls ? runs.tls : runs.plain).push({ ...held, online });
+  }
+  const avg = (side: "plain" | "tls", key: keyof Held) => mean(runs[side].map((r) => r[key]));
+  const each = (side: "plain" | "tls", key: keyof Held, digits: number) =>
+    runs[side].map((r) => r[key].toFixed(digits)).join(", ");
+  const size = n.toLocaleString("en-US");
+  const plain = "plain ws://, same server";
+  ctx.add(BENCH, {
+    name: `TLS / plain: server RSS, ${size} agents (heartbeat every ${s.heartbeatMs / 1000} s)`,
+    unit: "MB",
+    value: avg("tls", "rssMb"),
+    baseline: avg("plain", "rssMb"),
+    baselineName: plain,
+    note: `runs: TLS ${each("tls", "rssMb", 1)} MB, plain ${each("plain", "rssMb", 1)} MB; peak TLS ${Math.max(...runs.tls.map((r) => r.peakMb)).toFixed(0)} MB, plain ${Math.max(...runs.plain.map((r) => r.peakMb)).toFixed(0)} MB`,
+  });
+  ctx.add(BENCH, {
+    name: `TLS / plain: time to connect ${size} agents (TLS handshake + hello → schedule.set)`,
+    unit: "s",
+    value: avg("tls", "connectMs") / 1000,
+    baseline: avg("plain", "connectMs") / 1000,
+    baselineName: plain,
+    note: `runs: TLS ${runs.tls.map((r) => (r.connectMs / 1000).toFixed(2)).join(", ")} s, plain ${runs.plain.map((r) => (r.connectMs / 1000).toFixed(2)).join(", ")} s; ECDSA P-256 certificate, 100 handshakes in flight`,
+  });
+  ctx.add(BENCH, {
+    name: `TLS / plain: server CPU, ${size} agents (of one core, while holding)`,
+    unit: "%",
+    value: avg("tls", "cpuPct"),
+    baseline: avg("plain", "cpuPct"),
+    baselineName: "plain",
+  });
+  const heldTls = Math.min(...runs.tls.map((r) => Math.min(r.ready, r.online ?? 0)));
+  ctx.add(BENCH, {
+    name: `agents held over TLS, ${size} (online in /metrics, fewer of the two runs)`,
+    unit: "agents",
+    value: heldTls,
+    baseline: Math.min(...runs.plain.map((r) => Math.min(r.ready, r.online ?? 0))),
+    baselineName: "plain",
+    target: { on: "value", equals: n },
+    met: runs.tls.every((r) => r.lost === 0),
+    note: `lost handshakes: TLS ${runs.tls.map((r) => r.lost).join(", ")}, plain ${runs.plain.map((r) => r.lost).join(", ")}`,
+  });
+}
+
 export const connections: Benchmark = {
   name: "connections",
   title: BENCH,
   async run(ctx: BenchContext) {
     const s: Sizes = ctx.quick
-      ? { agents: [100, 300], heartbeatMs: 1_000, holdMs: 2_000, probeRate: 100, probeMs: 1_000 }
-      : { agents: [1_000, 2_000, 5_000, 10_000], heartbeatMs: 10_000, holdMs: 20_000, probeRate: 500, probeMs: 5_000 };
+      ? { agents: [100, 300], tlsAgents: 300, heartbeatMs: 1_000, holdMs: 2_000, probeRate: 100, probeMs: 1_000 }
+      : {
+          agents: [1_000, 2_000, 5_000, 10_000],
+          tlsAgents: 5_000,
+          heartbeatMs: 10_000,
+          holdMs: 20_000,
+          probeRate: 500,
+          probeMs: 5_000,
+        };
     const largest = Math.max(...s.agents);
     const work = tempDir("connections");
     const dataDir = join(work, "server");
     try {
       await initDataDir(ctx.bins, dataDir);
-      const hosts = seedHosts(dataDir, largest);
+      // Every second: the probe's fires must be real, recent runs (see dispatch.ts).
+      const hosts = seedHosts(dataDir, largest, { cron: "* * * * * *" });
       const hb = `heartbeat every ${s.heartbeatMs / 1000} s`;
       for (const n of s.agents) {
         const agents = specs(hosts.slice(0, n));
@@ -129,7 +209,7 @@ export const connections: Benchmark = {
         let server = await startFleetServer(ctx.bins, dataDir);
         const f = await SimFleet.connect(server.url, agents, { ...opts, mode: "fleet" });
         const held = await hold(ctx, server, f.fleet, s, f.connect.ms);
-        const online = await onlineHosts(server.url);
+        const online = await onlineHosts(server);
         let fleetStorm: Awaited<ReturnType<typeof storm>> | null = null;
         let onlineAfterStorm: number | null = null;
         if (n === largest) {
@@ -143,7 +223,7 @@ export const connections: Benchmark = {
             n,
           );
           server = fleetStorm.served;
-          onlineAfterStorm = await onlineHosts(server.url);
+          onlineAfterStorm = await onlineHosts(server);
         }
         await server.stop();
         await f.fleet.close();
@@ -210,6 +290,7 @@ export const connections: Benchmark = {
           });
         }
       }
+      await tlsAgainstPlain(ctx, dataDir, hosts, s);
     } finally {
       removeDir(work);
     }

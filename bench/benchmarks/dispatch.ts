@@ -26,7 +26,13 @@ export const dispatch: Benchmark = {
     const dataDir = join(work, "server");
     try {
       await initDataDir(ctx.bins, dataDir);
-      const agents = seedHosts(dataDir, n).map((h) => ({ id: h.id, token: h.token, scheduleId: h.scheduleId }));
+      // Every second: the server takes only real, recent runs of a schedule, and each agent fires
+      // several distinct ones (agent-sim.ts counts back one second per fire).
+      const agents = seedHosts(dataDir, n, { cron: "* * * * * *" }).map((h) => ({
+        id: h.id,
+        token: h.token,
+        scheduleId: h.scheduleId,
+      }));
       const opts = { heartbeatMs: 30_000, concurrency: 100 };
 
       ctx.log(`${n} agents, ${rate} echo/s → bare WebSocket server`);

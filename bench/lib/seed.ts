@@ -52,7 +52,7 @@ export function dbBytes(dataDir: string): number {
 export function seedHosts(
   dataDir: string,
   n: number,
-  opts: { runningJob?: boolean; namePrefix?: string } = {},
+  opts: { runningJob?: boolean; namePrefix?: string; cron?: string } = {},
 ): SeededHost[] {
   const db = openSeedDb(dataDir);
   const box = createSecretBox(loadOrCreateKey(dataDir));
@@ -67,7 +67,7 @@ export function seedHosts(
   );
   const insSchedule = db.query(
     `INSERT INTO schedules (id, host_id, kind, cron_expr, paths, excludes, tags, options, enabled, created_at, updated_at)
-     VALUES (?, ?, 'backup', '0 3 * * *', '["/srv/data"]', '[]', '["nightly"]', '{}', 1, ?, ?)`,
+     VALUES (?, ?, 'backup', ?, '["/srv/data"]', '[]', '["nightly"]', '{}', 1, ?, ?)`,
   );
   const insJob = db.query(
     `INSERT INTO jobs (id, host_id, kind, status, actor_kind, actor_id, args, spec, created_at, dispatched_at,
@@ -87,7 +87,7 @@ export function seedHosts(
       const name = `${prefix}-${String(existing + i).padStart(5, "0")}`;
       insHost.run(h.id, name, name, hashToken(h.token), now);
       insConfig.run(h.id, `/srv/restic/${name}`, sealed, now);
-      insSchedule.run(h.scheduleId, h.id, now, now);
+      insSchedule.run(h.scheduleId, h.id, opts.cron ?? "0 3 * * *", now, now);
       if (opts.runningJob) {
         h.jobId = `job_${hex(10)}`;
         insJob.run(h.jobId, h.id, now, now, now, now);

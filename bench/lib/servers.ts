@@ -1,5 +1,6 @@
 // Starting the processes under test: the real server (compiled), and the bare baselines. Each
 // prints a JSON log line with "listening" and its URL on stderr; we wait for it.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import type { Binaries } from "./build.ts";
@@ -12,7 +13,14 @@ export interface Served {
   port: number;
   /** The last stderr lines, for error messages. */
   log: string[];
+  /** The certificate (PEM) that clients must trust, when the server serves TLS (its url is https://). */
+  ca?: string;
   stop(): Promise<void>;
+}
+
+/** fetch, trusting the server's own certificate when it serves TLS. */
+export function fetchTrusting(ca: string | undefined, url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, ca ? ({ ...init, tls: { ca } } as RequestInit) : init);
 }
 
 const LOG_LINES = 300;
@@ -70,9 +78,30 @@ export async function startListening(
 
 export const dbPath = (dataDir: string) => join(dataDir, "restic-fleet.db");
 
-/** The real server, compiled, on a data directory; port 0 picks a free one. */
-export function startFleetServer(bins: Binaries, dataDir: string, port = 0): Promise<Served> {
-  return startListening([bins.server, "serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir]);
+/** Where `--tls self-signed` keeps its certificate (made once, on the first TLS start). */
+export const selfSignedCertPath = (dataDir: string) => join(dataDir, "tls", "cert.pem");
+
+/**
+ * The real server, compiled, on a data directory; port 0 picks a free one. With `tls`, it serves
+ * HTTPS and wss:// with its own self-signed certificate for 127.0.0.1, whose PEM is `served.ca`.
+ */
+export async function startFleetServer(
+  bins: Binaries,
+  dataDir: string,
+  port = 0,
+  opts: { tls?: boolean } = {},
+): Promise<Served> {
+  const cmd = [bins.server, "serve", "--listen", `127.0.0.1:${port}`, "--data-dir", dataDir];
+  if (opts.tls) cmd.push("--tls", "self-signed", "--tls-name", "127.0.0.1");
+  const served = await startListening(cmd);
+  if (opts.tls) {
+    if (!served.url.startsWith("https://")) {
+      await served.stop();
+      throw new Error(`--tls self-signed: the server listens on ${served.url}, not https://`);
+    }
+    served.ca = readFileSync(selfSignedCertPath(dataDir), "utf8");
+  }
+  return served;
 }
 
 export function startBareWs(bins: Binaries, port = 0): Promise<Served> {
@@ -109,10 +138,10 @@ export async function initDataDir(bins: Binaries, dataDir: string): Promise<{ to
   return { token };
 }
 
-/** An HTTP client for the API with the bench's token. */
-export function apiClient(baseUrl: string, token: string) {
+/** An HTTP client for the API with the bench's token (trusting `ca`, for a server on TLS). */
+export function apiClient(baseUrl: string, token: string, ca?: string) {
   return async <T = unknown>(path: string, method = "GET", body?: unknown): Promise<{ status: number; body: T }> => {
-    const res = await fetch(`${baseUrl}${path}`, {
+    const res = await fetchTrusting(ca, `${baseUrl}${path}`, {
       method,
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -131,10 +160,10 @@ export function apiClient(baseUrl: string, token: string) {
 export type Api = ReturnType<typeof apiClient>;
 
 /** Polls GET url until it answers 200; resolves with the ms it took from `since`. */
-export async function waitHttpOk(url: string, since: number, timeoutMs = 30_000): Promise<number> {
+export async function waitHttpOk(url: string, since: number, timeoutMs = 30_000, ca?: string): Promise<number> {
   for (;;) {
     try {
-      const res = await fetch(url);
+      const res = await fetchTrusting(ca, url);
       await res.arrayBuffer();
       if (res.ok) return performance.now() - since;
     } catch {

@@ -80,6 +80,8 @@ export interface SimFleetOptions {
   concurrency?: number;
   timeoutMs?: number;
   perProcess?: number;
+  /** The server's certificate (PEM) to trust, when it serves TLS (`Served.ca`). */
+  ca?: string | undefined;
 }
 
 /** N simulated agents connected to one server. */
@@ -117,6 +119,7 @@ export class SimFleet {
           heartbeatMs: o.heartbeatMs,
           concurrency: o.concurrency ?? 100,
           timeoutMs: o.timeoutMs ?? 180_000,
+          ...(o.ca ? { ca: o.ca } : {}),
         }),
       ),
     );

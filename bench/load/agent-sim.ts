@@ -42,6 +42,8 @@ interface Sim {
 }
 
 let url = "";
+/** The server's certificate to trust (wss:// with a self-signed certificate), or none. */
+let ca: string | undefined;
 let mode: SimMode = "fleet";
 let heartbeatMs = 30_000;
 const sims: Sim[] = [];
@@ -105,8 +107,10 @@ function hello(): string {
 
 function open(s: Sim) {
   if (closing) return;
+  // http → ws, https → wss.
   const wsUrl = `${url.replace(/^http/, "ws")}/api/v1/agent/ws`;
-  const ws = new WebSocket(wsUrl, { headers: { Authorization: `Bearer ${s.spec.token}` } } as never);
+  const headers = { Authorization: `Bearer ${s.spec.token}` };
+  const ws = new WebSocket(wsUrl, (ca ? { headers, tls: { ca } } : { headers }) as never);
   s.ws = ws;
   s.ready = false;
   let opened = false;
@@ -238,6 +242,7 @@ function snapshot(): SimStatus {
 
 async function connect(cmd: Extract<ToSim, { op: "connect" }>): Promise<ConnectResult> {
   url = cmd.url;
+  ca = cmd.ca;
   mode = cmd.mode;
   heartbeatMs = cmd.heartbeatMs;
   concurrency = cmd.concurrency;
@@ -304,9 +309,10 @@ async function fire(cmd: Extract<ToSim, { op: "fire" }>): Promise<FireResult> {
           continue;
         }
         const id = crypto.randomUUID();
-        // Unique per schedule and per run: a millisecond offset from the run's start.
+        // Unique per schedule and per run, and a real, recent run of the seeded every-second
+        // schedule (the server refuses invented ones): one whole second further back per fire.
         s.fireSeq += 1;
-        const scheduledAt = new Date(base + s.fireSeq).toISOString();
+        const scheduledAt = new Date(Math.floor(base / 1000) * 1000 - s.fireSeq * 1000).toISOString();
         const payload = { schedule_id: s.spec.scheduleId, scheduled_at: scheduledAt };
         s.fifo.push({ id, t: performance.now() });
         ws.send(envelope(mode === "fleet" ? "schedule.fire" : "echo", payload, id));

@@ -22,6 +22,8 @@ export type ToSim =
       /** Handshakes in flight at once during the first ramp-up. */
       concurrency: number;
       timeoutMs: number;
+      /** The server's certificate (PEM) to trust, for a wss:// server with its own certificate. */
+      ca?: string;
     }
   | { op: "fire"; req: number; ratePerSec: number; durationMs: number; drainMs: number }
   | { op: "logs"; req: number; frames: number; lines: number; window: number; timeoutMs: number }

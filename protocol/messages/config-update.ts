@@ -8,6 +8,11 @@ export const ConfigUpdatePayload = v.object({
   repo_username: v.optional(Text),
   repo_credential: v.optional(Text),
   hook_shell: v.optional(ShortText),
+  /**
+   * Since protocol 4: the server left the repository password and credential out, because this
+   * link is not encrypted (plain ws:// from a peer that is not on loopback). The agent says so.
+   */
+  secrets_withheld: v.optional(v.literal("insecure_link")),
 });
 export type ConfigUpdatePayload = v.InferOutput<typeof ConfigUpdatePayload>;
 export const ConfigUpdate = envelope("config.update", ConfigUpdatePayload);

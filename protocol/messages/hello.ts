@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { Count, envelope, Id, ResticHost, ShortText, Timestamp, TimeZone } from "../common.ts";
+import { ReportedHostPolicy } from "../host-policy.ts";
 
 /** First frame on every connection: who the agent is and what it runs. */
 export const HelloPayload = v.object({
@@ -24,6 +25,11 @@ export const HelloPayload = v.object({
   active_job_ids: v.optional(v.pipe(v.array(Id), v.maxLength(10_000))),
   /** Since protocol 3: the host's IANA time zone, the zone of every schedule without its own. */
   timezone: v.optional(TimeZone),
+  /**
+   * Since protocol 4: the host's own policy (its policy file), which limits what the server may
+   * ask of it; the agent enforces it, the server only shows it.
+   */
+  policy: v.optional(ReportedHostPolicy),
 });
 export type HelloPayload = v.InferOutput<typeof HelloPayload>;
 export const Hello = envelope("hello", HelloPayload);

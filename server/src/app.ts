@@ -4,7 +4,9 @@ import type { UpgradeWebSocket } from "hono/ws";
 import type { Domain } from "./domain/domain.ts";
 import type { Gateway } from "./gateway/gateway.ts";
 import { type AppEnv, requireUser } from "./http/auth.ts";
+import { clientAddressOf, parseTrustedProxies } from "./http/client-address.ts";
 import { errorBody, onError } from "./http/errors.ts";
+import { transport } from "./http/transport.ts";
 import type { Logger } from "./log.ts";
 import type { Counters } from "./metrics.ts";
 import { agentRoutes } from "./routes/agent.ts";
@@ -13,6 +15,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
+import { serverInfoRoutes } from "./routes/server-info.ts";
 import { sessionRoutes } from "./routes/session.ts";
 import { apiTokenRoutes, enrollmentTokenRoutes } from "./routes/tokens.ts";
 import { uiRoutes } from "./routes/ui.ts";
@@ -25,8 +28,15 @@ export interface AppParts {
   log: Logger;
   upgradeWebSocket: UpgradeWebSocket;
   version: string;
-  /** The client's address, for login throttling; Bun's requestIP in production. */
-  clientAddress?: (req: Request) => string;
+  /**
+   * Proxies whose X-Forwarded-For is believed (`serve --trusted-proxy`); none by default. The
+   * client's address (for the login throttle and the audit log) is otherwise the socket's peer.
+   */
+  trustedProxies?: readonly string[];
+  /** `--allow-insecure-agents`: repository secrets also over plain ws:// from off this machine. */
+  allowInsecureAgents?: boolean;
+  /** The certificate served, when the server serves TLS itself (`GET /server-info`, HSTS). */
+  tls?: (() => { fingerprint: string; next: string | null } | null) | undefined;
 }
 
 /** 1 MiB of JSON is far beyond any legitimate API body. */
@@ -35,7 +45,10 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** Builds the HTTP app from its parts; main.ts wires real ones and calls Bun.serve. */
 export function createApp(parts: AppParts) {
   const { domain, log } = parts;
-  const address = (c: { req: { raw: Request } }) => parts.clientAddress?.(c.req.raw) ?? "unknown";
+  const trusted = parseTrustedProxies(parts.trustedProxies ?? []);
+  const address = clientAddressOf(trusted, log);
+  const link = transport(trusted, parts.allowInsecureAgents ?? false);
+  const tls = parts.tls ?? (() => null);
   const api = new Hono<AppEnv>();
   api.use(
     "*",
@@ -44,8 +57,9 @@ export function createApp(parts: AppParts) {
       onError: (c) => c.json(errorBody("too_large", `request body is larger than ${MAX_BODY_BYTES} bytes`), 413),
     }),
   );
-  api.route("/session", sessionRoutes(domain, address));
-  api.route("/agent", agentRoutes(domain, parts.gateway, parts.upgradeWebSocket));
+  api.route("/session", sessionRoutes(domain, address, link.https));
+  api.route("/agent", agentRoutes(domain, parts.gateway, parts.upgradeWebSocket, link.secretsAllowed));
+  api.route("/server-info", serverInfoRoutes(parts.version, tls));
   api.use("*", requireUser(domain));
   api.route("/api-tokens", apiTokenRoutes(domain));
   api.route("/enrollment-tokens", enrollmentTokenRoutes(domain));
@@ -56,6 +70,13 @@ export function createApp(parts: AppParts) {
   api.route("/", userRoutes(domain));
 
   const app = new Hono();
+  // Served over TLS itself: browsers keep to https for this host from then on.
+  app.use("*", async (c, next) => {
+    await next();
+    if (tls() && new URL(c.req.url).protocol === "https:") {
+      c.header("Strict-Transport-Security", "max-age=31536000");
+    }
+  });
   app.onError(onError(log));
   api.onError(onError(log));
   app.route("/", healthRoutes(domain, parts.counters, parts.version));

@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { apiTokenCommand, enrollmentTokenCommand, userCommand } from "./cli/admin.ts";
 import { HELP, MAIN_HELP } from "./cli/help.ts";
 import { serveCommand } from "./cli/serve.ts";
+import { tlsRotateCommand } from "./cli/tls-rotate.ts";
 import { UsageError } from "./cli/usage-error.ts";
 import { SERVER_VERSION } from "./version.ts";
 
@@ -21,6 +22,14 @@ async function main(argv: string[]): Promise<number> {
       name: { type: "string" },
       uses: { type: "string" },
       expires: { type: "string" },
+      "trusted-proxy": { type: "string", multiple: true },
+      tls: { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "tls-next-cert": { type: "string" },
+      "tls-name": { type: "string", multiple: true },
+      "allow-insecure-agents": { type: "boolean" },
+      switch: { type: "boolean" },
     },
   });
   const [command, ...rest] = positionals;
@@ -42,6 +51,11 @@ async function main(argv: string[]): Promise<number> {
         listen: values.listen ?? process.env.RF_LISTEN ?? "127.0.0.1:8080",
         dataDir,
         logLevel: values["log-level"] ?? process.env.RF_LOG_LEVEL ?? "info",
+        trustedProxies:
+          values["trusted-proxy"] ?? (process.env.RF_TRUSTED_PROXY ?? "").split(",").filter((s) => s.trim()),
+        tls: values,
+        allowInsecureAgents:
+          !!values["allow-insecure-agents"] || /^(1|true|yes|on)$/i.test(process.env.RF_ALLOW_INSECURE_AGENTS ?? ""),
       });
       return 0;
     case "user":
@@ -49,6 +63,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "api-token":
       apiTokenCommand(rest, values, dataDir);
+      return 0;
+    case "tls":
+      if (rest[0] !== "rotate")
+        throw new UsageError("usage: restic-fleet-server tls rotate [--switch] [--data-dir DIR]");
+      await tlsRotateCommand(dataDir, { switch: !!values.switch, names: values["tls-name"] ?? [] });
       return 0;
     case "enrollment-token":
       enrollmentTokenCommand(rest, values, dataDir);

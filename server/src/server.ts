@@ -7,12 +7,14 @@ import type { DomainDeps } from "./domain/deps.ts";
 import { createDomain, type Domain } from "./domain/domain.ts";
 import { EventBus } from "./domain/events.ts";
 import { createSecretBox, loadOrCreateKey } from "./domain/secrets.ts";
+import type { Settings } from "./domain/settings.ts";
 import { type AgentRelease, createGateway } from "./gateway/gateway.ts";
 import { AgentRegistry } from "./gateway/registry.ts";
 import type { Logger } from "./log.ts";
 import { Counters } from "./metrics.ts";
 import { DATABASE_FILE } from "./store/db.ts";
 import { openStore, type Store } from "./store/store.ts";
+import type { ServedTls } from "./tls/served-tls.ts";
 import { SERVER_VERSION } from "./version.ts";
 
 export interface ServerOptions {
@@ -25,6 +27,14 @@ export interface ServerOptions {
   sweepIntervalMs?: number;
   /** The newest agent release, announced to older agents on hello. */
   agentRelease?: AgentRelease | null;
+  /** Limits and switches (log and page bytes, the metrics token); the defaults of domain/settings.ts. */
+  settings?: Partial<Settings>;
+  /** CIDRs whose X-Forwarded-For is believed (`--trusted-proxy`). */
+  trustedProxies?: readonly string[];
+  /** The certificate to serve HTTPS and wss with (tls/served-tls.ts); plain HTTP without. */
+  tls?: ServedTls | null;
+  /** `--allow-insecure-agents`: send repository secrets over plain ws:// to peers off this machine. */
+  allowInsecureAgents?: boolean;
 }
 
 export interface RunningServer {
@@ -35,27 +45,39 @@ export interface RunningServer {
   registry: AgentRegistry;
   /** Runs the periodic checks now (tests call it after moving the clock). */
   sweep(): void;
+  /**
+   * Serves a new certificate from now on (SIGHUP), without dropping a connection: a second
+   * listener takes the port and the old one stops accepting. Connected agents of protocol 4
+   * are told the new fingerprints.
+   */
+  reloadTls(next: ServedTls): void;
   stop(): Promise<void>;
 }
 
 /** Opens the data directory and the database, builds the domain, gateway and app. */
-export function openServerState(dataDir: string, log: Logger, clock: Clock = realClock) {
+export function openServerState(
+  dataDir: string,
+  log: Logger,
+  clock: Clock = realClock,
+  settings: Partial<Settings> = {},
+) {
   const database = join(dataDir, DATABASE_FILE);
   const secrets = createSecretBox(loadOrCreateKey(dataDir, { mustExist: existsSync(database) }));
   const store = openStore(database);
   const registry = new AgentRegistry(clock, log);
-  const deps: DomainDeps = { store, clock, agents: registry, events: new EventBus(), secrets, log };
+  const deps: DomainDeps = { store, clock, agents: registry, events: new EventBus(), secrets, log, settings };
   return { store, registry, domain: createDomain(deps) };
 }
 
 export function startServer(opts: ServerOptions): RunningServer {
   const clock = opts.clock ?? realClock;
-  const { store, registry, domain } = openServerState(opts.dataDir, opts.log, clock);
+  const { store, registry, domain } = openServerState(opts.dataDir, opts.log, clock, opts.settings);
   // Nobody is connected at start: a previous run may have died with hosts marked online.
   store.markAllOffline();
   const counters = new Counters();
-  const gateway = createGateway(domain, registry, counters, opts.log, opts.agentRelease ?? null);
-  let server: ReturnType<typeof Bun.serve> | null = null;
+  let tls = opts.tls ?? null;
+  const tlsInfo = () => (tls ? { fingerprint: tls.fingerprint, next: tls.next } : null);
+  const gateway = createGateway(domain, registry, counters, opts.log, opts.agentRelease ?? null, tlsInfo);
   const app = createApp({
     domain,
     gateway,
@@ -63,18 +85,28 @@ export function startServer(opts: ServerOptions): RunningServer {
     log: opts.log,
     upgradeWebSocket,
     version: SERVER_VERSION,
-    clientAddress: (req) => server?.requestIP(req)?.address ?? "unknown",
+    trustedProxies: opts.trustedProxies ?? [],
+    allowInsecureAgents: opts.allowInsecureAgents ?? false,
+    tls: tlsInfo,
   });
-  server = Bun.serve({
-    hostname: opts.hostname,
-    port: opts.port,
-    fetch: app.fetch,
-    // Bun closes HTTP connections idle for 10 s by default, which would cut the event stream
-    // between its 15 s keepalives; 60 s leaves room.
-    idleTimeout: 60,
-    // Frames above 1 MiB get a clear `error` from the decoder; Bun drops only far larger ones.
-    websocket: { ...websocket, maxPayloadLength: 4 * 1024 * 1024, idleTimeout: 120 },
-  });
+  const listen = (port: number, served: ServedTls | null, reusePort: boolean) =>
+    Bun.serve({
+      hostname: opts.hostname,
+      port,
+      fetch: app.fetch,
+      ...(served ? { tls: { cert: served.cert, key: served.key } } : {}),
+      // A reload opens the new listener before the old one stops (SO_REUSEPORT; Linux only).
+      reusePort,
+      // Bun closes HTTP connections idle for 10 s by default, which would cut the event stream
+      // between its 15 s keepalives; 60 s leaves room.
+      idleTimeout: 60,
+      // Frames above 1 MiB get a clear `error` from the decoder; Bun drops only far larger ones.
+      websocket: { ...websocket, maxPayloadLength: 4 * 1024 * 1024, idleTimeout: 120 },
+    });
+  const linux = process.platform === "linux";
+  let server = listen(opts.port, tls, linux && tls !== null);
+  /** Listeners replaced by a reload: they accept nothing new, their open sockets live on. */
+  const draining: Array<typeof server> = [];
 
   function sweep() {
     for (const hostId of domain.presence.sweep()) registry.close(hostId, 4003, "no heartbeat for 90 s");
@@ -90,7 +122,7 @@ export function startServer(opts: ServerOptions): RunningServer {
   }, opts.sweepIntervalMs ?? 10_000);
 
   const port = server.port ?? opts.port;
-  const url = `http://${opts.hostname.includes(":") ? `[${opts.hostname}]` : opts.hostname}:${port}`;
+  const url = `${tls ? "https" : "http"}://${opts.hostname.includes(":") ? `[${opts.hostname}]` : opts.hostname}:${port}`;
   let stopped = false;
   return {
     url,
@@ -99,12 +131,31 @@ export function startServer(opts: ServerOptions): RunningServer {
     store,
     registry,
     sweep,
+    reloadTls(next: ServedTls) {
+      // Bun's server.reload() keeps the old certificate (it swaps handlers only): a second
+      // listener with the new one takes over the port. stop(false) closes just the old listener;
+      // its WebSockets stay open (not awaited: it resolves when the last of them closes).
+      const old = server;
+      let fresh: typeof server | null = null;
+      try {
+        fresh = listen(port, next, linux);
+      } catch (err) {
+        if ((err as { code?: string }).code !== "EADDRINUSE") throw err;
+      }
+      void old.stop(false);
+      draining.push(old);
+      // Without SO_REUSEPORT the port frees when the old listener stops: new connections are
+      // refused for that moment and retried by the agents' backoff.
+      server = fresh ?? listen(port, next, false);
+      tls = next;
+      gateway.announceTls();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
       registry.closeAll(1012, "server restarting");
-      await server?.stop(true);
+      await Promise.all([server, ...draining].map((s) => s.stop(true)));
       store.markAllOffline();
       store.close();
     },

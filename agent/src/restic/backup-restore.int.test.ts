@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -13,11 +13,16 @@ import {
   sandbox,
 } from "../testing/int-helpers.ts";
 
-let sb: Sandbox;
-let real: Real;
+const sandboxes: Sandbox[] = [];
+afterAll(() => Promise.all(sandboxes.map((s) => s.cleanup())));
 
-beforeAll(async () => {
-  sb = await sandbox();
+/**
+ * Each test has its own sandbox: data/ holds the four test files; with init, the repository is a
+ * fresh initialized one (a copy of the suite's template, so cheap).
+ */
+async function withData(opts: { init?: boolean } = {}): Promise<Sandbox> {
+  const sb = await sandbox(opts);
+  sandboxes.push(sb);
   await mkdir(join(sb.data, "sub", "deeper"), { recursive: true });
   await writeFile(join(sb.data, "hello.txt"), "hello restic fleet\n");
   await writeFile(join(sb.data, "weird[1].txt"), "brackets are glob characters\n");
@@ -26,14 +31,35 @@ beforeAll(async () => {
     join(sb.data, "sub", "deeper", "bytes.bin"),
     Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 256)),
   );
-  real = realSupervisor(sb);
-}, 30_000); // restic set-up: more than bun's 5 s hook default
-afterAll(() => sb?.cleanup());
+  return sb;
+}
+
+/**
+ * A sandbox whose repository holds one snapshot of data/ by this supervisor's restic host, made
+ * directly with restic (the restore tests are not about the backup job), and its short id.
+ */
+async function withSnapshot(): Promise<{ sb: Sandbox; real: Real; shortId: string }> {
+  const sb = await withData({ init: true });
+  const out = await restic(sb, ["backup", "--json", "--host=int-host", "--tag=int-test", sb.data]);
+  if (out.code !== 0) throw new Error(`restic backup failed: ${out.stderr}`);
+  const summary = out.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { message_type: string; snapshot_id?: string })
+    .find((m) => m.message_type === "summary");
+  // 0.14 prints the short id here, 0.18 the full one
+  const shortId = summary?.snapshot_id?.slice(0, 8) ?? "";
+  if (!/^[0-9a-f]{8}$/.test(shortId)) throw new Error(`no snapshot id in restic's summary: ${out.stdout}`);
+  return { sb, real: realSupervisor(sb), shortId };
+}
 
 describe(`backup and restore with ${RESTIC}`, () => {
   test(
     "init creates the repository",
     async () => {
+      const sb = await sandbox();
+      sandboxes.push(sb);
+      const real = realSupervisor(sb);
       const done = await real.run({ job_id: "init", kind: "init" });
       expect(done).toMatchObject({ status: "succeeded", exit_code: 0 });
       expect((await restic(sb, ["cat", "config"])).code).toBe(0);
@@ -46,6 +72,8 @@ describe(`backup and restore with ${RESTIC}`, () => {
   test(
     "a backup succeeds and reports the snapshot list and the repository stats",
     async () => {
+      const sb = await withData({ init: true });
+      const real = realSupervisor(sb);
       const done = await real.run({ job_id: "b1", kind: "backup", spec: { paths: [sb.data], tags: ["int-test"] } });
       expect(done.status).toBe("succeeded");
       expect(done.error).toBeUndefined();
@@ -83,6 +111,7 @@ describe(`backup and restore with ${RESTIC}`, () => {
   test(
     "a full restore gives back every byte",
     async () => {
+      const { sb, real } = await withSnapshot();
       const target = join(sb.root, "restore-full");
       const done = await real.run({ job_id: "r1", kind: "restore", spec: { snapshot_id: "latest", target } });
       expect(done.status).toBe("succeeded");
@@ -97,8 +126,8 @@ describe(`backup and restore with ${RESTIC}`, () => {
   test(
     "a restore that includes weird[1].txt restores exactly that file",
     async () => {
+      const { sb, real, shortId: snapshotId } = await withSnapshot();
       const target = join(sb.root, "restore-one");
-      const snapshotId = real.rec.of("snapshots.report")[0]?.snapshots[0]?.short_id ?? "latest";
       const done = await real.run({
         job_id: "r2",
         kind: "restore",
@@ -114,6 +143,8 @@ describe(`backup and restore with ${RESTIC}`, () => {
   test(
     "a backup whose paths do not exist fails clearly; some missing is a warning",
     async () => {
+      const sb = await withData({ init: true });
+      const real = realSupervisor(sb);
       const none = await real.run({
         job_id: "b-none",
         kind: "backup",

@@ -13,7 +13,9 @@ import {
 } from "../testing/int-helpers.ts";
 import { versionAtLeast } from "./version.ts";
 
+/** The test data, made once and only read; each test has a repository of its own (repoFor). */
 let sb: Sandbox;
+const repos: Sandbox[] = [];
 let big: string;
 let small: string;
 
@@ -21,34 +23,41 @@ let small: string;
 const BIG_BYTES = 200 * 1024 * 1024;
 
 beforeAll(async () => {
-  sb = await sandbox({ init: true });
+  sb = await sandbox();
   big = join(sb.data, "big");
   small = join(sb.data, "small");
   await randomTree(big, BIG_BYTES);
   await randomTree(small, 64 * 1024, 2);
   await writeFile(join(small, "note.txt"), "small\n");
-}, 30_000); // restic set-up: more than bun's 5 s hook default
-afterAll(() => sb?.cleanup());
+}, 30_000); // 200 MiB of test data: more than bun's 5 s hook default
+afterAll(() => Promise.all([sb, ...repos].map((s) => s?.cleanup())));
 
-async function locks(): Promise<string[]> {
-  const out = await restic(sb, ["list", "locks", "--no-lock"]);
+/** A fresh initialized repository for one test (its locks and snapshots are that test's alone). */
+async function repoFor(): Promise<Sandbox> {
+  const repo = await sandbox({ init: true });
+  repos.push(repo);
+  return repo;
+}
+
+async function locks(repo: Sandbox): Promise<string[]> {
+  const out = await restic(repo, ["list", "locks", "--no-lock"]);
   return out.stdout.split("\n").filter((l) => /^[0-9a-f]{64}$/.test(l));
 }
 
-async function snapshots(): Promise<unknown[]> {
-  return JSON.parse((await restic(sb, ["snapshots", "--json", "--no-lock"])).stdout) as unknown[];
+async function snapshots(repo: Sandbox): Promise<unknown[]> {
+  return JSON.parse((await restic(repo, ["snapshots", "--json", "--no-lock"])).stdout) as unknown[];
 }
 
 /** Starts a backup directly and SIGKILLs it at its first output line: restic leaves its lock behind. */
-async function leaveStaleLock(): Promise<void> {
-  const pw = join(sb.tmp, "stale-pw");
+async function leaveStaleLock(repo: Sandbox): Promise<void> {
+  const pw = join(repo.tmp, "stale-pw");
   await writeFile(pw, PASSWORD, { mode: 0o600 });
   const proc = Bun.spawn([RESTIC, "backup", "--json", big], {
     env: {
       PATH: process.env.PATH ?? "",
-      RESTIC_REPOSITORY: sb.repoUrl,
+      RESTIC_REPOSITORY: repo.repoUrl,
       RESTIC_PASSWORD_FILE: pw,
-      RESTIC_CACHE_DIR: sb.cache,
+      RESTIC_CACHE_DIR: repo.cache,
     },
     stdout: "pipe",
     stderr: "ignore",
@@ -63,10 +72,11 @@ describe(`cancel and locks with ${RESTIC}`, () => {
   test(
     "a stale lock fails a check as locked; an unlock job clears it",
     async () => {
-      await leaveStaleLock();
-      expect(await locks()).toHaveLength(1);
+      const repo = await repoFor();
+      await leaveStaleLock(repo);
+      expect(await locks(repo)).toHaveLength(1);
       // no --retry-lock here: on restic >= 0.16 it would wait a minute for a lock nobody will release
-      const real = realSupervisor(sb, { retryLock: null });
+      const real = realSupervisor(repo, { retryLock: null });
       const check = await real.run({ job_id: "c-locked", kind: "check" });
       expect(check.status).toBe("failed");
       expect(check.stats?.failure_reason).toBe("locked");
@@ -78,7 +88,7 @@ describe(`cancel and locks with ${RESTIC}`, () => {
 
       const unlock = await real.run({ job_id: "u", kind: "unlock" });
       expect(unlock.status).toBe("succeeded");
-      expect(await locks()).toHaveLength(0);
+      expect(await locks(repo)).toHaveLength(0);
     },
     INT_TIMEOUT,
   );
@@ -86,8 +96,9 @@ describe(`cancel and locks with ${RESTIC}`, () => {
   test(
     "cancel interrupts a running backup, unlocks, and the next backup succeeds",
     async () => {
-      const real = realSupervisor(sb, { cancelGraceMs: 5_000 });
-      const before = (await snapshots()).length;
+      const repo = await repoFor();
+      const real = realSupervisor(repo, { cancelGraceMs: 5_000 });
+      const before = (await snapshots(repo)).length;
       real.sup.enqueue({ job_id: "big", kind: "backup", args: [big] });
       // restic is running once it reports progress
       await real.rec.waitFor("job.progress");
@@ -104,8 +115,8 @@ describe(`cancel and locks with ${RESTIC}`, () => {
       expect(events.some((e) => e.includes("SIGINT"))).toBe(true);
       expect(events.some((e) => e.includes("restic unlock"))).toBe(true);
       // restic really stopped: no snapshot was written, and no lock is left
-      expect(await snapshots()).toHaveLength(before);
-      expect(await locks()).toHaveLength(0);
+      expect(await snapshots(repo)).toHaveLength(before);
+      expect(await locks(repo)).toHaveLength(0);
 
       const next = await real.run({ job_id: "after", kind: "backup", args: [small] });
       expect(next.status).toBe("succeeded");

@@ -1,8 +1,5 @@
 import { baseEnv } from "./secrets.ts";
 
-/** The error a job with hooks gets on a host started with --no-remote-hooks. */
-export const HOOKS_DISABLED_ERROR = "remote hooks are disabled on this host (--no-remote-hooks)";
-
 /**
  * The argv that runs a hook script: the repository's hook_shell (split on whitespace, e.g.
  * "/bin/bash -c" or "pwsh -NoProfile -Command") with the script as its last argument.

@@ -3,7 +3,7 @@
 
 export { type BackupInput, buildPlan, type GlobalFlags, type JobPlan } from "./argv.ts";
 export { classifyFailure, type Failure, STDERR_TAIL_LINES } from "./classify.ts";
-export { HOOKS_DISABLED_ERROR, hookArgv } from "./hooks.ts";
+export { hookArgv } from "./hooks.ts";
 export { parseResticLine, type ResticMessage } from "./restic-json.ts";
 export { redactorFor } from "./secrets.ts";
 export { bunSpawn } from "./spawn.ts";

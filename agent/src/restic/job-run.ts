@@ -1,9 +1,9 @@
-import type { CommandRunPayload } from "../../../protocol/index.ts";
+import type { CommandRunPayload, ReportedHostPolicy } from "../../../protocol/index.ts";
+import { policyRefusal, type RepositoryPin } from "../policy/policy-check.ts";
 import { backupArgv, buildPlan, type GlobalFlags, type JobPlan, restoreArgv, snapshotLookupArgv } from "./argv.ts";
 import { missingPaths } from "./child-control.ts";
 import { classifyFailure } from "./classify.ts";
 import type { Capture, LastCheck, SnapshotSizes } from "./follow-up.ts";
-import { HOOKS_DISABLED_ERROR } from "./hooks.ts";
 import { JobProcesses, type ProcessSeams } from "./job-processes.ts";
 import { LogBatcher } from "./log-batcher.ts";
 import { cancelled, failed, type Outcome, resticFailed, resticSucceeded, withPostHookFailure } from "./outcome.ts";
@@ -18,7 +18,9 @@ import type { RepoConfig, ResticFeatures } from "./types.ts";
 
 /** What a job needs from the supervisor: the seams, the settings and the shared memory. */
 export interface JobContext extends ProcessSeams {
-  allowRemoteHooks: boolean;
+  policy: ReportedHostPolicy;
+  repositoryPin: () => RepositoryPin | null;
+  heldTokens: () => readonly string[];
   progressIntervalMs: number;
   logBatchMs: number;
   retryLock: string | null;
@@ -57,7 +59,7 @@ export class JobRun {
     this.#cmd = cmd;
     this.#ctx = ctx;
     this.#repo = repo;
-    this.#redact = redactorFor(repo);
+    this.#redact = redactorFor(repo, ctx.heldTokens());
     this.#log = new LogBatcher({
       jobId: cmd.job_id,
       clock: ctx.clock,
@@ -139,9 +141,17 @@ export class JobRun {
     };
     const plan = buildPlan(this.#cmd, globals);
     if (!plan.ok) return failed(-1, `invalid ${this.#cmd.kind} job: ${plan.error}`);
-    if ((plan.value.preHook || plan.value.postHook) && !this.#ctx.allowRemoteHooks) {
-      return failed(-1, HOOKS_DISABLED_ERROR);
-    }
+    const refusal = await policyRefusal(
+      {
+        hooks: !!(plan.value.preHook || plan.value.postHook),
+        repoUrl: repo.repo_url,
+        ...(this.#cmd.kind === "restore" && this.#cmd.spec ? { restoreTarget: this.#cmd.spec.target } : {}),
+        ...(plan.value.backup ? { backupPaths: plan.value.backup.paths } : {}),
+      },
+      this.#ctx.policy,
+      this.#ctx.repositoryPin(),
+    );
+    if (refusal) return failed(-1, refusal, "policy");
     return { repo, plan: plan.value, globals };
   }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { rm, writeFile } from "node:fs/promises";
+import { readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RepoConfig } from "./types.ts";
 
@@ -71,9 +71,11 @@ function withUrlCredentials(url: string, user: string, secret: string): string {
   return `rest:${m[1]}${auth}${m[3]}`;
 }
 
+const PASSWORD_FILE_PREFIX = "rf-restic-pw-";
+
 /** Writes the password to a fresh 0600 file in tempDir; the caller removes it with removeSecretFile. */
 export async function writePasswordFile(tempDir: string, password: string): Promise<string> {
-  const file = join(tempDir, `rf-restic-pw-${randomBytes(12).toString("hex")}`);
+  const file = join(tempDir, `${PASSWORD_FILE_PREFIX}${randomBytes(12).toString("hex")}`);
   // "wx": never follow or reuse a file someone planted at that name.
   await writeFile(file, password, { mode: 0o600, flag: "wx" });
   return file;
@@ -83,12 +85,37 @@ export async function removeSecretFile(file: string | null): Promise<void> {
   if (file) await rm(file, { force: true }).catch(() => {});
 }
 
+/**
+ * Removes the password files a previous run left in tempDir (a crash, a kill -9, a power cut:
+ * only a clean end of a job removes its own). Call at start, before any job runs. Returns how many.
+ */
+export async function removeLeftoverPasswordFiles(tempDir: string): Promise<number> {
+  const names = await readdir(tempDir).catch(() => [] as string[]);
+  const left = names.filter((n) => n.startsWith(PASSWORD_FILE_PREFIX));
+  await Promise.all(left.map((n) => removeSecretFile(join(tempDir, n))));
+  return left.length;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
 /** Replaces every secret of the config in a text with "***". */
 export type Redact = (text: string) => string;
 
-export function redactorFor(repo: RepoConfig | null): Redact {
+/**
+ * Replaces the repository's secrets (password, credential, a password inside the URL) and every
+ * token the agent holds (`extra`: its agent token) with "***".
+ */
+export function redactorFor(repo: RepoConfig | null, extra: readonly string[] = []): Redact {
   const secrets = new Set<string>();
-  for (const s of [repo?.repo_password, repo?.repo_credential]) {
+  const urlPassword = repo?.repo_url ? /:\/\/[^/:@]*:([^/@]+)@/.exec(repo.repo_url)?.[1] : undefined;
+  const fromUrl = urlPassword ? [urlPassword, safeDecode(urlPassword)] : [];
+  for (const s of [repo?.repo_password, repo?.repo_credential, ...fromUrl, ...extra]) {
     if (!s) continue;
     secrets.add(s);
     secrets.add(encodeURIComponent(s));

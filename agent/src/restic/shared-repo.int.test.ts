@@ -15,17 +15,21 @@ import {
  * `--host` scoping: two hosts, web-a and web-b, back up the same path into one repository, as a
  * fleet sharing a repository does. Each host's retention, mirror and restores touch only its own
  * snapshots. The real restic, on both 0.14 and 0.18 (RF_TEST_RESTIC).
+ *
+ * beforeAll makes the six snapshots once; the tests only read that repository. A test that changes
+ * a repository (forget, more backups) works on a copy of its own.
  */
 
 let sb: Sandbox;
+const copies: Sandbox[] = [];
 let a: Real;
 let b: Real;
 let dir: string;
 let file: string;
 
 /** Snapshot ids per host, straight from the repository (not through the agent). */
-async function idsOf(host: string): Promise<string[]> {
-  const out = await restic(sb, ["snapshots", "--json", "--no-lock", `--host=${host}`]);
+async function idsOf(host: string, on: Sandbox = sb): Promise<string[]> {
+  const out = await restic(on, ["snapshots", "--json", "--no-lock", `--host=${host}`]);
   return (JSON.parse(out.stdout) as Array<{ id: string; time: string }>)
     .sort((x, y) => x.time.localeCompare(y.time))
     .map((s) => s.id);
@@ -51,7 +55,18 @@ beforeAll(async () => {
     }
   }
 }, 60_000); // six real backups
-afterAll(() => sb?.cleanup());
+afterAll(() => Promise.all([sb, ...copies].map((s) => s?.cleanup())));
+
+/** A sandbox with a copy of the shared repository as beforeAll left it, for a test that changes it. */
+async function copyOfRepo(): Promise<Sandbox> {
+  const copy = await sandbox({ repoFrom: sb.repoUrl });
+  copies.push(copy);
+  return copy;
+}
+
+/** A supervisor of its own for one test, so the recorders of a and b stay as beforeAll left them. */
+const asHost = (on: Sandbox, name: string, machine = name) =>
+  realSupervisor(on, { resticHost: name, machineHostname: machine });
 
 describe(`a repository shared by two hosts, with ${RESTIC}`, () => {
   test("each backup carries its host's restic host name, and each mirror lists only its own", async () => {
@@ -67,6 +82,7 @@ describe(`a repository shared by two hosts, with ${RESTIC}`, () => {
   test(
     "restore latest restores the host's own data, byte for byte, though the other host backed up last",
     async () => {
+      const a = asHost(sb, "web-a");
       const target = join(sb.root, "restore-a");
       const done = await a.run({ job_id: "ra", kind: "restore", spec: { snapshot_id: "latest", target } });
       expect(done.status).toBe("succeeded");
@@ -78,6 +94,7 @@ describe(`a repository shared by two hosts, with ${RESTIC}`, () => {
   test(
     "a restore by id of another host's snapshot is refused, unless the spec names that host",
     async () => {
+      const a = asHost(sb, "web-a");
       const theirs = (await idsOf("web-b")).at(-1) as string;
       const target = join(sb.root, "restore-b");
       const refused = await a.run({ job_id: "rb", kind: "restore", spec: { snapshot_id: theirs, target } });
@@ -107,17 +124,20 @@ describe(`a repository shared by two hosts, with ${RESTIC}`, () => {
   test(
     "each host's forget keeps exactly what its own policy keeps, and nothing of the other's",
     async () => {
-      const beforeA = await idsOf("web-a");
-      const beforeB = await idsOf("web-b");
+      const repo = await copyOfRepo();
+      const a = asHost(repo, "web-a");
+      const b = asHost(repo, "web-b");
+      const beforeA = await idsOf("web-a", repo);
+      const beforeB = await idsOf("web-b", repo);
       const fa = await a.run({ job_id: "fa", kind: "forget", spec: { policy: { keep_last: 1 } } });
       expect(fa).toMatchObject({ status: "succeeded", stats: { snapshots_kept: 1, snapshots_removed: 2 } });
-      expect(await idsOf("web-a")).toEqual(beforeA.slice(-1));
-      expect(await idsOf("web-b")).toEqual(beforeB);
+      expect(await idsOf("web-a", repo)).toEqual(beforeA.slice(-1));
+      expect(await idsOf("web-b", repo)).toEqual(beforeB);
 
       const fb = await b.run({ job_id: "fb", kind: "forget", spec: { policy: { keep_last: 2 } } });
       expect(fb).toMatchObject({ status: "succeeded", stats: { snapshots_kept: 2, snapshots_removed: 1 } });
-      expect(await idsOf("web-b")).toEqual(beforeB.slice(-2));
-      expect(await idsOf("web-a")).toEqual(beforeA.slice(-1));
+      expect(await idsOf("web-b", repo)).toEqual(beforeB.slice(-2));
+      expect(await idsOf("web-a", repo)).toEqual(beforeA.slice(-1));
       // and the mirrors follow
       expect(
         a.rec
@@ -138,11 +158,16 @@ describe(`a repository shared by two hosts, with ${RESTIC}`, () => {
   test(
     "older snapshots under the machine's hostname: left alone by retention, restorable by id, named once in the log",
     async () => {
+      // Its own copy of the repository, web-a's and web-b's snapshots in it, and its own data.
+      const repo = await copyOfRepo();
+      const dir = join(repo.data, "srv");
+      const file = join(dir, "app.conf");
+      await mkdir(dir, { recursive: true });
       // An agent before protocol 2 let restic write the machine's hostname ("box").
       await writeFile(file, "made by the old agent\n");
-      expect((await restic(sb, ["backup", "-q", "--host=box", dir])).code).toBe(0);
-      const old = (await idsOf("box"))[0] as string;
-      const c = realSupervisor(sb, { resticHost: "web-c", machineHostname: "box" });
+      expect((await restic(repo, ["backup", "-q", "--host=box", dir])).code).toBe(0);
+      const old = (await idsOf("box", repo))[0] as string;
+      const c = asHost(repo, "web-c", "box");
       await writeFile(file, "made by web-c\n");
       for (const id of ["c1", "c2"])
         expect((await c.run({ job_id: id, kind: "backup", args: [dir] })).status).toBe("succeeded");
@@ -157,10 +182,10 @@ describe(`a repository shared by two hosts, with ${RESTIC}`, () => {
 
       const f = await c.run({ job_id: "fc", kind: "forget", spec: { policy: { keep_last: 1 } } });
       expect(f.status).toBe("succeeded");
-      expect(await idsOf("box")).toEqual([old]);
-      expect(await idsOf("web-c")).toHaveLength(1);
+      expect(await idsOf("box", repo)).toEqual([old]);
+      expect(await idsOf("web-c", repo)).toHaveLength(1);
 
-      const target = join(sb.root, "restore-old");
+      const target = join(repo.root, "restore-old");
       const r = await c.run({ job_id: "rc", kind: "restore", spec: { snapshot_id: old, target } });
       expect(r.status).toBe("succeeded");
       expect(await readFile(join(target, file), "utf8")).toBe("made by the old agent\n");

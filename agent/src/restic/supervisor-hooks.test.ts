@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { OPEN_POLICY } from "../testing/open-policy.ts";
 import { type Harness, happyHandler, harness } from "../testing/test-harness.ts";
 import { hookArgv } from "./hooks.ts";
 
@@ -13,13 +14,16 @@ const hooked = (paths: string[]) => ({
 
 describe("hooks", () => {
   test("refused with a clear error when remote hooks are off; nothing runs", async () => {
-    h = harness(happyHandler(), { allowRemoteHooks: false });
+    h = harness(happyHandler(), { policy: { ...OPEN_POLICY, remote_hooks: false, source: "/etc/p.json" } });
     h.sup.enqueue(hooked([h.tempDir]));
     await h.sup.idle();
     expect(h.rec.of("job.finished")[0]).toMatchObject({
       status: "failed",
-      error: "remote hooks are disabled on this host (--no-remote-hooks)",
+      failure_reason: "policy",
     });
+    expect(h.rec.of("job.finished")[0]?.error).toContain(
+      "refused by this host's policy (/etc/p.json): remote_hooks is false",
+    );
     expect(h.spawn.commands).toEqual([]);
   });
 
@@ -50,6 +54,23 @@ describe("hooks", () => {
     expect(out).toContain("hook says post");
     expect(out).toContain("hook warns");
     expect(h.rec.of("job.finished")[0]?.status).toBe("succeeded");
+  });
+
+  test("a hook that prints the agent token or the URL's password shows *** in the job log", async () => {
+    h = harness(
+      (argv, env) => {
+        if (argv[0] === "/bin/sh") return { stdout: ['{"agent_token":"rfa_0123456789abcdef"} url-pw=s3cr3tUrl'] };
+        return happyHandler()(argv, env);
+      },
+      { heldTokens: () => ["rfa_0123456789abcdef"] },
+    );
+    h.repo.value = { repo_url: "rest:https://u:s3cr3tUrl@backup.example/r", repo_password: "pw-1234" };
+    h.sup.enqueue(hooked([h.tempDir]));
+    await h.sup.idle();
+    const lines = h.rec.logLines.map((l) => l.payload).join("\n");
+    expect(lines).toContain('{"agent_token":"***"} url-pw=***');
+    expect(lines).not.toContain("rfa_0123456789abcdef");
+    expect(lines).not.toContain("s3cr3tUrl");
   });
 
   test("a failing pre-hook fails the job and restic does not run", async () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
+import { OPEN_POLICY } from "../testing/open-policy.ts";
 import {
   BACKUP_SUMMARY,
   bySubcommand,
@@ -273,7 +274,7 @@ describe("Supervisor: other kinds and failures", () => {
         if (broken && type === "job.log") throw new Error("outbox full");
         rec.emit(type, payload);
       },
-      allowRemoteHooks: true,
+      policy: OPEN_POLICY,
       tempDir: `${h.tempDir}/missing`,
       getRepo: () => h.repo.value,
     });

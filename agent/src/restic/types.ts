@@ -1,5 +1,6 @@
-import type { AgentMessageType, PayloadOf } from "../../../protocol/index.ts";
+import type { AgentMessageType, PayloadOf, ReportedHostPolicy } from "../../../protocol/index.ts";
 import type { Clock } from "../clock.ts";
+import type { RepositoryPin } from "../policy/policy-check.ts";
 
 /** The repository settings the server pushed with `config.update`. */
 export interface RepoConfig {
@@ -31,8 +32,12 @@ export interface SupervisorOptions {
   spawn?: SpawnFn;
   clock: Clock;
   emit: Emit;
-  /** false when the host runs with --no-remote-hooks: jobs that carry hooks fail. */
-  allowRemoteHooks: boolean;
+  /** The host's own policy (policy/load-policy.ts): a job outside it fails, naming the setting. */
+  policy: ReportedHostPolicy;
+  /** Every token the agent holds (its agent token): masked in job logs like the repository's secrets. */
+  heldTokens?: () => readonly string[];
+  /** The repository pin under `repositories: "first"`, read at the start of every job. */
+  repositoryPin?: () => RepositoryPin | null;
   /** Where the per-job password files go (mode 0600, removed after the job). */
   tempDir: string;
   /** Time between SIGINT and SIGKILL on cancel; 10 s lets restic write its last pack and drop its lock. */
@@ -70,6 +75,7 @@ export type FailureReason =
   | "paths_missing"
   | "snapshot_missing"
   | "other_host"
+  | "policy"
   | "unknown";
 
 /** The restic features the argv builders switch on; from `restic version`. */

@@ -21,6 +21,18 @@ export const Identity = v.object({
    * machine's hostname, which its snapshots carried.
    */
   restic_host: v.optional(ResticHost),
+  /**
+   * Under the host policy `repositories: "first"`: the first repository this host was given,
+   * the only one it uses until this is cleared on the host (`restic-fleet-agent policy --reset-pin`).
+   */
+  /**
+   * The server certificate fingerprints this agent accepts (`sha256:<hex>`, from
+   * `enroll --fingerprint`; the server may announce its next one). Empty or absent: normal CA validation.
+   */
+  tls_pins: v.optional(v.pipe(v.array(v.pipe(v.string(), v.regex(/^sha256:[0-9a-f]{64}$/))), v.maxLength(4))),
+  /** A CA certificate (PEM, from `enroll --ca FILE`) that the server's certificate may chain to. */
+  tls_ca: v.optional(v.pipe(v.string(), v.maxLength(1_000_000))),
+  repository_pin: v.optional(v.object({ url: v.pipe(v.string(), v.minLength(1)), pinned_at: Timestamp })),
 });
 export type Identity = v.InferOutput<typeof Identity>;
 

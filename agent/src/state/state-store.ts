@@ -166,6 +166,8 @@ export class StateStore {
   async applyConfigUpdate(update: ConfigUpdatePayload): Promise<StoredConfig> {
     const merged: StoredConfig = { ...(this.#config ?? {}) };
     for (const key of Object.keys(update) as (keyof ConfigUpdatePayload)[]) {
+      // A note about this one message (secrets left out), not a setting to keep.
+      if (key === "secrets_withheld") continue;
       const value = update[key];
       if (value !== undefined && value !== "") merged[key] = value;
     }

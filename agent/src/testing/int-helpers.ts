@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { CommandRunPayload, JobFinishedPayload } from "../../../protocol/index.ts";
@@ -7,6 +7,7 @@ import { bunSpawn } from "../restic/spawn.ts";
 import { Supervisor } from "../restic/supervisor.ts";
 import type { RepoConfig, SupervisorOptions } from "../restic/types.ts";
 import { Recorder } from "./fake-spawn.ts";
+import { OPEN_POLICY } from "./open-policy.ts";
 
 /**
  * Shared set-up for the *.int.test.ts files, which run the real restic on repositories in temporary
@@ -69,8 +70,12 @@ async function writeRepo(image: RepoImage, to: string): Promise<void> {
   }
 }
 
-/** A temporary folder with data/, tmp/ and cache/; with init, also an initialized repository. */
-export async function sandbox(opts: { init?: boolean } = {}): Promise<Sandbox> {
+/**
+ * A temporary folder with data/, tmp/ and cache/; with init, also an initialized repository; with
+ * repoFrom, a copy of that repository folder (snapshots and all), for a test that changes it while
+ * others read the original. No restic may be running on the original while it is copied.
+ */
+export async function sandbox(opts: { init?: boolean; repoFrom?: string } = {}): Promise<Sandbox> {
   const root = await mkdtemp(join(tmpdir(), "rf-restic-int-"));
   const sb = {
     root,
@@ -81,7 +86,8 @@ export async function sandbox(opts: { init?: boolean } = {}): Promise<Sandbox> {
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
   await Promise.all([mkdir(sb.data), mkdir(sb.tmp), mkdir(sb.cache)]);
-  if (opts.init) await writeRepo(await templateRepo(), sb.repoUrl);
+  if (opts.repoFrom) await cp(opts.repoFrom, sb.repoUrl, { recursive: true });
+  else if (opts.init) await writeRepo(await templateRepo(), sb.repoUrl);
   return sb;
 }
 
@@ -101,7 +107,7 @@ export function realSupervisor(sb: Sandbox, opts: Partial<SupervisorOptions> & {
     spawn: bunSpawn,
     clock: realClock,
     emit: rec.emit,
-    allowRemoteHooks: true,
+    policy: OPEN_POLICY,
     tempDir: sb.tmp,
     cacheDir: sb.cache,
     getRepo: () => repo.value,

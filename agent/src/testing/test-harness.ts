@@ -5,6 +5,7 @@ import { Supervisor } from "../restic/supervisor.ts";
 import type { RepoConfig, SupervisorOptions } from "../restic/types.ts";
 import { FakeClock } from "./fake-clock.ts";
 import { FakeSpawn, type Handler, Recorder } from "./fake-spawn.ts";
+import { OPEN_POLICY } from "./open-policy.ts";
 
 /** A Supervisor wired to fakes, for the unit tests. */
 export interface Harness {
@@ -30,7 +31,7 @@ export function harness(handler?: Handler, opts: Partial<SupervisorOptions> = {}
     spawn: spawn.spawn,
     clock,
     emit: rec.emit,
-    allowRemoteHooks: true,
+    policy: OPEN_POLICY,
     tempDir,
     getRepo: () => repo.value,
     resticHost: "test-host",

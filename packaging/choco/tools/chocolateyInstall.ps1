@@ -8,6 +8,8 @@ $toolsDir = Split-Path -Parent $MyInvocation.MyCommand.Definition
 $pp = Get-PackageParameters
 $server = Get-AgentParam -Params $pp -Name 'Server'
 $token = Get-AgentParam -Params $pp -Name 'EnrollToken'
+# The server certificate's fingerprint (sha256:...), pinned by the agent: GET /api/v1/server-info.
+$fingerprint = Get-AgentParam -Params $pp -Name 'Fingerprint'
 if (($server -and -not $token) -or ($token -and -not $server)) {
   throw "Pass /Server and /EnrollToken together to enroll during install, or neither and enroll later with 'restic-fleet-agent enroll --server URL --token TOKEN'."
 }
@@ -47,6 +49,7 @@ try {
   Set-Content -LiteralPath (Join-Path $installDir $AgentStateDirFile) -Value $stateDir -Encoding ASCII
   Install-BinFile -Name 'restic-fleet-agent' -Path $exe
   Protect-AgentStateDir -StateDir $stateDir
+  Install-AgentPolicy -StateDir $stateDir
   Register-AgentTask -ExePath $exe -StateDir $stateDir
   Write-Host "Installed $exe ($arch) and the scheduled task '$AgentTaskName' (SYSTEM, at boot); state dir $stateDir"
 
@@ -64,7 +67,9 @@ try {
     # so no process list, error message or log shows it; the agent masks it in its own output.
     $env:RF_ENROLL_TOKEN = $token
     try {
-      $result = Invoke-Agent -ExePath $exe -Arguments @('enroll', '--server', $server, '--state-dir', $stateDir)
+      $enrollArgs = @('enroll', '--server', $server, '--state-dir', $stateDir)
+      if ($fingerprint) { $enrollArgs += @('--fingerprint', $fingerprint) }
+      $result = Invoke-Agent -ExePath $exe -Arguments $enrollArgs
     } finally {
       Remove-Item -Path 'Env:\RF_ENROLL_TOKEN' -ErrorAction SilentlyContinue
     }

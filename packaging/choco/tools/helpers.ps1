@@ -112,6 +112,25 @@ function Register-AgentTask {
 # The state dir holds the agent token and the repository passwords. Under %ProgramData% it would
 # inherit read access for all users: keep only SYSTEM and Administrators (SIDs, so that it also
 # works on localized Windows).
+# The host policy (docs/agent.md, "Host policy"), where the agent reads it: written once with the
+# safe defaults (no hooks from the server, restores only into the state dir's restore folder, the
+# first repository only). An existing file is the administrator's and is kept, on upgrades too.
+function Install-AgentPolicy {
+  param([string] $StateDir)
+  $policyDir = Join-Path $env:ProgramData 'restic-fleet-agent'
+  $policy = Join-Path $policyDir 'policy.json'
+  if (Test-Path -LiteralPath $policy) {
+    Write-Host "Kept the host policy $policy"
+    return
+  }
+  New-Item -ItemType Directory -Force -Path $policyDir | Out-Null
+  $restore = ConvertTo-Json -InputObject (Join-Path $StateDir 'restore')
+  $json = "{`r`n  `"remote_hooks`": false,`r`n  `"restore_targets`": [$restore],`r`n  `"backup_paths`": null,`r`n  `"repositories`": `"first`"`r`n}`r`n"
+  # UTF-8 without a byte order mark, as the agent reads JSON.
+  [System.IO.File]::WriteAllText($policy, $json, (New-Object System.Text.UTF8Encoding $false))
+  Write-Host "Wrote the host policy $policy (no hooks from the server, restores into $StateDir\restore only, the first repository only): edit it to allow more, then restart the agent"
+}
+
 function Protect-AgentStateDir {
   param([string] $StateDir)
   New-Item -ItemType Directory -Force -Path $StateDir | Out-Null

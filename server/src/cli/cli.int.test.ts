@@ -39,8 +39,8 @@ async function run(args: string[], env: Record<string, string> = {}, stdin?: str
 }
 
 /** `serve` on a free port, its stderr collected; waits only on its log lines and its exit. */
-function serve(dir: string, env: Record<string, string> = {}) {
-  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir], {
+function serve(dir: string, env: Record<string, string> = {}, args: string[] = []) {
+  const proc = Bun.spawn([process.execPath, MAIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir, ...args], {
     env: { ...process.env, RF_ADMIN_PASSWORD: "first-admin-pw", ...env },
     stdout: "ignore",
     stderr: "pipe",
@@ -104,6 +104,34 @@ test("--help on every command, and usage errors exit 2", async () => {
   expect(bad.stderr).toContain('unknown command "frobnicate"');
   const badFlag = await run(["serve", "--nope"]);
   expect(badFlag.code).toBe(2);
+});
+
+test("serve --trusted-proxy (repeatable, or RF_TRUSTED_PROXY): X-Forwarded-For is believed from there only", async () => {
+  for (const [args, env, bad] of [
+    [["--trusted-proxy", "10.0.0.0/33"], {}, "10.0.0.0/33"],
+    [["--trusted-proxy", "::1", "--trusted-proxy", "proxy.local"], {}, "proxy.local"],
+    [[], { RF_TRUSTED_PROXY: "127.0.0.1/32,nonsense" }, "nonsense"],
+  ] as const) {
+    const r = await run(["serve", "--listen", "127.0.0.1:0", ...args], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `--trusted-proxy must be an IPv4 or IPv6 address or CIDR, e.g. 10.0.0.0/8 or ::1; got "${bad}"`,
+    );
+  }
+  const dir = tempDir("rf-proxy-");
+  const s = serve(dir, {}, ["--trusted-proxy", "::1", "--trusted-proxy", "127.0.0.1/32"]);
+  const url = await s.listening();
+  const login = (password: string, client: string) =>
+    fetch(`${url}/api/v1/session`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Forwarded-For": client },
+      body: JSON.stringify({ username: "admin", password }),
+    }).then((r) => r.status);
+  for (let i = 0; i < 5; i++) expect(await login("wrong-password", "203.0.113.9")).toBe(401);
+  expect(await login("first-admin-pw", "203.0.113.9")).toBe(429);
+  expect(await login("first-admin-pw", "198.51.100.7")).toBe(201);
+  await s.stop();
+  expect(await s.output()).toContain('"trusted_proxies":["::1","127.0.0.1/32"]');
 });
 
 test("user, api-token and enrollment-token print their secrets on stdout only", async () => {

@@ -1,7 +1,10 @@
 export const MAIN_HELP = `restic-fleet-server: manage restic backups for a fleet of hosts
 
 Usage:
-  restic-fleet-server serve [--listen HOST:PORT] [--data-dir DIR] [--log-level LEVEL]
+  restic-fleet-server serve [--listen HOST:PORT] [--data-dir DIR] [--log-level LEVEL] [--trusted-proxy CIDR]...
+                            [--tls self-signed [--tls-name NAME]... | --tls-cert FILE --tls-key FILE]
+                            [--tls-next-cert FILE] [--allow-insecure-agents]
+  restic-fleet-server tls rotate [--switch] [--tls-name NAME]... [--data-dir DIR]
   restic-fleet-server user add NAME [--role admin|viewer] [--data-dir DIR]
   restic-fleet-server user passwd NAME [--data-dir DIR]
   restic-fleet-server user list [--data-dir DIR]
@@ -17,15 +20,25 @@ Environment:
   RF_LISTEN          same as --listen (default 127.0.0.1:8080)
   RF_DATA_DIR        same as --data-dir (default /var/lib/restic-fleet-server)
   RF_LOG_LEVEL       debug, info, warn or error (default info)
+  RF_TRUSTED_PROXY   same as --trusted-proxy, comma-separated (e.g. 127.0.0.1/32,::1)
+  RF_TLS, RF_TLS_NAME, RF_TLS_CERT, RF_TLS_KEY, RF_TLS_NEXT_CERT
+                     same as --tls, --tls-name (comma-separated), --tls-cert, --tls-key, --tls-next-cert
+  RF_ALLOW_INSECURE_AGENTS=1  same as --allow-insecure-agents
   RF_ADMIN_PASSWORD  the first admin's password on first start (else one is generated and printed once)
   RF_PASSWORD        the password for 'user add' and 'user passwd' (else read from stdin, else generated)
   RF_AGENT_LATEST_VERSION, RF_AGENT_PACKAGE_URL
                      the newest agent release and where to get it: older agents are told on connect
+  RF_LOG_BYTES_PER_JOB, RF_LOG_BYTES_PER_HOST
+                     the log one job, and all of one host's jobs, may store (default 16M and 256M)
+  RF_METRICS_TOKEN   when set (32+ characters), GET /metrics needs it as a bearer token
 
 Exit codes: 0 ok, 1 runtime error, 2 usage error.`;
 
 export const HELP: Record<string, string> = {
   serve: `Usage: restic-fleet-server serve [--listen HOST:PORT] [--data-dir DIR] [--log-level LEVEL]
+                                 [--trusted-proxy CIDR]...
+                                 [--tls self-signed [--tls-name NAME]... | --tls-cert FILE --tls-key FILE]
+                                 [--tls-next-cert FILE] [--allow-insecure-agents]
 
 Runs the server: HTTP API, web UI and agent gateway on one port. On an empty data directory it
 creates the database, the secret key (mode 0600) and an 'admin' user whose password comes from
@@ -34,7 +47,32 @@ RF_ADMIN_PASSWORD or is generated and printed once. SIGTERM or SIGINT stops it g
 One server per data directory: serve locks it (restic-fleet-server.lock, with its pid in
 restic-fleet-server.pid), and a second serve on the same directory exits 1 naming the pid that
 holds it. The kernel drops the lock when the server exits, even when killed, so no stale lock
-is ever left to delete.`,
+is ever left to delete.
+
+--trusted-proxy CIDR (repeatable; or RF_TRUSTED_PROXY, comma-separated) names your reverse
+proxy, e.g. 127.0.0.1/32 or ::1 when it runs on this machine, 10.0.0.0/8, or fd00::/8. From a
+peer in these ranges X-Forwarded-For is believed: the client is its rightmost address that is
+not itself a trusted proxy. From any other peer the header is ignored and the peer is the client.
+Without it, every client behind a proxy shares the proxy's address, and its login throttle.
+
+Logins are throttled per user name and address, and per address: after 5 failures for one name
+from one address (20 from one address in all), each further attempt waits 1 s, 2 s, 4 s, ... up
+to 15 min (429 with Retry-After). Attempts still being checked count. Failures from one address
+never delay a login from another. Logins and failed logins go to the audit log.
+
+TLS: --tls self-signed makes a certificate once in DIR/tls (ECDSA P-256) for the --tls-name
+names (default: this machine's hostname, localhost, 127.0.0.1, ::1) and prints its fingerprint,
+which agents pin with 'enroll --fingerprint'. --tls-cert/--tls-key serve your own PEM files.
+SIGHUP re-reads them without dropping a connection; --tls-next-cert FILE (self-signed:
+DIR/tls/next-cert.pem) is announced to pinned agents as the next certificate. GET
+/api/v1/server-info shows the fingerprints. Over plain ws://, repository secrets go only to
+agents on this machine, unless --allow-insecure-agents.`,
+  tls: `Usage: restic-fleet-server tls rotate [--switch] [--tls-name NAME]... [--data-dir DIR]
+
+For --tls self-signed. 'tls rotate' makes the next certificate (DIR/tls/next-cert.pem; the names
+of the current one unless --tls-name); a SIGHUP announces it to pinned agents, which accept both
+from then on. 'tls rotate --switch' makes it the current one (the old one stays as
+previous-cert.pem); a SIGHUP serves it.`,
   user: `Usage:
   restic-fleet-server user add NAME [--role admin|viewer]   create a user (role admin by default)
   restic-fleet-server user passwd NAME                      set a new password (ends the user's sessions)

@@ -3,6 +3,7 @@ import type { Logger } from "../log.ts";
 import type { AgentLink } from "./agent-link.ts";
 import type { EventBus } from "./events.ts";
 import type { SecretBox } from "./secrets.ts";
+import { DEFAULT_SETTINGS, type Settings } from "./settings.ts";
 import type { Store } from "./store.ts";
 import type { Actor } from "./types.ts";
 
@@ -15,10 +16,25 @@ export interface DomainDeps {
   events: EventBus;
   secrets: SecretBox;
   log: Logger;
+  /** Password hashing; Bun.password with argon2id unless a test wraps it (to count checks). */
+  passwords?: Passwords;
+  /** The operator's limits and switches; each left out takes its default (settings.ts). */
+  settings?: Partial<Settings> | undefined;
 }
+
+export interface Passwords {
+  hash(password: string): Promise<string>;
+  verify(password: string, hash: string): Promise<boolean>;
+}
+
+export const bunPasswords: Passwords = {
+  hash: (password) => Bun.password.hash(password, { algorithm: "argon2id" }),
+  verify: (password, hash) => Bun.password.verify(password, hash),
+};
 
 /** What the domain's services share: the deps, and the one way to run work in a transaction. */
 export interface DomainContext extends DomainDeps {
+  settings: Settings;
   /**
    * Runs fn in one store transaction (a savepoint when nested). The live events published inside
    * leave only after the outermost commit, and those of a rolled-back part never leave: an
@@ -31,6 +47,7 @@ export function domainContext(deps: DomainDeps): DomainContext {
   const { store, events } = deps;
   return {
     ...deps,
+    settings: { ...DEFAULT_SETTINGS, ...deps.settings },
     tx<T>(fn: () => T): T {
       const mark = events.hold();
       let committed = false;

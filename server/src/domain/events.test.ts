@@ -12,7 +12,7 @@ function setup() {
   const ctx = domainContext({
     store: createStore(openDatabase(":memory:")),
     clock: new ManualClock("2026-12-01T00:00:00Z"),
-    agents: { send: () => false, isConnected: () => false, close() {} },
+    agents: { send: () => false, isConnected: () => false, isSecure: () => true, close() {} },
     events,
     secrets: createSecretBox(new Uint8Array(32)),
     log: silentLogger,

@@ -10,12 +10,24 @@ export function withoutUserinfo(url: string): string {
  * A host as the API shows it: presence, sync state, last backup, repository size; never secrets.
  * A pure function of what the store read, so the list and a single host build it the same way.
  */
-export function hostView(h: Host, s: HostSummary, interval: number | null, connected: boolean, now: Date) {
+export function hostView(
+  h: Host,
+  s: HostSummary,
+  interval: number | null,
+  link: { connected: boolean; secure: boolean },
+  now: Date,
+) {
   const lastBackup = s.last_backup;
   const config = s.config;
+  const { connected } = link;
   return {
     ...h,
     connected,
+    /**
+     * Connected over a link that may not carry secrets (plain ws:// from off this machine): the
+     * server keeps the repository password back, and the host waits for a secure connection.
+     */
+    secrets_withheld: connected && !link.secure && (config.has_repo_password || config.has_repo_credential),
     schedule_in_sync: h.acked_schedule_version === h.schedule_version,
     last_backup: lastBackup,
     last_successful_backup_at: s.last_successful_backup_at,

@@ -16,7 +16,12 @@ function setup() {
   const store = createStore(openDatabase(":memory:"));
   const clock = new ManualClock("2026-11-30T12:00:00Z");
   const connected = new Set<string>();
-  const agents: AgentLink = { send: () => false, isConnected: (id) => connected.has(id), close() {} };
+  const agents: AgentLink = {
+    send: () => false,
+    isConnected: (id) => connected.has(id),
+    isSecure: () => true,
+    close() {},
+  };
   const hosts = createHosts(
     domainContext({
       store,

@@ -3,7 +3,7 @@ import { audit } from "./audit.ts";
 import { expectedInterval, expectedIntervals } from "./backup-health.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { notFound } from "./errors.ts";
-import { hostView } from "./host-view.ts";
+import { hostView, withoutUserinfo } from "./host-view.ts";
 import { requireAdmin } from "./permissions.ts";
 import type { Host } from "./types.ts";
 
@@ -15,8 +15,28 @@ export interface ConfigInput {
   hook_shell?: string | undefined;
 }
 
+/**
+ * What a config change's audit entry says: the fields set, and the values that are not secrets:
+ * the repository URL (without any password in it) and the one before it, the user name and the
+ * hook shell. Passwords and credentials appear by field name only.
+ */
+function configDetail(input: ConfigInput, oldUrl: string | null): Record<string, unknown> {
+  const fields = (Object.keys(input) as Array<keyof ConfigInput>).filter((k) => input[k] !== undefined);
+  const detail: Record<string, unknown> = { fields };
+  const plain = (v: string) => v || null;
+  if (input.repo_url !== undefined) {
+    detail.repo_url = input.repo_url ? withoutUserinfo(input.repo_url) : null;
+    detail.previous_repo_url = oldUrl ? withoutUserinfo(oldUrl) : null;
+  }
+  if (input.repo_username !== undefined) detail.repo_username = plain(input.repo_username);
+  if (input.hook_shell !== undefined) detail.hook_shell = plain(input.hook_shell);
+  return detail;
+}
+
 export function createHosts(deps: DomainContext) {
   const { store, tx, clock, agents, secrets, events } = deps;
+
+  const linkOf = (id: string) => ({ connected: agents.isConnected(id), secure: agents.isSecure(id) });
 
   /** One host as the API shows it (see host-view.ts): its row and facts from one statement. */
   function show(id: string) {
@@ -24,7 +44,7 @@ export function createHosts(deps: DomainContext) {
     if (!row) throw notFound(`host ${id}`);
     const now = clock.now();
     const interval = expectedInterval(store.schedulesForHost(id), now, row.host.timezone);
-    return hostView(row.host, row.summary, interval, agents.isConnected(id), now);
+    return hostView(row.host, row.summary, interval, linkOf(id), now);
   }
 
   /**
@@ -36,9 +56,7 @@ export function createHosts(deps: DomainContext) {
     const intervals = expectedIntervals(store.backupCadences(), now);
     return store
       .hostSummaries()
-      .map(({ host, summary }) =>
-        hostView(host, summary, intervals.get(host.id) ?? null, agents.isConnected(host.id), now),
-      );
+      .map(({ host, summary }) => hostView(host, summary, intervals.get(host.id) ?? null, linkOf(host.id), now));
   }
 
   function get(id: string): Host {
@@ -47,16 +65,24 @@ export function createHosts(deps: DomainContext) {
     return h;
   }
 
-  /** The config.update payload for a host, secrets decrypted for the wire only. */
-  function configPayload(hostId: string): ConfigUpdatePayload {
+  /**
+   * The config.update payload for a host, secrets decrypted for the wire only. Over a link that
+   * is not `secure` (plain ws:// from a peer off this machine) the secrets stay here, and the
+   * payload says they were withheld: they never cross a network in clear.
+   */
+  function configPayload(hostId: string, secure: boolean): ConfigUpdatePayload {
     const c = store.configFor(hostId);
     const p: ConfigUpdatePayload = {};
     if (!c) return p;
     if (c.repo_url) p.repo_url = c.repo_url;
-    if (c.repo_password_enc) p.repo_password = secrets.open(c.repo_password_enc);
     if (c.repo_username) p.repo_username = c.repo_username;
-    if (c.repo_credential_enc) p.repo_credential = secrets.open(c.repo_credential_enc);
     if (c.hook_shell) p.hook_shell = c.hook_shell;
+    if (!secure && (c.repo_password_enc || c.repo_credential_enc)) {
+      p.secrets_withheld = "insecure_link";
+      return p;
+    }
+    if (c.repo_password_enc) p.repo_password = secrets.open(c.repo_password_enc);
+    if (c.repo_credential_enc) p.repo_credential = secrets.open(c.repo_credential_enc);
     return p;
   }
 
@@ -112,10 +138,9 @@ export function createHosts(deps: DomainContext) {
           hook_shell: pick(input.hook_shell, old?.hook_shell ?? null, (s) => s),
           updated_at: clock.now().toISOString(),
         });
-        // Field names only: never the values, some are secrets.
-        audit(deps, actor, "host.config", id, { fields: Object.keys(input).filter((k) => k in input) });
+        audit(deps, actor, "host.config", id, configDetail(input, old?.repo_url ?? null));
       });
-      agents.send(id, "config.update", configPayload(id));
+      agents.send(id, "config.update", configPayload(id, agents.isSecure(id)));
       return show(id);
     },
   };

@@ -19,6 +19,7 @@ async function setup() {
       return true;
     },
     isConnected: () => true,
+    isSecure: () => true,
     close() {},
   };
   const domain = createDomain({

@@ -2,9 +2,11 @@ import type { JobSpecs, JobStatus, ScheduleFirePayload } from "../../../protocol
 import { audit } from "./audit.ts";
 import { queuedJob } from "./blank-rows.ts";
 import { commandFor, jobCommand, specFromSchedule } from "./command-spec.ts";
+import { tickProblem } from "./cron.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { checkJobSpec } from "./job-spec.ts";
+import { itemsBudget, takePage } from "./pages.ts";
 import { requireAdmin } from "./permissions.ts";
 import { newId } from "./tokens.ts";
 import type { ActorKind, ApiJobCommand, ApiRestoreSpec, Job, JobCommand, JobState } from "./types.ts";
@@ -35,8 +37,22 @@ export type FireResult =
 /** A run-now body as the API validated it: a command, or a schedule's (then its kind must match). */
 export type RunNowInput = ApiJobCommand & { schedule_id?: string | undefined };
 
+/**
+ * What a run-now audit entry says: the host and kind, the command's spec as sent (a restore's
+ * snapshot, target and source host, a backup's paths and hook commands; never a secret, which a
+ * spec cannot hold), and the schedule it came from or the source host's id.
+ */
+function runDetail(hostId: string, input: RunNowInput, job: Job): Record<string, unknown> {
+  const detail: Record<string, unknown> = { host_id: hostId, kind: job.kind };
+  if (input.schedule_id) detail.schedule_id = input.schedule_id;
+  if (job.args.length) detail.args = job.args;
+  if (job.spec !== null) detail.spec = job.spec;
+  if (input.kind === "restore" && input.spec?.source_host_id) detail.source_host_id = input.spec.source_host_id;
+  return detail;
+}
+
 export function createJobs(deps: DomainContext) {
-  const { store, tx, clock, agents, events } = deps;
+  const { store, tx, clock, agents, events, settings } = deps;
   const now = () => clock.now().toISOString();
 
   function newJob(
@@ -136,25 +152,28 @@ export function createJobs(deps: DomainContext) {
       cursor?: string | undefined;
     }) {
       const limit = Math.min(Math.max(q.limit, 1), 500);
-      const items = store.listJobs({
+      const rows = store.listJobs({
         host_id: q.host_id,
         status: q.status,
         limit: limit + 1,
         after: q.cursor ? decodeJobCursor(q.cursor) : undefined,
       });
-      const page = items.slice(0, limit);
-      const last = page.at(-1);
-      return { items: page, next_cursor: items.length > limit && last ? encodeJobCursor(last) : null };
+      const { items, more } = takePage(rows, limit, itemsBudget(settings.pageBytes));
+      const last = items.at(-1);
+      return { items, next_cursor: more && last ? encodeJobCursor(last) : null };
     },
 
-    /** A job's log lines after `afterSeq`, at most `limit` (1-5,000). */
+    /**
+     * A job's log lines after `afterSeq`, at most `limit` (1-5,000) and at most the page budget
+     * of JSON; next_cursor (the last seq) whenever more lines follow.
+     */
     logs(id: string, afterSeq: number, limit: number) {
       const job = store.jobById(id);
       if (!job) throw notFound(`job ${id}`);
       const n = Math.min(Math.max(limit, 1), 5000);
-      const items = store.logsAfter(id, afterSeq, n);
+      const { items, more } = takePage(store.logsAfter(id, afterSeq, n + 1), n, itemsBudget(settings.pageBytes));
       const last = items.at(-1);
-      return { items, next_cursor: items.length === n && last ? String(last.seq) : null };
+      return { items, next_cursor: more && last ? String(last.seq) : null };
     },
 
     /** A schedule tick from the host's own agent becomes one job (idempotent per tick). */
@@ -164,6 +183,10 @@ export function createJobs(deps: DomainContext) {
         return { ok: false, code: "not_found", message: `schedule ${p.schedule_id} does not exist for this host` };
       }
       if (!s.enabled) return { ok: false, code: "conflict", message: `schedule ${p.schedule_id} is disabled` };
+      // Only a real run of the schedule's cron, and a recent one: an agent cannot invent ticks.
+      const zone = s.timezone ?? store.hostById(hostId)?.timezone ?? null;
+      const problem = tickProblem(s.cron_expr, zone, new Date(p.scheduled_at), clock.now());
+      if (problem) return { ok: false, code: "conflict", message: `schedule ${s.id}: ${problem}` };
       const scheduled_at = new Date(p.scheduled_at).toISOString();
       const { job, created } = store.insertJob(
         newJob(hostId, { kind: "schedule", id: s.id }, { scheduled_id: s.id, scheduled_at, ...specFromSchedule(s) }),
@@ -191,7 +214,7 @@ export function createJobs(deps: DomainContext) {
       const job = newJob(hostId, { kind: "user", id: actor.user_id }, body);
       tx(() => {
         store.insertJob(job);
-        audit(deps, actor, "job.run", job.id, { host_id: hostId, kind: job.kind });
+        audit(deps, actor, "job.run", job.id, runDetail(hostId, input, job));
       });
       changed(job);
       dispatch(job);
@@ -246,7 +269,9 @@ export function createJobs(deps: DomainContext) {
       // Running, or accepted and waiting in the agent's queue: both are the agent's to finish.
       const held = [
         ...store.listJobs({ host_id: hostId, status: "running", limit: 10_000 }),
-        ...store.listJobs({ host_id: hostId, status: "queued", limit: 10_000 }).filter((j) => j.accepted_at),
+        ...Array.from(store.listJobs({ host_id: hostId, status: "queued", limit: 10_000 })).filter(
+          (j) => j.accepted_at,
+        ),
       ];
       for (const job of held) {
         if (!activeJobIds.has(job.id)) {

@@ -15,6 +15,7 @@ export function createPresence(deps: DomainContext) {
         // sends none, and its restic writes the machine's hostname into every snapshot.
         restic_host: p.restic_host ?? p.hostname,
         timezone: p.timezone && isKnownZone(p.timezone) ? p.timezone : null,
+        policy: p.policy ?? null,
         os: p.os,
         arch: p.arch,
         agent_version: p.agent_version,

@@ -1,6 +1,7 @@
 import type { AgentMessage } from "../../../protocol/index.ts";
 import type { DomainContext } from "./deps.ts";
 import type { Jobs } from "./jobs.ts";
+import { storeLogLines } from "./log-quota.ts";
 import { utc, utcOrNull } from "./utc.ts";
 
 /** The messages the agent keeps in its durable outbox until acked, and sends again after a reconnect. */
@@ -97,25 +98,11 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
         break;
       }
       case "job.log": {
-        // One ownership lookup per job in the frame, not per line.
-        const owned = new Map<string, boolean>();
-        const isOwn = (jobId: string) => {
-          let v = owned.get(jobId);
-          if (v === undefined) {
-            v = ownJob(hostId, jobId);
-            owned.set(jobId, v);
-          }
-          return v;
-        };
-        const own = msg.payload.lines.filter((l) => isOwn(l.job_id));
-        store.insertLogs(own.map((l) => ({ ...l, ts: utc(l.ts) })));
-        const last = new Map<string, number>();
-        for (const l of own) last.set(l.job_id, Math.max(last.get(l.job_id) ?? 0, l.seq));
-        for (const [job_id, last_seq] of last) events.publish({ type: "job.log", job_id, host_id: hostId, last_seq });
-        if (own.length < msg.payload.lines.length) {
-          const foreign = msg.payload.lines.find((l) => !isOwn(l.job_id));
-          return missing(foreign?.job_id ?? "?");
-        }
+        // Within the log limits per job and per host (log-quota.ts).
+        const { lastSeq, foreign } = storeLogLines(deps, hostId, msg.payload.lines);
+        for (const [job_id, last_seq] of lastSeq)
+          events.publish({ type: "job.log", job_id, host_id: hostId, last_seq });
+        if (foreign !== null) return missing(foreign);
         break;
       }
       case "snapshots.report": {

@@ -30,6 +30,29 @@ export interface ScheduleInput {
   enabled?: boolean | undefined;
 }
 
+/** A schedule's definition, field by field: what the audit log records of a change. */
+const SCHEDULE_FIELDS = [
+  "kind",
+  "cron_expr",
+  "timezone",
+  "paths",
+  "excludes",
+  "tags",
+  "retention_policy",
+  "options",
+  "pre_hook",
+  "post_hook",
+  "enabled",
+] as const satisfies ReadonlyArray<keyof ScheduleInput>;
+
+/**
+ * The values of these fields as stored: the hook commands included, so the audit log says what a
+ * host was told to run. A schedule holds no secrets (those are the host's repository settings).
+ */
+function definition(s: Schedule, fields: ReadonlyArray<(typeof SCHEDULE_FIELDS)[number]>): Record<string, unknown> {
+  return Object.fromEntries(fields.map((f) => [f, s[f]]));
+}
+
 /** Rules a schedule must meet whatever door it came in by. */
 function checkSchedule(s: Schedule): void {
   if (s.kind === "restore") {
@@ -189,7 +212,7 @@ export function createSchedules(deps: DomainContext) {
       const s = build(blank, input);
       commit(hostId, () => {
         store.insertSchedule(s);
-        audit(deps, actor, "schedule.create", s.id, { host_id: hostId, kind: s.kind, cron_expr: s.cron_expr });
+        audit(deps, actor, "schedule.create", s.id, { host_id: hostId, ...definition(s, SCHEDULE_FIELDS) });
       });
       return view(s);
     },
@@ -200,7 +223,8 @@ export function createSchedules(deps: DomainContext) {
       const s = build(old, input);
       commit(s.host_id, () => {
         store.updateSchedule(s);
-        audit(deps, actor, "schedule.update", id, { fields: Object.keys(input) });
+        const fields = SCHEDULE_FIELDS.filter((f) => input[f] !== undefined);
+        audit(deps, actor, "schedule.update", id, { host_id: s.host_id, fields, ...definition(s, fields) });
       });
       return view(s);
     },

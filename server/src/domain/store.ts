@@ -1,4 +1,4 @@
-import type { JobStatus, TerminalJobStatus } from "../../../protocol/index.ts";
+import type { JobStatus, ReportedHostPolicy, TerminalJobStatus } from "../../../protocol/index.ts";
 import type {
   ApiToken,
   AuditEntry,
@@ -32,6 +32,8 @@ export interface HelloInfo {
   restic_host: string;
   /** The host's zone (protocol 3); null keeps the stored one. */
   timezone: string | null;
+  /** The host's own policy (protocol 4); null for an older agent. */
+  policy: ReportedHostPolicy | null;
   os: string;
   arch: string;
   agent_version: string;
@@ -39,6 +41,16 @@ export interface HelloInfo {
   protocol_version: number;
   boot_time: string | null;
   at: string;
+}
+/** What the log limits count (domain/log-quota.ts), read in one statement per job and frame. */
+export interface LogUsage {
+  host_id: string;
+  /** The cost of the job's stored lines. */
+  job_bytes: number;
+  /** The job's log reached a limit: its marker is stored, and nothing after it. */
+  capped: boolean;
+  /** The cost of all the host's stored lines. */
+  host_bytes: number;
 }
 export interface JobFilter {
   host_id?: string | undefined;
@@ -174,7 +186,8 @@ export interface JobsStore {
     created: boolean;
   };
   jobById(id: string): Job | null;
-  listJobs(f: JobFilter): Job[];
+  /** Read lazily, like logsAfter: take what you need before the next store call. */
+  listJobs(f: JobFilter): Iterable<Job>;
   /** Queued jobs of a host, oldest first, that the agent has not accepted yet. */
   undeliveredJobs: (host_id: string) => Job[];
   /** Dispatched but never accepted before `before`, across hosts. */
@@ -212,9 +225,23 @@ export interface AgentDataStore {
   /** True when this envelope id is new for the host (and records it); false for a re-send. */
   rememberEnvelope: (host_id: string, id: string, at: string) => boolean;
   forgetEnvelopesBefore: (at: string) => void;
-  /** Batched: call inside a transaction. */
-  insertLogs(lines: LogRow[]): void;
-  logsAfter: (job_id: string, after_seq: number, limit: number) => LogRow[];
+  /** A job's log counters and its host's (domain/log-quota.ts); null when there is no such job. */
+  logUsage(job_id: string): LogUsage | null;
+  /**
+   * Batched: call inside a transaction. Stores lines of the host's jobs; a seq already stored
+   * keeps its first line. Each line stored adds its `cost` to its job's and the host's counters.
+   */
+  insertLogs(host_id: string, lines: Array<LogRow & { cost: number }>): void;
+  /**
+   * Stores a job's limit marker, in place of any line of its seq, and marks the job's log capped.
+   * The marker counts against no limit.
+   */
+  capLog(marker: LogRow): void;
+  /**
+   * A job's lines after `after_seq`, by seq, at most `limit`. Read lazily, row by row, so a
+   * caller that stops early never loads the rest; take what you need before the next store call.
+   */
+  logsAfter: (job_id: string, after_seq: number, limit: number) => Iterable<LogRow>;
   /** Replaces the host's snapshot list; call inside a transaction so readers never see half. */
   replaceSnapshots(host_id: string, list: Omit<StoredSnapshot, "host_id">[]): void;
   snapshotsForHost: (host_id: string) => StoredSnapshot[];

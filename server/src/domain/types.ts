@@ -1,4 +1,4 @@
-import type { JobKind, JobSpecs, JobStatus, RetentionPolicy } from "../../../protocol/index.ts";
+import type { JobKind, JobSpecs, JobStatus, ReportedHostPolicy, RetentionPolicy } from "../../../protocol/index.ts";
 
 export type Role = "admin" | "viewer";
 
@@ -22,6 +22,11 @@ export interface Host {
   restic_host: string;
   /** The host's IANA time zone from its agent (protocol 3): the zone of its schedules without one. */
   timezone: string | null;
+  /**
+   * The host's own policy from its agent's hello (protocol 4): what any server may ask of it.
+   * The agent enforces it; null when its agent is older or has not said hello.
+   */
+  policy: ReportedHostPolicy | null;
   os: string | null;
   arch: string | null;
   agent_version: string | null;

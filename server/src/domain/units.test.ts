@@ -1,8 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ManualClock } from "../clock.ts";
 import { cronPreview } from "./cron.ts";
 import { DomainError } from "./errors.ts";
-import { LoginThrottle } from "./login-throttle.ts";
 import { createSecretBox } from "./secrets.ts";
 
 describe("cronPreview", () => {
@@ -56,24 +54,5 @@ describe("secret box", () => {
     const flipped = `${sealed.slice(0, -2)}${sealed.at(-2) === "A" ? "B" : "A"}=`;
     expect(() => box.open(flipped)).toThrow();
     expect(() => createSecretBox(new Uint8Array(32).fill(8)).open(sealed)).toThrow();
-  });
-});
-
-describe("login throttle", () => {
-  test("5 failures lock the user name for 15 minutes", () => {
-    const clock = new ManualClock();
-    const th = new LoginThrottle(clock);
-    for (let i = 0; i < 5; i++) th.fail("Admin", "10.0.0.1");
-    expect(th.retryAfter("admin", "10.0.0.2")).toBe(900);
-    clock.advance(600_000);
-    expect(th.retryAfter("admin", "10.0.0.2")).toBe(300);
-    clock.advance(300_001);
-    expect(th.retryAfter("admin", "10.0.0.2")).toBe(0);
-  });
-  test("20 failures from one address lock it for every user name", () => {
-    const th = new LoginThrottle(new ManualClock());
-    for (let i = 0; i < 20; i++) th.fail(`user${i}`, "10.0.0.9");
-    expect(th.retryAfter("someone", "10.0.0.9")).toBeGreaterThan(0);
-    expect(th.retryAfter("someone", "10.0.0.8")).toBe(0);
   });
 });

@@ -1,9 +1,11 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { ManualClock } from "../clock.ts";
 import { startTestServer, TestAgent, type TestServer } from "../testing/harness.ts";
 
 let t: TestServer;
 beforeEach(async () => {
-  t = await startTestServer();
+  // Just after the 02:00 run the fires below name: a fire must be a recent run of its schedule.
+  t = await startTestServer({ clock: new ManualClock("2026-12-01T02:00:05Z") });
 });
 afterEach(async () => {
   await t.close();

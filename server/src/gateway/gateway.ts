@@ -54,6 +54,8 @@ export function createGateway(
   counters: Counters,
   log: Logger,
   release: AgentRelease | null = null,
+  /** The certificate the server serves (and its next one), when it serves TLS itself. */
+  tls: (() => { fingerprint: string; next: string | null } | null) | null = null,
 ) {
   const { clock } = registry;
 
@@ -75,6 +77,16 @@ export function createGateway(
     }
   }
 
+  /** Protocol 4, over TLS: the certificate now and next, which a pinned agent pins from then on. */
+  function announceTlsTo(socket: AgentSocket) {
+    const certs = tls?.();
+    if (!certs || (socket.protocolVersion ?? 0) < 4) return;
+    registry.sendTo(socket, "tls.fingerprints", {
+      current: certs.fingerprint,
+      ...(certs.next ? { next: certs.next } : {}),
+    });
+  }
+
   function hello(conn: Connection, msg: Extract<AgentMessage, { type: "hello" }>) {
     const version = msg.payload.protocol_version;
     if (!SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
@@ -93,7 +105,13 @@ export function createGateway(
     if (msg.payload.active_job_ids) domain.jobs.reconcile(conn.hostId, new Set(msg.payload.active_job_ids));
     conn.helloDone = true;
     // Order matters: config and schedules first, then the socket takes jobs (queued ones now).
-    registry.sendTo(conn.socket, "config.update", domain.hosts.configPayload(conn.hostId));
+    registry.sendTo(
+      conn.socket,
+      "config.update",
+      domain.hosts.configPayload(conn.hostId, conn.socket.secure !== false),
+    );
+    conn.socket.protocolVersion = version;
+    announceTlsTo(conn.socket);
     registry.markReady(conn.socket);
     domain.schedules.pushSet(conn.hostId);
     domain.jobs.onHello(conn.hostId);
@@ -237,6 +255,11 @@ export function createGateway(
     },
 
     protocolVersion: PROTOCOL_VERSION,
+
+    /** Tells every connected agent the certificates now served (after a reload). */
+    announceTls(): void {
+      for (const socket of registry.readySockets()) announceTlsTo(socket);
+    },
   };
 }
 

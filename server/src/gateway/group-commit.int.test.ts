@@ -46,13 +46,13 @@ test("a burst of frames is stored in a few transactions, and every ack finds its
         const seq = seqOf.get(id);
         if (seq === undefined) continue;
         seqOf.delete(id);
-        expect(t.server.store.logsAfter(jobId, seq - 1, 1)[0]?.payload).toBe(`line ${seq}`);
+        expect([...t.server.store.logsAfter(jobId, seq - 1, 1)][0]?.payload).toBe(`line ${seq}`);
         checked++;
       }
     }
     return checked === N;
   }, "all acks");
-  expect(t.server.store.logsAfter(jobId, 0, 1000)).toHaveLength(N);
+  expect([...t.server.store.logsAfter(jobId, 0, 1000)]).toHaveLength(N);
   const commits = (await metric("restic_fleet_gateway_commits_total")) - commitsBefore;
   const frames = (await metric("restic_fleet_gateway_committed_frames_total")) - framesBefore;
   expect(frames).toBe(N);
@@ -94,7 +94,7 @@ test("a failed commit acks nothing and closes with 1011; the re-sent frames are 
   }
   const acked = new Set(agent.of("ack").flatMap((a) => a.payload.ids));
   for (const id of ids) expect(acked.has(id)).toBe(false);
-  expect(store.logsAfter(jobId, 0, 10)).toHaveLength(0);
+  expect([...store.logsAfter(jobId, 0, 10)]).toHaveLength(0);
   expect(seen.filter((type) => type === "job.log")).toEqual([]);
 
   // The agent reconnects and re-sends the same envelopes: stored, acked.
@@ -104,7 +104,7 @@ test("a failed commit acks nothing and closes with 1011; the re-sent frames are 
     again.send("job.log", f, ids[i]);
   });
   await again.acked(...ids);
-  expect(store.logsAfter(jobId, 0, 10).map((l) => l.payload)).toEqual(["line 1", "line 2"]);
+  expect([...store.logsAfter(jobId, 0, 10)].map((l) => l.payload)).toEqual(["line 1", "line 2"]);
   // Once stored, the events leave (after the commit).
   expect(seen.filter((type) => type === "job.log").length).toBeGreaterThan(0);
   unsubscribe();
@@ -114,9 +114,9 @@ test("a frame that fails alone is refused alone; the rest of its batch is stored
   const { agent, jobId } = await runningJob();
   const store = t.server.store;
   const realInsert = store.insertLogs;
-  store.insertLogs = (lines) => {
+  store.insertLogs = (hostId, lines) => {
     if (lines.some((l) => l.seq === 2)) throw new Error("constraint failed (injected)");
-    realInsert(lines);
+    realInsert(hostId, lines);
   };
   const ids = [1, 2, 3].map((seq) => agent.send("job.log", logFrame(jobId, seq)));
   try {
@@ -126,9 +126,9 @@ test("a frame that fails alone is refused alone; the rest of its batch is stored
   } finally {
     store.insertLogs = realInsert;
   }
-  expect(store.logsAfter(jobId, 0, 10).map((l) => l.seq)).toEqual([1, 3]);
+  expect([...store.logsAfter(jobId, 0, 10)].map((l) => l.seq)).toEqual([1, 3]);
   // Nothing of the failed frame was kept (not even its envelope id): its re-send is stored.
   agent.send("job.log", logFrame(jobId, 2), ids[1]);
   await agent.acked(ids[1] as string);
-  expect(store.logsAfter(jobId, 0, 10).map((l) => l.seq)).toEqual([1, 2, 3]);
+  expect([...store.logsAfter(jobId, 0, 10)].map((l) => l.seq)).toEqual([1, 2, 3]);
 });

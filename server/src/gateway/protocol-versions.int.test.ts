@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { ManualClock } from "../clock.ts";
 import { startTestServer, TestAgent, type TestServer } from "../testing/harness.ts";
 
 // The server speaks protocol versions 1 to 3 and answers each agent in its own, so a fleet can
@@ -6,7 +7,8 @@ import { startTestServer, TestAgent, type TestServer } from "../testing/harness.
 
 let t: TestServer;
 beforeEach(async () => {
-  t = await startTestServer();
+  // Just after the recorded fire's run (02:00 in Europe/Berlin): a fire must be a recent run.
+  t = await startTestServer({ clock: new ManualClock("2026-12-01T01:00:05Z") });
 });
 afterEach(async () => {
   await t.close();

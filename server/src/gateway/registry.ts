@@ -7,6 +7,13 @@ import type { Logger } from "../log.ts";
 export interface AgentSocket {
   send(text: string): void;
   close(code: number, reason: string): void;
+  /**
+   * Whether this link may carry secrets: TLS (to this server or to a trusted proxy), a loopback
+   * peer, or `--allow-insecure-agents`. Absent: true (tests' in-process sockets).
+   */
+  secure?: boolean;
+  /** The protocol version its hello named (set by the gateway). */
+  protocolVersion?: number;
 }
 
 /** The live agent connections, one per host; implements the domain's AgentLink. */
@@ -47,6 +54,10 @@ export class AgentRegistry implements AgentLink {
   /** Called after a good hello; before it, a command.run could overtake the config.update. */
   markReady(socket: AgentSocket): void {
     this.#ready.add(socket);
+  }
+
+  isSecure(hostId: string): boolean {
+    return this.#sockets.get(hostId)?.secure !== false;
   }
 
   isConnected(hostId: string): boolean {
@@ -104,6 +115,11 @@ export class AgentRegistry implements AgentLink {
     if (!socket) return;
     this.#sockets.delete(hostId);
     closeQuietly(socket, code, reason);
+  }
+
+  /** The sockets past their hello. */
+  readySockets(): AgentSocket[] {
+    return [...this.#sockets.values()].filter((s) => this.#ready.has(s));
   }
 
   closeAll(code: number, reason: string): void {

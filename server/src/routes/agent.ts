@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import * as v from "valibot";
 import { ResticHost } from "../../../protocol/index.ts";
@@ -15,7 +15,12 @@ const Enroll = v.object({
 });
 
 /** For agents: POST /agent/enroll (enrollment token → agent token) and GET /agent/ws. */
-export function agentRoutes(domain: Domain, gateway: Gateway, upgradeWebSocket: UpgradeWebSocket) {
+export function agentRoutes(
+  domain: Domain,
+  gateway: Gateway,
+  upgradeWebSocket: UpgradeWebSocket,
+  secretsAllowed: (c: Context) => boolean,
+) {
   return new Hono<{ Variables: { hostId: string } }>()
     .post("/enroll", async (c) => {
       const body = await jsonBody(c, Enroll);
@@ -40,12 +45,15 @@ export function agentRoutes(domain: Domain, gateway: Gateway, upgradeWebSocket: 
       },
       upgradeWebSocket((c) => {
         const hostId = c.get("hostId");
+        // Decided while the request still exists: the socket's transport never changes.
+        const secure = secretsAllowed(c);
         let conn: Connection | null = null;
         return {
           onOpen(_event, ws) {
             conn = gateway.open(hostId, {
               send: (text) => ws.send(text),
               close: (code, reason) => ws.close(code, reason),
+              secure,
             });
           },
           onMessage(event, _ws) {

@@ -104,16 +104,23 @@ describe("operators", () => {
     expect((await t.api(`/api/v1/api-tokens/${own.id}`, { method: "DELETE", token })).status).toBe(204);
   });
 
-  test("wrong credentials are refused, and repeated failures are throttled", async () => {
+  test("wrong credentials are refused, and repeated failures wait longer and longer", async () => {
     for (let i = 0; i < 5; i++) {
       const bad = await login("admin", "nope");
       expect(bad.res.status).toBe(401);
       expect(bad.body.error?.message).toBe("wrong user name or password");
     }
-    const throttled = await login("admin", "admin-password");
-    expect(throttled.res.status).toBe(429);
-    expect(Number(throttled.res.headers.get("Retry-After"))).toBeGreaterThan(0);
-    t.clock.advance(15 * 60 * 1000 + 1000);
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const throttled = await login("admin", "nope");
+      expect(throttled.res.status).toBe(429);
+      waits.push(Number(throttled.res.headers.get("Retry-After")));
+      t.clock.advance((waits.at(-1) as number) * 1000);
+      expect((await login("admin", "nope")).res.status).toBe(401);
+    }
+    expect(waits).toEqual([1, 2, 4]);
+    expect((await login("admin", "admin-password")).res.status).toBe(429);
+    t.clock.advance(8000);
     expect((await login("admin", "admin-password")).res.status).toBe(201);
   });
 
@@ -198,6 +205,21 @@ describe("agents", () => {
       body: { token: "rfe_x", hostname: "d" },
     });
     expect(unknown.status).toBe(401);
+  });
+
+  test("uses left is decided in the write: 12 enrollments at once on a 3-use token make 3 hosts", async () => {
+    const tok = await t.json("/api/v1/enrollment-tokens", { method: "POST", body: { uses: 3 } });
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        t.json("/api/v1/agent/enroll", {
+          method: "POST",
+          token: null,
+          body: { token: tok.body.token, hostname: `h${i}` },
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(3).fill(201), ...Array(9).fill(401)]);
+    expect((await t.json("/api/v1/hosts")).body.items).toHaveLength(3);
   });
 
   test("revoking a host closes its socket, and its token stops working", async () => {

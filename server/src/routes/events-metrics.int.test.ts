@@ -59,3 +59,31 @@ test("/metrics speaks Prometheus text with hosts, jobs and gateway counters", as
   expect(body).toContain('restic_fleet_gateway_errors_total{code="invalid_message"} 1');
   agent.close();
 });
+
+test("with RF_METRICS_TOKEN set, /metrics needs it as a bearer token", async () => {
+  const token = "metrics-token-0123456789abcdef0123456789";
+  const guarded = await startTestServer({ settings: { metricsToken: token } });
+  try {
+    await guarded.enroll();
+    const none = await guarded.api("/metrics", { token: null });
+    expect(none.status).toBe(401);
+    expect(none.headers.get("www-authenticate")).toBe('Bearer realm="metrics"');
+    const body = await none.text();
+    expect(JSON.parse(body).error.message).toContain("RF_METRICS_TOKEN");
+    expect(body).not.toContain("web-01");
+    // A wrong token, one of another length, and an operator's API token are all refused.
+    for (const wrong of [`${token.slice(0, -1)}x`, "short", guarded.adminToken]) {
+      expect((await guarded.api("/metrics", { token: wrong })).status).toBe(401);
+    }
+    const ok = await guarded.api("/metrics", { token });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('restic_fleet_hosts{state="offline"} 1');
+  } finally {
+    await guarded.close();
+  }
+});
+
+test("without RF_METRICS_TOKEN, /metrics stays open (as before)", async () => {
+  const res = await t.api("/metrics", { token: null });
+  expect(res.status).toBe(200);
+});

@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import { JOB_KINDS, JOB_STATUSES, PROTOCOL_VERSION } from "../../../protocol/index.ts";
 import type { Domain } from "../domain/domain.ts";
+import { bearer } from "../http/auth.ts";
+import { errorBody } from "../http/errors.ts";
 import type { Counters } from "../metrics.ts";
 
 const esc = (s: string) => s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
@@ -15,6 +17,16 @@ export function healthRoutes(domain: Domain, counters: Counters, version: string
       return c.json(body, health.ok ? 200 : 503);
     })
     .get("/metrics", (c) => {
+      if (!domain.fleet.metricsAllowed(bearer(c))) {
+        return c.json(
+          errorBody(
+            "unauthorized",
+            "GET /metrics needs the token set in RF_METRICS_TOKEN: Authorization: Bearer <token>",
+          ),
+          401,
+          { "WWW-Authenticate": 'Bearer realm="metrics"' },
+        );
+      }
       const m = domain.fleet.metrics();
       const lines: string[] = [
         "# HELP restic_fleet_hosts Enrolled hosts by presence.",

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import * as v from "valibot";
 import type { Domain } from "../domain/domain.ts";
@@ -12,7 +12,7 @@ const Login = v.object({
 });
 
 /** POST /session logs in (cookie + CSRF token), GET /session shows it, DELETE /session logs out. */
-export function sessionRoutes(domain: Domain, clientAddress: (c: { req: { raw: Request } }) => string) {
+export function sessionRoutes(domain: Domain, clientAddress: (c: Context) => string, https: (c: Context) => boolean) {
   return new Hono<AppEnv>()
     .post("/", async (c) => {
       const body = await jsonBody(c, Login);
@@ -20,7 +20,7 @@ export function sessionRoutes(domain: Domain, clientAddress: (c: { req: { raw: R
       setCookie(c, SESSION_COOKIE, s.token, {
         httpOnly: true,
         sameSite: "Strict",
-        secure: new URL(c.req.url).protocol === "https:" || c.req.header("X-Forwarded-Proto") === "https",
+        secure: https(c),
         path: "/",
         maxAge: s.max_age_s,
       });

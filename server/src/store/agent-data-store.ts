@@ -1,13 +1,27 @@
-import type { AgentDataStore } from "../domain/store.ts";
+import type { AgentDataStore, LogUsage } from "../domain/store.ts";
 import type { LogRow, RepoStatsRow, StoredSnapshot } from "../domain/types.ts";
-import { type Database, fromJson, params, toJson } from "./db.ts";
+import { type Database, fromJson, lazily, params, toJson } from "./db.ts";
 
 type SnapshotRow = Omit<StoredSnapshot, "paths" | "tags"> & { paths: string; tags: string | null };
 
 /** What agents report: log lines, snapshot lists, repository stats, and the envelope ids seen. */
 export function agentDataStore(db: Database): AgentDataStore {
-  const insertLog = db.query(
-    "INSERT OR IGNORE INTO job_logs (job_id, seq, ts, stream, payload) VALUES ($job_id, $seq, $ts, $stream, $payload)",
+  const insertLog = db.query<unknown, [string, number, string, string, string]>(
+    "INSERT OR IGNORE INTO job_logs (job_id, seq, ts, stream, payload) VALUES (?, ?, ?, ?, ?)",
+  );
+  const addJobBytes = db.query<unknown, [string, number]>(
+    `INSERT INTO job_log_usage (job_id, bytes) VALUES (?, ?)
+     ON CONFLICT (job_id) DO UPDATE SET bytes = bytes + excluded.bytes`,
+  );
+  const addHostBytes = db.query<unknown, [string, number]>(
+    `INSERT INTO host_log_usage (host_id, bytes) VALUES (?, ?)
+     ON CONFLICT (host_id) DO UPDATE SET bytes = bytes + excluded.bytes`,
+  );
+  const usage = db.query<{ host_id: string; job_bytes: number; capped: number; host_bytes: number }, [string]>(
+    `SELECT j.host_id, coalesce(u.bytes, 0) AS job_bytes, coalesce(u.capped, 0) AS capped,
+       coalesce(h.bytes, 0) AS host_bytes
+     FROM jobs j LEFT JOIN job_log_usage u ON u.job_id = j.id LEFT JOIN host_log_usage h ON h.host_id = j.host_id
+     WHERE j.id = ?`,
   );
   const insertSnapshot = db.query(
     `INSERT INTO snapshots (host_id, id, short_id, time, hostname, paths, tags, size_bytes, file_count)
@@ -20,16 +34,43 @@ export function agentDataStore(db: Database): AgentDataStore {
         .query("INSERT OR IGNORE INTO received_envelopes (host_id, id, received_at) VALUES (?, ?, ?)")
         .run(host_id, id, at).changes > 0,
     forgetEnvelopesBefore: (at: string) => db.query("DELETE FROM received_envelopes WHERE received_at < ?").run(at),
-    /** Batched: call inside a transaction. */
-    insertLogs(lines: LogRow[]) {
-      for (const l of lines) insertLog.run(params(l));
+    logUsage(job_id: string): LogUsage | null {
+      const r = usage.get(job_id);
+      return r ? { ...r, capped: r.capped !== 0 } : null;
     },
-    logsAfter: (job_id: string, after_seq: number, limit: number) =>
-      db
-        .query<LogRow, [string, number, number]>(
-          "SELECT job_id, seq, ts, stream, payload FROM job_logs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-        )
-        .all(job_id, after_seq, limit),
+    /** Batched: call inside a transaction. */
+    insertLogs(host_id: string, lines: Array<LogRow & { cost: number }>) {
+      const added = new Map<string, number>();
+      for (const l of lines) {
+        if (insertLog.run(l.job_id, l.seq, l.ts, l.stream, l.payload).changes > 0) {
+          added.set(l.job_id, (added.get(l.job_id) ?? 0) + l.cost);
+        }
+      }
+      let total = 0;
+      for (const [job_id, bytes] of added) {
+        addJobBytes.run(job_id, bytes);
+        total += bytes;
+      }
+      if (total > 0) addHostBytes.run(host_id, total);
+    },
+    capLog(m: LogRow) {
+      db.query(
+        `INSERT INTO job_logs (job_id, seq, ts, stream, payload) VALUES ($job_id, $seq, $ts, $stream, $payload)
+         ON CONFLICT (job_id, seq) DO UPDATE SET ts = excluded.ts, stream = excluded.stream, payload = excluded.payload`,
+      ).run(params(m));
+      db.query(
+        `INSERT INTO job_log_usage (job_id, bytes, capped) VALUES (?, 0, 1)
+         ON CONFLICT (job_id) DO UPDATE SET capped = 1`,
+      ).run(m.job_id);
+    },
+    logsAfter: (job_id: string, after_seq: number, limit: number): Iterable<LogRow> =>
+      lazily(() =>
+        db
+          .query<LogRow, [string, number, number]>(
+            "SELECT job_id, seq, ts, stream, payload FROM job_logs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+          )
+          .iterate(job_id, after_seq, limit),
+      ),
     /** Replaces the host's snapshot list; call inside a transaction so readers never see half. */
     replaceSnapshots(host_id: string, list: Omit<StoredSnapshot, "host_id">[]) {
       db.query("DELETE FROM snapshots WHERE host_id = ?").run(host_id);

@@ -54,3 +54,11 @@ export function fromJson<T>(text: string | null, fallback: T): T {
 
 /** Named parameters from a typed row; interfaces lack the index signature bun:sqlite wants. */
 export const params = (row: object) => row as Record<string, string | number | bigint | boolean | null>;
+
+/**
+ * A statement's rows, read one at a time once iteration starts: a caller that stops early (a
+ * page full of bytes) never loads the rest, and stopping resets the statement.
+ */
+export function* lazily<T>(rows: () => Iterable<T>): Generator<T, void, undefined> {
+  yield* rows();
+}

@@ -1,8 +1,8 @@
 import type { HelloInfo, HostsStore } from "../domain/store.ts";
 import type { Host, HostConfigRow } from "../domain/types.ts";
-import { type Database, params } from "./db.ts";
+import { type Database, fromJson, params } from "./db.ts";
 
-export type HostRow = Omit<Host, "online"> & { online: number };
+export type HostRow = Omit<Host, "online" | "policy"> & { online: number; policy: string | null };
 /** Field by field, not a spread: the host list's rows carry more columns (host-summary-store.ts). */
 export const toHost = (r: HostRow): Host => ({
   id: r.id,
@@ -10,6 +10,7 @@ export const toHost = (r: HostRow): Host => ({
   hostname: r.hostname,
   restic_host: r.restic_host,
   timezone: r.timezone,
+  policy: fromJson(r.policy, null),
   os: r.os,
   arch: r.arch,
   agent_version: r.agent_version,
@@ -24,7 +25,7 @@ export const toHost = (r: HostRow): Host => ({
 });
 
 /** The columns of a Host (hosts also holds the host list's facts, see host-summary-store.ts). */
-export const hostCols = `id, name, hostname, restic_host, timezone, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
+export const hostCols = `id, name, hostname, restic_host, timezone, policy, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
   last_seen_at, enrolled_at, schedule_version, acked_schedule_version`;
 
 export function hostsStore(db: Database): HostsStore {
@@ -51,10 +52,10 @@ export function hostsStore(db: Database): HostsStore {
     listHosts: (): Host[] => db.query<HostRow, []>(`SELECT ${hostCols} FROM hosts ORDER BY name, id`).all().map(toHost),
     recordHello(id: string, h: HelloInfo) {
       db.query(
-        `UPDATE hosts SET hostname = $hostname, restic_host = $restic_host, timezone = coalesce($timezone, timezone), os = $os, arch = $arch, agent_version = $agent_version,
+        `UPDATE hosts SET hostname = $hostname, restic_host = $restic_host, timezone = coalesce($timezone, timezone), policy = $policy, os = $os, arch = $arch, agent_version = $agent_version,
            restic_version = $restic_version, protocol_version = $protocol_version, boot_time = $boot_time,
            online = 1, last_seen_at = $at WHERE id = $id`,
-      ).run({ id, ...h });
+      ).run({ id, ...h, policy: h.policy ? JSON.stringify(h.policy) : null });
     },
     touchHost: (id: string, at: string) =>
       db.query("UPDATE hosts SET last_seen_at = ?, online = 1 WHERE id = ?").run(at, id),

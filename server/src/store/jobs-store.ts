@@ -3,7 +3,7 @@ import { type JobKind, specByKind, type TerminalJobStatus } from "../../../proto
 import { jobCommand } from "../domain/command-spec.ts";
 import type { JobFilter, JobsStore } from "../domain/store.ts";
 import type { Job, JobCommand, JobState } from "../domain/types.ts";
-import { type Database, fromJson, toJson } from "./db.ts";
+import { type Database, fromJson, lazily, toJson } from "./db.ts";
 
 /** A jobs row: the kind with its spec as JSON text, which toJob reads back typed by the kind. */
 type Row = Omit<JobState, "args" | "progress" | "stats"> & {
@@ -91,7 +91,7 @@ export function jobsStore(db: Database): JobsStore {
       const r = byId.get(id);
       return r ? toJob(r) : null;
     },
-    listJobs(f: JobFilter): Job[] {
+    listJobs(f: JobFilter): Iterable<Job> {
       // One statement per filter shape, so SQLite can use the (host_id|status, created_at, id)
       // indexes; an "? IS NULL OR" form would make it scan (measured: 94 ms p99 at 1M jobs).
       const where: string[] = [];
@@ -112,10 +112,10 @@ export function jobsStore(db: Database): JobsStore {
       }
       const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
         ORDER BY created_at DESC, id DESC LIMIT ?`;
-      return db
-        .query<Row, Array<string | number>>(sql)
-        .all(...args, f.limit)
-        .map(toJob);
+      const statement = db.query<Row, Array<string | number>>(sql);
+      return lazily(function* () {
+        for (const r of statement.iterate(...args, f.limit)) yield toJob(r);
+      });
     },
     /** Queued jobs of a host, oldest first, that the agent has not accepted yet. */
     undeliveredJobs: (host_id: string): Job[] =>

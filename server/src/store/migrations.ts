@@ -243,4 +243,24 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE hosts ADD COLUMN timezone TEXT;
   `,
+  // 7 (2026-12-01): the host's own policy from its hello (protocol 4), as JSON; null for an
+  // older agent.
+  `
+  ALTER TABLE hosts ADD COLUMN policy TEXT;
+  `,
+  // 8 (2026-12-02): counters for the log limits per job and per host (domain/log-quota.ts). One
+  // narrow row each, added to once per job.log frame, so the hot path never sums stored lines (and
+  // never rewrites a wide jobs row). Counting starts here: lines stored before do not count, or a
+  // host with a long history could be over its limit on its first start after the upgrade.
+  `
+  CREATE TABLE job_log_usage (
+    job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    capped INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  CREATE TABLE host_log_usage (
+    host_id TEXT PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+    bytes INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+  `,
 ];

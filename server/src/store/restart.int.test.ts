@@ -2,12 +2,14 @@ import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ManualClock } from "../clock.ts";
 import { startTestServer, TestAgent } from "../testing/harness.ts";
 
 test("a restart on the same data directory keeps everything committed", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "rf-restart-"));
   try {
-    const t = await startTestServer({ dataDir });
+    // Just after the 03:00 run the fire below names: a fire must be a recent run of its schedule.
+    const t = await startTestServer({ dataDir, clock: new ManualClock("2026-12-01T03:00:05Z") });
     const h = await t.enroll();
     await t.json(`/api/v1/hosts/${h.host_id}/config`, {
       method: "PUT",

@@ -88,6 +88,7 @@ export function storeContract(
       hostname: "box",
       restic_host: "box",
       timezone: null,
+      policy: null,
       os: "linux",
       arch: "amd64",
       agent_version: "1.2.3",
@@ -160,6 +161,11 @@ export function storeContract(
       stream: "stdout",
       payload,
     });
+    /** Lines with the cost they count for: 10 each unless given. */
+    const costed = (lines: ReturnType<typeof logLine>[], cost = 10) => lines.map((l) => ({ ...l, cost }));
+    // The lazy reads, read whole.
+    const logsOf = (job_id: string, after_seq: number, limit: number) => [...s.logsAfter(job_id, after_seq, limit)];
+    const jobsOf = (f: Parameters<Store["listJobs"]>[0]) => [...s.listJobs(f)];
 
     describe("users", () => {
       test("userByName returns the user with its password hash, userById without it", () => {
@@ -353,6 +359,7 @@ export function storeContract(
           hostname: "web-a",
           restic_host: "web-a.restic",
           timezone: null,
+          policy: null,
           os: null,
           arch: null,
           agent_version: null,
@@ -365,6 +372,22 @@ export function storeContract(
           schedule_version: 0,
           acked_schedule_version: 0,
         });
+      });
+
+      test("recordHello stores the host's policy as reported, and a hello without one clears it", () => {
+        addHost("h1");
+        const policy = {
+          remote_hooks: false,
+          restore_targets: ["/var/lib/restic-fleet-agent/restore"],
+          backup_paths: null,
+          repositories: "first" as const,
+          source: "/etc/restic-fleet-agent/policy.json",
+        };
+        s.recordHello("h1", hello({ at: t(10), policy }));
+        expect(s.hostById("h1")?.policy).toEqual(policy);
+        expect(s.listHosts()[0]?.policy).toEqual(policy);
+        s.recordHello("h1", hello({ at: t(20) }));
+        expect(s.hostById("h1")?.policy).toBeNull();
       });
 
       test("hostById is null for an unknown id; hostIdByTokenHash finds a host by its agent token hash", () => {
@@ -449,7 +472,7 @@ export function storeContract(
           addSchedule(`s-${h}`, h);
           addJob(`j-${h}`, h, { scheduled_id: `s-${h}`, scheduled_at: t(60) });
           s.tx(() => {
-            s.insertLogs([logLine(`j-${h}`, 1)]);
+            s.insertLogs(h, costed([logLine(`j-${h}`, 1)]));
             s.replaceSnapshots(h, [snapshot("a", t(1))]);
           });
           s.insertRepoStats(repoStats(h, 100, t(2)));
@@ -461,15 +484,17 @@ export function storeContract(
         expect(s.scheduleById("s-h1")).toBeNull();
         expect(s.schedulesForHost("h1")).toEqual([]);
         expect(s.jobById("j-h1")).toBeNull();
-        expect(s.listJobs({ host_id: "h1", limit: 10 })).toEqual([]);
-        expect(s.logsAfter("j-h1", 0, 10)).toEqual([]);
+        expect(jobsOf({ host_id: "h1", limit: 10 })).toEqual([]);
+        expect(logsOf("j-h1", 0, 10)).toEqual([]);
+        expect(s.logUsage("j-h1")).toBeNull();
         expect(s.snapshotsForHost("h1")).toEqual([]);
         expect(s.repoStatsForHost("h1", 10)).toEqual([]);
         expect(s.hostSummary("h1")).toBeNull();
         // The other host keeps everything.
         expect(s.scheduleById("s-h2")).not.toBeNull();
         expect(s.jobById("j-h2")).not.toBeNull();
-        expect(s.logsAfter("j-h2", 0, 10)).toHaveLength(1);
+        expect(logsOf("j-h2", 0, 10)).toHaveLength(1);
+        expect(s.logUsage("j-h2")).toMatchObject({ job_bytes: 10, host_bytes: 10 });
         expect(s.snapshotsForHost("h2")).toHaveLength(1);
         expect(s.repoStatsForHost("h2", 10)).toHaveLength(1);
         expect(s.deleteHost("h1")).toBe(false);
@@ -743,14 +768,14 @@ export function storeContract(
         addJob("j1", "h1");
         expect(() => s.insertJob(job("j1", "h1", { created_at: t(9) }))).toThrow();
         expect(() => s.insertJob(job("j2", "nope"))).toThrow();
-        expect(s.listJobs({ limit: 10 }).map((j) => j.id)).toEqual(["j1"]);
+        expect(jobsOf({ limit: 10 }).map((j) => j.id)).toEqual(["j1"]);
       });
 
       test("jobs without a schedule tick never collide", () => {
         addHost("h1");
         expect(s.insertJob(job("j1", "h1")).created).toBe(true);
         expect(s.insertJob(job("j2", "h1")).created).toBe(true);
-        expect(s.listJobs({ limit: 10 })).toHaveLength(2);
+        expect(jobsOf({ limit: 10 })).toHaveLength(2);
       });
 
       test("listJobs lists newest first, by created_at then id, up to the limit", () => {
@@ -759,20 +784,20 @@ export function storeContract(
         addJob("j3", "h1", { created_at: t(2) });
         addJob("j2", "h1", { created_at: t(2) });
         addJob("j0", "h1", { created_at: t(3) });
-        expect(s.listJobs({ limit: 10 }).map((j) => j.id)).toEqual(["j0", "j3", "j2", "j1"]);
-        expect(s.listJobs({ limit: 2 }).map((j) => j.id)).toEqual(["j0", "j3"]);
+        expect(jobsOf({ limit: 10 }).map((j) => j.id)).toEqual(["j0", "j3", "j2", "j1"]);
+        expect(jobsOf({ limit: 2 }).map((j) => j.id)).toEqual(["j0", "j3"]);
       });
 
       test("listJobs `after` is an exclusive (created_at, id) cursor that walks every job once", () => {
         addHost("h1");
         // Ties on created_at across page boundaries: the id breaks them.
         for (let i = 0; i < 7; i++) addJob(`j${i}`, "h1", { created_at: t(i % 3) });
-        const all = s.listJobs({ limit: 100 }).map((j) => j.id);
+        const all = jobsOf({ limit: 100 }).map((j) => j.id);
         const seen: string[] = [];
         let after: { created_at: string; id: string } | undefined;
         // Bounded: a cursor that does not advance fails the test instead of hanging it.
         for (let pages = 0; pages < 5; pages++) {
-          const page = s.listJobs({ limit: 3, after });
+          const page = jobsOf({ limit: 3, after });
           seen.push(...page.map((j) => j.id));
           const last = page.at(-1);
           if (page.length < 3 || !last) break;
@@ -780,7 +805,7 @@ export function storeContract(
         }
         expect(seen).toEqual(all);
         expect(new Set(seen).size).toBe(7);
-        expect(s.listJobs({ limit: 10, after: { created_at: t(1), id: "j4" } }).map((j) => j.id)).toEqual([
+        expect(jobsOf({ limit: 10, after: { created_at: t(1), id: "j4" } }).map((j) => j.id)).toEqual([
           "j1",
           "j6",
           "j3",
@@ -798,15 +823,15 @@ export function storeContract(
         s.markRunning("b", t(5));
         s.markRunning("c", t(5));
         s.markRunning("d", t(5));
-        expect(s.listJobs({ host_id: "h1", limit: 10 }).map((j) => j.id)).toEqual(["d", "b", "a"]);
-        expect(s.listJobs({ status: "running", limit: 10 }).map((j) => j.id)).toEqual(["d", "c", "b"]);
-        expect(s.listJobs({ host_id: "h1", status: "running", limit: 10 }).map((j) => j.id)).toEqual(["d", "b"]);
+        expect(jobsOf({ host_id: "h1", limit: 10 }).map((j) => j.id)).toEqual(["d", "b", "a"]);
+        expect(jobsOf({ status: "running", limit: 10 }).map((j) => j.id)).toEqual(["d", "c", "b"]);
+        expect(jobsOf({ host_id: "h1", status: "running", limit: 10 }).map((j) => j.id)).toEqual(["d", "b"]);
         expect(
-          s
-            .listJobs({ host_id: "h1", status: "running", limit: 10, after: { created_at: t(4), id: "d" } })
-            .map((j) => j.id),
+          jobsOf({ host_id: "h1", status: "running", limit: 10, after: { created_at: t(4), id: "d" } }).map(
+            (j) => j.id,
+          ),
         ).toEqual(["b"]);
-        expect(s.listJobs({ host_id: "hx", limit: 10 })).toEqual([]);
+        expect(jobsOf({ host_id: "hx", limit: 10 })).toEqual([]);
       });
 
       test("undeliveredJobs lists a host's queued, unaccepted jobs, oldest first", () => {
@@ -1056,14 +1081,65 @@ export function storeContract(
         addJob("j1", "h1");
         addJob("j2", "h1");
         s.tx(() => {
-          s.insertLogs([logLine("j1", 2), logLine("j1", 1), logLine("j2", 1, "other job")]);
-          s.insertLogs([logLine("j1", 1, "re-sent"), logLine("j1", 3), logLine("j1", 4)]);
+          s.insertLogs("h1", costed([logLine("j1", 2), logLine("j1", 1), logLine("j2", 1, "other job")]));
+          s.insertLogs("h1", costed([logLine("j1", 1, "re-sent"), logLine("j1", 3), logLine("j1", 4)]));
         });
-        expect(s.logsAfter("j1", 0, 10)).toEqual([1, 2, 3, 4].map((n) => logLine("j1", n)));
-        expect(s.logsAfter("j1", 0, 2).map((l) => l.seq)).toEqual([1, 2]);
-        expect(s.logsAfter("j1", 2, 2).map((l) => l.seq)).toEqual([3, 4]);
-        expect(s.logsAfter("j1", 4, 2)).toEqual([]);
-        expect(s.logsAfter("j2", 0, 10)).toEqual([logLine("j2", 1, "other job")]);
+        expect(logsOf("j1", 0, 10)).toEqual([1, 2, 3, 4].map((n) => logLine("j1", n)));
+        expect(logsOf("j1", 0, 2).map((l) => l.seq)).toEqual([1, 2]);
+        expect(logsOf("j1", 2, 2).map((l) => l.seq)).toEqual([3, 4]);
+        expect(logsOf("j1", 4, 2)).toEqual([]);
+        expect(logsOf("j2", 0, 10)).toEqual([logLine("j2", 1, "other job")]);
+      });
+
+      test("logsAfter and listJobs read lazily: a reader that stops early leaves the next read whole", () => {
+        addHost("h1");
+        addJob("j1", "h1", { created_at: t(1) });
+        addJob("j2", "h1", { created_at: t(2) });
+        s.tx(() => s.insertLogs("h1", costed([1, 2, 3].map((n) => logLine("j1", n)))));
+        for (const line of s.logsAfter("j1", 0, 10)) {
+          expect(line.seq).toBe(1);
+          break;
+        }
+        expect(logsOf("j1", 0, 10).map((l) => l.seq)).toEqual([1, 2, 3]);
+        for (const job of s.listJobs({ limit: 10 })) {
+          expect(job.id).toBe("j2");
+          break;
+        }
+        expect(jobsOf({ limit: 10 }).map((j) => j.id)).toEqual(["j2", "j1"]);
+      });
+
+      test("insertLogs adds the cost of the lines it stores to their job's and host's counters", () => {
+        addHost("h1");
+        addHost("h2");
+        addJob("j1", "h1");
+        addJob("j2", "h1");
+        addJob("j3", "h2");
+        expect(s.logUsage("j1")).toEqual({ host_id: "h1", job_bytes: 0, capped: false, host_bytes: 0 });
+        expect(s.logUsage("nope")).toBeNull();
+        s.tx(() => {
+          s.insertLogs("h1", [...costed([logLine("j1", 1), logLine("j1", 2)], 100), ...costed([logLine("j2", 1)], 7)]);
+          // A seq already stored is neither stored again nor counted.
+          s.insertLogs("h1", costed([logLine("j1", 2, "again"), logLine("j1", 3)], 100));
+          s.insertLogs("h2", costed([logLine("j3", 1)], 5));
+        });
+        expect(s.logUsage("j1")).toEqual({ host_id: "h1", job_bytes: 300, capped: false, host_bytes: 307 });
+        expect(s.logUsage("j2")).toEqual({ host_id: "h1", job_bytes: 7, capped: false, host_bytes: 307 });
+        expect(s.logUsage("j3")).toEqual({ host_id: "h2", job_bytes: 5, capped: false, host_bytes: 5 });
+      });
+
+      test("capLog stores the marker, over a line of its seq if any, and marks the job capped", () => {
+        addHost("h1");
+        addJob("j1", "h1");
+        addJob("j2", "h1");
+        s.tx(() => s.insertLogs("h1", costed([logLine("j1", 1), logLine("j1", 2)], 50)));
+        const marker = { job_id: "j1", seq: 2, ts: t(9), stream: "event", payload: "log limit reached" };
+        s.tx(() => {
+          s.capLog(marker);
+          s.capLog({ ...marker, job_id: "j2", seq: 1 });
+        });
+        expect(logsOf("j1", 0, 10)).toEqual([logLine("j1", 1), marker]);
+        expect(s.logUsage("j1")).toEqual({ host_id: "h1", job_bytes: 100, capped: true, host_bytes: 100 });
+        expect(s.logUsage("j2")).toMatchObject({ job_bytes: 0, capped: true });
       });
 
       test("replaceSnapshots replaces the host's whole list and leaves other hosts' alone", () => {

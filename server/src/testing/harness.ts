@@ -10,6 +10,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "../../../protocol/index.ts";
 import { ManualClock } from "../clock.ts";
+import type { Settings } from "../domain/settings.ts";
 import type { AgentRelease } from "../gateway/gateway.ts";
 import { silentLogger } from "../log.ts";
 import { type RunningServer, startServer } from "../server.ts";
@@ -36,7 +37,13 @@ export interface TestServer {
 }
 
 export async function startTestServer(
-  opts: { dataDir?: string; clock?: ManualClock; agentRelease?: AgentRelease } = {},
+  opts: {
+    dataDir?: string;
+    clock?: ManualClock;
+    agentRelease?: AgentRelease;
+    trustedProxies?: string[];
+    settings?: Partial<Settings>;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "rf-server-"));
   const clock = opts.clock ?? new ManualClock(new Date());
@@ -49,6 +56,8 @@ export async function startTestServer(
       clock,
       sweepIntervalMs: 3_600_000,
       agentRelease: opts.agentRelease ?? null,
+      settings: opts.settings ?? {},
+      trustedProxies: opts.trustedProxies ?? [],
     });
   let server = start();
   let adminToken = "";

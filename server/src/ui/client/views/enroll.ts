@@ -63,7 +63,11 @@ export const enrollView: View = (root, ctx) => {
     e.preventDefault();
     try {
       const t = await api<Token>("/enrollment-tokens", "POST", { uses: Number(uses.value), expires_in: expires.value });
+      const info = await api<{ tls_fingerprint: string | null }>("/server-info");
       const server = location.origin;
+      // The agent pins the certificate this page was served with: nobody in between can replace it.
+      const fp = info.tls_fingerprint;
+      const pin = fp ? ` --fingerprint ${fp}` : "";
       clear(out);
       out.append(
         h(
@@ -78,17 +82,28 @@ export const enrollView: View = (root, ctx) => {
             ". It is shown only now.",
           ),
           h("pre", { class: "token", tabindex: "0" }, h("code", {}, t.token)),
+          fp
+            ? h("p", {}, "The commands pin this server's certificate: ", h("code", {}, fp), ".")
+            : location.protocol === "http:"
+              ? h(
+                  "p",
+                  { class: "error", role: "note" },
+                  "This server does not serve TLS: agents on other machines refuse to enroll over plain http, " +
+                    "and would get no repository password over it. Start it with --tls self-signed " +
+                    "(docs/install.md, Secure the link).",
+                )
+              : null,
           snippet(
             "Debian / Ubuntu (.deb)",
-            `sudo apt-get install ./restic-fleet-agent_<version>_amd64.deb\nsudo restic-fleet-agent enroll --server ${server} --token ${t.token}\nsudo systemctl enable --now restic-fleet-agent`,
+            `sudo apt-get install ./restic-fleet-agent_<version>_amd64.deb\nsudo restic-fleet-agent enroll --server ${server} --token ${t.token}${pin}\nsudo systemctl enable --now restic-fleet-agent`,
           ),
           snippet(
             "Any Linux (single executable)",
-            `sudo install -m 0755 restic-fleet-agent-linux-x64 /usr/local/bin/restic-fleet-agent\nsudo restic-fleet-agent enroll --server ${server} --token ${t.token}\nsudo restic-fleet-agent run`,
+            `sudo install -m 0755 restic-fleet-agent-linux-x64 /usr/local/bin/restic-fleet-agent\nsudo restic-fleet-agent enroll --server ${server} --token ${t.token}${pin}\nsudo restic-fleet-agent run`,
           ),
           snippet(
             "Windows (Chocolatey, as Administrator)",
-            `choco install restic-fleet-agent --params "'/Server:${server} /EnrollToken:${t.token}'"`,
+            `choco install restic-fleet-agent --params "'/Server:${server} /EnrollToken:${t.token}${fp ? ` /Fingerprint:${fp}` : ""}'"`,
           ),
         ),
       );

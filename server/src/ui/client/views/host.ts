@@ -7,6 +7,7 @@ import { bytes, interval } from "../format.ts";
 import type { Host, Job, List, RepoStats, Schedule, Snapshot } from "../types.ts";
 import { ago, badge, emptyState, errorBox } from "../widgets.ts";
 import { renderHostConfig } from "./host-config.ts";
+import { hostPolicyLine } from "./host-policy.ts";
 import { renderHostSchedules } from "./host-schedules.ts";
 import { runForm } from "./run-form.ts";
 
@@ -69,6 +70,16 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
         " · schedules ",
         badge(host.schedule_in_sync ? "in_sync" : "not_synced"),
       ),
+      hostPolicyLine(host),
+      host.secrets_withheld
+        ? h(
+            "p",
+            { class: "error", role: "alert" },
+            "Waiting for a secure connection: this agent connects over plain http from another machine, so the " +
+              "server keeps its repository password back and its jobs cannot run. Enroll it over https " +
+              "(docs/install.md, Secure the link).",
+          )
+        : null,
       host.last_backup?.status === "failed" && host.last_backup.error
         ? h("p", { class: "error", role: "alert" }, `Last backup failed: ${host.last_backup.error}`)
         : null,
@@ -107,7 +118,9 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   function renderRun() {
     clear(runBox);
     if (!ctx.isAdmin) return;
-    run = runForm(id, schedules.items, snapshots.items, (jobId) => ctx.go(`#/jobs/${jobId}`));
+    run = runForm(id, schedules.items, snapshots.items, host.policy?.restore_targets ?? null, (jobId) =>
+      ctx.go(`#/jobs/${jobId}`),
+    );
     runBox.append(run.form);
   }
 

@@ -19,6 +19,8 @@ export function runForm(
   hostId: string,
   schedules: Schedule[],
   snapshots: Snapshot[],
+  /** The host policy's allowed restore folders (null: any): the first one is the default target. */
+  restoreTargets: string[] | null,
   started: (jobId: string) => void,
 ): RunForm {
   const backupSchedule = schedules.find((s) => s.kind === "backup");
@@ -43,7 +45,12 @@ export function runForm(
     h("option", { value: "latest" }, "latest"),
     ...snapshots.map((s) => h("option", { value: s.id }, `${s.short_id} — ${new Date(s.time).toLocaleString()}`)),
   );
-  const target = h("input", { name: "spec", placeholder: "/tmp/restore" });
+  const staging = restoreTargets?.[0];
+  const target = h("input", {
+    name: "spec",
+    placeholder: "/srv/restore",
+    ...(staging ? { value: staging } : {}),
+  });
   const include = h("textarea", {
     name: "spec",
     rows: 2,
@@ -66,7 +73,13 @@ export function runForm(
       "div",
       {},
       field("Snapshot", snapshot),
-      field("Target folder (absolute)", target),
+      field(
+        "Target folder (absolute)",
+        target,
+        restoreTargets
+          ? `This host's policy allows restores only into ${restoreTargets.join(", ") || "no folder"}.`
+          : undefined,
+      ),
       field("Include", include),
     ),
   };

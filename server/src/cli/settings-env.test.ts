@@ -1,0 +1,23 @@
+import { expect, test } from "bun:test";
+import { parseBytes, settingsFromEnv } from "./settings-env.ts";
+
+test("sizes take bytes or K, M, G (powers of 1024), at least 64K", () => {
+  expect(parseBytes("X", "16777216")).toBe(16 * 1024 * 1024);
+  expect(parseBytes("X", "16M")).toBe(16 * 1024 * 1024);
+  expect(parseBytes("X", "256MiB")).toBe(256 * 1024 * 1024);
+  expect(parseBytes("X", "1g")).toBe(1024 ** 3);
+  expect(parseBytes("X", "64K")).toBe(65536);
+  expect(() => parseBytes("RF_LOG_BYTES_PER_JOB", "16 MB")).toThrow("RF_LOG_BYTES_PER_JOB must be a size in bytes");
+  expect(() => parseBytes("X", "-1")).toThrow("must be a size");
+  expect(() => parseBytes("X", "1000")).toThrow("at least 64K");
+});
+
+test("the environment sets the log limits and the metrics token; unset or empty keeps the defaults", () => {
+  expect(settingsFromEnv({})).toEqual({});
+  expect(settingsFromEnv({ RF_LOG_BYTES_PER_JOB: "", RF_METRICS_TOKEN: "" })).toEqual({});
+  const token = "a".repeat(32);
+  expect(settingsFromEnv({ RF_LOG_BYTES_PER_JOB: "8M", RF_LOG_BYTES_PER_HOST: "1G", RF_METRICS_TOKEN: token })).toEqual(
+    { logBytesPerJob: 8 * 1024 * 1024, logBytesPerHost: 1024 ** 3, metricsToken: token },
+  );
+  expect(() => settingsFromEnv({ RF_METRICS_TOKEN: "secret" })).toThrow("at least 32 characters");
+});
