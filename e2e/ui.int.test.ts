@@ -206,6 +206,7 @@ test("9. a viewer sees no action buttons, and a forged request is refused", asyn
     "Add schedule",
     "Revoke host",
     "Save repository settings",
+    "Save labels",
     "Restore…",
     "Edit",
     "Delete",

@@ -14,6 +14,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { repositoryRoutes } from "./routes/repositories.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
 import { serverInfoRoutes } from "./routes/server-info.ts";
 import { sessionRoutes } from "./routes/session.ts";
@@ -64,6 +65,7 @@ export function createApp(parts: AppParts) {
   api.route("/api-tokens", apiTokenRoutes(domain));
   api.route("/enrollment-tokens", enrollmentTokenRoutes(domain));
   api.route("/hosts", hostRoutes(domain));
+  api.route("/repositories", repositoryRoutes(domain));
   api.route("/events", eventRoutes(domain));
   api.route("/", scheduleRoutes(domain));
   api.route("/", jobRoutes(domain));

@@ -22,6 +22,7 @@ async function main(argv: string[]): Promise<number> {
       name: { type: "string" },
       uses: { type: "string" },
       expires: { type: "string" },
+      label: { type: "string", multiple: true },
       "trusted-proxy": { type: "string", multiple: true },
       tls: { type: "string" },
       "tls-cert": { type: "string" },

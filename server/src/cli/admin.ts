@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { formatLabels, type Labels, parseLabelPairs } from "../domain/labels.ts";
 import { parseDuration } from "../duration.ts";
 import { createLogger } from "../log.ts";
 import { openServerState } from "../server.ts";
@@ -85,19 +86,50 @@ export function apiTokenCommand(
 
 export function enrollmentTokenCommand(
   args: string[],
-  values: { uses?: string | undefined; expires?: string | undefined },
+  values: { uses?: string | undefined; expires?: string | undefined; label?: string[] | undefined },
   dataDir: string,
 ) {
-  if (args[0] !== "create") throw new UsageError(`unknown enrollment-token command "${args[0] ?? ""}": use create`);
-  const uses = Number(values.uses ?? "1");
-  const expiresInMs = parseDuration(values.expires ?? "24h");
-  if (!Number.isSafeInteger(uses) || uses < 1) throw new UsageError("--uses must be a positive integer");
-  if (Number.isNaN(expiresInMs)) throw new UsageError("--expires must be a duration such as 30m, 24h or 7d");
+  const [sub, id] = args;
+  if (sub !== "create" && sub !== "list" && sub !== "revoke") {
+    throw new UsageError(`unknown enrollment-token command "${sub ?? ""}": use create, list or revoke`);
+  }
+  if (sub === "revoke" && !id) throw new UsageError("enrollment-token revoke needs the token's ID (see 'list')");
+  let create: { uses: number; expiresInMs: number; labels: Labels } | null = null;
+  if (sub === "create") {
+    const uses = Number(values.uses ?? "1");
+    const expiresInMs = parseDuration(values.expires ?? "24h");
+    if (!Number.isSafeInteger(uses) || uses < 1) throw new UsageError("--uses must be a positive integer");
+    if (Number.isNaN(expiresInMs)) throw new UsageError("--expires must be a duration such as 30m, 24h or 7d");
+    let labels: Labels;
+    try {
+      labels = parseLabelPairs(values.label ?? [], "--label");
+    } catch (err) {
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
+    create = { uses, expiresInMs, labels };
+  }
   const { domain, store } = state(dataDir);
   try {
-    const t = domain.auth.createEnrollmentToken(null, { uses, expiresInMs });
-    console.error(`enrollment token ${t.id}: ${t.uses_left} use(s), expires ${t.expires_at}`);
-    console.log(t.token);
+    if (create) {
+      const t = domain.auth.createEnrollmentToken(null, create);
+      const labels = Object.keys(t.labels).length ? `, labels ${formatLabels(t.labels)}` : "";
+      console.error(`enrollment token ${t.id}: ${t.uses_left} use(s), expires ${t.expires_at}${labels}`);
+      console.log(t.token);
+    } else if (sub === "revoke" && id) {
+      domain.auth.revokeEnrollmentToken(null, id);
+      console.error(`enrollment token ${id} revoked: it enrolls no more hosts`);
+    } else {
+      console.log(["ID", "LABELS", "USES_LEFT", "EXPIRES_AT", "CREATED_BY", "CREATED_AT", "REVOKED_AT"].join("\t"));
+      let cursor: string | undefined;
+      do {
+        const page = domain.auth.listEnrollmentTokens(null, { limit: 500, cursor });
+        for (const t of page.items) {
+          const row = [t.id, formatLabels(t.labels) || "-", t.uses_left, t.expires_at, t.created_by ?? "cli"];
+          console.log([...row, t.created_at, t.revoked_at ?? "-"].join("\t"));
+        }
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor);
+    }
   } finally {
     store.close();
   }

@@ -163,12 +163,79 @@ test("user, api-token and enrollment-token print their secrets on stdout only", 
   expect(badSub.stderr).toContain('unknown user command "frob"');
 });
 
+test("enrollment-token create --label, list and revoke; the host enrolled with it gets the labels", async () => {
+  const made = await run(["enrollment-token", "create", "--uses", "2", "--label", "env=prod", "--label", "role=db"]);
+  expect(made.code).toBe(0);
+  const token = made.stdout.trim();
+  expect(token).toStartWith("rfe_");
+  expect(made.stderr).toContain("labels env=prod,role=db");
+  const id = /enrollment token (enr_\S+):/.exec(made.stderr)?.[1] ?? "";
+  for (const bad of [
+    ["--label", "env"],
+    ["--label", "Env=prod"],
+    ["--label", "env=a", "--label", "env=b"],
+  ]) {
+    const r = await run(["enrollment-token", "create", ...bad]);
+    expect(r.code, bad.join(" ")).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("--label");
+  }
+
+  const list = await run(["enrollment-token", "list"]);
+  expect(list.code).toBe(0);
+  const lines = list.stdout.trim().split("\n");
+  expect(lines[0]).toBe("ID\tLABELS\tUSES_LEFT\tEXPIRES_AT\tCREATED_BY\tCREATED_AT\tREVOKED_AT");
+  const row = lines.find((l) => l.startsWith(id))?.split("\t");
+  expect(row?.slice(1, 3)).toEqual(["env=prod,role=db", "2"]);
+  expect(row?.at(-1)).toBe("-");
+  expect(list.stdout).not.toContain(token);
+
+  // The real server: the host enrolled with it has its labels.
+  const s = serve(dataDir);
+  const url = await s.listening();
+  const enroll = (hostname: string) =>
+    fetch(`${url}/api/v1/agent/enroll`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token, hostname }),
+    });
+  const enrolled = await enroll("db-01");
+  expect(enrolled.status).toBe(201);
+  const login = await fetch(`${url}/api/v1/session`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ username: "admin", password: "first-admin-pw" }),
+  });
+  const cookie = login.headers.get("set-cookie")?.split(";")[0] ?? "";
+  const { host_id } = (await enrolled.json()) as { host_id: string };
+  const host = (await (await fetch(`${url}/api/v1/hosts/${host_id}`, { headers: { cookie } })).json()) as {
+    labels: unknown;
+  };
+  expect(host.labels).toEqual({ env: "prod", role: "db" });
+
+  // Revoked while the server runs: it enrolls no more hosts.
+  const revoke = await run(["enrollment-token", "revoke", id]);
+  expect(revoke.code).toBe(0);
+  expect(revoke.stderr).toContain(`enrollment token ${id} revoked`);
+  expect((await enroll("db-02")).status).toBe(401);
+  await s.stop();
+  const after = (await run(["enrollment-token", "list"])).stdout.split("\n").find((l) => l.startsWith(id));
+  expect(after?.split("\t").at(-1)).toMatch(/^\d{4}-/);
+  expect(after?.split("\t")[2]).toBe("1");
+  const unknown = await run(["enrollment-token", "revoke", "enr_nope"]);
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain("enr_nope not found");
+  expect((await run(["enrollment-token", "revoke"])).code).toBe(2);
+});
+
 const ADMIN_COMMANDS = [
   ["user", "add", "ops"],
   ["user", "passwd", "admin"],
   ["user", "list"],
   ["api-token", "create", "--user", "admin"],
   ["enrollment-token", "create"],
+  ["enrollment-token", "list"],
+  ["enrollment-token", "revoke", "enr_x"],
 ];
 
 test("admin commands on a data dir without a database refuse, exit 1 and create nothing", async () => {

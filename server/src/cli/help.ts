@@ -9,7 +9,9 @@ Usage:
   restic-fleet-server user passwd NAME [--data-dir DIR]
   restic-fleet-server user list [--data-dir DIR]
   restic-fleet-server api-token create --user NAME [--name LABEL] [--data-dir DIR]
-  restic-fleet-server enrollment-token create [--uses N] [--expires 24h] [--data-dir DIR]
+  restic-fleet-server enrollment-token create [--uses N] [--expires 24h] [--label KEY=VALUE]... [--data-dir DIR]
+  restic-fleet-server enrollment-token list [--data-dir DIR]
+  restic-fleet-server enrollment-token revoke ID [--data-dir DIR]
   restic-fleet-server version
 
 Run any command with --help for details. user, api-token and enrollment-token act on the
@@ -84,9 +86,20 @@ otherwise one is generated and printed on stdout. Passwords are never taken as a
 
 Creates an API token for the user (it has the user's role) and prints it on stdout, once.
 Send it as 'Authorization: Bearer <token>'.`,
-  "enrollment-token": `Usage: restic-fleet-server enrollment-token create [--uses N] [--expires DURATION]
+  "enrollment-token": `Usage:
+  restic-fleet-server enrollment-token create [--uses N] [--expires DURATION] [--label KEY=VALUE]...
+  restic-fleet-server enrollment-token list
+  restic-fleet-server enrollment-token revoke ID
 
-Creates a token that agents exchange for their own agent token ('restic-fleet-agent enroll').
---uses N (default 1) limits how many hosts may enroll with it; --expires (default 24h) takes
-s, m, h or d, e.g. 30m or 7d. The token is printed on stdout, once.`,
+create makes a token that agents exchange for their own agent token ('restic-fleet-agent
+enroll'). --uses N (default 1) limits how many hosts may enroll with it; --expires (default 24h)
+takes s, m, h or d, e.g. 30m or 7d. --label env=prod (repeatable) gives every host enrolled with
+it that label: agents cannot choose their own. Keys are 1-63 of a-z 0-9 _ . - (starting with a
+letter or digit), values 0-63 of A-Z a-z 0-9 _ . -. The token is printed on stdout, once.
+
+list prints every token, newest first, tab-separated with a header line: its ID, labels, uses
+left, expiry, who made it (a user id, or cli), when, and when it was revoked (- if not). Never
+the token itself: only its hash is kept.
+
+revoke ID stops the token from enrolling any more hosts; hosts enrolled with it keep working.`,
 };

@@ -1,5 +1,6 @@
 import { ANONYMOUS, audit } from "./audit.ts";
 import { type Actor, bunPasswords, type DomainContext } from "./deps.ts";
+import { createEnrollmentTokens } from "./enrollment-tokens.ts";
 import { DomainError } from "./errors.ts";
 import { LoginThrottle } from "./login-throttle.ts";
 import { itemsBudget, takePage } from "./pages.ts";
@@ -228,55 +229,7 @@ export function createAuth(deps: DomainContext) {
       audit(deps, actor, "api_token.revoke", id);
     },
 
-    createEnrollmentToken(actor: Actor | null, opts: { uses: number; expiresInMs: number }) {
-      requireAdmin(actor, "creating an enrollment token");
-      if (!Number.isSafeInteger(opts.uses) || opts.uses < 1 || opts.uses > 100_000) {
-        throw new DomainError("invalid", "uses must be an integer from 1 to 100000", "uses");
-      }
-      if (!(opts.expiresInMs > 0) || opts.expiresInMs > 366 * 24 * 3600 * 1000) {
-        throw new DomainError("invalid", "expiry must be between 1 second and 366 days", "expires_in");
-      }
-      const token = newToken("enroll");
-      const row = {
-        id: newId("enr"),
-        uses_left: opts.uses,
-        expires_at: new Date(clock.now().getTime() + opts.expiresInMs).toISOString(),
-        created_by: actor?.user_id ?? null,
-        created_at: now(),
-        revoked_at: null,
-      };
-      store.insertEnrollmentToken({ ...row, token_hash: hashToken(token) });
-      audit(deps, actor, "enrollment_token.create", row.id, { uses: opts.uses, expires_at: row.expires_at });
-      return { ...row, token };
-    },
-
-    /** Exchanges an enrollment token for a new host and its agent token. */
-    enroll(enrollmentToken: string, hostname: string): { host_id: string; agent_token: string } {
-      return tx(() => {
-        const t = store.enrollmentTokenByHash(hashToken(enrollmentToken));
-        if (!t || t.revoked_at)
-          throw new DomainError(
-            "unauthorized",
-            "unknown enrollment token: create one with `restic-fleet-server enrollment-token create`",
-          );
-        if (t.expires_at <= now())
-          throw new DomainError("unauthorized", `enrollment token expired at ${t.expires_at}: create a new one`);
-        if (!store.useEnrollmentToken(t.id))
-          throw new DomainError("unauthorized", "enrollment token has no uses left: create a new one");
-        const agent_token = newToken("agent");
-        const host_id = newId("host");
-        store.insertHost({
-          id: host_id,
-          name: hostname,
-          hostname,
-          restic_host: hostname,
-          agent_token_hash: hashToken(agent_token),
-          enrolled_at: now(),
-        });
-        audit(deps, null, "host.enroll", host_id, { hostname, enrollment_token: t.id });
-        return { host_id, agent_token };
-      });
-    },
+    ...createEnrollmentTokens(deps),
 
     /** The host an agent token belongs to, or null (unknown or revoked). */
     agentHost: (agentToken: string) => store.hostIdByTokenHash(hashToken(agentToken)),

@@ -6,6 +6,7 @@ import { createHosts } from "./hosts.ts";
 import { createJobs } from "./jobs.ts";
 import { createPresence } from "./presence.ts";
 import { createReports } from "./reports.ts";
+import { createRepositories } from "./repositories.ts";
 import { createSchedules } from "./schedules.ts";
 
 /** Every domain service, built once over the same dependencies. Edges use only these. */
@@ -20,6 +21,7 @@ export function createDomain(input: DomainDeps) {
     reports: createReports(deps, jobs),
     presence: createPresence(deps),
     fleet: createFleet(deps),
+    repositories: createRepositories(deps),
     /** Live events for the UI's stream; they arrive only after their change has committed. */
     subscribe: (fn: (e: FleetEvent) => void) => deps.events.subscribe(fn),
     /**

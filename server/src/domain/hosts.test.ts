@@ -201,7 +201,7 @@ test("each state shows as it did before the host list read stored facts", () => 
 test("the list follows later changes: a finish, a rename, a revoke", () => {
   const { hosts, store } = fleet();
   store.finishJob("j22", { status: "succeeded", exit_code: 0, finished_at: "2026-11-30T02:30:00Z", error: null });
-  hosts.rename(admin, "h1", "aaa");
+  hosts.update(admin, "h1", { name: "aaa" });
   hosts.revoke(admin, "h5");
   const list = hosts.list();
   expect(list.map((h) => h.id)).toEqual(["h1", "h2", "h6", "h3", "h4"]);
@@ -213,4 +213,25 @@ test("the list follows later changes: a finish, a rename, a revoke", () => {
   });
   expect(list[1]?.last_successful_backup_at).toBe("2026-11-30T02:30:00Z");
   for (const entry of list) expect(entry).toEqual(hosts.show(entry.id));
+});
+
+test("labels: update replaces the map, list filters by a selector, a viewer may not change them", () => {
+  const { hosts, store } = fleet();
+  expect(hosts.update(admin, "h2", { labels: { role: "db", env: "prod" } }).labels).toEqual({
+    env: "prod",
+    role: "db",
+  });
+  hosts.update(admin, "h3", { labels: { env: "prod" } });
+  const ids = (sel: Parameters<typeof hosts.list>[0]) => hosts.list(sel).map((h) => h.id);
+  expect(ids({ labels: { env: "prod" } })).toEqual(["h2", "h3"]);
+  expect(ids({ labels: { env: "prod", role: "db" } })).toEqual(["h2"]);
+  expect(ids({ labels: {} })).toHaveLength(store.listHosts().length);
+  expect(ids({})).toEqual(ids(undefined));
+  // The whole map is replaced, and the list follows.
+  hosts.update(admin, "h2", { labels: { env: "staging" } });
+  expect(ids({ labels: { role: "db" } })).toEqual([]);
+  const viewer = { user_id: "u2", username: "v", role: "viewer" as const };
+  expect(() => hosts.update(viewer, "h3", { labels: {} })).toThrow("needs the admin role");
+  expect(() => hosts.update(admin, "h3", { labels: { "No Caps": "x" } })).toThrow("labels.No Caps");
+  expect(store.hostById("h3")?.labels).toEqual({ env: "prod" });
 });

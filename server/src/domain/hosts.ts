@@ -4,7 +4,9 @@ import { expectedInterval, expectedIntervals } from "./backup-health.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { notFound } from "./errors.ts";
 import { hostView, withoutUserinfo } from "./host-view.ts";
+import { checkLabels, type Labels } from "./labels.ts";
 import { requireAdmin } from "./permissions.ts";
+import { matches, type Selector } from "./selector.ts";
 import type { Host } from "./types.ts";
 
 export interface ConfigInput {
@@ -48,14 +50,16 @@ export function createHosts(deps: DomainContext) {
   }
 
   /**
-   * Every host, from two statements whatever the fleet's size: the hosts with their facts, and
-   * the enabled backup schedules (10,000 hosts, 1.9M jobs: see migration 4).
+   * Every host the selector matches (all by default), from two statements whatever the fleet's
+   * size: the hosts with their facts, and the enabled backup schedules (10,000 hosts, 1.9M jobs:
+   * see migration 4).
    */
-  function list() {
+  function list(selector: Selector = {}) {
     const now = clock.now();
     const intervals = expectedIntervals(store.backupCadences(), now);
     return store
       .hostSummaries()
+      .filter(({ host }) => matches(selector, host.labels))
       .map(({ host, summary }) => hostView(host, summary, intervals.get(host.id) ?? null, linkOf(host.id), now));
   }
 
@@ -103,11 +107,29 @@ export function createHosts(deps: DomainContext) {
       get(id);
       return store.repoStatsForHost(id, Math.min(Math.max(limit, 1), 1000));
     },
-    rename(actor: Actor, id: string, name: string) {
-      requireAdmin(actor, "renaming a host");
-      get(id);
-      store.renameHost(id, name);
-      audit(deps, actor, "host.rename", id, { name });
+    /**
+     * An admin's change to a host: its display name, and/or its labels (the whole map, replaced).
+     * The audit entry holds each changed field before and after.
+     */
+    update(actor: Actor, id: string, change: { name?: string | undefined; labels?: Labels | undefined }) {
+      requireAdmin(actor, "changing a host");
+      const labels = change.labels === undefined ? undefined : checkLabels(change.labels);
+      tx(() => {
+        const before = get(id);
+        const detail: Record<string, unknown> = {};
+        if (change.name !== undefined && change.name !== before.name) {
+          store.renameHost(id, change.name);
+          detail.name = { before: before.name, after: change.name };
+        }
+        if (labels !== undefined && JSON.stringify(labels) !== JSON.stringify(before.labels)) {
+          store.setHostLabels(id, labels);
+          detail.labels = { before: before.labels, after: labels };
+        }
+        // Policies will match on labels (issue 14): their recomputation for this host goes here.
+        if (Object.keys(detail).length === 0) return;
+        audit(deps, actor, "host.update", id, detail);
+        events.publish({ type: "host.updated", host_id: id, online: before.online });
+      });
       return show(id);
     },
     /** Revokes the host: its token stops working at once and its socket is closed. */

@@ -3,6 +3,7 @@ import { audit } from "./audit.ts";
 import { queuedJob } from "./blank-rows.ts";
 import { commandFor, jobCommand, specFromSchedule } from "./command-spec.ts";
 import { tickProblem } from "./cron.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { checkJobSpec } from "./job-spec.ts";
@@ -10,20 +11,6 @@ import { itemsBudget, takePage } from "./pages.ts";
 import { requireAdmin } from "./permissions.ts";
 import { newId } from "./tokens.ts";
 import type { ActorKind, ApiJobCommand, ApiRestoreSpec, Job, JobCommand, JobState } from "./types.ts";
-
-/** A position in the (created_at DESC, id DESC) order, opaque to clients. */
-const encodeJobCursor = (j: { created_at: string; id: string }) =>
-  Buffer.from(JSON.stringify([j.created_at, j.id])).toString("base64url");
-
-function decodeJobCursor(cursor: string): { created_at: string; id: string } {
-  try {
-    const [created_at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (typeof created_at === "string" && typeof id === "string") return { created_at, id };
-  } catch {
-    // Fall through.
-  }
-  throw new DomainError("invalid", "cursor is not valid: pass next_cursor from the previous page", "cursor");
-}
 
 /** 60 s for the agent to answer command.run with command.result before a re-delivery. */
 export const ACCEPT_TIMEOUT_MS = 60_000;
@@ -156,11 +143,11 @@ export function createJobs(deps: DomainContext) {
         host_id: q.host_id,
         status: q.status,
         limit: limit + 1,
-        after: q.cursor ? decodeJobCursor(q.cursor) : undefined,
+        after: q.cursor ? decodeCursor(q.cursor) : undefined,
       });
       const { items, more } = takePage(rows, limit, itemsBudget(settings.pageBytes));
       const last = items.at(-1);
-      return { items, next_cursor: more && last ? encodeJobCursor(last) : null };
+      return { items, next_cursor: more && last ? encodeCursor(last) : null };
     },
 
     /**

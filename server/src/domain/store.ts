@@ -1,4 +1,5 @@
 import type { JobStatus, ReportedHostPolicy, TerminalJobStatus } from "../../../protocol/index.ts";
+import type { Labels } from "./labels.ts";
 import type {
   ApiToken,
   AuditEntry,
@@ -116,6 +117,14 @@ export interface UsersStore {
     },
   ): void;
   enrollmentTokenByHash: (token_hash: string) => EnrollmentToken | null;
+  enrollmentTokenById: (id: string) => EnrollmentToken | null;
+  /**
+   * Newest first (created_at DESC, id DESC), at most `limit`, strictly after `after` in that
+   * order when given; revoked, expired and used-up ones included. Never the hash.
+   */
+  listEnrollmentTokens: (limit: number, after: { created_at: string; id: string } | null) => EnrollmentToken[];
+  /** Stamps revoked_at; false when there is no such token or it was revoked already. */
+  revokeEnrollmentToken: (id: string, at: string) => boolean;
   /** Takes one use if any is left; false when the token is used up. */
   useEnrollmentToken: (id: string) => boolean;
 }
@@ -129,6 +138,8 @@ export interface HostsStore {
     restic_host: string;
     agent_token_hash: string;
     enrolled_at: string;
+    /** Its enrollment token's labels; none when left out. */
+    labels?: Labels | undefined;
   }): void;
   hostById(id: string): Host | null;
   hostIdByTokenHash: (hash: string) => string | null;
@@ -140,6 +151,8 @@ export interface HostsStore {
   staleOnlineHosts: (before: string) => string[];
   markAllOffline: () => void;
   renameHost: (id: string, name: string) => void;
+  /** Replaces the host's whole label map; false when there is no such host. */
+  setHostLabels: (id: string, labels: Labels) => boolean;
   deleteHost: (id: string) => boolean;
   bumpScheduleVersion(id: string): number;
   /** Records the acked version; an ack for a version newer than the current one is ignored. */
@@ -249,6 +262,58 @@ export interface AgentDataStore {
   repoStatsForHost: (host_id: string, limit: number) => RepoStatsRow[];
 }
 
+/** A repository as stored (domain/repositories.ts): its secrets stay sealed (domain/secrets.ts). */
+export interface RepositoryRow {
+  id: string;
+  /** Unique, whatever the case. */
+  name: string;
+  /** May hold `{host}`: then each host gets its own repository (a template). */
+  url: string;
+  password_enc: string | null;
+  username: string | null;
+  credential_enc: string | null;
+  auto_init: boolean;
+  created_at: string;
+  updated_at: string;
+}
+/** A password the server generated for one host of a templated repository, made once. */
+export interface RepositoryHostSecretRow {
+  repository_id: string;
+  /** Not a reference: the password outlives a revoked host, as its backups do (the key export). */
+  host_id: string;
+  /** The host's name and restic host name when the password was made. */
+  host_name: string;
+  restic_host: string;
+  password_enc: string;
+  created_at: string;
+}
+
+/** Repositories, and the passwords generated per host for templated ones. */
+export interface RepositoriesStore {
+  insertRepository(r: RepositoryRow): void;
+  /** Replaces every field but id and created_at. */
+  updateRepository(r: RepositoryRow): void;
+  repositoryById: (id: string) => RepositoryRow | null;
+  /** By name, whatever its case. */
+  repositoryByName: (name: string) => RepositoryRow | null;
+  /** Every repository, ordered by name whatever its case. */
+  listRepositories: () => RepositoryRow[];
+  /** Deletes the repository with its generated passwords; false for an unknown id. */
+  deleteRepository: (id: string) => boolean;
+  /**
+   * The names of what uses the repository, sorted: nothing may delete it while one does. Today
+   * nothing can (no resource references a repository yet); policies (DESIGN §8.3) add theirs here.
+   */
+  repositoryUsers: (id: string) => string[];
+  /**
+   * Stores a generated password for (repository, host) unless one is stored, and returns the
+   * stored one: the first is kept for good, so a host always gets the same password.
+   */
+  ensureRepositoryHostSecret(s: RepositoryHostSecretRow): RepositoryHostSecretRow;
+  /** The generated passwords of a repository, ordered by restic host name, then host id. */
+  repositoryHostSecrets: (repository_id: string) => RepositoryHostSecretRow[];
+}
+
 /** The audit log. */
 export interface AuditStore {
   insertAudit(e: Omit<AuditEntry, "seq">): void;
@@ -262,7 +327,8 @@ export interface Store
     SchedulesStore,
     JobsStore,
     AgentDataStore,
-    AuditStore {
+    AuditStore,
+    RepositoriesStore {
   /**
    * Runs fn in one transaction; a nested call runs in a savepoint inside the outer one, so its
    * failure undoes only its own writes. The domain calls it through its own transaction wrapper,

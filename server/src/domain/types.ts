@@ -1,4 +1,5 @@
 import type { JobKind, JobSpecs, JobStatus, ReportedHostPolicy, RetentionPolicy } from "../../../protocol/index.ts";
+import type { Labels } from "./labels.ts";
 
 export type Role = "admin" | "viewer";
 
@@ -27,6 +28,8 @@ export interface Host {
    * The agent enforces it; null when its agent is older or has not said hello.
    */
   policy: ReportedHostPolicy | null;
+  /** Set by admins or by the enrollment token it enrolled with; never by its agent (DESIGN §8.2). */
+  labels: Labels;
   os: string | null;
   arch: string | null;
   agent_version: string | null;
@@ -183,6 +186,8 @@ export interface ApiToken {
 
 export interface EnrollmentToken {
   id: string;
+  /** What every host enrolled with it gets. */
+  labels: Labels;
   uses_left: number;
   expires_at: string;
   created_by: string | null;

@@ -2,10 +2,18 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { Text } from "../../../protocol/index.ts";
 import type { Domain } from "../domain/domain.ts";
+import { parseLabelPairs } from "../domain/labels.ts";
 import type { AppEnv } from "../http/auth.ts";
+import { LabelMap } from "../http/label-map.ts";
 import { jsonBody, query } from "../http/validate.ts";
 
-const Patch = v.object({ name: v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255)) });
+const Patch = v.pipe(
+  v.strictObject({
+    name: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255))),
+    labels: v.optional(LabelMap),
+  }),
+  v.check((p) => p.name !== undefined || p.labels !== undefined, "give name, labels or both"),
+);
 const Config = v.object({
   repo_url: v.optional(v.pipe(Text, v.maxLength(4096))),
   repo_password: v.optional(Text),
@@ -19,11 +27,15 @@ const StatsQuery = v.object({
 
 export function hostRoutes(domain: Domain) {
   return new Hono<AppEnv>()
-    .get("/", (c) => c.json({ items: domain.hosts.list(), next_cursor: null }))
+    .get("/", (c) => {
+      // ?label=env=prod&label=role=db: every one must match (DESIGN §8.2).
+      const labels = parseLabelPairs(c.req.queries("label") ?? [], "label");
+      return c.json({ items: domain.hosts.list({ labels }), next_cursor: null });
+    })
     .get("/:id", (c) => c.json(domain.hosts.show(c.req.param("id"))))
     .patch("/:id", async (c) => {
       const body = await jsonBody(c, Patch);
-      return c.json(domain.hosts.rename(c.get("actor"), c.req.param("id"), body.name));
+      return c.json(domain.hosts.update(c.get("actor"), c.req.param("id"), body));
     })
     .delete("/:id", (c) => {
       domain.hosts.revoke(c.get("actor"), c.req.param("id"));

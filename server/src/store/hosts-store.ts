@@ -1,8 +1,13 @@
+import type { Labels } from "../domain/labels.ts";
 import type { HelloInfo, HostsStore } from "../domain/store.ts";
 import type { Host, HostConfigRow } from "../domain/types.ts";
 import { type Database, fromJson, params } from "./db.ts";
 
-export type HostRow = Omit<Host, "online" | "policy"> & { online: number; policy: string | null };
+export type HostRow = Omit<Host, "online" | "policy" | "labels"> & {
+  online: number;
+  policy: string | null;
+  labels: string;
+};
 /** Field by field, not a spread: the host list's rows carry more columns (host-summary-store.ts). */
 export const toHost = (r: HostRow): Host => ({
   id: r.id,
@@ -11,6 +16,7 @@ export const toHost = (r: HostRow): Host => ({
   restic_host: r.restic_host,
   timezone: r.timezone,
   policy: fromJson(r.policy, null),
+  labels: fromJson<Labels>(r.labels, {}),
   os: r.os,
   arch: r.arch,
   agent_version: r.agent_version,
@@ -25,7 +31,7 @@ export const toHost = (r: HostRow): Host => ({
 });
 
 /** The columns of a Host (hosts also holds the host list's facts, see host-summary-store.ts). */
-export const hostCols = `id, name, hostname, restic_host, timezone, policy, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
+export const hostCols = `id, name, hostname, restic_host, timezone, policy, labels, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
   last_seen_at, enrolled_at, schedule_version, acked_schedule_version`;
 
 export function hostsStore(db: Database): HostsStore {
@@ -37,11 +43,20 @@ export function hostsStore(db: Database): HostsStore {
       restic_host: string;
       agent_token_hash: string;
       enrolled_at: string;
+      labels?: Labels | undefined;
     }) {
       db.query(
-        `INSERT INTO hosts (id, name, hostname, restic_host, agent_token_hash, enrolled_at)
-         VALUES ($id, $name, $hostname, $restic_host, $agent_token_hash, $enrolled_at)`,
-      ).run(h);
+        `INSERT INTO hosts (id, name, hostname, restic_host, agent_token_hash, enrolled_at, labels)
+         VALUES ($id, $name, $hostname, $restic_host, $agent_token_hash, $enrolled_at, $labels)`,
+      ).run({
+        id: h.id,
+        name: h.name,
+        hostname: h.hostname,
+        restic_host: h.restic_host,
+        agent_token_hash: h.agent_token_hash,
+        enrolled_at: h.enrolled_at,
+        labels: JSON.stringify(h.labels ?? {}),
+      });
     },
     hostById(id: string): Host | null {
       const r = db.query<HostRow, [string]>(`SELECT ${hostCols} FROM hosts WHERE id = ?`).get(id);
@@ -70,6 +85,8 @@ export function hostsStore(db: Database): HostsStore {
         .map((r) => r.id),
     markAllOffline: () => db.query("UPDATE hosts SET online = 0 WHERE online = 1").run(),
     renameHost: (id: string, name: string) => db.query("UPDATE hosts SET name = ? WHERE id = ?").run(name, id),
+    setHostLabels: (id: string, labels: Labels) =>
+      db.query("UPDATE hosts SET labels = ? WHERE id = ?").run(JSON.stringify(labels), id).changes > 0,
     deleteHost: (id: string) => db.query("DELETE FROM hosts WHERE id = ?").run(id).changes > 0,
     bumpScheduleVersion(id: string): number {
       return (

@@ -263,4 +263,38 @@ export const MIGRATIONS: readonly string[] = [
     bytes INTEGER NOT NULL DEFAULT 0
   ) WITHOUT ROWID;
   `,
+  // 9 (2026-12-02): labels (DESIGN §8.2), a JSON object of key → value, on hosts (set by admins,
+  // or copied at enrollment from the token) and on enrollment tokens. Selectors match them in the
+  // domain (domain/selector.ts) over the host list it reads anyway, so no index here.
+  `
+  ALTER TABLE hosts ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE enrollment_tokens ADD COLUMN labels TEXT NOT NULL DEFAULT '{}';
+  `,
+  // 10 (2026-12-02): repositories as their own resource (DESIGN §8.3). Secrets are sealed by the
+  // domain (domain/secrets.ts). A url with `{host}` is a template, and a template without a
+  // password gets one generated per host, made once and kept: repository_host_secrets. Its host_id
+  // is deliberately not a reference to hosts: revoking a host must not destroy the only copy of
+  // the password its backups were written with (the key export still lists it).
+  `
+  CREATE TABLE repositories (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    url TEXT NOT NULL,
+    password_enc TEXT,
+    username TEXT,
+    credential_enc TEXT,
+    auto_init INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE repository_host_secrets (
+    repository_id TEXT NOT NULL REFERENCES repositories(id) ON DELETE CASCADE,
+    host_id TEXT NOT NULL,
+    host_name TEXT NOT NULL,
+    restic_host TEXT NOT NULL,
+    password_enc TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (repository_id, host_id)
+  ) WITHOUT ROWID;
+  `,
 ];

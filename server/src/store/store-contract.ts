@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { JobKind, TerminalJobStatus } from "../../../protocol/index.ts";
 import { blankSchedule, queuedJob } from "../domain/blank-rows.ts";
-import type { HelloInfo, Store } from "../domain/store.ts";
+import type { HelloInfo, RepositoryRow, Store } from "../domain/store.ts";
 import type {
   AuditEntry,
   Host,
@@ -71,16 +71,17 @@ export function storeContract(
       last_used_at: null,
       revoked_at: null,
     });
+    const addHostRow = (id: string, over: { name?: string; hostname?: string; restic_host?: string } = {}) => ({
+      id,
+      name: id,
+      hostname: `${id}.lan`,
+      restic_host: `${id}.lan`,
+      agent_token_hash: `agent-${id}`,
+      enrolled_at: t(0),
+      ...over,
+    });
     const addHost = (id: string, over: { name?: string; hostname?: string; restic_host?: string } = {}) => {
-      const h = {
-        id,
-        name: id,
-        hostname: `${id}.lan`,
-        restic_host: `${id}.lan`,
-        agent_token_hash: `agent-${id}`,
-        enrolled_at: t(0),
-        ...over,
-      };
+      const h = addHostRow(id, over);
       s.insertHost(h);
       return h;
     };
@@ -320,13 +321,14 @@ export function storeContract(
     });
 
     describe("enrollment tokens", () => {
-      const enrollment = (id: string, uses_left: number) => ({
+      const enrollment = (id: string, uses_left: number, created_at = t(0)) => ({
         id,
         token_hash: `eh-${id}`,
+        labels: {},
         uses_left,
         expires_at: t(86_400),
         created_by: "usr_1",
-        created_at: t(0),
+        created_at,
         revoked_at: null,
       });
 
@@ -348,6 +350,42 @@ export function storeContract(
         expect(s.enrollmentTokenByHash("eh-enr_1")?.uses_left).toBe(0);
         expect(s.useEnrollmentToken("enr_x")).toBe(false);
       });
+
+      test("a token keeps its labels; enrollmentTokenById finds it without its hash, null for an unknown id", () => {
+        addUser("usr_1");
+        const { token_hash: _, ...tok } = { ...enrollment("enr_1", 2), labels: { env: "prod", role: "db" } };
+        s.insertEnrollmentToken({ ...tok, token_hash: "eh-enr_1" });
+        expect(s.enrollmentTokenById("enr_1")).toEqual(tok);
+        expect(s.enrollmentTokenByHash("eh-enr_1")?.labels).toEqual({ env: "prod", role: "db" });
+        expect(s.enrollmentTokenById("enr_x")).toBeNull();
+      });
+
+      test("listEnrollmentTokens: newest first (then id), paged after a position, never the hash", () => {
+        addUser("usr_1");
+        s.insertEnrollmentToken(enrollment("enr_a", 1, t(10)));
+        s.insertEnrollmentToken(enrollment("enr_c", 1, t(20)));
+        s.insertEnrollmentToken(enrollment("enr_b", 1, t(20)));
+        s.insertEnrollmentToken(enrollment("enr_d", 1, t(30)));
+        const all = s.listEnrollmentTokens(10, null);
+        expect(all.map((x) => x.id)).toEqual(["enr_d", "enr_c", "enr_b", "enr_a"]);
+        expect(all.some((x) => "token_hash" in x)).toBe(false);
+        expect(s.listEnrollmentTokens(2, null).map((x) => x.id)).toEqual(["enr_d", "enr_c"]);
+        expect(s.listEnrollmentTokens(2, { created_at: t(20), id: "enr_c" }).map((x) => x.id)).toEqual([
+          "enr_b",
+          "enr_a",
+        ]);
+        expect(s.listEnrollmentTokens(10, { created_at: t(10), id: "enr_a" })).toEqual([]);
+      });
+
+      test("revokeEnrollmentToken stamps revoked_at once; false for a revoked or unknown token", () => {
+        addUser("usr_1");
+        s.insertEnrollmentToken(enrollment("enr_1", 2));
+        expect(s.revokeEnrollmentToken("enr_1", t(5))).toBe(true);
+        expect(s.revokeEnrollmentToken("enr_1", t(9))).toBe(false);
+        expect(s.enrollmentTokenById("enr_1")?.revoked_at).toBe(t(5));
+        expect(s.enrollmentTokenByHash("eh-enr_1")?.revoked_at).toBe(t(5));
+        expect(s.revokeEnrollmentToken("enr_x", t(5))).toBe(false);
+      });
     });
 
     describe("hosts", () => {
@@ -360,6 +398,7 @@ export function storeContract(
           restic_host: "web-a.restic",
           timezone: null,
           policy: null,
+          labels: {},
           os: null,
           arch: null,
           agent_version: null,
@@ -388,6 +427,26 @@ export function storeContract(
         expect(s.listHosts()[0]?.policy).toEqual(policy);
         s.recordHello("h1", hello({ at: t(20) }));
         expect(s.hostById("h1")?.policy).toBeNull();
+      });
+
+      test("insertHost stores the labels given; setHostLabels replaces the whole map; every read has them", () => {
+        s.insertHost({ ...addHostRow("h1"), labels: { env: "prod", role: "db" } });
+        addHost("h2");
+        expect(s.hostById("h1")?.labels).toEqual({ env: "prod", role: "db" });
+        expect(s.hostById("h2")?.labels).toEqual({});
+        expect(s.setHostLabels("h1", { env: "staging", site: "fra-1" })).toBe(true);
+        expect(s.hostById("h1")?.labels).toEqual({ env: "staging", site: "fra-1" });
+        expect(s.listHosts().find((h) => h.id === "h1")?.labels).toEqual({ env: "staging", site: "fra-1" });
+        expect(s.hostSummary("h1")?.host.labels).toEqual({ env: "staging", site: "fra-1" });
+        const relabelled = { env: "staging", site: "fra-1" };
+        expect(s.hostSummaries().find((r) => r.host.id === "h1")?.host.labels).toEqual(relabelled);
+        expect(s.setHostLabels("h1", {})).toBe(true);
+        expect(s.hostById("h1")?.labels).toEqual({});
+        expect(s.setHostLabels("hx", { env: "prod" })).toBe(false);
+        // A hello never touches labels: agents cannot set their own.
+        s.setHostLabels("h2", { env: "prod" });
+        s.recordHello("h2", hello());
+        expect(s.hostById("h2")?.labels).toEqual({ env: "prod" });
       });
 
       test("hostById is null for an unknown id; hostIdByTokenHash finds a host by its agent token hash", () => {
@@ -1209,6 +1268,114 @@ export function storeContract(
         const third = s.listAudit(2, second.at(-1)?.seq ?? null);
         expect(third.map((e) => e.action)).toEqual(["a1"]);
         expect(s.listAudit(2, third.at(-1)?.seq ?? null)).toEqual([]);
+      });
+    });
+
+    describe("repositories", () => {
+      const repo = (id: string, over: Partial<RepositoryRow> = {}): RepositoryRow => ({
+        id,
+        name: `repo ${id}`,
+        url: "s3:https://s3.example/backups/{host}",
+        password_enc: "enc:pw",
+        username: "key-id",
+        credential_enc: "enc:secret",
+        auto_init: true,
+        created_at: t(0),
+        updated_at: t(0),
+        ...over,
+      });
+      const hostSecret = (repository_id: string, host_id: string, password_enc = `enc:${host_id}`) => ({
+        repository_id,
+        host_id,
+        host_name: `name of ${host_id}`,
+        restic_host: `${host_id}.lan`,
+        password_enc,
+        created_at: t(1),
+      });
+
+      test("insertRepository then repositoryById returns every field as written; null for an unknown id", () => {
+        const r = repo("repo_1");
+        s.insertRepository(r);
+        expect(s.repositoryById("repo_1")).toEqual(r);
+        const bare = repo("repo_2", { password_enc: null, username: null, credential_enc: null, auto_init: false });
+        s.insertRepository(bare);
+        expect(s.repositoryById("repo_2")).toEqual(bare);
+        expect(s.repositoryById("repo_x")).toBeNull();
+      });
+
+      test("repositoryByName finds a repository whatever the case; a second one of that name throws", () => {
+        s.insertRepository(repo("repo_1", { name: "Offsite" }));
+        expect(s.repositoryByName("offsite")?.id).toBe("repo_1");
+        expect(s.repositoryByName("OFFSITE")?.id).toBe("repo_1");
+        expect(s.repositoryByName("other")).toBeNull();
+        expect(() => s.insertRepository(repo("repo_2", { name: "offsite" }))).toThrow();
+        expect(s.listRepositories().map((r) => r.id)).toEqual(["repo_1"]);
+      });
+
+      test("listRepositories orders by name", () => {
+        s.insertRepository(repo("repo_1", { name: "nas" }));
+        s.insertRepository(repo("repo_2", { name: "archive" }));
+        s.insertRepository(repo("repo_3", { name: "s3" }));
+        expect(s.listRepositories().map((r) => r.name)).toEqual(["archive", "nas", "s3"]);
+      });
+
+      test("updateRepository replaces every field but created_at", () => {
+        s.insertRepository(repo("repo_1"));
+        const changed = repo("repo_1", {
+          name: "renamed",
+          url: "/srv/restic",
+          password_enc: "enc:new",
+          username: null,
+          credential_enc: null,
+          auto_init: false,
+          created_at: t(99),
+          updated_at: t(5),
+        });
+        s.updateRepository(changed);
+        expect(s.repositoryById("repo_1")).toEqual({ ...changed, created_at: t(0) });
+      });
+
+      test("ensureRepositoryHostSecret keeps the first password of (repository, host) and returns it", () => {
+        s.insertRepository(repo("repo_1"));
+        s.insertRepository(repo("repo_2"));
+        const first = hostSecret("repo_1", "h1", "enc:first");
+        expect(s.ensureRepositoryHostSecret(first)).toEqual(first);
+        expect(s.ensureRepositoryHostSecret(hostSecret("repo_1", "h1", "enc:second"))).toEqual(first);
+        // Another host, or another repository, gets its own.
+        expect(s.ensureRepositoryHostSecret(hostSecret("repo_1", "h2")).password_enc).toBe("enc:h2");
+        expect(s.ensureRepositoryHostSecret(hostSecret("repo_2", "h1")).password_enc).toBe("enc:h1");
+        expect(s.repositoryHostSecrets("repo_1")).toEqual([first, hostSecret("repo_1", "h2")]);
+      });
+
+      test("repositoryHostSecrets orders by restic host name; a host's revocation leaves its password", () => {
+        s.insertRepository(repo("repo_1"));
+        addHost("h1");
+        s.ensureRepositoryHostSecret({ ...hostSecret("repo_1", "h1"), restic_host: "zeta" });
+        s.ensureRepositoryHostSecret({ ...hostSecret("repo_1", "h2"), restic_host: "alpha" });
+        s.deleteHost("h1");
+        expect(s.repositoryHostSecrets("repo_1").map((x) => x.restic_host)).toEqual(["alpha", "zeta"]);
+        expect(s.repositoryHostSecrets("repo_x")).toEqual([]);
+      });
+
+      test("deleteRepository removes it with its generated passwords; false for an unknown id", () => {
+        s.insertRepository(repo("repo_1"));
+        s.insertRepository(repo("repo_2"));
+        s.ensureRepositoryHostSecret(hostSecret("repo_1", "h1"));
+        s.ensureRepositoryHostSecret(hostSecret("repo_2", "h1"));
+        expect(s.deleteRepository("repo_1")).toBe(true);
+        expect(s.repositoryById("repo_1")).toBeNull();
+        expect(s.repositoryHostSecrets("repo_1")).toEqual([]);
+        expect(s.repositoryHostSecrets("repo_2")).toHaveLength(1);
+        expect(s.deleteRepository("repo_1")).toBe(false);
+        // A new repository under the old id starts without passwords.
+        s.insertRepository(repo("repo_1"));
+        expect(s.repositoryHostSecrets("repo_1")).toEqual([]);
+      });
+
+      test("repositoryUsers is empty for a repository nothing uses, and for an unknown id", () => {
+        s.insertRepository(repo("repo_1"));
+        expect(s.repositoryUsers("repo_1")).toEqual([]);
+        expect(s.repositoryUsers("repo_x")).toEqual([]);
       });
     });
 

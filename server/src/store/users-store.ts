@@ -1,6 +1,10 @@
 import type { SessionRow, UsersStore } from "../domain/store.ts";
 import type { ApiToken, EnrollmentToken, Role, User } from "../domain/types.ts";
-import { type Database, params } from "./db.ts";
+import { type Database, fromJson, params } from "./db.ts";
+
+type EnrollmentRow = Omit<EnrollmentToken, "labels"> & { labels: string };
+const enrollmentCols = "id, labels, uses_left, expires_at, created_by, created_at, revoked_at";
+const toEnrollment = (r: EnrollmentRow): EnrollmentToken => ({ ...r, labels: fromJson(r.labels, {}) });
 
 export function usersStore(db: Database): UsersStore {
   const userCols = "id, username, role, created_at, disabled_at";
@@ -98,16 +102,33 @@ export function usersStore(db: Database): UsersStore {
 
     insertEnrollmentToken(t: EnrollmentToken & { token_hash: string }) {
       db.query(
-        `INSERT INTO enrollment_tokens (id, token_hash, uses_left, expires_at, created_by, created_at, revoked_at)
-         VALUES ($id, $token_hash, $uses_left, $expires_at, $created_by, $created_at, $revoked_at)`,
-      ).run(params(t));
+        `INSERT INTO enrollment_tokens (id, token_hash, labels, uses_left, expires_at, created_by, created_at, revoked_at)
+         VALUES ($id, $token_hash, $labels, $uses_left, $expires_at, $created_by, $created_at, $revoked_at)`,
+      ).run(params({ ...t, labels: JSON.stringify(t.labels) }));
     },
-    enrollmentTokenByHash: (token_hash: string) =>
+    enrollmentTokenByHash(token_hash: string) {
+      const r = db
+        .query<EnrollmentRow, [string]>(`SELECT ${enrollmentCols} FROM enrollment_tokens WHERE token_hash = ?`)
+        .get(token_hash);
+      return r ? toEnrollment(r) : null;
+    },
+    enrollmentTokenById(id: string) {
+      const r = db
+        .query<EnrollmentRow, [string]>(`SELECT ${enrollmentCols} FROM enrollment_tokens WHERE id = ?`)
+        .get(id);
+      return r ? toEnrollment(r) : null;
+    },
+    listEnrollmentTokens: (limit: number, after: { created_at: string; id: string } | null) =>
       db
-        .query<EnrollmentToken, [string]>(
-          "SELECT id, uses_left, expires_at, created_by, created_at, revoked_at FROM enrollment_tokens WHERE token_hash = ?",
+        .query<EnrollmentRow, [string | null, string | null, number]>(
+          `SELECT ${enrollmentCols} FROM enrollment_tokens
+           WHERE ?1 IS NULL OR (created_at, id) < (?1, ?2) ORDER BY created_at DESC, id DESC LIMIT ?3`,
         )
-        .get(token_hash),
+        .all(after?.created_at ?? null, after?.id ?? null, limit)
+        .map(toEnrollment),
+    revokeEnrollmentToken: (id: string, at: string) =>
+      db.query("UPDATE enrollment_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").run(at, id).changes >
+      0,
     /** Takes one use if any is left; false when the token is used up. */
     useEnrollmentToken: (id: string) =>
       db.query("UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0").run(id)

@@ -1,8 +1,9 @@
-import { api } from "../api.ts";
+import { ApiFailure, api } from "../api.ts";
 import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { onEvent } from "../events.ts";
 import { bytes, interval } from "../format.ts";
+import { labelQuery, labelTags } from "../labels.ts";
 import type { Host, List } from "../types.ts";
 import { ago, badge, emptyState } from "../widgets.ts";
 
@@ -22,8 +23,23 @@ const SORTS: Record<SortKey, (a: Host, b: Host) => number> = {
   sync: (a, b) => Number(a.schedule_in_sync) - Number(b.schedule_in_sync),
 };
 
+const labelWords = (x: Host) => Object.entries(x.labels).map(([k, v]) => `${k}=${v}`);
+
 export const dashboardView: View = async (root, ctx) => {
-  let hosts: Host[] = (await api<List<Host>>("/hosts")).items;
+  // The label filter is the server's (GET /hosts?label=k=v, every one must match), as typed.
+  const labelFilter = h("input", {
+    type: "search",
+    name: "label",
+    placeholder: "env=prod role=db",
+    "aria-label": "Filter by labels",
+    autocomplete: "off",
+  });
+  const labelError = h("p", { class: "field-error", role: "alert" });
+  const fetchHosts = async () => {
+    const q = labelQuery(labelFilter.value);
+    return (await api<List<Host>>(`/hosts${q ? `?${q}` : ""}`)).items;
+  };
+  let hosts: Host[] = await fetchHosts();
   let sort: SortKey = "health";
   let reverse = false;
   const text = h("input", {
@@ -117,6 +133,10 @@ export const dashboardView: View = async (root, ctx) => {
 
   function renderTable() {
     clear(table);
+    if (hosts.length === 0 && labelFilter.value.trim()) {
+      table.append(emptyState("No host has these labels."));
+      return;
+    }
     if (hosts.length === 0) {
       table.append(
         emptyState(
@@ -132,7 +152,7 @@ export const dashboardView: View = async (root, ctx) => {
       .filter(
         (x) =>
           !q ||
-          [x.name, x.hostname, x.restic_host, x.os, x.arch, x.agent_version, x.restic_version]
+          [x.name, x.hostname, x.restic_host, x.os, x.arch, x.agent_version, x.restic_version, ...labelWords(x)]
             .join(" ")
             .toLowerCase()
             .includes(q),
@@ -170,7 +190,7 @@ export const dashboardView: View = async (root, ctx) => {
             h(
               "tr",
               { "data-host": x.id },
-              h("th", { scope: "row" }, h("a", { href: `#/hosts/${x.id}` }, x.name)),
+              h("th", { scope: "row" }, h("a", { href: `#/hosts/${x.id}` }, x.name), labelTags(x.labels)),
               h(
                 "td",
                 { "data-label": "Backup" },
@@ -201,9 +221,32 @@ export const dashboardView: View = async (root, ctx) => {
     ]);
   }
 
+  async function reload() {
+    try {
+      hosts = await fetchHosts();
+      labelError.textContent = "";
+      labelFilter.removeAttribute("aria-invalid");
+    } catch (err) {
+      if (!(err instanceof ApiFailure) || err.error.path !== "label") throw err;
+      labelError.textContent = err.error.message;
+      labelFilter.setAttribute("aria-invalid", "true");
+      return;
+    }
+    renderCounters();
+    renderTable();
+  }
+
   text.addEventListener("input", renderTable);
   status.addEventListener("change", renderTable);
-  root.append(h("h1", { tabindex: "-1" }, "Fleet"), counters, h("div", { class: "toolbar" }, text, status), table);
+  // On Enter or leaving the box: one request per filter, not one per keystroke.
+  labelFilter.addEventListener("change", () => void reload());
+  root.append(
+    h("h1", { tabindex: "-1" }, "Fleet"),
+    counters,
+    h("div", { class: "toolbar" }, text, status, labelFilter),
+    labelError,
+    table,
+  );
   renderCounters();
   renderTable();
 
@@ -215,9 +258,7 @@ export const dashboardView: View = async (root, ctx) => {
       // Coalesce bursts (a fleet reconnecting) into one reload.
       pending = setTimeout(async () => {
         pending = null;
-        hosts = (await api<List<Host>>("/hosts")).items;
-        renderCounters();
-        renderTable();
+        await reload();
       }, 500);
     }),
   );

@@ -7,6 +7,7 @@ import { bytes, interval } from "../format.ts";
 import type { Host, Job, List, RepoStats, Schedule, Snapshot } from "../types.ts";
 import { ago, badge, emptyState, errorBox } from "../widgets.ts";
 import { renderHostConfig } from "./host-config.ts";
+import { renderHostLabels } from "./host-labels.ts";
 import { hostPolicyLine } from "./host-policy.ts";
 import { renderHostSchedules } from "./host-schedules.ts";
 import { runForm } from "./run-form.ts";
@@ -34,6 +35,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   let [host, schedules, jobs, snapshots, stats] = await load();
 
   const head = h("section", { class: "host-head" });
+  const labelsBox = h("section", { class: "card", "aria-labelledby": "labels-h" });
   const configBox = h("section", { class: "card", "aria-labelledby": "cfg-h" });
   const schedBox = h("section", { class: "card", "aria-labelledby": "sch-h" });
   const runBox = h("div", {});
@@ -99,6 +101,12 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
           )
         : null,
     ]);
+  }
+
+  function renderLabels() {
+    renderHostLabels(labelsBox, id, host, ctx.isAdmin, (updated) => {
+      host = updated;
+    });
   }
 
   function renderConfig() {
@@ -214,11 +222,12 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   root.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Fleet"), " / ", host.name),
     head,
-    h("div", { class: "columns" }, h("div", {}, configBox, schedBox), h("div", {}, runBox, jobsBox)),
+    h("div", { class: "columns" }, h("div", {}, labelsBox, configBox, schedBox), h("div", {}, runBox, jobsBox)),
     snapBox,
     chartBox,
   );
   renderHead();
+  renderLabels();
   renderConfig();
   renderSchedules();
   renderRun();

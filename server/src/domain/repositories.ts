@@ -1,0 +1,262 @@
+import { randomBytes } from "node:crypto";
+import { audit } from "./audit.ts";
+import type { Actor, DomainContext } from "./deps.ts";
+import { DomainError, notFound } from "./errors.ts";
+import { withoutUserinfo } from "./host-view.ts";
+import { requireAdmin } from "./permissions.ts";
+import { checkRepositoryUrl, expandForHost, HOST_TOKEN, isTemplate } from "./repository-url.ts";
+import type { RepositoryRow } from "./store.ts";
+import { newId } from "./tokens.ts";
+import type { Host } from "./types.ts";
+
+/** POST /repositories. Secrets arrive in clear and are sealed before anything is stored. */
+export interface RepositoryInput {
+  name: string;
+  url: string;
+  password?: string | undefined;
+  username?: string | undefined;
+  credential?: string | undefined;
+  auto_init?: boolean | undefined;
+}
+/** PATCH: an absent field is left as is; "" clears password, username and credential. */
+export type RepositoryPatch = Partial<RepositoryInput>;
+
+/** What a host is sent for a repository (config.update), secrets decrypted for the wire only. */
+export interface ResolvedRepository {
+  repo_url: string;
+  repo_password: string;
+  repo_username?: string;
+  repo_credential?: string;
+  /** Initialise the repository before the first backup if it does not exist yet (DESIGN §8.3). */
+  auto_init: boolean;
+}
+
+/** 32 random bytes (256 bits), base64url: a per-host repository password nobody has to type. */
+const generatePassword = () => randomBytes(32).toString("base64url");
+
+/** A repository as the API shows it: never a secret, only whether one is set. */
+export function repositoryView(r: RepositoryRow) {
+  return {
+    id: r.id,
+    name: r.name,
+    url: withoutUserinfo(r.url),
+    username: r.username,
+    has_password: r.password_enc !== null,
+    has_credential: r.credential_enc !== null,
+    auto_init: r.auto_init,
+    templated: isTemplate(r.url),
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+  };
+}
+export type RepositoryView = ReturnType<typeof repositoryView>;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function checkName(name: string): string {
+  const n = name.trim();
+  if (n === "" || n.length > 100 || CONTROL.test(n)) {
+    throw new DomainError("invalid", "name: must be 1-100 characters, without control characters", "name");
+  }
+  return n;
+}
+
+/** A shared repository has one password for every host; only a template can go without. */
+function checkShape(r: RepositoryRow): void {
+  if (!isTemplate(r.url) && r.password_enc === null) {
+    throw new DomainError(
+      "invalid",
+      `password: a shared repository (a url without ${HOST_TOKEN}) needs a password; only a ${HOST_TOKEN} ` +
+        "template can have one generated per host",
+      "password",
+    );
+  }
+}
+
+export function createRepositories(deps: DomainContext) {
+  const { store, tx, clock, secrets } = deps;
+  const now = () => clock.now().toISOString();
+
+  function get(id: string): RepositoryRow {
+    const r = store.repositoryById(id);
+    if (!r) throw notFound(`repository ${id}`);
+    return r;
+  }
+
+  /** Call inside the write's transaction, so two creates of one name cannot both pass. */
+  function uniqueName(name: string, self: string | null): void {
+    const other = store.repositoryByName(name);
+    if (other && other.id !== self) {
+      throw new DomainError("conflict", `name: repository ${other.id} is named ${JSON.stringify(other.name)}`, "name");
+    }
+  }
+
+  const seal = (v: string | undefined, prev: string | null) =>
+    v === undefined ? prev : v === "" ? null : secrets.seal(v);
+  const plain = (v: string | undefined, prev: string | null) => (v === undefined ? prev : v === "" ? null : v);
+
+  /** The names of what uses the repository (policies, once they exist); empty when nothing does. */
+  function repositoryUsers(id: string): string[] {
+    get(id);
+    return store.repositoryUsers(id);
+  }
+
+  /**
+   * The password a host uses: the repository's own, or for a template without one the host's
+   * generated password, made on first use and the same ever after (the first write wins, so two
+   * callers at once get the same one).
+   */
+  function hostPassword(r: RepositoryRow, host: Pick<Host, "id" | "name" | "restic_host">): string {
+    if (r.password_enc !== null) return secrets.open(r.password_enc);
+    return tx(() => {
+      const stored = store.ensureRepositoryHostSecret({
+        repository_id: r.id,
+        host_id: host.id,
+        host_name: host.name,
+        restic_host: host.restic_host,
+        password_enc: secrets.seal(generatePassword()),
+        created_at: now(),
+      });
+      return secrets.open(stored.password_enc);
+    });
+  }
+
+  return {
+    repositoryUsers,
+    list: () => store.listRepositories().map(repositoryView),
+    show: (id: string) => repositoryView(get(id)),
+
+    create(actor: Actor, input: RepositoryInput): RepositoryView {
+      requireAdmin(actor, "creating a repository");
+      const at = now();
+      const r: RepositoryRow = {
+        id: newId("repo"),
+        name: checkName(input.name),
+        url: checkRepositoryUrl(input.url),
+        password_enc: seal(input.password, null),
+        username: plain(input.username, null),
+        credential_enc: seal(input.credential, null),
+        auto_init: input.auto_init ?? false,
+        created_at: at,
+        updated_at: at,
+      };
+      checkShape(r);
+      tx(() => {
+        uniqueName(r.name, null);
+        store.insertRepository(r);
+        audit(deps, actor, "repository.create", r.id, { after: repositoryView(r) });
+      });
+      return repositoryView(r);
+    },
+
+    /**
+     * Changes what the server sends, not the restic repository: a new password must be added to
+     * the repository first (`restic key add`), or its hosts can no longer open it.
+     */
+    update(actor: Actor, id: string, patch: RepositoryPatch): RepositoryView {
+      requireAdmin(actor, "changing a repository");
+      return tx(() => {
+        const old = get(id);
+        const r: RepositoryRow = {
+          ...old,
+          name: patch.name === undefined ? old.name : checkName(patch.name),
+          url: patch.url === undefined ? old.url : checkRepositoryUrl(patch.url),
+          password_enc: seal(patch.password, old.password_enc),
+          username: plain(patch.username, old.username),
+          credential_enc: seal(patch.credential, old.credential_enc),
+          auto_init: patch.auto_init ?? old.auto_init,
+          updated_at: now(),
+        };
+        checkShape(r);
+        uniqueName(r.name, id);
+        store.updateRepository(r);
+        const fields = (Object.keys(patch) as Array<keyof RepositoryPatch>).filter((k) => patch[k] !== undefined);
+        audit(deps, actor, "repository.update", id, {
+          fields,
+          before: repositoryView(old),
+          after: repositoryView(r),
+        });
+        return repositoryView(r);
+      });
+    },
+
+    /** Refused (409, naming them) while anything uses it; its generated passwords go with it. */
+    remove(actor: Actor, id: string): void {
+      requireAdmin(actor, "deleting a repository");
+      tx(() => {
+        const r = get(id);
+        const users = store.repositoryUsers(id);
+        if (users.length > 0) {
+          throw new DomainError("conflict", `repository ${JSON.stringify(r.name)} is in use by ${users.join(", ")}`);
+        }
+        const generated = store.repositoryHostSecrets(id).length;
+        store.deleteRepository(id);
+        audit(deps, actor, "repository.delete", id, { before: repositoryView(r), generated_passwords: generated });
+      });
+    },
+
+    /**
+     * Every password of the repository, in clear, for disaster recovery: without them no backup
+     * in it can be read once the server (or its secret.key) is lost. Admin only, and audited
+     * (without the secrets). For a template, one entry per host that has a generated password,
+     * revoked hosts included: their backups are still there.
+     */
+    keys(actor: Actor, id: string) {
+      requireAdmin(actor, "exporting a repository's keys");
+      return tx(() => {
+        const r = get(id);
+        const open = (enc: string | null) => (enc === null ? null : secrets.open(enc));
+        const hosts = store.repositoryHostSecrets(id).map((s) => {
+          const live = store.hostById(s.host_id);
+          let restic_host = live?.restic_host ?? s.restic_host;
+          let repo_url: string;
+          try {
+            repo_url = expandForHost(r.url, { id: s.host_id, restic_host });
+          } catch {
+            restic_host = s.restic_host; // what it was when the password was made
+            repo_url = expandForHost(r.url, { id: s.host_id, restic_host });
+          }
+          return {
+            host_id: s.host_id,
+            host_name: live?.name ?? s.host_name,
+            restic_host,
+            repo_url,
+            password: secrets.open(s.password_enc),
+          };
+        });
+        audit(deps, actor, "repository.keys_export", id, { name: r.name, host_passwords: hosts.length });
+        return {
+          repository_id: r.id,
+          name: r.name,
+          url: r.url,
+          templated: isTemplate(r.url),
+          username: r.username,
+          password: open(r.password_enc),
+          credential: open(r.credential_enc),
+          hosts,
+        };
+      });
+    },
+
+    /**
+     * The repository settings for one host, secrets decrypted for the wire only: what policies
+     * and their propagation send in config.update. A template's `{host}` is the host's restic
+     * host name (checked: it must be safe in a URL); without a password of its own the host gets
+     * its generated one.
+     */
+    resolveForHost(repositoryId: string, host: Pick<Host, "id" | "name" | "restic_host">): ResolvedRepository {
+      const r = get(repositoryId);
+      const resolved: ResolvedRepository = {
+        repo_url: expandForHost(r.url, host),
+        repo_password: hostPassword(r, host),
+        auto_init: r.auto_init,
+      };
+      if (r.username !== null) resolved.repo_username = r.username;
+      if (r.credential_enc !== null) resolved.repo_credential = secrets.open(r.credential_enc);
+      return resolved;
+    },
+  };
+}
+
+export type Repositories = ReturnType<typeof createRepositories>;

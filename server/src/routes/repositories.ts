@@ -1,0 +1,41 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import type { Domain } from "../domain/domain.ts";
+import type { AppEnv } from "../http/auth.ts";
+import { jsonBody } from "../http/validate.ts";
+
+// Shapes only; the rules (names, `{host}`, a shared repository's password) are the domain's.
+const Secret = v.pipe(v.string(), v.maxLength(4096));
+const fields = {
+  name: v.pipe(v.string(), v.maxLength(1024)),
+  url: v.pipe(v.string(), v.maxLength(4096)),
+  password: v.optional(Secret),
+  username: v.optional(v.pipe(v.string(), v.maxLength(1024))),
+  credential: v.optional(Secret),
+  auto_init: v.optional(v.boolean()),
+};
+// Strict: a misspelt `pasword` is refused by name, never dropped (a shared repository would
+// then be refused for its missing password, or worse, a template would get generated ones).
+const NewRepository = v.strictObject(fields);
+const RepositoryPatch = v.partial(v.strictObject(fields));
+
+/** Mounted at /api/v1/repositories (DESIGN §8.3). */
+export function repositoryRoutes(domain: Domain) {
+  const repos = domain.repositories;
+  return new Hono<AppEnv>()
+    .get("/", (c) => c.json({ items: repos.list(), next_cursor: null }))
+    .post("/", async (c) => {
+      const body = await jsonBody(c, NewRepository);
+      return c.json(repos.create(c.get("actor"), body), 201);
+    })
+    .get("/:id", (c) => c.json(repos.show(c.req.param("id"))))
+    .patch("/:id", async (c) => {
+      const body = await jsonBody(c, RepositoryPatch);
+      return c.json(repos.update(c.get("actor"), c.req.param("id"), body));
+    })
+    .delete("/:id", (c) => {
+      repos.remove(c.get("actor"), c.req.param("id"));
+      return c.body(null, 204);
+    })
+    .get("/:id/keys", (c) => c.json(repos.keys(c.get("actor"), c.req.param("id"))));
+}

@@ -1,0 +1,72 @@
+import type { RepositoriesStore, RepositoryHostSecretRow, RepositoryRow } from "../domain/store.ts";
+import { type Database, params } from "./db.ts";
+
+type Row = Omit<RepositoryRow, "auto_init"> & { auto_init: number };
+const toRepository = (r: Row): RepositoryRow => ({ ...r, auto_init: r.auto_init === 1 });
+const cols = "id, name, url, password_enc, username, credential_enc, auto_init, created_at, updated_at";
+const secretCols = "repository_id, host_id, host_name, restic_host, password_enc, created_at";
+
+export function repositoriesStore(db: Database): RepositoriesStore {
+  const row = (r: RepositoryRow) => params({ ...r, auto_init: r.auto_init ? 1 : 0 });
+  const secret = (repository_id: string, host_id: string) =>
+    db
+      .query<RepositoryHostSecretRow, [string, string]>(
+        `SELECT ${secretCols} FROM repository_host_secrets WHERE repository_id = ? AND host_id = ?`,
+      )
+      .get(repository_id, host_id);
+  return {
+    insertRepository(r: RepositoryRow) {
+      db.query(
+        `INSERT INTO repositories (${cols})
+         VALUES ($id, $name, $url, $password_enc, $username, $credential_enc, $auto_init, $created_at, $updated_at)`,
+      ).run(row(r));
+    },
+    updateRepository(r: RepositoryRow) {
+      db.query(
+        `UPDATE repositories SET name = $name, url = $url, password_enc = $password_enc, username = $username,
+           credential_enc = $credential_enc, auto_init = $auto_init, updated_at = $updated_at WHERE id = $id`,
+      ).run(
+        params({
+          id: r.id,
+          name: r.name,
+          url: r.url,
+          password_enc: r.password_enc,
+          username: r.username,
+          credential_enc: r.credential_enc,
+          auto_init: r.auto_init ? 1 : 0,
+          updated_at: r.updated_at,
+        }),
+      );
+    },
+    repositoryById(id: string) {
+      const r = db.query<Row, [string]>(`SELECT ${cols} FROM repositories WHERE id = ?`).get(id);
+      return r ? toRepository(r) : null;
+    },
+    repositoryByName(name: string) {
+      // The column's NOCASE collation makes this comparison case-insensitive.
+      const r = db.query<Row, [string]>(`SELECT ${cols} FROM repositories WHERE name = ?`).get(name);
+      return r ? toRepository(r) : null;
+    },
+    listRepositories: () =>
+      db.query<Row, []>(`SELECT ${cols} FROM repositories ORDER BY name, id`).all().map(toRepository),
+    deleteRepository: (id: string) => db.query("DELETE FROM repositories WHERE id = ?").run(id).changes > 0,
+    // No table references a repository yet. Policies (DESIGN §8.3) add their names here, e.g.
+    // `SELECT 'policy ' || name FROM policies WHERE repository_id = ?`, with a foreign key that
+    // RESTRICTs the delete as a second line of defence.
+    repositoryUsers: (_id: string) => [],
+    ensureRepositoryHostSecret(s: RepositoryHostSecretRow) {
+      db.query(
+        `INSERT INTO repository_host_secrets (${secretCols})
+         VALUES ($repository_id, $host_id, $host_name, $restic_host, $password_enc, $created_at)
+         ON CONFLICT (repository_id, host_id) DO NOTHING`,
+      ).run(params(s));
+      return secret(s.repository_id, s.host_id) ?? s;
+    },
+    repositoryHostSecrets: (repository_id: string) =>
+      db
+        .query<RepositoryHostSecretRow, [string]>(
+          `SELECT ${secretCols} FROM repository_host_secrets WHERE repository_id = ? ORDER BY restic_host, host_id`,
+        )
+        .all(repository_id),
+  };
+}
