@@ -3,6 +3,7 @@ import { audit } from "./audit.ts";
 import { expectedInterval, expectedIntervals } from "./backup-health.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { notFound } from "./errors.ts";
+import { fleetSummary } from "./fleet-summary.ts";
 import { hostView, withoutUserinfo } from "./host-view.ts";
 import { checkLabels, type Labels } from "./labels.ts";
 import { requireAdmin } from "./permissions.ts";
@@ -96,6 +97,8 @@ export function createHosts(deps: DomainContext) {
     get,
     configPayload,
     list,
+    /** The dashboard's counters over the hosts the selector matches, from the list's own views. */
+    summary: (selector: Selector = {}) => fleetSummary(list(selector)),
     show,
     /** The host's own snapshots, as its agent last reported them (newest first). */
     snapshots(id: string) {

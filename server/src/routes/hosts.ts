@@ -25,13 +25,16 @@ const StatsQuery = v.object({
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,4}$/, "must be 1-1000"), v.transform(Number)), "100"),
 });
 
+/** ?label=env=prod&label=role=db: every one must match (DESIGN §8.2); a bad pair is 400 naming `label`. */
+const labelFilter = (pairs: string[] | undefined) => parseLabelPairs(pairs ?? [], "label");
+
+/** `/summary` comes before `/:id`, so "summary" is never taken for a host id. */
 export function hostRoutes(domain: Domain) {
   return new Hono<AppEnv>()
-    .get("/", (c) => {
-      // ?label=env=prod&label=role=db: every one must match (DESIGN §8.2).
-      const labels = parseLabelPairs(c.req.queries("label") ?? [], "label");
-      return c.json({ items: domain.hosts.list({ labels }), next_cursor: null });
-    })
+    .get("/", (c) =>
+      c.json({ items: domain.hosts.list({ labels: labelFilter(c.req.queries("label")) }), next_cursor: null }),
+    )
+    .get("/summary", (c) => c.json(domain.hosts.summary({ labels: labelFilter(c.req.queries("label")) })))
     .get("/:id", (c) => c.json(domain.hosts.show(c.req.param("id"))))
     .patch("/:id", async (c) => {
       const body = await jsonBody(c, Patch);

@@ -4,8 +4,9 @@ import { append, clear, h } from "../dom.ts";
 import { onEvent } from "../events.ts";
 import { bytes, interval } from "../format.ts";
 import { labelQuery, labelTags } from "../labels.ts";
-import type { Host, List } from "../types.ts";
+import type { FleetSummary, Host, List } from "../types.ts";
 import { ago, badge, emptyState } from "../widgets.ts";
+import { groupHosts, groupSection } from "./dashboard-groups.ts";
 
 const HEALTH_ORDER: Record<string, number> = { failed: 0, stale: 1, pending: 2, unscheduled: 3, ok: 4 };
 
@@ -35,11 +36,17 @@ export const dashboardView: View = async (root, ctx) => {
     autocomplete: "off",
   });
   const labelError = h("p", { class: "field-error", role: "alert" });
+  // The list and its counters (GET /hosts/summary), under the same label filter.
   const fetchHosts = async () => {
     const q = labelQuery(labelFilter.value);
-    return (await api<List<Host>>(`/hosts${q ? `?${q}` : ""}`)).items;
+    const qs = q ? `?${q}` : "";
+    const [list, counts] = await Promise.all([
+      api<List<Host>>(`/hosts${qs}`),
+      api<FleetSummary>(`/hosts/summary${qs}`),
+    ]);
+    return { list: list.items, counts };
   };
-  let hosts: Host[] = await fetchHosts();
+  let { list: hosts, counts: summary } = await fetchHosts();
   let sort: SortKey = "health";
   let reverse = false;
   const text = h("input", {
@@ -55,12 +62,12 @@ export const dashboardView: View = async (root, ctx) => {
       h("option", { value: s }, s === "all" ? "all statuses" : s),
     ),
   );
+  const groupBy = h("select", { name: "group", "aria-label": "Group hosts by label" });
   const counters = h("div", { class: "counters", role: "status", "aria-live": "polite" });
   const table = h("div", { class: "table-wrap" });
 
   function renderCounters() {
     clear(counters);
-    const n = (f: (h: Host) => boolean) => hosts.filter(f).length;
     const tile = (label: string, value: number, cls: string, filter: string) =>
       h(
         "button",
@@ -75,38 +82,29 @@ export const dashboardView: View = async (root, ctx) => {
         h("span", { class: "counter-value" }, String(value)),
         h("span", { class: "counter-label" }, label),
       );
+    const { total, online, offline, health } = summary;
     counters.append(
-      tile(
-        "online",
-        n((x) => x.online),
-        "ok",
-        "online",
-      ),
-      tile(
-        "offline",
-        n((x) => !x.online),
-        n((x) => !x.online) ? "warn" : "",
-        "offline",
-      ),
-      tile(
-        "backups OK",
-        n((x) => x.backup_health === "ok"),
-        "ok",
-        "ok",
-      ),
-      tile(
-        "failed",
-        n((x) => x.backup_health === "failed"),
-        n((x) => x.backup_health === "failed") ? "bad" : "",
-        "failed",
-      ),
-      tile(
-        "stale",
-        n((x) => x.backup_health === "stale"),
-        n((x) => x.backup_health === "stale") ? "warn" : "",
-        "stale",
-      ),
+      tile("hosts", total, "", "all"),
+      tile("online", online, "ok", "online"),
+      tile("offline", offline, offline ? "warn" : "", "offline"),
+      tile("backups OK", health.ok, "ok", "ok"),
+      tile("failed", health.failed, health.failed ? "bad" : "", "failed"),
+      tile("stale", health.stale, health.stale ? "warn" : "", "stale"),
+      tile("pending", health.pending, "", "pending"),
+      tile("unscheduled", health.unscheduled, "", "unscheduled"),
     );
+  }
+
+  /** The label keys the filtered hosts carry; a chosen key that is gone falls back to no grouping. */
+  function renderGroupOptions() {
+    const keys = Object.keys(summary.labels);
+    const chosen = keys.includes(groupBy.value) ? groupBy.value : "";
+    clear(groupBy);
+    groupBy.append(
+      h("option", { value: "" }, "no grouping"),
+      ...keys.map((k) => h("option", { value: k }, `group by ${k}`)),
+    );
+    groupBy.value = chosen;
   }
 
   function header(label: string, key: SortKey) {
@@ -162,68 +160,82 @@ export const dashboardView: View = async (root, ctx) => {
       )
       .sort(SORTS[sort]);
     if (reverse) shown.reverse();
+    const key = groupBy.value;
     append(table, [
-      h(
-        "table",
-        { class: "hosts" },
-        h("caption", { class: "visually-hidden" }, "Hosts, most urgent first"),
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            header("Host", "name"),
-            header("Backup", "health"),
-            header("Last backup", "backup"),
-            header("Presence", "seen"),
-            header("Platform", "os"),
-            h("th", { scope: "col" }, "Versions"),
-            header("Repository", "size"),
-            header("Schedules", "sync"),
-          ),
-        ),
-        h(
-          "tbody",
-          {},
-          shown.map((x) =>
-            h(
-              "tr",
-              { "data-host": x.id },
-              h("th", { scope: "row" }, h("a", { href: `#/hosts/${x.id}` }, x.name), labelTags(x.labels)),
-              h(
-                "td",
-                { "data-label": "Backup" },
-                badge(x.backup_health),
-                h("small", { class: "muted block" }, interval(x.expected_interval_s)),
-              ),
-              h(
-                "td",
-                { "data-label": "Last backup" },
-                x.last_backup
-                  ? [badge(x.last_backup.status), " ", ago(x.last_backup.finished_at)]
-                  : h("span", { class: "muted" }, "none yet"),
-              ),
-              h("td", { "data-label": "Presence" }, badge(x.online ? "online" : "offline"), " ", ago(x.last_seen_at)),
-              h("td", { "data-label": "Platform" }, x.os ? `${x.os}/${x.arch}` : "–"),
-              h(
-                "td",
-                { "data-label": "Versions" },
-                h("small", {}, `agent ${x.agent_version ?? "–"}`, h("br"), `restic ${x.restic_version ?? "–"}`),
-              ),
-              h("td", { "data-label": "Repository" }, bytes(x.repo_size_bytes)),
-              h("td", { "data-label": "Schedules" }, badge(x.schedule_in_sync ? "in_sync" : "not_synced")),
+      key
+        ? groupHosts(shown, key).map((g, i) =>
+            groupSection(
+              key,
+              g,
+              i,
+              hostTable(g.hosts, `Hosts with ${g.value === null ? `no ${key}` : `${key}=${g.value}`}`),
             ),
-          ),
-        ),
-      ),
+          )
+        : hostTable(shown, "Hosts, most urgent first"),
       shown.length === 0 ? emptyState("No host matches this filter.") : null,
     ]);
   }
 
+  function hostTable(shown: Host[], caption: string) {
+    return h(
+      "table",
+      { class: "hosts" },
+      h("caption", { class: "visually-hidden" }, caption),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          header("Host", "name"),
+          header("Backup", "health"),
+          header("Last backup", "backup"),
+          header("Presence", "seen"),
+          header("Platform", "os"),
+          h("th", { scope: "col" }, "Versions"),
+          header("Repository", "size"),
+          header("Schedules", "sync"),
+        ),
+      ),
+      h(
+        "tbody",
+        {},
+        shown.map((x) =>
+          h(
+            "tr",
+            { "data-host": x.id },
+            h("th", { scope: "row" }, h("a", { href: `#/hosts/${x.id}` }, x.name), labelTags(x.labels)),
+            h(
+              "td",
+              { "data-label": "Backup" },
+              badge(x.backup_health),
+              h("small", { class: "muted block" }, interval(x.expected_interval_s)),
+            ),
+            h(
+              "td",
+              { "data-label": "Last backup" },
+              x.last_backup
+                ? [badge(x.last_backup.status), " ", ago(x.last_backup.finished_at)]
+                : h("span", { class: "muted" }, "none yet"),
+            ),
+            h("td", { "data-label": "Presence" }, badge(x.online ? "online" : "offline"), " ", ago(x.last_seen_at)),
+            h("td", { "data-label": "Platform" }, x.os ? `${x.os}/${x.arch}` : "–"),
+            h(
+              "td",
+              { "data-label": "Versions" },
+              h("small", {}, `agent ${x.agent_version ?? "–"}`, h("br"), `restic ${x.restic_version ?? "–"}`),
+            ),
+            h("td", { "data-label": "Repository" }, bytes(x.repo_size_bytes)),
+            h("td", { "data-label": "Schedules" }, badge(x.schedule_in_sync ? "in_sync" : "not_synced")),
+          ),
+        ),
+      ),
+    );
+  }
+
   async function reload() {
     try {
-      hosts = await fetchHosts();
+      ({ list: hosts, counts: summary } = await fetchHosts());
       labelError.textContent = "";
       labelFilter.removeAttribute("aria-invalid");
     } catch (err) {
@@ -233,21 +245,24 @@ export const dashboardView: View = async (root, ctx) => {
       return;
     }
     renderCounters();
+    renderGroupOptions();
     renderTable();
   }
 
   text.addEventListener("input", renderTable);
   status.addEventListener("change", renderTable);
+  groupBy.addEventListener("change", renderTable);
   // On Enter or leaving the box: one request per filter, not one per keystroke.
   labelFilter.addEventListener("change", () => void reload());
   root.append(
     h("h1", { tabindex: "-1" }, "Fleet"),
     counters,
-    h("div", { class: "toolbar" }, text, status, labelFilter),
+    h("div", { class: "toolbar" }, text, status, labelFilter, groupBy),
     labelError,
     table,
   );
   renderCounters();
+  renderGroupOptions();
   renderTable();
 
   let pending: ReturnType<typeof setTimeout> | null = null;
