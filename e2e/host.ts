@@ -1,8 +1,9 @@
-import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { RESTIC, resticOn } from "../agent/src/testing/int-helpers.ts";
 import { type AgentProc, agentCommand, type EventWatcher, type Fleet, runAgentCli, startAgent } from "./fleet.ts";
 
-export const RESTIC = process.env.RF_TEST_RESTIC ?? "restic";
+export { RESTIC } from "../agent/src/testing/int-helpers.ts";
+
 const TERMINAL = ["succeeded", "failed", "cancelled"];
 /** The repository password enroll gives every host. */
 export const REPO_PASSWORD = "e2e-repo-password";
@@ -11,25 +12,8 @@ export const REPO_PASSWORD = "e2e-repo-password";
  * Runs restic directly on a repository, not through an agent: for set-up that a test is not about,
  * and to read the repository itself. `scratch` is a folder of the test's (password file, HOME).
  */
-export async function resticDirect(repo: string, args: string[], scratch: string) {
-  const pw = join(scratch, `direct-pw-${crypto.randomUUID()}`);
-  writeFileSync(pw, REPO_PASSWORD, { mode: 0o600 });
-  try {
-    const proc = Bun.spawn([RESTIC, ...args], {
-      env: { PATH: process.env.PATH ?? "", RESTIC_REPOSITORY: repo, RESTIC_PASSWORD_FILE: pw, HOME: scratch },
-      stdin: "ignore",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { stdout, stderr, code };
-  } finally {
-    rmSync(pw, { force: true });
-  }
+export function resticDirect(repo: string, args: string[], scratch: string) {
+  return resticOn({ repo, password: REPO_PASSWORD, scratch }, args);
 }
 
 export interface Job {

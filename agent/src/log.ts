@@ -35,6 +35,22 @@ export function createLogger(
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** A set of secrets masked in log lines; secrets shorter than 4 characters are not worth masking. */
+/**
+ * The password inside a repository URL (rest:https://user:PASSWORD@host/) as written and decoded,
+ * or nothing: what every redaction and every shown URL must hide.
+ */
+export function urlPasswordForms(url: string | undefined | null): string[] {
+  const m = url ? /:\/\/[^/:@]*:([^/@]+)@/.exec(url) : null;
+  if (!m?.[1]) return [];
+  let decoded = m[1];
+  try {
+    decoded = decodeURIComponent(m[1]);
+  } catch {
+    // Not percent-encoded text: hide it as written.
+  }
+  return decoded === m[1] ? [m[1]] : [m[1], decoded];
+}
+
 export class Redactor {
   #secrets = new Set<string>();
   add(secret: string | undefined | null): void {
@@ -43,11 +59,7 @@ export class Redactor {
 
   /** The password inside a repository URL (rest:https://user:PASSWORD@host/), if any. */
   addUrlPassword(url: string | undefined | null): void {
-    const m = url ? /:\/\/[^/:@]*:([^/@]+)@/.exec(url) : null;
-    if (m?.[1]) {
-      this.add(m[1]);
-      this.add(decodeURIComponent(m[1]));
-    }
+    for (const s of urlPasswordForms(url)) this.add(s);
   }
   redact = (text: string): string => {
     let out = text;

@@ -67,8 +67,8 @@ outside it fails and names the setting. A policy file that does not parse stops 
   policy: `Usage: restic-fleet-agent policy [--policy FILE] [--state-dir DIR] [--reset-pin]
 
 Prints the host policy in force (the file's keys over the built-in defaults) and, under
-repositories "first", the repository this host is pinned to. --reset-pin clears that pin: the
-next repository the server sets becomes the pinned one. Restart the agent after changing the file.`,
+repositories "first", the repository this host is pinned to. --reset-pin (with the agent stopped) clears
+that pin: the next repository the server sets becomes the pinned one. Restart the agent after changing the file.`,
   status: `Usage: restic-fleet-agent status [--state-dir DIR] [--json]
 
 Prints the identity, server, connection state, schedule version, next fire per schedule, queued

@@ -1,6 +1,7 @@
 import { realpath } from "node:fs/promises";
 import { posix, win32 } from "node:path";
 import type { ReportedHostPolicy } from "../../../protocol/index.ts";
+import { urlPasswordForms } from "../log.ts";
 
 /** What a job asks of the host that its policy limits. */
 export interface PolicyRequest {
@@ -68,7 +69,8 @@ function repositoryProblem(url: string, policy: ReportedHostPolicy, pin: Reposit
 
 /** A repository URL without the password it may carry (`rest:https://user:pw@host/`). */
 export function displayUrl(url: string): string {
-  return url.replace(/(\/\/[^/@\s]*?):[^/@\s]*@/, "$1:***@");
+  const [password] = urlPasswordForms(url);
+  return password ? url.replace(`:${password}@`, ":***@") : url;
 }
 
 /** Whether `path` lies inside (or is) one of `prefixes`, each side with its links resolved. */

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { urlPasswordForms } from "../log.ts";
 import type { RepoConfig } from "./types.ts";
 
 /**
@@ -96,14 +97,6 @@ export async function removeLeftoverPasswordFiles(tempDir: string): Promise<numb
   return left.length;
 }
 
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
 /** Replaces every secret of the config in a text with "***". */
 export type Redact = (text: string) => string;
 
@@ -113,9 +106,7 @@ export type Redact = (text: string) => string;
  */
 export function redactorFor(repo: RepoConfig | null, extra: readonly string[] = []): Redact {
   const secrets = new Set<string>();
-  const urlPassword = repo?.repo_url ? /:\/\/[^/:@]*:([^/@]+)@/.exec(repo.repo_url)?.[1] : undefined;
-  const fromUrl = urlPassword ? [urlPassword, safeDecode(urlPassword)] : [];
-  for (const s of [repo?.repo_password, repo?.repo_credential, ...fromUrl, ...extra]) {
+  for (const s of [repo?.repo_password, repo?.repo_credential, ...urlPasswordForms(repo?.repo_url), ...extra]) {
     if (!s) continue;
     secrets.add(s);
     secrets.add(encodeURIComponent(s));

@@ -131,17 +131,29 @@ export function realSupervisor(sb: Sandbox, opts: Partial<SupervisorOptions> & {
 }
 
 /** Runs restic directly (not through the supervisor), for set-up and for checking results. */
-export async function restic(sb: Sandbox, args: string[], password = PASSWORD) {
-  const pwFile = join(sb.tmp, `direct-pw-${crypto.randomUUID()}`);
-  await writeFile(pwFile, password, { mode: 0o600 });
+export function restic(sb: Sandbox, args: string[], password = PASSWORD) {
+  const home = process.env.HOME ?? sb.root;
+  return resticOn({ repo: sb.repoUrl, password, scratch: sb.tmp, home, cache: sb.cache }, args);
+}
+
+/**
+ * Runs restic on a repository with its password in a temporary 0600 file in `scratch`: the
+ * agent suites' and the end-to-end suites' way to set up and read repositories themselves.
+ */
+export async function resticOn(
+  o: { repo: string; password: string; scratch: string; home?: string; cache?: string },
+  args: string[],
+) {
+  const pwFile = join(o.scratch, `direct-pw-${crypto.randomUUID()}`);
+  await writeFile(pwFile, o.password, { mode: 0o600 });
   try {
     const proc = Bun.spawn([RESTIC, ...args], {
       env: {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: process.env.HOME ?? sb.root,
-        RESTIC_REPOSITORY: sb.repoUrl,
+        HOME: o.home ?? o.scratch,
+        RESTIC_REPOSITORY: o.repo,
         RESTIC_PASSWORD_FILE: pwFile,
-        RESTIC_CACHE_DIR: sb.cache,
+        ...(o.cache ? { RESTIC_CACHE_DIR: o.cache } : {}),
       },
       stdin: "ignore",
       stdout: "pipe",

@@ -74,16 +74,11 @@ export async function loadTlsOrExplain(setting: TlsSetting, now: Date): Promise<
 /** Names given now that the kept self-signed certificate lacks (it is made once: agents pin it). */
 export function missingNames(setting: TlsSetting, served: ServedTls): string[] {
   if (setting.mode !== "self-signed") return [];
-  const have = new Set(certificateNames(served.cert).map((n) => n.toLowerCase()));
-  return setting.names.filter((n) => !have.has(n.toLowerCase()) && !have.has(expandIPv6(n)));
+  const have = new Set(certificateNames(served.cert).map(sameName));
+  return setting.names.filter((n) => !have.has(sameName(n)));
 }
 
-// X509Certificate lists IPv6 SANs in full form (0:0:0:0:0:0:0:1): compare in that form.
-function expandIPv6(ip: string): string {
-  if (isIP(ip) !== 6) return ip.toLowerCase();
-  const [h = "", t = ""] = ip.split("::");
-  const head = h ? h.split(":") : [];
-  const tail = t ? t.split(":") : [];
-  const groups = ip.includes("::") ? [...head, ...Array(8 - head.length - tail.length).fill("0"), ...tail] : head;
-  return groups.map((g) => Number.parseInt(g, 16).toString(16)).join(":");
+/** One spelling per name: X509Certificate lists IPv6 in full (0:0:0:0:0:0:0:1), URL compresses it. */
+function sameName(name: string): string {
+  return isIP(name) === 6 ? new URL(`http://[${name}]/`).hostname : name.toLowerCase();
 }

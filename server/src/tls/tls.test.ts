@@ -3,7 +3,7 @@ import { X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { tlsSettingFrom } from "../cli/tls-options.ts";
+import { missingNames, tlsSettingFrom } from "../cli/tls-options.ts";
 import { CertificateError, checkCertificatePair, fingerprintOf } from "./certificate.ts";
 import { selfSignedCertificate } from "./self-signed.ts";
 import { loadServedTls, selfSignedFiles } from "./served-tls.ts";
@@ -69,4 +69,15 @@ test("serve's TLS flags: one mode at a time, both files together, names only for
   expect(() => from({ tls: "self-signed", "tls-cert": "c", "tls-key": "k" })).toThrow("not both");
   expect(() => from({ "tls-name": ["x"] })).toThrow("--tls-name is for --tls self-signed");
   expect(() => from({ tls: "self-signed", "tls-name": ["bad name"] })).toThrow("--tls-name must be");
+});
+
+test("a kept self-signed certificate is compared with --tls-name in one spelling per name", async () => {
+  dir = mkdtempSync(join(tmpdir(), "rf-tls-"));
+  const served = await loadServedTls({ mode: "self-signed", dataDir: dir, names: ["localhost", "::1"] }, now);
+  const asked = {
+    mode: "self-signed" as const,
+    dataDir: dir,
+    names: ["0:0:0:0:0:0:0:1", "LOCALHOST", "fleet.example"],
+  };
+  expect(missingNames(asked, served)).toEqual(["fleet.example"]);
 });
