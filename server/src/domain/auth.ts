@@ -5,6 +5,7 @@ import { DomainError } from "./errors.ts";
 import { LoginThrottle } from "./login-throttle.ts";
 import { itemsBudget, takePage } from "./pages.ts";
 import { requireAdmin } from "./permissions.ts";
+import type { Recompute } from "./policy-sync.ts";
 import { hashToken, newId, newToken } from "./tokens.ts";
 import type { User } from "./types.ts";
 
@@ -18,7 +19,7 @@ export const actorOf = (u: Pick<User, "id" | "username" | "role">): Actor => ({
   role: u.role,
 });
 
-export function createAuth(deps: DomainContext) {
+export function createAuth(deps: DomainContext, recompute: Recompute) {
   const { store, tx, clock } = deps;
   const passwords = deps.passwords ?? bunPasswords;
   const throttle = new LoginThrottle(clock);
@@ -229,7 +230,7 @@ export function createAuth(deps: DomainContext) {
       audit(deps, actor, "api_token.revoke", id);
     },
 
-    ...createEnrollmentTokens(deps),
+    ...createEnrollmentTokens(deps, recompute),
 
     /** The host an agent token belongs to, or null (unknown or revoked). */
     agentHost: (agentToken: string) => store.hostIdByTokenHash(hashToken(agentToken)),

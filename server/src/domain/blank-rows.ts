@@ -37,6 +37,8 @@ export const blankSchedule = (
   pre_hook: null,
   post_hook: null,
   enabled: true,
+  policy_id: null,
+  policy_schedule_id: null,
   updated_at: row.created_at,
   ...row,
 });

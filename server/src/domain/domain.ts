@@ -2,26 +2,34 @@ import { createAuth } from "./auth.ts";
 import { type DomainDeps, domainContext } from "./deps.ts";
 import type { FleetEvent } from "./events.ts";
 import { createFleet } from "./fleet.ts";
+import { createHostPush } from "./host-push.ts";
 import { createHosts } from "./hosts.ts";
 import { createJobs } from "./jobs.ts";
+import { createPolicies } from "./policies.ts";
+import { createPolicySync } from "./policy-sync.ts";
 import { createPresence } from "./presence.ts";
 import { createReports } from "./reports.ts";
-import { createRepositories } from "./repositories.ts";
+import { createRepositories, type Repositories } from "./repositories.ts";
 import { createSchedules } from "./schedules.ts";
 
 /** Every domain service, built once over the same dependencies. Edges use only these. */
 export function createDomain(input: DomainDeps) {
   const deps = domainContext(input);
   const jobs = createJobs(deps);
+  const recompute = createPolicySync(deps);
+  const repositories: Repositories = createRepositories(deps, recompute, () => push);
+  const push = createHostPush(deps, (id, host) => repositories.resolveForHost(id, host));
+  const hosts = createHosts(deps, recompute, push);
   return {
-    auth: createAuth(deps),
-    hosts: createHosts(deps),
-    schedules: createSchedules(deps),
+    auth: createAuth(deps, recompute),
+    hosts,
+    schedules: createSchedules(deps, push),
+    policies: createPolicies(deps, recompute, push, hosts),
     jobs,
     reports: createReports(deps, jobs),
     presence: createPresence(deps),
     fleet: createFleet(deps),
-    repositories: createRepositories(deps),
+    repositories,
     /** Live events for the UI's stream; they arrive only after their change has committed. */
     subscribe: (fn: (e: FleetEvent) => void) => deps.events.subscribe(fn),
     /**

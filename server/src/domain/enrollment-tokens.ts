@@ -4,6 +4,7 @@ import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { checkLabels, type Labels } from "./labels.ts";
 import { requireAdmin } from "./permissions.ts";
+import type { Recompute } from "./policy-sync.ts";
 import { hashToken, newId, newToken } from "./tokens.ts";
 import type { EnrollmentToken } from "./types.ts";
 
@@ -14,7 +15,7 @@ const MAX_EXPIRY_MS = 366 * 24 * 3600 * 1000;
  * exchanged by agents for a host. A token's labels go to every host enrolled with it: the agent
  * never chooses them, since labels decide which policies, and so which secrets, a host gets.
  */
-export function createEnrollmentTokens(deps: DomainContext) {
+export function createEnrollmentTokens(deps: DomainContext, recompute: Recompute) {
   const { store, tx, clock } = deps;
   const now = () => clock.now().toISOString();
 
@@ -104,6 +105,8 @@ export function createEnrollmentTokens(deps: DomainContext) {
           labels: t.labels,
         });
         audit(deps, null, "host.enroll", host_id, { hostname, enrollment_token: t.id, labels: t.labels });
+        // Its policies' schedules and repository, ready for its first hello (it is not online yet).
+        recompute([host_id]);
         return { host_id, agent_token };
       });
     },

@@ -4,9 +4,9 @@ import { silentLogger } from "../log.ts";
 import { openDatabase } from "../store/db.ts";
 import { createStore } from "../store/store.ts";
 import { blankSchedule, queuedJob } from "./blank-rows.ts";
-import { type AgentLink, domainContext } from "./deps.ts";
+import type { AgentLink } from "./deps.ts";
+import { createDomain } from "./domain.ts";
 import { EventBus } from "./events.ts";
-import { createHosts } from "./hosts.ts";
 import { createSecretBox } from "./secrets.ts";
 import type { Job, Schedule } from "./types.ts";
 
@@ -22,16 +22,14 @@ function setup() {
     isSecure: () => true,
     close() {},
   };
-  const hosts = createHosts(
-    domainContext({
-      store,
-      clock,
-      agents,
-      events: new EventBus(),
-      secrets: createSecretBox(new Uint8Array(32)),
-      log: silentLogger,
-    }),
-  );
+  const { hosts } = createDomain({
+    store,
+    clock,
+    agents,
+    events: new EventBus(),
+    secrets: createSecretBox(new Uint8Array(32)),
+    log: silentLogger,
+  });
   return { store, hosts, connected };
 }
 

@@ -1,12 +1,13 @@
-import type { ConfigUpdatePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
 import { expectedInterval, expectedIntervals } from "./backup-health.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { notFound } from "./errors.ts";
 import { fleetSummary } from "./fleet-summary.ts";
+import type { HostPush } from "./host-push.ts";
 import { hostView, withoutUserinfo } from "./host-view.ts";
 import { checkLabels, type Labels } from "./labels.ts";
 import { requireAdmin } from "./permissions.ts";
+import type { Recompute } from "./policy-sync.ts";
 import { matches, type Selector } from "./selector.ts";
 import type { Host } from "./types.ts";
 
@@ -36,7 +37,7 @@ function configDetail(input: ConfigInput, oldUrl: string | null): Record<string,
   return detail;
 }
 
-export function createHosts(deps: DomainContext) {
+export function createHosts(deps: DomainContext, recompute: Recompute, push: HostPush) {
   const { store, tx, clock, agents, secrets, events } = deps;
 
   const linkOf = (id: string) => ({ connected: agents.isConnected(id), secure: agents.isSecure(id) });
@@ -70,32 +71,12 @@ export function createHosts(deps: DomainContext) {
     return h;
   }
 
-  /**
-   * The config.update payload for a host, secrets decrypted for the wire only. Over a link that
-   * is not `secure` (plain ws:// from a peer off this machine) the secrets stay here, and the
-   * payload says they were withheld: they never cross a network in clear.
-   */
-  function configPayload(hostId: string, secure: boolean): ConfigUpdatePayload {
-    const c = store.configFor(hostId);
-    const p: ConfigUpdatePayload = {};
-    if (!c) return p;
-    if (c.repo_url) p.repo_url = c.repo_url;
-    if (c.repo_username) p.repo_username = c.repo_username;
-    if (c.hook_shell) p.hook_shell = c.hook_shell;
-    if (!secure && (c.repo_password_enc || c.repo_credential_enc)) {
-      p.secrets_withheld = "insecure_link";
-      return p;
-    }
-    if (c.repo_password_enc) p.repo_password = secrets.open(c.repo_password_enc);
-    if (c.repo_credential_enc) p.repo_credential = secrets.open(c.repo_credential_enc);
-    return p;
-  }
-
   return {
     /** `h` as stored now. */
     view: (h: Host) => show(h.id),
     get,
-    configPayload,
+    /** What the host is sent in config.update (host-push.ts); null while its policies conflict. */
+    configPayload: push.configPayload,
     list,
     /** The dashboard's counters over the hosts the selector matches, from the list's own views. */
     summary: (selector: Selector = {}) => fleetSummary(list(selector)),
@@ -117,7 +98,7 @@ export function createHosts(deps: DomainContext) {
     update(actor: Actor, id: string, change: { name?: string | undefined; labels?: Labels | undefined }) {
       requireAdmin(actor, "changing a host");
       const labels = change.labels === undefined ? undefined : checkLabels(change.labels);
-      tx(() => {
+      const plan = tx(() => {
         const before = get(id);
         const detail: Record<string, unknown> = {};
         if (change.name !== undefined && change.name !== before.name) {
@@ -128,11 +109,13 @@ export function createHosts(deps: DomainContext) {
           store.setHostLabels(id, labels);
           detail.labels = { before: before.labels, after: labels };
         }
-        // Policies will match on labels (issue 14): their recomputation for this host goes here.
-        if (Object.keys(detail).length === 0) return;
+        if (Object.keys(detail).length === 0) return null;
         audit(deps, actor, "host.update", id, detail);
         events.publish({ type: "host.updated", host_id: id, online: before.online });
+        // Its labels decide which policies it gets: a change that would put it in a conflict is refused.
+        return detail.labels ? recompute([id], { refuseNewConflicts: true }) : null;
       });
+      if (plan) push.push(plan);
       return show(id);
     },
     /** Revokes the host: its token stops working at once and its socket is closed. */
@@ -153,7 +136,7 @@ export function createHosts(deps: DomainContext) {
       const old = store.configFor(id);
       const pick = <T>(v: string | undefined, prev: T | null, map: (s: string) => T): T | null =>
         v === undefined ? prev : v === "" ? null : map(v);
-      tx(() => {
+      const plan = tx(() => {
         store.upsertConfig({
           host_id: id,
           repo_url: pick(input.repo_url, old?.repo_url ?? null, (s) => s),
@@ -164,8 +147,11 @@ export function createHosts(deps: DomainContext) {
           updated_at: clock.now().toISOString(),
         });
         audit(deps, actor, "host.config", id, configDetail(input, old?.repo_url ?? null));
+        // A repository of its own overrides its policies'; clearing it brings theirs back.
+        return recompute([id], { refuseNewConflicts: true });
       });
-      agents.send(id, "config.update", configPayload(id, agents.isSecure(id)));
+      push.push(plan);
+      if (!plan.hosts.some((h) => h.config)) push.pushConfig(id);
       return show(id);
     },
   };

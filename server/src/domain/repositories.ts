@@ -2,8 +2,10 @@ import { randomBytes } from "node:crypto";
 import { audit } from "./audit.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
+import type { HostPush } from "./host-push.ts";
 import { withoutUserinfo } from "./host-view.ts";
 import { requireAdmin } from "./permissions.ts";
+import type { Recompute } from "./policy-sync.ts";
 import { checkRepositoryUrl, expandForHost, HOST_TOKEN, isTemplate } from "./repository-url.ts";
 import type { RepositoryRow } from "./store.ts";
 import { newId } from "./tokens.ts";
@@ -74,7 +76,7 @@ function checkShape(r: RepositoryRow): void {
   }
 }
 
-export function createRepositories(deps: DomainContext) {
+export function createRepositories(deps: DomainContext, recompute: Recompute, push: () => HostPush) {
   const { store, tx, clock, secrets } = deps;
   const now = () => clock.now().toISOString();
 
@@ -156,7 +158,7 @@ export function createRepositories(deps: DomainContext) {
      */
     update(actor: Actor, id: string, patch: RepositoryPatch): RepositoryView {
       requireAdmin(actor, "changing a repository");
-      return tx(() => {
+      const { view, plan } = tx(() => {
         const old = get(id);
         const r: RepositoryRow = {
           ...old,
@@ -177,8 +179,14 @@ export function createRepositories(deps: DomainContext) {
           before: repositoryView(old),
           after: repositoryView(r),
         });
-        return repositoryView(r);
+        // Its hosts are sent the change (a new URL, password or auto_init).
+        return {
+          view: repositoryView(r),
+          plan: recompute(store.hostsWithPolicyRepository(id), { configChanged: true }),
+        };
       });
+      push().push(plan);
+      return view;
     },
 
     /** Refused (409, naming them) while anything uses it; its generated passwords go with it. */

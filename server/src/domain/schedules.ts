@@ -12,6 +12,7 @@ import { blankSchedule } from "./blank-rows.ts";
 import { cronPreview } from "./cron.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
+import type { HostPush } from "./host-push.ts";
 import { requireAdmin } from "./permissions.ts";
 import { newId } from "./tokens.ts";
 import type { Schedule } from "./types.ts";
@@ -53,7 +54,15 @@ function definition(s: Schedule, fields: ReadonlyArray<(typeof SCHEDULE_FIELDS)[
   return Object.fromEntries(fields.map((f) => [f, s[f]]));
 }
 
-/** Rules a schedule must meet whatever door it came in by. */
+/**
+ * Rules a schedule must meet whatever door it came in by (a host's own, a policy's): a cron that
+ * fires, in a zone that exists, and the kind's fields and options.
+ */
+export function checkDefinition(s: Schedule, now: Date): void {
+  cronPreview(s.cron_expr, s.timezone, now);
+  checkSchedule(s);
+}
+
 function checkSchedule(s: Schedule): void {
   if (s.kind === "restore") {
     throw new DomainError("invalid", "restore cannot be scheduled: run it from the host's snapshots", "kind");
@@ -130,8 +139,8 @@ export function toEntry(s: Schedule, protocolVersion: number): ScheduleEntry {
   return entry;
 }
 
-export function createSchedules(deps: DomainContext) {
-  const { store, tx, clock, agents } = deps;
+export function createSchedules(deps: DomainContext, push: HostPush) {
+  const { store, tx, clock } = deps;
 
   /** A schedule without a zone of its own runs in its host's (as the host's agent reported it). */
   const view = (s: Schedule, hostZone: string | null = store.hostById(s.host_id)?.timezone ?? null) => {
@@ -146,18 +155,27 @@ export function createSchedules(deps: DomainContext) {
 
   /** Writes a change and bumps the host's version in one transaction, then pushes the full set. */
   function commit(hostId: string, write: () => void): void {
-    const version = tx(() => {
+    tx(() => {
       write();
-      return store.bumpScheduleVersion(hostId);
+      store.bumpScheduleVersion(hostId);
     });
-    pushSet(hostId, version);
+    push.pushSet(hostId);
   }
 
-  function pushSet(hostId: string, version?: number): boolean {
-    const host = store.hostById(hostId);
-    if (!host) return false;
-    const schedules = store.schedulesForHost(hostId).map((s) => toEntry(s, host.protocol_version ?? 1));
-    return agents.send(hostId, "schedule.set", { version: version ?? host.schedule_version, schedules });
+  /** A schedule of the host's own: a policy's copy is changed through its policy (409). */
+  function ownSchedule(id: string, verb: string): Schedule {
+    const s = store.scheduleById(id);
+    if (!s) throw notFound(`schedule ${id}`);
+    if (s.policy_id !== null) {
+      const policy = store.policyById(s.policy_id);
+      throw new DomainError(
+        "conflict",
+        `schedule ${id} comes from policy ${JSON.stringify(policy?.name ?? s.policy_id)}: it can only be ${verb} ` +
+          `through the policy (PATCH /api/v1/policies/${s.policy_id})`,
+        "policy_id",
+      );
+    }
+    return s;
   }
 
   function build(base: Schedule, input: Partial<ScheduleInput>): Schedule {
@@ -176,18 +194,30 @@ export function createSchedules(deps: DomainContext) {
       ...(input.enabled !== undefined && { enabled: input.enabled }),
       updated_at: clock.now().toISOString(),
     };
-    cronPreview(s.cron_expr, s.timezone, clock.now());
-    checkSchedule(s);
+    checkDefinition(s, clock.now());
     return s;
   }
 
   return {
     view,
-    pushSet,
+    /** Sends the host its full schedule list (not while its policies are in conflict). */
+    pushSet: push.pushSet,
     list(hostId: string) {
       if (!store.hostById(hostId)) throw notFound(`host ${hostId}`);
       const zone = store.hostById(hostId)?.timezone ?? null;
-      return store.schedulesForHost(hostId).map((s) => view(s, zone));
+      // Its own first, as made; then its policies' copies, in the policies' order and their own.
+      const order = new Map(
+        store
+          .listPolicies()
+          .flatMap((p) => p.schedules.map((s) => s.id))
+          .map((id, i) => [id, i]),
+      );
+      const rank = (s: Schedule) => (s.policy_schedule_id === null ? -1 : (order.get(s.policy_schedule_id) ?? 0));
+      const all = store.schedulesForHost(hostId);
+      return all
+        .map((s, i) => ({ s, i }))
+        .sort((a, b) => rank(a.s) - rank(b.s) || a.i - b.i)
+        .map(({ s }) => view(s, zone));
     },
     get(id: string) {
       const s = store.scheduleById(id);
@@ -218,8 +248,7 @@ export function createSchedules(deps: DomainContext) {
     },
     update(actor: Actor, id: string, input: Partial<ScheduleInput>) {
       requireAdmin(actor, "changing a schedule");
-      const old = store.scheduleById(id);
-      if (!old) throw notFound(`schedule ${id}`);
+      const old = ownSchedule(id, "changed");
       const s = build(old, input);
       commit(s.host_id, () => {
         store.updateSchedule(s);
@@ -230,8 +259,7 @@ export function createSchedules(deps: DomainContext) {
     },
     remove(actor: Actor, id: string) {
       requireAdmin(actor, "deleting a schedule");
-      const old = store.scheduleById(id);
-      if (!old) throw notFound(`schedule ${id}`);
+      const old = ownSchedule(id, "deleted");
       commit(old.host_id, () => {
         store.deleteSchedule(id);
         audit(deps, actor, "schedule.delete", id, { host_id: old.host_id });

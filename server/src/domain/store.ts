@@ -1,5 +1,12 @@
-import type { JobStatus, ReportedHostPolicy, TerminalJobStatus } from "../../../protocol/index.ts";
+import type {
+  JobKind,
+  JobStatus,
+  ReportedHostPolicy,
+  RetentionPolicy,
+  TerminalJobStatus,
+} from "../../../protocol/index.ts";
 import type { Labels } from "./labels.ts";
+import type { Selector } from "./selector.ts";
 import type {
   ApiToken,
   AuditEntry,
@@ -10,6 +17,7 @@ import type {
   HostSummary,
   Job,
   LogRow,
+  PolicyConflict,
   RepoStatsRow,
   Role,
   Schedule,
@@ -300,10 +308,7 @@ export interface RepositoriesStore {
   listRepositories: () => RepositoryRow[];
   /** Deletes the repository with its generated passwords; false for an unknown id. */
   deleteRepository: (id: string) => boolean;
-  /**
-   * The names of what uses the repository, sorted: nothing may delete it while one does. Today
-   * nothing can (no resource references a repository yet); policies (DESIGN §8.3) add theirs here.
-   */
+  /** The names of what uses the repository (`policy NAME`), sorted: nothing may delete it while one does. */
   repositoryUsers: (id: string) => string[];
   /**
    * Stores a generated password for (repository, host) unless one is stored, and returns the
@@ -312,6 +317,64 @@ export interface RepositoriesStore {
   ensureRepositoryHostSecret(s: RepositoryHostSecretRow): RepositoryHostSecretRow;
   /** The generated passwords of a repository, ordered by restic host name, then host id. */
   repositoryHostSecrets: (repository_id: string) => RepositoryHostSecretRow[];
+}
+
+/** One schedule of a policy, as stored: what each matching host gets a copy of. */
+export interface PolicyScheduleRow {
+  id: string;
+  policy_id: string;
+  kind: JobKind;
+  cron_expr: string;
+  timezone: string | null;
+  /** Stored for DESIGN §8.3's jitter; refused until the agents apply it. */
+  jitter: string | null;
+  paths: string[];
+  excludes: string[];
+  tags: string[];
+  retention_policy: RetentionPolicy | null;
+  options: Record<string, string | number | boolean>;
+  pre_hook: string | null;
+  post_hook: string | null;
+  enabled: boolean;
+}
+/** A policy as stored, its schedules in their order. */
+export interface PolicyRow {
+  id: string;
+  /** Unique, whatever the case. */
+  name: string;
+  selector: Selector;
+  repository_id: string | null;
+  priority: number;
+  enabled: boolean;
+  schedules: PolicyScheduleRow[];
+  created_at: string;
+  updated_at: string;
+}
+/** What the policies resolve a host's repository to (domain/policy-effect.ts). */
+export interface HostPolicyState {
+  policy_repository_id: string | null;
+  repository_policy_id: string | null;
+  policy_conflict: PolicyConflict | null;
+}
+
+/** Policies, and what they resolve to on each host. */
+export interface PoliciesStore {
+  /** Inserts the policy with its schedules. */
+  insertPolicy(p: PolicyRow): void;
+  /** Replaces every field but id and created_at, and the whole list of schedules. */
+  updatePolicy(p: PolicyRow): void;
+  policyById: (id: string) => PolicyRow | null;
+  /** By name, whatever its case. */
+  policyByName: (name: string) => PolicyRow | null;
+  /** Every policy with its schedules, highest priority first, then by name. */
+  listPolicies: () => PolicyRow[];
+  /** Deletes the policy and its schedules (not the hosts' copies: the domain removes those first). */
+  deletePolicy: (id: string) => boolean;
+  setHostPolicyState(host_id: string, s: HostPolicyState): void;
+  /** Hosts whose repository comes from this repository through a policy. */
+  hostsWithPolicyRepository: (repository_id: string) => string[];
+  /** Hosts holding a copy of one of this policy's schedules, or whose repository it gives or contests. */
+  hostsOfPolicy: (policy_id: string) => string[];
 }
 
 /** The audit log. */
@@ -328,7 +391,8 @@ export interface Store
     JobsStore,
     AgentDataStore,
     AuditStore,
-    RepositoriesStore {
+    RepositoriesStore,
+    PoliciesStore {
   /**
    * Runs fn in one transaction; a nested call runs in a savepoint inside the outer one, so its
    * failure undoes only its own writes. The domain calls it through its own transaction wrapper,

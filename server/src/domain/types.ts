@@ -41,6 +41,20 @@ export interface Host {
   enrolled_at: string;
   schedule_version: number;
   acked_schedule_version: number;
+  /**
+   * The repository the policies give this host (DESIGN §8.3) when it has none of its own: the
+   * highest-priority matching policy's, and that policy. Null when no policy gives one.
+   */
+  policy_repository_id: string | null;
+  repository_policy_id: string | null;
+  /** Matching policies of one priority name different repositories: nothing is pushed to the host. */
+  policy_conflict: PolicyConflict | null;
+}
+
+/** A tie between policies on a host's repository (DESIGN §8.3), as shown on the host and policy. */
+export interface PolicyConflict {
+  priority: number;
+  policies: { id: string; name: string; repository_id: string }[];
 }
 
 /** Repository settings as stored: secrets stay encrypted until the gateway sends them. */
@@ -86,6 +100,10 @@ export interface Schedule {
   pre_hook: string | null;
   post_hook: string | null;
   enabled: boolean;
+  /** Set on a schedule a policy gives the host: it is changed through that policy only. */
+  policy_id: string | null;
+  /** The policy's schedule this host's row was made from. */
+  policy_schedule_id: string | null;
   created_at: string;
   updated_at: string;
 }

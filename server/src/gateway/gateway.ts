@@ -105,11 +105,9 @@ export function createGateway(
     if (msg.payload.active_job_ids) domain.jobs.reconcile(conn.hostId, new Set(msg.payload.active_job_ids));
     conn.helloDone = true;
     // Order matters: config and schedules first, then the socket takes jobs (queued ones now).
-    registry.sendTo(
-      conn.socket,
-      "config.update",
-      domain.hosts.configPayload(conn.hostId, conn.socket.secure !== false),
-    );
+    // Nothing goes to a host whose policies are in conflict (DESIGN §8.3), until it is resolved.
+    const config = domain.hosts.configPayload(conn.hostId, conn.socket.secure !== false);
+    if (config) registry.sendTo(conn.socket, "config.update", config);
     conn.socket.protocolVersion = version;
     announceTlsTo(conn.socket);
     registry.markReady(conn.socket);

@@ -5,7 +5,7 @@ import type { Domain } from "../domain/domain.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { jsonBody } from "../http/validate.ts";
 
-const fields = {
+export const scheduleFields = {
   kind: JobKind,
   cron_expr: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(256)),
   timezone: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(64)))),
@@ -19,11 +19,11 @@ const fields = {
   enabled: v.optional(v.boolean()),
 };
 // Strict: a misspelt field (`pathz`) is refused by name instead of being dropped without a word.
-export const NewSchedule = v.strictObject(fields);
-export const SchedulePatch = v.partial(v.strictObject(fields));
+export const NewSchedule = v.strictObject(scheduleFields);
+export const SchedulePatch = v.partial(v.strictObject(scheduleFields));
 const Preview = v.object({
-  cron_expr: fields.cron_expr,
-  timezone: fields.timezone,
+  cron_expr: scheduleFields.cron_expr,
+  timezone: scheduleFields.timezone,
   count: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(50)), 5),
 });
 

@@ -3,10 +3,11 @@ import type { HelloInfo, HostsStore } from "../domain/store.ts";
 import type { Host, HostConfigRow } from "../domain/types.ts";
 import { type Database, fromJson, params } from "./db.ts";
 
-export type HostRow = Omit<Host, "online" | "policy" | "labels"> & {
+export type HostRow = Omit<Host, "online" | "policy" | "labels" | "policy_conflict"> & {
   online: number;
   policy: string | null;
   labels: string;
+  policy_conflict: string | null;
 };
 /** Field by field, not a spread: the host list's rows carry more columns (host-summary-store.ts). */
 export const toHost = (r: HostRow): Host => ({
@@ -28,11 +29,14 @@ export const toHost = (r: HostRow): Host => ({
   enrolled_at: r.enrolled_at,
   schedule_version: r.schedule_version,
   acked_schedule_version: r.acked_schedule_version,
+  policy_repository_id: r.policy_repository_id,
+  repository_policy_id: r.repository_policy_id,
+  policy_conflict: fromJson(r.policy_conflict, null),
 });
 
 /** The columns of a Host (hosts also holds the host list's facts, see host-summary-store.ts). */
 export const hostCols = `id, name, hostname, restic_host, timezone, policy, labels, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
-  last_seen_at, enrolled_at, schedule_version, acked_schedule_version`;
+  last_seen_at, enrolled_at, schedule_version, acked_schedule_version, policy_repository_id, repository_policy_id, policy_conflict`;
 
 export function hostsStore(db: Database): HostsStore {
   return {

@@ -297,4 +297,48 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (repository_id, host_id)
   ) WITHOUT ROWID;
   `,
+  // 11 (2026-12-02): policies (DESIGN §8.3): a selector, a repository, a priority and schedules.
+  // A policy's schedules are materialised per matching host as ordinary schedule rows with
+  // policy_id set (ids derived from the policy schedule's and the host's, so they stay the same
+  // across recomputations and a tick dedups as before). What the policies resolve to for a host's
+  // repository is kept on the host: the repository and the policy it came from, or the conflict
+  // (JSON) that keeps anything from being pushed to it. A policy's repository RESTRICTs its delete.
+  `
+  CREATE TABLE policies (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    selector TEXT NOT NULL DEFAULT '{}',
+    repository_id TEXT REFERENCES repositories(id) ON DELETE RESTRICT,
+    priority INTEGER NOT NULL DEFAULT 0,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX policies_by_repository ON policies(repository_id);
+  CREATE TABLE policy_schedules (
+    id TEXT PRIMARY KEY,
+    policy_id TEXT NOT NULL REFERENCES policies(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    cron_expr TEXT NOT NULL,
+    timezone TEXT,
+    jitter TEXT,
+    paths TEXT,
+    excludes TEXT,
+    tags TEXT,
+    retention_policy TEXT,
+    options TEXT,
+    pre_hook TEXT,
+    post_hook TEXT,
+    enabled INTEGER NOT NULL DEFAULT 1
+  );
+  CREATE INDEX policy_schedules_by_policy ON policy_schedules(policy_id, position);
+  ALTER TABLE schedules ADD COLUMN policy_id TEXT;
+  ALTER TABLE schedules ADD COLUMN policy_schedule_id TEXT;
+  CREATE INDEX schedules_by_policy ON schedules(policy_id) WHERE policy_id IS NOT NULL;
+  ALTER TABLE hosts ADD COLUMN policy_repository_id TEXT;
+  ALTER TABLE hosts ADD COLUMN repository_policy_id TEXT;
+  ALTER TABLE hosts ADD COLUMN policy_conflict TEXT;
+  CREATE INDEX hosts_by_policy_repository ON hosts(policy_repository_id) WHERE policy_repository_id IS NOT NULL;
+  `,
 ];

@@ -50,10 +50,14 @@ export function repositoriesStore(db: Database): RepositoriesStore {
     listRepositories: () =>
       db.query<Row, []>(`SELECT ${cols} FROM repositories ORDER BY name, id`).all().map(toRepository),
     deleteRepository: (id: string) => db.query("DELETE FROM repositories WHERE id = ?").run(id).changes > 0,
-    // No table references a repository yet. Policies (DESIGN §8.3) add their names here, e.g.
-    // `SELECT 'policy ' || name FROM policies WHERE repository_id = ?`, with a foreign key that
-    // RESTRICTs the delete as a second line of defence.
-    repositoryUsers: (_id: string) => [],
+    // The policies' foreign key RESTRICTs the delete as a second line of defence.
+    repositoryUsers: (id: string) =>
+      db
+        .query<{ user: string }, [string]>(
+          "SELECT 'policy ' || name AS user FROM policies WHERE repository_id = ? ORDER BY name",
+        )
+        .all(id)
+        .map((r) => r.user),
     ensureRepositoryHostSecret(s: RepositoryHostSecretRow) {
       db.query(
         `INSERT INTO repository_host_secrets (${secretCols})

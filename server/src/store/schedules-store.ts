@@ -36,9 +36,9 @@ export function schedulesStore(db: Database): SchedulesStore {
     insertSchedule(s: Schedule) {
       db.query(
         `INSERT INTO schedules (id, host_id, kind, cron_expr, timezone, paths, excludes, tags, retention_policy, options,
-           pre_hook, post_hook, enabled, created_at, updated_at)
+           pre_hook, post_hook, enabled, policy_id, policy_schedule_id, created_at, updated_at)
          VALUES ($id, $host_id, $kind, $cron_expr, $timezone, $paths, $excludes, $tags, $retention_policy, $options,
-           $pre_hook, $post_hook, $enabled, $created_at, $updated_at)`,
+           $pre_hook, $post_hook, $enabled, $policy_id, $policy_schedule_id, $created_at, $updated_at)`,
       ).run(toRow(s));
     },
     updateSchedule(s: Schedule) {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { JobKind, TerminalJobStatus } from "../../../protocol/index.ts";
 import { blankSchedule, queuedJob } from "../domain/blank-rows.ts";
-import type { HelloInfo, RepositoryRow, Store } from "../domain/store.ts";
+import type { HelloInfo, PolicyRow, PolicyScheduleRow, RepositoryRow, Store } from "../domain/store.ts";
 import type {
   AuditEntry,
   Host,
@@ -410,6 +410,9 @@ export function storeContract(
           enrolled_at: t(0),
           schedule_version: 0,
           acked_schedule_version: 0,
+          policy_repository_id: null,
+          repository_policy_id: null,
+          policy_conflict: null,
         });
       });
 
@@ -1376,6 +1379,142 @@ export function storeContract(
         s.insertRepository(repo("repo_1"));
         expect(s.repositoryUsers("repo_1")).toEqual([]);
         expect(s.repositoryUsers("repo_x")).toEqual([]);
+      });
+    });
+
+    describe("policies", () => {
+      const schedule = (id: string, policy_id: string, over: Partial<PolicyScheduleRow> = {}): PolicyScheduleRow => ({
+        id,
+        policy_id,
+        kind: "backup",
+        cron_expr: "0 2 * * *",
+        timezone: "Europe/Berlin",
+        jitter: null,
+        paths: ["/srv"],
+        excludes: ["*.tmp"],
+        tags: ["nightly"],
+        retention_policy: null,
+        options: {},
+        pre_hook: "echo pre",
+        post_hook: null,
+        enabled: true,
+        ...over,
+      });
+      const policy = (id: string, over: Partial<PolicyRow> = {}): PolicyRow => ({
+        id,
+        name: `policy ${id}`,
+        selector: { labels: { env: "prod" } },
+        repository_id: null,
+        priority: 0,
+        enabled: true,
+        schedules: [
+          schedule(`${id}_s1`, id),
+          schedule(`${id}_s2`, id, {
+            kind: "forget",
+            paths: [],
+            excludes: [],
+            tags: [],
+            pre_hook: null,
+            retention_policy: { keep_daily: 7 },
+            options: { prune: true },
+          }),
+        ],
+        created_at: t(0),
+        updated_at: t(0),
+        ...over,
+      });
+      const repository = (id: string): RepositoryRow => ({
+        id,
+        name: `repo ${id}`,
+        url: "/srv/{host}",
+        password_enc: null,
+        username: null,
+        credential_enc: null,
+        auto_init: false,
+        created_at: t(0),
+        updated_at: t(0),
+      });
+
+      test("insertPolicy then policyById returns every field and its schedules in order; by name whatever the case", () => {
+        const p = policy("pol_1");
+        s.insertPolicy(p);
+        expect(s.policyById("pol_1")).toEqual(p);
+        expect(s.policyByName("POLICY POL_1")?.id).toBe("pol_1");
+        expect(s.policyById("pol_x")).toBeNull();
+        expect(() => s.insertPolicy(policy("pol_2", { name: "Policy pol_1" }))).toThrow();
+      });
+
+      test("updatePolicy replaces the fields and the whole schedule list; list is by priority, then name", () => {
+        s.insertPolicy(policy("pol_a", { name: "b", priority: 0 }));
+        s.insertPolicy(policy("pol_b", { name: "a", priority: 0 }));
+        const changed = policy("pol_a", {
+          name: "c",
+          priority: 5,
+          enabled: false,
+          selector: {},
+          schedules: [schedule("pol_a_s9", "pol_a", { cron_expr: "5 1 * * *" })],
+          updated_at: t(3),
+        });
+        s.updatePolicy(changed);
+        expect(s.policyById("pol_a")).toEqual(changed);
+        expect(s.listPolicies().map((p) => p.name)).toEqual(["c", "a"]);
+        expect(s.deletePolicy("pol_a")).toBe(true);
+        expect(s.deletePolicy("pol_a")).toBe(false);
+        expect(s.listPolicies().map((p) => p.id)).toEqual(["pol_b"]);
+      });
+
+      test("a policy's repository cannot be deleted under it, and is named among the repository's users", () => {
+        s.insertRepository(repository("repo_1"));
+        s.insertPolicy(policy("pol_1", { name: "web", repository_id: "repo_1" }));
+        s.insertPolicy(policy("pol_2", { name: "db", repository_id: "repo_1" }));
+        expect(s.repositoryUsers("repo_1")).toEqual(["policy db", "policy web"]);
+        expect(() => s.deleteRepository("repo_1")).toThrow();
+        s.deletePolicy("pol_1");
+        s.deletePolicy("pol_2");
+        expect(s.repositoryUsers("repo_1")).toEqual([]);
+        expect(s.deleteRepository("repo_1")).toBe(true);
+      });
+
+      test("a host's policy state is stored and read back; hosts are found by repository and by policy", () => {
+        addHost("h1");
+        addHost("h2");
+        addHost("h3");
+        const conflict = {
+          priority: 1,
+          policies: [
+            { id: "pol_1", name: "a", repository_id: "repo_1" },
+            { id: "pol_2", name: "b", repository_id: "repo_2" },
+          ],
+        };
+        s.setHostPolicyState("h1", {
+          policy_repository_id: "repo_1",
+          repository_policy_id: "pol_1",
+          policy_conflict: null,
+        });
+        s.setHostPolicyState("h2", {
+          policy_repository_id: null,
+          repository_policy_id: null,
+          policy_conflict: conflict,
+        });
+        s.insertSchedule(
+          blankSchedule({
+            id: "sch_c",
+            host_id: "h3",
+            kind: "backup",
+            cron_expr: "0 2 * * *",
+            paths: ["/srv"],
+            created_at: t(0),
+            policy_id: "pol_1",
+            policy_schedule_id: "pol_1_s1",
+          }),
+        );
+        expect(s.hostById("h1")).toMatchObject({ policy_repository_id: "repo_1", repository_policy_id: "pol_1" });
+        expect(s.hostById("h2")?.policy_conflict).toEqual(conflict);
+        expect(s.scheduleById("sch_c")).toMatchObject({ policy_id: "pol_1", policy_schedule_id: "pol_1_s1" });
+        expect(s.hostsWithPolicyRepository("repo_1")).toEqual(["h1"]);
+        expect(s.hostsOfPolicy("pol_1")).toEqual(["h1", "h2", "h3"]);
+        expect(s.hostsOfPolicy("pol_2")).toEqual(["h2"]);
+        expect(s.hostsOfPolicy("pol_9")).toEqual([]);
       });
     });
 

@@ -7,6 +7,7 @@ import { type Database, openDatabase } from "./db.ts";
 import { hostSummaryStore } from "./host-summary-store.ts";
 import { hostsStore } from "./hosts-store.ts";
 import { jobsStore } from "./jobs-store.ts";
+import { policiesStore } from "./policies-store.ts";
 import { repositoriesStore } from "./repositories-store.ts";
 import { schedulesStore } from "./schedules-store.ts";
 import { usersStore } from "./users-store.ts";
@@ -22,6 +23,7 @@ export function createStore(db: Database): Store {
     ...agentDataStore(db),
     ...auditStore(db),
     ...repositoriesStore(db),
+    ...policiesStore(db),
     /** Runs fn in one transaction (BEGIN IMMEDIATE); a nested call runs in a savepoint inside it. */
     tx<T>(fn: () => T): T {
       return db.transaction(fn).immediate();

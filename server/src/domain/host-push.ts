@@ -1,0 +1,103 @@
+import type { ConfigUpdatePayload } from "../../../protocol/index.ts";
+import type { DomainContext } from "./deps.ts";
+import { DomainError } from "./errors.ts";
+import type { ResolvedRepository } from "./repositories.ts";
+import { toEntry } from "./schedules.ts";
+import type { Host } from "./types.ts";
+
+/** Resolves a policy's repository for one host (Repositories.resolveForHost). */
+export type ResolveRepository = (repositoryId: string, host: Host) => ResolvedRepository;
+
+/** Hosts whose schedules or repository changed in one transaction: what to push once it commits. */
+export interface SyncPlan {
+  hosts: { id: string; config: boolean }[];
+}
+
+/**
+ * What a host is sent, and the sending: its repository settings (config.update) and its full
+ * schedule list (schedule.set). A host whose policies are in conflict is sent neither, until the
+ * conflict is resolved (DESIGN §8.3); its version stays ahead of its acked one, so it shows as
+ * not in sync.
+ */
+export function createHostPush(deps: DomainContext, resolve: ResolveRepository) {
+  const { store, agents, secrets, log } = deps;
+
+  /**
+   * The config.update payload for a host, secrets decrypted for the wire only; null while its
+   * policies are in conflict. The repository is the host's own settings when it has a URL there,
+   * else its policies' (`policy_repository_id`). Over a link that is not `secure` (plain ws://
+   * from a peer off this machine) the secrets stay here, and the payload says they were withheld.
+   */
+  function configPayload(hostId: string, secure: boolean): ConfigUpdatePayload | null {
+    const host = store.hostById(hostId);
+    if (!host || host.policy_conflict) return null;
+    const c = store.configFor(hostId);
+    const p: ConfigUpdatePayload = {};
+    if (c?.hook_shell) p.hook_shell = c.hook_shell;
+    let password: string | null = null;
+    let credential: string | null = null;
+    if (c?.repo_url || !host.policy_repository_id) {
+      if (c?.repo_url) p.repo_url = c.repo_url;
+      if (c?.repo_username) p.repo_username = c.repo_username;
+      if (c?.repo_password_enc) password = secrets.open(c.repo_password_enc);
+      if (c?.repo_credential_enc) credential = secrets.open(c.repo_credential_enc);
+    } else {
+      const r = resolvedFor(host);
+      if (r) {
+        p.repo_url = r.repo_url;
+        if (r.repo_username) p.repo_username = r.repo_username;
+        password = r.repo_password;
+        credential = r.repo_credential ?? null;
+      }
+    }
+    if (password === null && credential === null) return p;
+    if (!secure) {
+      p.secrets_withheld = "insecure_link";
+      return p;
+    }
+    if (password !== null) p.repo_password = password;
+    if (credential !== null) p.repo_credential = credential;
+    return p;
+  }
+
+  /** A repository that cannot be resolved for this host (a `{host}` its name cannot fill) is logged, not sent. */
+  function resolvedFor(host: Host): ResolvedRepository | null {
+    try {
+      return resolve(host.policy_repository_id as string, host);
+    } catch (err) {
+      if (!(err instanceof DomainError)) throw err;
+      log.warn("policy repository not sent", { host_id: host.id, problem: err.message });
+      return null;
+    }
+  }
+
+  /** Sends the host's full schedule list at its current version; false when not sent. */
+  function pushSet(hostId: string): boolean {
+    const host = store.hostById(hostId);
+    if (!host || host.policy_conflict) return false;
+    const schedules = store.schedulesForHost(hostId).map((s) => toEntry(s, host.protocol_version ?? 1));
+    return agents.send(hostId, "schedule.set", { version: host.schedule_version, schedules });
+  }
+
+  function pushConfig(hostId: string): boolean {
+    if (!agents.isConnected(hostId)) return false;
+    const payload = configPayload(hostId, agents.isSecure(hostId));
+    return payload !== null && agents.send(hostId, "config.update", payload);
+  }
+
+  return {
+    configPayload,
+    pushSet,
+    pushConfig,
+    /** After the plan's transaction committed: config first, then schedules, to each online host. */
+    push(plan: SyncPlan): void {
+      for (const h of plan.hosts) {
+        if (!agents.isConnected(h.id)) continue;
+        if (h.config) pushConfig(h.id);
+        pushSet(h.id);
+      }
+    },
+  };
+}
+
+export type HostPush = ReturnType<typeof createHostPush>;

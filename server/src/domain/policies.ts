@@ -1,0 +1,297 @@
+import { audit } from "./audit.ts";
+import { blankSchedule } from "./blank-rows.ts";
+import { cronPreview } from "./cron.ts";
+import type { Actor, DomainContext } from "./deps.ts";
+import { DomainError, notFound } from "./errors.ts";
+import type { HostPush } from "./host-push.ts";
+import type { Hosts } from "./hosts.ts";
+import { requireAdmin } from "./permissions.ts";
+import type { Recompute } from "./policy-sync.ts";
+import { checkDefinition, type ScheduleInput } from "./schedules.ts";
+import { checkSelector, matches, type Selector } from "./selector.ts";
+import type { PolicyRow, PolicyScheduleRow } from "./store.ts";
+import { newId } from "./tokens.ts";
+import type { Host } from "./types.ts";
+
+/** One schedule of a policy as the API takes it; `id` keeps an existing one (and its hosts' history). */
+export interface PolicyScheduleInput extends ScheduleInput {
+  id?: string | undefined;
+  jitter?: string | null | undefined;
+}
+export interface PolicyInput {
+  name: string;
+  selector?: Selector | undefined;
+  repository_id?: string | null | undefined;
+  priority?: number | undefined;
+  enabled?: boolean | undefined;
+  schedules?: PolicyScheduleInput[] | undefined;
+}
+/** PATCH: an absent field is left as is; `schedules` replaces the whole list. */
+export type PolicyPatch = Partial<PolicyInput>;
+
+const MAX_PRIORITY = 1_000_000;
+const MAX_SCHEDULES = 50;
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function checkName(name: string): string {
+  const n = name.trim();
+  if (n === "" || n.length > 100 || CONTROL.test(n)) {
+    throw new DomainError("invalid", "name: must be 1-100 characters, without control characters", "name");
+  }
+  return n;
+}
+
+function checkPriority(priority: number): number {
+  if (!Number.isInteger(priority) || Math.abs(priority) > MAX_PRIORITY) {
+    throw new DomainError(
+      "invalid",
+      `priority: must be a whole number from -${MAX_PRIORITY} to ${MAX_PRIORITY}`,
+      "priority",
+    );
+  }
+  return priority;
+}
+
+/** A domain error from a check of one list item, its field named under the item. */
+function within<T>(prefix: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    const path = err.path ? `${prefix}.${err.path}` : prefix;
+    throw new DomainError(err.code, `${prefix}: ${err.message}`, path);
+  }
+}
+
+/** The policy schedules as given, checked by the same rules as a host's own (schedules.ts). */
+function checkSchedules(
+  inputs: PolicyScheduleInput[],
+  policyId: string,
+  previous: readonly PolicyScheduleRow[],
+  now: Date,
+): PolicyScheduleRow[] {
+  if (inputs.length > MAX_SCHEDULES) {
+    throw new DomainError("invalid", `schedules: at most ${MAX_SCHEDULES} per policy`, "schedules");
+  }
+  const known = new Map(previous.map((s) => [s.id, s]));
+  const taken = new Set<string>();
+  return inputs.map((input, i) =>
+    within(`schedules.${i}`, () => {
+      if (input.jitter) {
+        throw new DomainError("invalid", "jitter is not supported by this server yet: leave it out", "jitter");
+      }
+      // Keep a schedule's id (so its hosts' copies and their jobs stay the same schedule): the
+      // one named, else the one at the same place of the same kind.
+      let id: string;
+      if (input.id !== undefined) {
+        if (!known.has(input.id)) throw new DomainError("invalid", `no schedule ${input.id} in this policy`, "id");
+        id = input.id;
+      } else {
+        const same = previous[i];
+        id = same && same.kind === input.kind && !inputs.some((o) => o.id === same.id) ? same.id : newId("psch");
+      }
+      if (taken.has(id)) throw new DomainError("invalid", `schedule ${id} is listed twice`, "id");
+      taken.add(id);
+      const s = blankSchedule({
+        id,
+        host_id: "",
+        kind: input.kind,
+        cron_expr: input.cron_expr.trim(),
+        created_at: now.toISOString(),
+        timezone: input.timezone || null,
+        paths: input.paths ?? [],
+        excludes: input.excludes ?? [],
+        tags: input.tags ?? [],
+        retention_policy: input.retention_policy ?? null,
+        options: input.options ?? {},
+        pre_hook: input.pre_hook || null,
+        post_hook: input.post_hook || null,
+        enabled: input.enabled ?? true,
+      });
+      checkDefinition(s, now);
+      return {
+        id,
+        policy_id: policyId,
+        kind: s.kind,
+        cron_expr: s.cron_expr,
+        timezone: s.timezone,
+        jitter: null,
+        paths: s.paths,
+        excludes: s.excludes,
+        tags: s.tags,
+        retention_policy: s.retention_policy,
+        options: s.options,
+        pre_hook: s.pre_hook,
+        post_hook: s.post_hook,
+        enabled: s.enabled,
+      };
+    }),
+  );
+}
+
+/** A policy's definition: what its audit entries record before and after (it holds no secrets). */
+const definition = ({ created_at: _c, updated_at: _u, ...p }: PolicyRow) => p;
+
+export function createPolicies(deps: DomainContext, recompute: Recompute, push: HostPush, hosts: Hosts) {
+  const { store, tx, clock } = deps;
+
+  function get(id: string): PolicyRow {
+    const p = store.policyById(id);
+    if (!p) throw notFound(`policy ${id}`);
+    return p;
+  }
+
+  /** Call inside the write's transaction, so two creates of one name cannot both pass. */
+  function uniqueName(name: string, self: string | null): void {
+    const other = store.policyByName(name);
+    if (other && other.id !== self) {
+      throw new DomainError("conflict", `name: policy ${other.id} is named ${JSON.stringify(other.name)}`, "name");
+    }
+  }
+
+  function checkRepository(id: string | null): string | null {
+    if (id !== null && !store.repositoryById(id)) {
+      throw new DomainError(
+        "invalid",
+        `repository_id: no repository ${id} (see GET /api/v1/repositories)`,
+        "repository_id",
+      );
+    }
+    return id;
+  }
+
+  const selected = (selector: Selector, all: readonly Host[]) => all.filter((h) => matches(selector, h.labels));
+
+  /** A policy as the API shows it: its schedules with their next runs, the hosts it matches, its conflicts. */
+  function view(p: PolicyRow, all: readonly Host[] = store.listHosts()) {
+    const now = clock.now();
+    const matched = selected(p.selector, all);
+    const conflicts = all
+      .filter((h) => h.policy_conflict?.policies.some((c) => c.id === p.id))
+      .map((h) => ({
+        host_id: h.id,
+        host_name: h.name,
+        ...(h.policy_conflict as NonNullable<Host["policy_conflict"]>),
+      }));
+    return {
+      id: p.id,
+      name: p.name,
+      selector: p.selector,
+      repository_id: p.repository_id,
+      priority: p.priority,
+      enabled: p.enabled,
+      schedules: p.schedules.map(({ policy_id: _, ...s }) => {
+        let next_runs: string[] = [];
+        try {
+          next_runs = s.enabled && p.enabled ? cronPreview(s.cron_expr, s.timezone, now) : [];
+        } catch {
+          // Validated on write; see schedules.ts view.
+        }
+        return { ...s, next_runs };
+      }),
+      matched_hosts: matched.length,
+      /** Of the matched hosts, those that have acked their latest schedules and are not in conflict. */
+      hosts_in_sync: matched.filter((h) => h.acked_schedule_version === h.schedule_version && !h.policy_conflict)
+        .length,
+      conflicts,
+      created_at: p.created_at,
+      updated_at: p.updated_at,
+    };
+  }
+
+  /** Writes the policy and recomputes the hosts it affects, in one transaction; pushes after commit. */
+  function commit(write: () => { row: PolicyRow; affected: Iterable<string> }) {
+    const { row, plan } = tx(() => {
+      const { row, affected } = write();
+      return { row, plan: recompute(affected, { refuseNewConflicts: true }) };
+    });
+    push.push(plan);
+    return view(get(row.id));
+  }
+
+  return {
+    list() {
+      const all = store.listHosts();
+      return store.listPolicies().map((p) => view(p, all));
+    },
+    show: (id: string) => view(get(id)),
+    /** The hosts the policy's selector matches (enabled or not), as the host list shows them. */
+    hosts(id: string) {
+      return hosts.list(get(id).selector);
+    },
+
+    create(actor: Actor, input: PolicyInput) {
+      requireAdmin(actor, "creating a policy");
+      const at = clock.now().toISOString();
+      const id = newId("pol");
+      const row: PolicyRow = {
+        id,
+        name: checkName(input.name),
+        selector: checkSelector(input.selector ?? {}),
+        repository_id: checkRepository(input.repository_id ?? null),
+        priority: checkPriority(input.priority ?? 0),
+        enabled: input.enabled ?? true,
+        schedules: checkSchedules(input.schedules ?? [], id, [], clock.now()),
+        created_at: at,
+        updated_at: at,
+      };
+      return commit(() => {
+        uniqueName(row.name, null);
+        store.insertPolicy(row);
+        audit(deps, actor, "policy.create", id, { after: definition(row) });
+        return { row, affected: selected(row.selector, store.listHosts()).map((h) => h.id) };
+      });
+    },
+
+    update(actor: Actor, id: string, patch: PolicyPatch) {
+      requireAdmin(actor, "changing a policy");
+      return commit(() => {
+        const old = get(id);
+        const row: PolicyRow = {
+          ...old,
+          name: patch.name === undefined ? old.name : checkName(patch.name),
+          selector: patch.selector === undefined ? old.selector : checkSelector(patch.selector),
+          repository_id: patch.repository_id === undefined ? old.repository_id : checkRepository(patch.repository_id),
+          priority: patch.priority === undefined ? old.priority : checkPriority(patch.priority),
+          enabled: patch.enabled ?? old.enabled,
+          schedules:
+            patch.schedules === undefined
+              ? old.schedules
+              : checkSchedules(patch.schedules, id, old.schedules, clock.now()),
+          updated_at: clock.now().toISOString(),
+        };
+        uniqueName(row.name, id);
+        store.updatePolicy(row);
+        const fields = (Object.keys(patch) as Array<keyof PolicyPatch>).filter((k) => patch[k] !== undefined);
+        audit(deps, actor, "policy.update", id, { fields, before: definition(old), after: definition(row) });
+        const all = store.listHosts();
+        const affected = new Set([
+          ...selected(old.selector, all).map((h) => h.id),
+          ...selected(row.selector, all).map((h) => h.id),
+          ...store.hostsOfPolicy(id),
+        ]);
+        return { row, affected };
+      });
+    },
+
+    /** Its hosts lose its schedules (and its repository, unless another policy gives one). */
+    remove(actor: Actor, id: string) {
+      requireAdmin(actor, "deleting a policy");
+      const plan = tx(() => {
+        const old = get(id);
+        const affected = new Set([
+          ...selected(old.selector, store.listHosts()).map((h) => h.id),
+          ...store.hostsOfPolicy(id),
+        ]);
+        store.deletePolicy(id);
+        audit(deps, actor, "policy.delete", id, { before: definition(old) });
+        return recompute(affected, { refuseNewConflicts: true });
+      });
+      push.push(plan);
+    },
+  };
+}
+
+export type Policies = ReturnType<typeof createPolicies>;

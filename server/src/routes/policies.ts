@@ -1,0 +1,46 @@
+import { Hono } from "hono";
+import * as v from "valibot";
+import type { Domain } from "../domain/domain.ts";
+import type { AppEnv } from "../http/auth.ts";
+import { LabelMap } from "../http/label-map.ts";
+import { jsonBody } from "../http/validate.ts";
+import { scheduleFields } from "./schedules.ts";
+
+// Shapes only; every rule (names, priorities, each kind's fields and options, conflicts) is the
+// domain's. Strict throughout: a misspelt field is refused by name, never dropped.
+const PolicySchedule = v.strictObject({
+  ...scheduleFields,
+  id: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  jitter: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(32)))),
+});
+const fields = {
+  name: v.pipe(v.string(), v.maxLength(1024)),
+  selector: v.optional(v.strictObject({ labels: v.optional(LabelMap) })),
+  repository_id: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(64)))),
+  priority: v.optional(v.number()),
+  enabled: v.optional(v.boolean()),
+  schedules: v.optional(v.pipe(v.array(PolicySchedule), v.maxLength(1000))),
+};
+const NewPolicy = v.strictObject(fields);
+const PolicyPatch = v.partial(v.strictObject(fields));
+
+/** Mounted at /api/v1/policies (DESIGN §8.3). */
+export function policyRoutes(domain: Domain) {
+  const policies = domain.policies;
+  return new Hono<AppEnv>()
+    .get("/", (c) => c.json({ items: policies.list(), next_cursor: null }))
+    .post("/", async (c) => {
+      const body = await jsonBody(c, NewPolicy);
+      return c.json(policies.create(c.get("actor"), body), 201);
+    })
+    .get("/:id", (c) => c.json(policies.show(c.req.param("id"))))
+    .patch("/:id", async (c) => {
+      const body = await jsonBody(c, PolicyPatch);
+      return c.json(policies.update(c.get("actor"), c.req.param("id"), body));
+    })
+    .delete("/:id", (c) => {
+      policies.remove(c.get("actor"), c.req.param("id"));
+      return c.body(null, 204);
+    })
+    .get("/:id/hosts", (c) => c.json({ items: policies.hosts(c.req.param("id")), next_cursor: null }));
+}
