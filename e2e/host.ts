@@ -56,9 +56,19 @@ export class TestHost {
    * `opts.repoUrl` (one shared by several hosts). `opts.hostname` is the name it enrolls with.
    */
   async enroll(
-    opts: { hostname?: string; repoUrl?: string; args?: string[]; env?: Record<string, string> } = {},
+    opts: {
+      hostname?: string;
+      /** null: no repository settings of its own (its policies give it one). */
+      repoUrl?: string | null;
+      /** An enrollment token to use (e.g. one with labels); a fresh one-use token otherwise. */
+      token?: string;
+      args?: string[];
+      env?: Record<string, string>;
+    } = {},
   ): Promise<void> {
-    const token = await this.fleet.api<{ token: string }>("/enrollment-tokens", "POST", { uses: 1 });
+    const token = opts.token
+      ? { body: { token: opts.token } }
+      : await this.fleet.api<{ token: string }>("/enrollment-tokens", "POST", { uses: 1 });
     const r = runAgentCli(
       [
         "enroll",
@@ -75,6 +85,7 @@ export class TestHost {
     );
     if (r.code !== 0) throw new Error(`enroll failed (${r.code}): ${r.stderr}`);
     this.hostId = /host (\S+);/.exec(r.stdout)?.[1] ?? "";
+    if (opts.repoUrl === null) return;
     await this.fleet.api(`/hosts/${this.hostId}/config`, "PUT", {
       repo_url: opts.repoUrl ?? join(this.work, "repo"),
       repo_password: REPO_PASSWORD,

@@ -1,17 +1,12 @@
 import type { ConfigUpdatePayload } from "../../../protocol/index.ts";
 import type { DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
-import type { ResolvedRepository } from "./repositories.ts";
-import { toEntry } from "./schedules.ts";
-import type { Host } from "./types.ts";
+import type { SyncPlan } from "./policy-sync.ts";
+import { toEntry } from "./schedule-entry.ts";
+import type { Host, ResolvedRepository } from "./types.ts";
 
 /** Resolves a policy's repository for one host (Repositories.resolveForHost). */
 export type ResolveRepository = (repositoryId: string, host: Host) => ResolvedRepository;
-
-/** Hosts whose schedules or repository changed in one transaction: what to push once it commits. */
-export interface SyncPlan {
-  hosts: { id: string; config: boolean }[];
-}
 
 /**
  * What a host is sent, and the sending: its repository settings (config.update) and its full

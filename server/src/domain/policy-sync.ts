@@ -1,8 +1,12 @@
 import type { DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
-import type { SyncPlan } from "./host-push.ts";
 import { policyEffect, sameDefinition } from "./policy-effect.ts";
 import type { PolicyConflict } from "./types.ts";
+
+/** Hosts whose schedules or repository changed in one transaction: what to push once it commits. */
+export interface SyncPlan {
+  hosts: { id: string; config: boolean }[];
+}
 
 export interface RecomputeOptions {
   /**

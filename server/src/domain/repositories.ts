@@ -9,7 +9,9 @@ import type { Recompute } from "./policy-sync.ts";
 import { checkRepositoryUrl, expandForHost, HOST_TOKEN, isTemplate } from "./repository-url.ts";
 import type { RepositoryRow } from "./store.ts";
 import { newId } from "./tokens.ts";
-import type { Host } from "./types.ts";
+import type { Host, ResolvedRepository } from "./types.ts";
+
+export type { ResolvedRepository };
 
 /** POST /repositories. Secrets arrive in clear and are sealed before anything is stored. */
 export interface RepositoryInput {
@@ -22,16 +24,6 @@ export interface RepositoryInput {
 }
 /** PATCH: an absent field is left as is; "" clears password, username and credential. */
 export type RepositoryPatch = Partial<RepositoryInput>;
-
-/** What a host is sent for a repository (config.update), secrets decrypted for the wire only. */
-export interface ResolvedRepository {
-  repo_url: string;
-  repo_password: string;
-  repo_username?: string;
-  repo_credential?: string;
-  /** Initialise the repository before the first backup if it does not exist yet (DESIGN §8.3). */
-  auto_init: boolean;
-}
 
 /** 32 random bytes (256 bits), base64url: a per-host repository password nobody has to type. */
 const generatePassword = () => randomBytes(32).toString("base64url");

@@ -229,3 +229,13 @@ export interface Actor {
   username: string;
   role: "admin" | "viewer";
 }
+
+/** What a host is sent for a repository (config.update), secrets decrypted for the wire only. */
+export interface ResolvedRepository {
+  repo_url: string;
+  repo_password: string;
+  repo_username?: string;
+  repo_credential?: string;
+  /** Initialise the repository before the first backup if it does not exist yet (DESIGN §8.3). */
+  auto_init: boolean;
+}

@@ -1,0 +1,21 @@
+import type { ScheduleEntry } from "../../../protocol/index.ts";
+import type { Schedule } from "./types.ts";
+
+/**
+ * The wire form of a schedule, in the agent's own protocol version: its time zone is a typed
+ * field since protocol 3, and travels in options.timezone to an agent of version 1 or 2.
+ */
+export function toEntry(s: Schedule, protocolVersion: number): ScheduleEntry {
+  const typed = protocolVersion >= 3;
+  const options = { ...s.options, ...(s.timezone && !typed ? { timezone: s.timezone } : {}) };
+  const entry: ScheduleEntry = { id: s.id, kind: s.kind, cron_expr: s.cron_expr, enabled: s.enabled };
+  if (s.timezone && typed) entry.timezone = s.timezone;
+  if (s.paths.length) entry.paths = s.paths;
+  if (s.excludes.length) entry.excludes = s.excludes;
+  if (s.tags.length) entry.tags = s.tags;
+  if (s.retention_policy) entry.retention_policy = s.retention_policy;
+  if (Object.keys(options).length) entry.options = options;
+  if (s.pre_hook) entry.pre_hook = s.pre_hook;
+  if (s.post_hook) entry.post_hook = s.post_hook;
+  return entry;
+}
