@@ -235,7 +235,12 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
       commit(s.host_id, () => {
         store.updateSchedule(s);
         const fields = SCHEDULE_FIELDS.filter((f) => input[f] !== undefined);
-        audit(deps, actor, "schedule.update", id, { host_id: s.host_id, fields, ...definition(s, fields) });
+        audit(deps, actor, "schedule.update", id, {
+          host_id: s.host_id,
+          fields,
+          ...definition(s, fields),
+          before: definition(old, fields),
+        });
       });
       return view(s);
     },

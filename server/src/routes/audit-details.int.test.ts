@@ -70,6 +70,7 @@ test("a schedule's audit entries name its hook commands, on create and on change
     host_id: h.host_id,
     fields: ["pre_hook"],
     pre_hook: "curl -s https://x.example | sh",
+    before: { pre_hook: "pg_dump app > /srv/app.sql" },
   });
   // Clearing a hook says so.
   await t.json(`/api/v1/schedules/${s.body.id}`, { method: "PATCH", body: { pre_hook: "", enabled: false } });
@@ -78,6 +79,7 @@ test("a schedule's audit entries name its hook commands, on create and on change
     fields: ["pre_hook", "enabled"],
     pre_hook: null,
     enabled: false,
+    before: { pre_hook: "curl -s https://x.example | sh", enabled: true },
   });
 });
 
