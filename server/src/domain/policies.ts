@@ -295,3 +295,5 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
 }
 
 export type Policies = ReturnType<typeof createPolicies>;
+/** A policy as the API shows it. */
+export type PolicyView = ReturnType<Policies["show"]>;

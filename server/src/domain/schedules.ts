@@ -132,7 +132,9 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
     } catch {
       // Stored schedules were validated on write; a croner upgrade could still disagree.
     }
-    return { ...s, next_runs };
+    // The name of the policy it comes from, so a host's page can say so without reading every policy.
+    const policy_name = s.policy_id === null ? null : (store.policyById(s.policy_id)?.name ?? null);
+    return { ...s, policy_name, next_runs };
   };
 
   /** Writes a change and bumps the host's version in one transaction, then pushes the full set. */

@@ -69,14 +69,32 @@ export function field(
   );
 }
 
-/** Shows an API error next to the field it names (error.path), or in the form's own error slot. */
+/**
+ * Shows an API error next to the field it names (error.path), or in the form's own error slot.
+ * A path into a list item (`schedules.0.cron_expr`) finds the field inside the element marked
+ * `data-scope="schedules.0"`, when the form has one; otherwise its first segment names the field.
+ */
 export function showFormError(form: HTMLElement, error: { message: string; path?: string }): void {
   for (const el of form.querySelectorAll(".field-error, .form-error")) el.textContent = "";
-  const top = error.path?.split(".")[0];
-  const slot = top ? form.querySelector(`[data-field="${CSS.escape(top)}"] .field-error`) : null;
+  const parts = error.path?.split(".") ?? [];
+  let scope: HTMLElement = form;
+  let top = parts[0];
+  for (let k = parts.length - 1; k > 0; k--) {
+    const inner = form.querySelector<HTMLElement>(`[data-scope="${CSS.escape(parts.slice(0, k).join("."))}"]`);
+    if (inner) {
+      scope = inner;
+      top = parts[k];
+      break;
+    }
+  }
+  const slot = top ? scope.querySelector(`[data-field="${CSS.escape(top)}"] .field-error`) : null;
   const target = slot ?? form.querySelector(".form-error");
-  if (target) target.textContent = error.message;
-  const input = top ? form.querySelector<HTMLElement>(`[name="${CSS.escape(top)}"]`) : null;
+  // Inside its list item, "schedules.0: a backup schedule needs…" needs no "schedules.0: ".
+  const prefix = scope === form ? "" : `${scope.getAttribute("data-scope")}: `;
+  if (target)
+    target.textContent =
+      prefix && error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  const input = top ? scope.querySelector<HTMLElement>(`[name="${CSS.escape(top)}"]`) : null;
   input?.setAttribute("aria-invalid", "true");
   input?.focus();
 }

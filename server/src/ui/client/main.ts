@@ -8,12 +8,18 @@ import { enrollView } from "./views/enroll.ts";
 import { hostView } from "./views/host.ts";
 import { jobView } from "./views/job.ts";
 import { loginView } from "./views/login.ts";
+import { policiesView } from "./views/policies.ts";
+import { policyView } from "./views/policy-form.ts";
+import { repositoriesView } from "./views/repositories.ts";
 import { usersView } from "./views/users.ts";
 
 const routes: Array<[RegExp, View, string[]]> = [
   [/^#?\/?$/, dashboardView, []],
   [/^#\/hosts\/([^/]+)$/, hostView, ["id"]],
   [/^#\/jobs\/([^/]+)$/, jobView, ["id"]],
+  [/^#\/policies$/, policiesView, []],
+  [/^#\/policies\/([^/]+)$/, policyView, ["id"]],
+  [/^#\/repositories$/, repositoriesView, []],
   [/^#\/enroll$/, enrollView, []],
   [/^#\/users$/, usersView, []],
   [/^#\/audit$/, auditView, []],
@@ -31,11 +37,21 @@ function renderNav() {
   const link = (hash: string, text: string) =>
     h(
       "a",
-      { href: hash, "aria-current": location.hash === hash || (hash === "#/" && !location.hash) ? "page" : undefined },
+      {
+        href: hash,
+        "aria-current":
+          location.hash === hash ||
+          (hash === "#/" && !location.hash) ||
+          (hash !== "#/" && location.hash.startsWith(`${hash}/`))
+            ? "page"
+            : undefined,
+      },
       text,
     );
   append(el, [
     link("#/", "Fleet"),
+    link("#/policies", "Policies"),
+    link("#/repositories", "Repositories"),
     me.user.role === "admin" ? link("#/enroll", "Add hosts") : null,
     me.user.role === "admin" ? link("#/users", "Users") : null,
     me.user.role === "admin" ? link("#/audit", "Audit log") : null,

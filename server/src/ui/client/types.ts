@@ -4,6 +4,8 @@
  */
 import type { FleetSummary as DomainFleetSummary } from "../../domain/fleet-summary.ts";
 import type { HostView } from "../../domain/hosts.ts";
+import type { PolicyView } from "../../domain/policies.ts";
+import type { Repositories, RepositoryView } from "../../domain/repositories.ts";
 import type { ScheduleView } from "../../domain/schedules.ts";
 import type { Job as DomainJob, RepoStatsRow, StoredSnapshot } from "../../domain/types.ts";
 
@@ -14,6 +16,11 @@ export type Schedule = ScheduleView;
 export type Job = Omit<DomainJob, "progress"> & { progress: Record<string, number> | null };
 export type Snapshot = StoredSnapshot;
 export type RepoStats = RepoStatsRow;
+export type Policy = PolicyView;
+export type PolicySchedule = Policy["schedules"][number];
+export type Repository = RepositoryView;
+/** GET /repositories/:id/keys: the passwords in clear, for disaster recovery. */
+export type RepositoryKeys = ReturnType<Repositories["keys"]>;
 
 export interface List<T> {
   items: T[];

@@ -8,7 +8,8 @@ import { scheduleForm } from "./schedule-form.ts";
 /**
  * The host's schedules table, into `box`. Admins also get Edit, Enable/Disable and Delete per
  * schedule and "Add schedule", which open the schedule form under the table. After any change it
- * awaits `changed`, which reloads the schedules and renders again.
+ * awaits `changed`, which reloads the schedules and renders again. A schedule from a policy is
+ * marked with the policy's name (from `policyNames`, id → name) and is changed only there.
  */
 export function renderHostSchedules(
   box: HTMLElement,
@@ -16,6 +17,7 @@ export function renderHostSchedules(
   schedules: Schedule[],
   isAdmin: boolean,
   changed: () => Promise<void>,
+  policyNames: ReadonlyMap<string, string> = new Map(),
 ): void {
   clear(box);
   box.append(h("h2", { id: "sch-h" }, "Schedules"));
@@ -49,7 +51,19 @@ export function renderHostSchedules(
             h(
               "tr",
               { "data-schedule": s.id },
-              h("td", { "data-label": "Kind" }, s.kind),
+              h(
+                "td",
+                { "data-label": "Kind" },
+                s.kind,
+                s.policy_id
+                  ? h(
+                      "div",
+                      { class: "from-policy" },
+                      "from policy ",
+                      h("a", { href: `#/policies/${s.policy_id}` }, s.policy_name ?? policyNames.get(s.policy_id) ?? s.policy_id),
+                    )
+                  : null,
+              ),
               h("td", { "data-label": "When" }, h("code", {}, s.cron_expr), s.timezone ? ` (${s.timezone})` : ""),
               h(
                 "td",
@@ -73,36 +87,52 @@ export function renderHostSchedules(
               h(
                 "td",
                 { class: "actions" },
-                isAdmin
+                isAdmin && s.policy_id
                   ? [
-                      h("button", { type: "button", class: "secondary", onclick: () => openForm(s) }, "Edit"),
-                      h(
-                        "button",
-                        {
-                          type: "button",
-                          class: "secondary",
-                          onclick: async () => {
-                            await api(`/schedules/${s.id}`, "PATCH", { enabled: !s.enabled });
-                            await changed();
+                      ...["Edit", "Delete"].map((t) =>
+                        h(
+                          "button",
+                          {
+                            type: "button",
+                            class: "secondary",
+                            disabled: true,
+                            "aria-describedby": `pol-hint-${s.id}`,
                           },
-                        },
-                        s.enabled ? "Disable" : "Enable",
+                          t,
+                        ),
                       ),
-                      h(
-                        "button",
-                        {
-                          type: "button",
-                          class: "danger",
-                          onclick: async () => {
-                            if (!confirm(`Delete the ${s.kind} schedule ${s.cron_expr}?`)) return;
-                            await api(`/schedules/${s.id}`, "DELETE");
-                            await changed();
-                          },
-                        },
-                        "Delete",
-                      ),
+                      h("p", { class: "hint", id: `pol-hint-${s.id}` }, "Change it in its policy."),
                     ]
-                  : null,
+                  : isAdmin
+                    ? [
+                        h("button", { type: "button", class: "secondary", onclick: () => openForm(s) }, "Edit"),
+                        h(
+                          "button",
+                          {
+                            type: "button",
+                            class: "secondary",
+                            onclick: async () => {
+                              await api(`/schedules/${s.id}`, "PATCH", { enabled: !s.enabled });
+                              await changed();
+                            },
+                          },
+                          s.enabled ? "Disable" : "Enable",
+                        ),
+                        h(
+                          "button",
+                          {
+                            type: "button",
+                            class: "danger",
+                            onclick: async () => {
+                              if (!confirm(`Delete the ${s.kind} schedule ${s.cron_expr}?`)) return;
+                              await api(`/schedules/${s.id}`, "DELETE");
+                              await changed();
+                            },
+                          },
+                          "Delete",
+                        ),
+                      ]
+                    : null,
               ),
             ),
           ),

@@ -4,12 +4,13 @@ import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { type LiveEvent, onEvent } from "../events.ts";
 import { bytes, interval } from "../format.ts";
-import type { Host, Job, List, RepoStats, Schedule, Snapshot } from "../types.ts";
+import type { Host, Job, List, Policy, RepoStats, Repository, Schedule, Snapshot } from "../types.ts";
 import { ago, badge, emptyState, errorBox } from "../widgets.ts";
 import { renderHostConfig } from "./host-config.ts";
 import { renderHostLabels } from "./host-labels.ts";
 import { hostPolicyLine } from "./host-policy.ts";
 import { renderHostSchedules } from "./host-schedules.ts";
+import { hostSyncText } from "./policy-form.ts";
 import { runForm } from "./run-form.ts";
 
 export const hostView: View = async (root, ctx, { id = "" }) => {
@@ -33,6 +34,10 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
       api<List<RepoStats>>(`/hosts/${id}/repo-stats?limit=200`),
     ]);
   let [host, schedules, jobs, snapshots, stats] = await load();
+  // Names for what policies give this host (its schedules, its repository).
+  const [policies, repos] = await Promise.all([api<List<Policy>>("/policies"), api<List<Repository>>("/repositories")]);
+  const policyNames = new Map(policies.items.map((p) => [p.id, p.name]));
+  const repoNames = new Map(repos.items.map((r) => [r.id, r.name]));
 
   const head = h("section", { class: "host-head" });
   const labelsBox = h("section", { class: "card", "aria-labelledby": "labels-h" });
@@ -70,8 +75,29 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
         ` · ${host.os ?? "?"}/${host.arch ?? "?"} · agent ${host.agent_version ?? "–"} · restic ${host.restic_version ?? "–"} · `,
         interval(host.expected_interval_s),
         " · schedules ",
-        badge(host.schedule_in_sync ? "in_sync" : "not_synced"),
+        h(
+          "span",
+          { class: "sync-state", title: "Whether the agent acknowledged this host's current schedules." },
+          badge(host.schedule_in_sync ? "in_sync" : "not_synced"),
+          host.schedule_in_sync ? "" : ` ${hostSyncText(host).replace(/^pending /, "")}`,
+        ),
       ),
+      host.policy_conflict
+        ? h(
+            "div",
+            { class: "error banner policy-conflict", role: "alert" },
+            h("strong", {}, "Repository conflict. "),
+            "The policies ",
+            host.policy_conflict.policies.map((p, i) => [
+              i > 0 ? (i === (host.policy_conflict?.policies.length ?? 0) - 1 ? " and " : ", ") : "",
+              h("a", { href: `#/policies/${p.id}` }, p.name),
+              ` (${repoNames.get(p.repository_id) ?? p.repository_id})`,
+            ]),
+            ` match this host at the same priority (${host.policy_conflict.priority}) with different repositories. ` +
+              "Nothing is pushed to this host until it is resolved: change a priority, a repository or a selector, " +
+              "or set this host's own repository below.",
+          )
+        : null,
       hostPolicyLine(host),
       host.secrets_withheld
         ? h(
@@ -110,17 +136,31 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   }
 
   function renderConfig() {
-    renderHostConfig(configBox, id, host, ctx.isAdmin, (updated) => {
-      host = updated;
-    });
+    renderHostConfig(
+      configBox,
+      id,
+      host,
+      ctx.isAdmin,
+      (updated) => {
+        host = updated;
+      },
+      { policyNames, repoNames },
+    );
   }
 
   function renderSchedules() {
-    renderHostSchedules(schedBox, id, schedules.items, ctx.isAdmin, async () => {
-      schedules = await api<List<Schedule>>(`/hosts/${id}/schedules`);
-      renderSchedules();
-      renderRun();
-    });
+    renderHostSchedules(
+      schedBox,
+      id,
+      schedules.items,
+      ctx.isAdmin,
+      async () => {
+        schedules = await api<List<Schedule>>(`/hosts/${id}/schedules`);
+        renderSchedules();
+        renderRun();
+      },
+      policyNames,
+    );
   }
 
   function renderRun() {

@@ -9,14 +9,45 @@ const lines = (text: string) =>
     .map((l) => l.trim())
     .filter(Boolean);
 const KEEPS = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"] as const;
+/** Every job kind but restore, which needs a snapshot and a target and is only run by hand. */
+const KINDS = ["backup", "forget", "check", "prune", "init", "unlock"] as const;
 
-/** Create or edit a schedule; the cron preview (next 5 runs, or croner's error) updates as you type. */
-export function scheduleForm(hostId: string, existing: Schedule | null, done: () => void): HTMLFormElement {
-  const kind = h(
-    "select",
-    { name: "kind" },
-    ...["backup", "forget", "check", "prune", "init", "unlock"].map((k) => h("option", { value: k }, k)),
-  );
+/** What both a host's schedule and a policy's schedule hold, as the editor reads it. */
+export type ScheduleDefinition = Pick<
+  Schedule,
+  | "kind"
+  | "cron_expr"
+  | "timezone"
+  | "paths"
+  | "excludes"
+  | "tags"
+  | "retention_policy"
+  | "options"
+  | "pre_hook"
+  | "post_hook"
+  | "enabled"
+> & { id?: string };
+
+export interface ScheduleFields {
+  /** The controls, to place in a form (a host's schedule form, or one entry of a policy's list). */
+  nodes: HTMLElement[];
+  /** The schedule as the API takes it (POST /hosts/:id/schedules, or one of a policy's `schedules`). */
+  body(): Record<string, unknown>;
+  /** Stops the pending cron preview, when the fields are removed. */
+  stop(): void;
+}
+
+let seq = 0;
+
+/**
+ * The fields of one schedule: kind, cron with its preview (the next 5 runs, or croner's error, as
+ * you type), time zone, and each kind's own part (paths, excludes, tags and hooks for backup;
+ * retention and prune for forget; the data subset for check). `zoneHint` is the time zone field's
+ * placeholder: a host's schedule defaults to the host's local time.
+ */
+export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "host's local time"): ScheduleFields {
+  const n = ++seq;
+  const kind = h("select", { name: "kind" }, ...KINDS.map((k) => h("option", { value: k }, k)));
   kind.value = existing?.kind ?? "backup";
   const cron = h("input", {
     name: "cron_expr",
@@ -24,7 +55,7 @@ export function scheduleForm(hostId: string, existing: Schedule | null, done: ()
     autocomplete: "off",
     spellcheck: "false",
   });
-  const tz = h("input", { name: "timezone", value: existing?.timezone ?? "", placeholder: "host's local time" });
+  const tz = h("input", { name: "timezone", value: existing?.timezone ?? "", placeholder: zoneHint });
   const preview = h("ul", { class: "preview", "aria-live": "polite", "aria-label": "Next runs" });
   const paths = h("textarea", { name: "paths", rows: 3, value: existing?.paths.join("\n") ?? "" });
   const excludes = h("textarea", { name: "excludes", rows: 2, value: existing?.excludes.join("\n") ?? "" });
@@ -48,7 +79,7 @@ export function scheduleForm(hostId: string, existing: Schedule | null, done: ()
   const prune = h("input", {
     name: "options",
     type: "checkbox",
-    id: `prune-${existing?.id ?? "new"}`,
+    id: `prune-${n}`,
     checked: existing?.options.prune === true,
   });
   const subset = h("input", {
@@ -61,7 +92,7 @@ export function scheduleForm(hostId: string, existing: Schedule | null, done: ()
   const enabled = h("input", {
     name: "enabled",
     type: "checkbox",
-    id: `en-${existing?.id ?? "new"}`,
+    id: `en-${n}`,
     checked: existing?.enabled ?? true,
   });
 
@@ -89,27 +120,22 @@ export function scheduleForm(hostId: string, existing: Schedule | null, done: ()
     h("legend", {}, "Check"),
     field("Read data subset", subset, "Empty: metadata only."),
   );
-  const submit = h("button", { type: "submit" }, existing ? "Save schedule" : "Create schedule");
-  const form = h(
-    "form",
-    { class: "card schedule-form" },
-    h("h3", {}, existing ? `Edit schedule ${existing.id}` : "New schedule"),
+  const cronField = field(
+    "Cron expression",
+    cron,
+    "5 fields (minute hour day month weekday), or 6 with seconds first.",
+  );
+  const tzField = field("Time zone", tz);
+  const nodes = [
     field("Kind", kind),
-    field("Cron expression", cron, "5 fields (minute hour day month weekday), or 6 with seconds first."),
+    cronField,
     preview,
-    field("Time zone", tz),
+    tzField,
     backupPart,
     forgetPart,
     checkPart,
     h("div", { class: "field inline" }, enabled, h("label", { for: enabled.id }, "enabled")),
-    h("p", { class: "form-error", role: "alert" }),
-    h(
-      "div",
-      { class: "actions" },
-      submit,
-      h("button", { type: "button", class: "secondary", onclick: done }, "Cancel"),
-    ),
-  );
+  ];
 
   const showParts = () => {
     backupPart.hidden = kind.value !== "backup";
@@ -120,7 +146,7 @@ export function scheduleForm(hostId: string, existing: Schedule | null, done: ()
   showParts();
 
   let timer: ReturnType<typeof setTimeout> | null = null;
-  const cronError = () => form.querySelector('[data-field="cron_expr"] .field-error') as HTMLElement;
+  const cronError = () => cronField.querySelector(".field-error") as HTMLElement;
   const updatePreview = async () => {
     const q = new URLSearchParams({ cron_expr: cron.value, ...(tz.value ? { timezone: tz.value } : {}) });
     try {
@@ -132,8 +158,7 @@ export function scheduleForm(hostId: string, existing: Schedule | null, done: ()
     } catch (err) {
       clear(preview);
       if (err instanceof ApiFailure) {
-        const target =
-          err.error.path === "timezone" ? form.querySelector('[data-field="timezone"] .field-error') : cronError();
+        const target = err.error.path === "timezone" ? tzField.querySelector(".field-error") : cronError();
         if (target) target.textContent = err.error.message;
         cron.setAttribute("aria-invalid", "true");
       }
@@ -147,36 +172,65 @@ export function scheduleForm(hostId: string, existing: Schedule | null, done: ()
   }
   void updatePreview();
 
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
-    const body: Record<string, unknown> = {
+  const body = () => {
+    const out: Record<string, unknown> = {
       kind: kind.value,
       cron_expr: cron.value.trim(),
       timezone: tz.value.trim() || null,
       enabled: enabled.checked,
     };
     if (kind.value === "backup") {
-      body.paths = lines(paths.value);
-      body.excludes = lines(excludes.value);
-      body.tags = tags.value
+      out.paths = lines(paths.value);
+      out.excludes = lines(excludes.value);
+      out.tags = tags.value
         .split(",")
         .map((t) => t.trim())
         .filter(Boolean);
-      body.pre_hook = preHook.value.trim() || null;
-      body.post_hook = postHook.value.trim() || null;
+      out.pre_hook = preHook.value.trim() || null;
+      out.post_hook = postHook.value.trim() || null;
     }
     if (kind.value === "forget") {
       const policy: Record<string, unknown> = {};
       for (const k of KEEPS) if (keep[k].value) policy[k] = Number(keep[k].value);
       if (within.value.trim()) policy.keep_within = within.value.trim();
-      body.retention_policy = policy;
-      body.options = { prune: prune.checked };
+      out.retention_policy = policy;
+      out.options = { prune: prune.checked };
     }
-    if (kind.value === "check" && subset.value.trim()) body.options = { read_data_subset: subset.value.trim() };
+    if (kind.value === "check" && subset.value.trim()) out.options = { read_data_subset: subset.value.trim() };
+    return out;
+  };
+  return {
+    nodes,
+    body,
+    stop: () => {
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+/** Create or edit one of a host's own schedules. */
+export function scheduleForm(hostId: string, existing: Schedule | null, done: () => void): HTMLFormElement {
+  const fields = scheduleFields(existing);
+  const submit = h("button", { type: "submit" }, existing ? "Save schedule" : "Create schedule");
+  const form = h(
+    "form",
+    { class: "card schedule-form" },
+    h("h3", {}, existing ? `Edit schedule ${existing.id}` : "New schedule"),
+    ...fields.nodes,
+    h("p", { class: "form-error", role: "alert" }),
+    h(
+      "div",
+      { class: "actions" },
+      submit,
+      h("button", { type: "button", class: "secondary", onclick: done }, "Cancel"),
+    ),
+  );
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
     submit.disabled = true;
     try {
-      if (existing) await api(`/schedules/${existing.id}`, "PATCH", body);
-      else await api(`/hosts/${hostId}/schedules`, "POST", body);
+      if (existing) await api(`/schedules/${existing.id}`, "PATCH", fields.body());
+      else await api(`/hosts/${hostId}/schedules`, "POST", fields.body());
       done();
     } catch (err) {
       showFormError(form, err instanceof ApiFailure ? err.error : { message: String(err) });
