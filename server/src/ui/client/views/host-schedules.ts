@@ -60,7 +60,11 @@ export function renderHostSchedules(
                       "div",
                       { class: "from-policy" },
                       "from policy ",
-                      h("a", { href: `#/policies/${s.policy_id}` }, s.policy_name ?? policyNames.get(s.policy_id) ?? s.policy_id),
+                      h(
+                        "a",
+                        { href: `#/policies/${s.policy_id}` },
+                        s.policy_name ?? policyNames.get(s.policy_id) ?? s.policy_id,
+                      ),
                     )
                   : null,
               ),
