@@ -47,20 +47,22 @@ export function dbBytes(dataDir: string): number {
 /**
  * n hosts, each with an agent token (only its sha256 is stored), one enabled backup schedule
  * (so schedule.set carries something and schedule.fire has a target), and repository settings
- * with an encrypted password (so config.update costs a decryption, as in production).
+ * with an encrypted password (so config.update costs a decryption, as in production); `labels`
+ * (the hosts.labels JSON) for policy selectors.
  */
 export function seedHosts(
   dataDir: string,
   n: number,
-  opts: { runningJob?: boolean; namePrefix?: string; cron?: string } = {},
+  opts: { runningJob?: boolean; namePrefix?: string; cron?: string; labels?: Record<string, string> } = {},
 ): SeededHost[] {
   const db = openSeedDb(dataDir);
   const box = createSecretBox(loadOrCreateKey(dataDir));
   const sealed = box.seal("bench-repo-password");
   const now = new Date().toISOString();
   const insHost = db.query(
-    `INSERT INTO hosts (id, name, hostname, agent_token_hash, enrolled_at, schedule_version, acked_schedule_version)
-     VALUES (?, ?, ?, ?, ?, 1, 1)`,
+    `INSERT INTO hosts (id, name, hostname, restic_host, agent_token_hash, enrolled_at, schedule_version,
+       acked_schedule_version, labels)
+     VALUES (?1, ?2, ?2, ?2, ?3, ?4, 1, 1, ?5)`,
   );
   const insConfig = db.query(
     "INSERT INTO host_config (host_id, repo_url, repo_password_enc, updated_at) VALUES (?, ?, ?, ?)",
@@ -75,6 +77,7 @@ export function seedHosts(
      VALUES (?, ?, 'backup', 'running', 'user', NULL, '["/srv/data"]', '{"paths":["/srv/data"]}', ?, ?, 1, ?, ?)`,
   );
   const prefix = opts.namePrefix ?? "bench";
+  const labels = JSON.stringify(opts.labels ?? {});
   const existing = db.query<{ n: number }, []>("SELECT count(*) AS n FROM hosts").get()?.n ?? 0;
   const hosts: SeededHost[] = [];
   db.transaction(() => {
@@ -85,7 +88,7 @@ export function seedHosts(
         scheduleId: `sch_${hex(10)}`,
       };
       const name = `${prefix}-${String(existing + i).padStart(5, "0")}`;
-      insHost.run(h.id, name, name, hashToken(h.token), now);
+      insHost.run(h.id, name, hashToken(h.token), now, labels);
       insConfig.run(h.id, `/srv/restic/${name}`, sealed, now);
       insSchedule.run(h.scheduleId, h.id, opts.cron ?? "0 3 * * *", now, now);
       if (opts.runningJob) {

@@ -4,10 +4,12 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import {
   type ConnectResult,
+  type EnrollResult,
   emptySimStatus,
   type FireResult,
   type FromSim,
   type LogsResult,
+  type SetArrival,
   type SimAgentSpec,
   type SimMode,
   type SimStatus,
@@ -69,6 +71,7 @@ export function mergeStatus(list: readonly SimStatus[]): SimStatus {
     out.lostHandshakes += s.lostHandshakes;
     out.connectFailures += s.connectFailures;
     out.closes += s.closes;
+    out.watched += s.watched;
     for (const [k, v] of Object.entries(s.errors)) out.errors[k] = (out.errors[k] ?? 0) + v;
   }
   return out;
@@ -82,6 +85,8 @@ export interface SimFleetOptions {
   perProcess?: number;
   /** The server's certificate (PEM) to trust, when it serves TLS (`Served.ca`). */
   ca?: string | undefined;
+  /** Answer schedule.set with schedule.ack against the bare server too (same frames both sides). */
+  ackBare?: boolean;
 }
 
 /** N simulated agents connected to one server. */
@@ -120,6 +125,7 @@ export class SimFleet {
           concurrency: o.concurrency ?? 100,
           timeoutMs: o.timeoutMs ?? 180_000,
           ...(o.ca ? { ca: o.ca } : {}),
+          ...(o.ackBare ? { ackBare: true } : {}),
         }),
       ),
     );
@@ -127,6 +133,51 @@ export class SimFleet {
       fleet,
       connect: { status: mergeStatus(results.map((r) => r.status)), ms: performance.now() - started },
     };
+  }
+
+  /**
+   * `count` new agents in one client process, each enrolling over HTTP with `token` (starts spread
+   * over `spreadMs`) and then connecting; resolves once every one has a schedule.set carrying
+   * `watchCron`, or after `timeoutMs`.
+   */
+  static async enroll(
+    url: string,
+    o: Omit<SimFleetOptions, "concurrency" | "perProcess" | "timeoutMs"> & {
+      token: string;
+      count: number;
+      spreadMs: number;
+      hostnamePrefix: string;
+      watchCron: string;
+      timeoutMs: number;
+    },
+  ): Promise<{ fleet: SimFleet; result: EnrollResult }> {
+    const proc = new SimProcess();
+    const fleet = new SimFleet([proc], [], [o.count]);
+    const result = await proc.request<EnrollResult>({
+      op: "enroll",
+      url,
+      token: o.token,
+      count: o.count,
+      spreadMs: o.spreadMs,
+      hostnamePrefix: o.hostnamePrefix,
+      mode: o.mode,
+      heartbeatMs: o.heartbeatMs,
+      watchCron: o.watchCron,
+      timeoutMs: o.timeoutMs,
+      ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.ackBare ? { ackBare: true } : {}),
+    });
+    return { fleet, result };
+  }
+
+  /** From now on every agent notes the arrival of the first schedule.set that carries `cron`. */
+  async watch(cron: string): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.request({ op: "watch", cron })));
+  }
+
+  /** Per agent: when that schedule.set arrived (epoch ms; null if it has not). */
+  async watched(): Promise<SetArrival[]> {
+    return (await Promise.all(this.procs.map((p) => p.request<SetArrival[]>({ op: "watched" })))).flat();
   }
 
   async status(): Promise<SimStatus> {

@@ -5,11 +5,14 @@
 import { nextDelay, STABLE_AFTER_MS } from "../../agent/src/backoff.ts";
 import {
   type ConnectResult,
+  type EnrolledArrival,
+  type EnrollResult,
   emptySimStatus,
   type FireResult,
   type FromSim,
   type LogsResult,
   logPayload,
+  type SetArrival,
   type SimAgentSpec,
   type SimMode,
   type SimStatus,
@@ -19,6 +22,9 @@ import {
 /** The agent waits for schedule.set this long before calling a handshake lost. */
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 const TICK_MS = 100;
+
+/** Epoch milliseconds with sub-millisecond resolution: comparable with the bench's own clock. */
+const epochNow = () => performance.timeOrigin + performance.now();
 
 const envelope = (type: string, payload: unknown, id: string = crypto.randomUUID()) =>
   JSON.stringify({ type, id, ts: new Date().toISOString(), payload });
@@ -39,6 +45,12 @@ interface Sim {
   fireSeq: number;
   logSent: number;
   outstanding: Set<string>;
+  /** The first schedule.set carrying the watched cron (see `watch`). */
+  watch: { at: number; version: number; bytes: number } | null;
+  /** Enrolled agents: when enrollment began and ended, when hello was sent (epoch ms). */
+  enrollAt: number;
+  enrolledAt: number;
+  helloEpoch: number | null;
 }
 
 let url = "";
@@ -46,6 +58,10 @@ let url = "";
 let ca: string | undefined;
 let mode: SimMode = "fleet";
 let heartbeatMs = 30_000;
+/** Answer schedule.set with schedule.ack in bare mode too. */
+let ackBare = false;
+/** The cron_expr whose first arrival in a schedule.set each agent notes (null: none). */
+let watchCron: string | null = null;
 const sims: Sim[] = [];
 let closing = false;
 const timers = new Set<ReturnType<typeof setTimeout>>();
@@ -118,6 +134,7 @@ function open(s: Sim) {
     opened = true;
     s.openedAt = performance.now();
     s.helloAt = s.openedAt;
+    s.helloEpoch = epochNow();
     ws.send(hello());
   };
   ws.onmessage = (e) => onMessage(s, ws, typeof e.data === "string" ? e.data : String(e.data));
@@ -160,7 +177,10 @@ function onMessage(s: Sim, ws: WebSocket, text: string) {
     case "config.update":
       return;
     case "schedule.set":
-      if (mode === "fleet") {
+      if (watchCron !== null && s.watch === null && carries(p.schedules, watchCron)) {
+        s.watch = { at: epochNow(), version: Number(p.version), bytes: text.length };
+      }
+      if (mode === "fleet" || ackBare) {
         ws.send(envelope("schedule.ack", { version: p.version, applied_at: new Date().toISOString() }));
       }
       if (!s.ready) {
@@ -212,6 +232,10 @@ function onMessage(s: Sim, ws: WebSocket, text: string) {
   }
 }
 
+function carries(schedules: unknown, cron: string): boolean {
+  return Array.isArray(schedules) && schedules.some((e) => (e as { cron_expr?: unknown })?.cron_expr === cron);
+}
+
 function tick() {
   const now = performance.now();
   for (const s of sims) {
@@ -232,12 +256,14 @@ function tick() {
 function snapshot(): SimStatus {
   let ready = 0;
   let sinceMark = 0;
+  let watched = 0;
   for (const s of sims) {
+    if (s.watch !== null) watched += 1;
     if (!s.ready) continue;
     ready += 1;
     if (s.handshakes > s.markHandshakes) sinceMark += 1;
   }
-  return { ...status, agents: sims.length, ready, sinceMark, errors: { ...status.errors } };
+  return { ...status, agents: sims.length, ready, sinceMark, watched, errors: { ...status.errors } };
 }
 
 async function connect(cmd: Extract<ToSim, { op: "connect" }>): Promise<ConnectResult> {
@@ -246,23 +272,9 @@ async function connect(cmd: Extract<ToSim, { op: "connect" }>): Promise<ConnectR
   mode = cmd.mode;
   heartbeatMs = cmd.heartbeatMs;
   concurrency = cmd.concurrency;
+  ackBare = cmd.ackBare === true;
   const started = performance.now();
-  const fresh: Sim[] = cmd.agents.map((spec) => ({
-    spec,
-    ws: null,
-    ready: false,
-    helloAt: 0,
-    openedAt: 0,
-    handshakes: 0,
-    markHandshakes: 0,
-    attempt: 0,
-    nextBeat: 0,
-    slot: false,
-    fifo: [],
-    fireSeq: 0,
-    logSent: 0,
-    outstanding: new Set(),
-  }));
+  const fresh: Sim[] = cmd.agents.map(newSim);
   sims.push(...fresh);
   queue.push(...fresh);
   pump();
@@ -278,6 +290,87 @@ async function connect(cmd: Extract<ToSim, { op: "connect" }>): Promise<ConnectR
   });
   onRampProgress = null;
   return { status: snapshot(), ms: performance.now() - started };
+}
+
+function newSim(spec: SimAgentSpec): Sim {
+  return {
+    spec,
+    ws: null,
+    ready: false,
+    helloAt: 0,
+    openedAt: 0,
+    handshakes: 0,
+    markHandshakes: 0,
+    attempt: 0,
+    nextBeat: 0,
+    slot: false,
+    fifo: [],
+    fireSeq: 0,
+    logSent: 0,
+    outstanding: new Set(),
+    watch: null,
+    enrollAt: 0,
+    enrolledAt: 0,
+    helloEpoch: null,
+  };
+}
+
+const arrival = (s: Sim): SetArrival => ({
+  id: s.spec.id,
+  at: s.watch?.at ?? null,
+  version: s.watch?.version ?? null,
+  bytes: s.watch?.bytes ?? null,
+});
+
+/**
+ * New agents, as the real one starts: POST /api/v1/agent/enroll with the enrollment token, then
+ * the WebSocket with the agent token it got. Starts are spread evenly over `spreadMs`.
+ */
+async function enroll(cmd: Extract<ToSim, { op: "enroll" }>): Promise<EnrollResult> {
+  url = cmd.url;
+  ca = cmd.ca;
+  mode = cmd.mode;
+  heartbeatMs = cmd.heartbeatMs;
+  ackBare = cmd.ackBare === true;
+  watchCron = cmd.watchCron;
+  const failures: Record<string, number> = {};
+  const enrolled: Sim[] = [];
+  const one = async (i: number) => {
+    await Bun.sleep((i * cmd.spreadMs) / cmd.count);
+    const enrollAt = epochNow();
+    try {
+      const res = await fetch(`${url}/api/v1/agent/enroll`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ token: cmd.token, hostname: `${cmd.hostnamePrefix}-${String(i).padStart(4, "0")}` }),
+        ...(ca ? { tls: { ca } } : {}),
+      } as RequestInit);
+      const body = (await res.json()) as { host_id?: string; agent_token?: string };
+      if (res.status !== 201 || !body.host_id || !body.agent_token) {
+        failures[`enroll answered ${res.status}`] = (failures[`enroll answered ${res.status}`] ?? 0) + 1;
+        return;
+      }
+      const s = newSim({ id: body.host_id, token: body.agent_token, scheduleId: "" });
+      s.enrollAt = enrollAt;
+      s.enrolledAt = epochNow();
+      sims.push(s);
+      enrolled.push(s);
+      open(s);
+    } catch (err) {
+      const key = `enroll failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 100);
+      failures[key] = (failures[key] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: cmd.count }, (_, i) => one(i)));
+  const until = performance.now() + cmd.timeoutMs;
+  while (performance.now() < until && enrolled.some((s) => s.watch === null)) await Bun.sleep(20);
+  const agents: EnrolledArrival[] = enrolled.map((s) => ({
+    ...arrival(s),
+    enrollAt: s.enrollAt,
+    enrolledAt: s.enrolledAt,
+    helloAt: s.helloEpoch,
+  }));
+  return { agents, failures, status: snapshot() };
 }
 
 async function fire(cmd: Extract<ToSim, { op: "fire" }>): Promise<FireResult> {
@@ -408,6 +501,14 @@ async function handle(cmd: ToSim): Promise<unknown> {
       return fire(cmd);
     case "logs":
       return logs(cmd);
+    case "enroll":
+      return enroll(cmd);
+    case "watch":
+      watchCron = cmd.cron;
+      for (const s of sims) s.watch = null;
+      return snapshot();
+    case "watched":
+      return sims.map(arrival);
     case "mark":
       for (const s of sims) s.markHandshakes = s.handshakes;
       return snapshot();

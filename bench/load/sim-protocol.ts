@@ -24,7 +24,32 @@ export type ToSim =
       timeoutMs: number;
       /** The server's certificate (PEM) to trust, for a wss:// server with its own certificate. */
       ca?: string;
+      /** Answer schedule.set with schedule.ack in bare mode too (so both sides send the same frames). */
+      ackBare?: boolean;
     }
+  | {
+      /**
+       * Enrolls `count` new agents over HTTP (POST /api/v1/agent/enroll with one enrollment
+       * token), spread evenly over `spreadMs`, each connecting as soon as it has its agent token;
+       * resolves once all have a schedule.set carrying `watchCron` (or the timeout).
+       */
+      op: "enroll";
+      req: number;
+      url: string;
+      token: string;
+      count: number;
+      spreadMs: number;
+      hostnamePrefix: string;
+      mode: SimMode;
+      heartbeatMs: number;
+      watchCron: string;
+      timeoutMs: number;
+      ackBare?: boolean;
+      ca?: string;
+    }
+  /** From now on, each agent notes when the first schedule.set carrying `cron` (as a cron_expr) arrives. */
+  | { op: "watch"; req: number; cron: string }
+  | { op: "watched"; req: number }
   | { op: "fire"; req: number; ratePerSec: number; durationMs: number; drainMs: number }
   | { op: "logs"; req: number; frames: number; lines: number; window: number; timeoutMs: number }
   | { op: "mark"; req: number }
@@ -46,6 +71,8 @@ export interface SimStatus {
   connectFailures: number;
   /** Ready connections closed by the other side. */
   closes: number;
+  /** Agents that got a schedule.set carrying the watched cron (see `watch`). */
+  watched: number;
   errors: Record<string, number>;
 }
 
@@ -57,6 +84,7 @@ export const emptySimStatus = (): SimStatus => ({
   lostHandshakes: 0,
   connectFailures: 0,
   closes: 0,
+  watched: 0,
   errors: {},
 });
 
@@ -74,6 +102,32 @@ export interface FireResult {
   unmatched: number;
   pendingAtEnd: number;
   errors: Record<string, number>;
+}
+
+/** Times are epoch milliseconds (performance.timeOrigin + performance.now()), comparable across processes. */
+export interface SetArrival {
+  /** The agent's host id (its spec's id, or the one enrollment gave it). */
+  id: string;
+  /** When the first schedule.set carrying the watched cron arrived (the ack is sent right after); null: none yet. */
+  at: number | null;
+  version: number | null;
+  /** Length of that frame's text. */
+  bytes: number | null;
+}
+
+export interface EnrolledArrival extends SetArrival {
+  /** The enroll request was sent / answered. */
+  enrollAt: number;
+  enrolledAt: number;
+  /** The WebSocket opened and hello was sent. */
+  helloAt: number | null;
+}
+
+export interface EnrollResult {
+  agents: EnrolledArrival[];
+  /** Enroll requests that failed, by reason. */
+  failures: Record<string, number>;
+  status: SimStatus;
 }
 
 export interface LogsResult {
