@@ -14,6 +14,9 @@ export type ResolveRepository = (repositoryId: string, host: Host) => ResolvedRe
  * conflict is resolved (DESIGN §8.3); its version stays ahead of its acked one, so it shows as
  * not in sync.
  */
+/** Hosts pushed per read of their rows. */
+const PUSH_CHUNK = 250;
+
 export function createHostPush(deps: DomainContext, resolve: ResolveRepository) {
   const { store, agents, secrets, log } = deps;
 
@@ -80,17 +83,32 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
     return payload !== null && agents.send(hostId, "config.update", payload);
   }
 
+  /** Hosts and their schedules read once per chunk, so memory stays flat however many hosts change. */
+  function pushChunk(chunk: SyncPlan["hosts"]): void {
+    const ids = chunk.map((h) => h.id);
+    const hosts = new Map(store.hostsByIds(ids).map((h) => [h.id, h]));
+    const schedules = Map.groupBy(store.schedulesForHosts(ids), (s) => s.host_id);
+    for (const { id, config } of chunk) {
+      const host = hosts.get(id);
+      if (!host || host.policy_conflict) continue;
+      if (config) pushConfig(id);
+      const entries = (schedules.get(id) ?? []).map((s) => toEntry(s, host.protocol_version ?? 1));
+      agents.send(id, "schedule.set", { version: host.schedule_version, schedules: entries });
+    }
+  }
+
   return {
     configPayload,
     pushSet,
     pushConfig,
-    /** After the plan's transaction committed: config first, then schedules, to each online host. */
+    /**
+     * After the plan's transaction committed: config first, then schedules, to each online host.
+     * The hosts and their schedules are read in one go (5,000 hosts read one by one would hold
+     * up every other request for a second).
+     */
     push(plan: SyncPlan): void {
-      for (const h of plan.hosts) {
-        if (!agents.isConnected(h.id)) continue;
-        if (h.config) pushConfig(h.id);
-        pushSet(h.id);
-      }
+      const online = plan.hosts.filter((h) => agents.isConnected(h.id));
+      for (let i = 0; i < online.length; i += PUSH_CHUNK) pushChunk(online.slice(i, i + PUSH_CHUNK));
     },
   };
 }

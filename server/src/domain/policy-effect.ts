@@ -14,7 +14,8 @@ import type { Host, PolicyConflict, Schedule } from "./types.ts";
  *   are a conflict, and nothing is pushed to the host until it is resolved.
  */
 export interface PolicyEffect {
-  schedules: Schedule[];
+  write: { copy: Schedule; isNew: boolean }[];
+  remove: string[];
   state: HostPolicyState;
 }
 
@@ -49,7 +50,7 @@ export function policyRepository(matching: readonly PolicyRow[], hasOwnRepositor
   return { policy_repository_id: top.repository_id, repository_policy_id: top.id, policy_conflict: null };
 }
 
-/** The copy a host holds of a policy schedule; `previous` (the same copy as stored) keeps its created_at. */
+/** The copy a host holds of a policy schedule; `previous` (the same copy as stored) keeps its times when unchanged. */
 function copyOf(s: PolicyScheduleRow, host: Pick<Host, "id">, at: string, previous: Schedule | undefined): Schedule {
   return {
     id: copyId(s.id, host.id),
@@ -68,7 +69,7 @@ function copyOf(s: PolicyScheduleRow, host: Pick<Host, "id">, at: string, previo
     policy_id: s.policy_id,
     policy_schedule_id: s.id,
     created_at: previous?.created_at ?? at,
-    updated_at: previous && sameDefinition(previous, s) ? previous.updated_at : at,
+    updated_at: at,
   };
 }
 
@@ -86,13 +87,30 @@ const DEFINITION = [
   "enabled",
   "policy_id",
 ] as const;
+type Definition = Pick<Schedule, (typeof DEFINITION)[number]>;
 
-/** Whether a stored copy says the same as the schedule (or copy) it is compared with. */
-export function sameDefinition(a: Pick<Schedule, (typeof DEFINITION)[number]>, b: typeof a): boolean {
-  return DEFINITION.every((f) => JSON.stringify(a[f]) === JSON.stringify(b[f]));
-}
+/** What a schedule says, as one string: two schedules say the same when their keys are equal. */
+const definitionKey = (d: Definition) => JSON.stringify(DEFINITION.map((f) => d[f]));
 
-/** The host's schedule copies and repository state; `stored` are its schedule rows as they are. */
+/**
+ * The policy schedules' keys, made once per schedule object: a recomputation compares every
+ * host's copies with the same few policy schedules.
+ */
+const keys = new WeakMap<PolicyScheduleRow, string>();
+const keyOf = (s: PolicyScheduleRow) => {
+  let k = keys.get(s);
+  if (k === undefined) {
+    k = definitionKey(s);
+    keys.set(s, k);
+  }
+  return k;
+};
+
+/**
+ * The host's schedule copies and repository state, given `stored`, its copies as they are:
+ * `write` holds the copies to insert or update (new, or saying something else now), `remove`
+ * the ids of stored copies no matching policy gives any more.
+ */
 export function policyEffect(
   host: Pick<Host, "id" | "labels">,
   policies: readonly PolicyRow[],
@@ -102,8 +120,17 @@ export function policyEffect(
 ): PolicyEffect {
   const matching = matchingPolicies(policies, host);
   const byId = new Map(stored.map((s) => [s.id, s]));
-  const schedules = matching.flatMap((p) =>
-    p.schedules.map((s) => copyOf(s, host, at, byId.get(copyId(s.id, host.id)))),
-  );
-  return { schedules, state: policyRepository(matching, hasOwnRepository) };
+  const wanted = new Set<string>();
+  const write: PolicyEffect["write"] = [];
+  for (const p of matching) {
+    for (const s of p.schedules) {
+      const id = copyId(s.id, host.id);
+      wanted.add(id);
+      const previous = byId.get(id);
+      if (previous && definitionKey(previous) === keyOf(s)) continue;
+      write.push({ copy: copyOf(s, host, at, previous), isNew: previous === undefined });
+    }
+  }
+  const remove = stored.filter((s) => !wanted.has(s.id)).map((s) => s.id);
+  return { write, remove, state: policyRepository(matching, hasOwnRepository) };
 }

@@ -1,12 +1,17 @@
 import type { DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
-import { policyEffect, sameDefinition } from "./policy-effect.ts";
+import { ensureHostPassword } from "./host-passwords.ts";
+import { policyEffect } from "./policy-effect.ts";
+import type { RepositoryRow } from "./store.ts";
 import type { PolicyConflict } from "./types.ts";
 
 /** Hosts whose schedules or repository changed in one transaction: what to push once it commits. */
 export interface SyncPlan {
   hosts: { id: string; config: boolean }[];
 }
+
+/** Hosts recomputed per read of their rows. */
+const CHUNK = 250;
 
 export interface RecomputeOptions {
   /**
@@ -31,48 +36,49 @@ export function createPolicySync(deps: DomainContext) {
   return function recompute(hostIds: Iterable<string>, options: RecomputeOptions = {}): SyncPlan {
     const policies = store.listPolicies();
     const at = clock.now().toISOString();
+    const ids = [...new Set(hostIds)];
     const plan: SyncPlan = { hosts: [] };
+    const known = new Map<string, RepositoryRow | null>();
+    const repositories = (id: string) => {
+      if (!known.has(id)) known.set(id, store.repositoryById(id));
+      return known.get(id) ?? null;
+    };
     const fresh: { host: string; conflict: PolicyConflict }[] = [];
-    for (const id of new Set(hostIds)) {
-      const host = store.hostById(id);
-      if (!host) continue;
-      const stored = store.schedulesForHost(id).filter((s) => s.policy_id !== null);
-      const own = Boolean(store.configFor(id)?.repo_url);
-      const effect = policyEffect(host, policies, own, stored, at);
+    // Three reads per chunk of hosts: 5,000 hosts read one by one cost more than all the writes,
+    // and all at once would hold every row in memory together (bench/benchmarks/policies.ts).
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const own = new Set(store.hostsWithOwnRepository(chunk));
+      const copies = Map.groupBy(store.schedulesForHosts(chunk, true), (s) => s.host_id);
+      for (const host of store.hostsByIds(chunk)) {
+        const effect = policyEffect(host, policies, own.has(host.id), copies.get(host.id) ?? [], at);
+        for (const id of effect.remove) store.deleteSchedule(id);
+        for (const { copy, isNew } of effect.write) {
+          if (isNew) store.insertSchedule(copy);
+          else store.updateSchedule(copy);
+        }
+        const schedulesChanged = effect.remove.length > 0 || effect.write.length > 0;
 
-      const wanted = new Set(effect.schedules.map((s) => s.id));
-      const storedById = new Map(stored.map((s) => [s.id, s]));
-      let schedulesChanged = false;
-      for (const s of stored) {
-        if (wanted.has(s.id)) continue;
-        store.deleteSchedule(s.id);
-        schedulesChanged = true;
-      }
-      for (const s of effect.schedules) {
-        const old = storedById.get(s.id);
-        if (!old) store.insertSchedule(s);
-        else if (!sameDefinition(old, s)) store.updateSchedule(s);
-        else continue;
-        schedulesChanged = true;
-      }
-
-      const before = {
-        policy_repository_id: host.policy_repository_id,
-        repository_policy_id: host.repository_policy_id,
-        policy_conflict: host.policy_conflict,
-      };
-      const stateChanged = JSON.stringify(before) !== JSON.stringify(effect.state);
-      if (stateChanged) store.setHostPolicyState(id, effect.state);
-      if (effect.state.policy_conflict && !host.policy_conflict) {
-        fresh.push({ host: host.name, conflict: effect.state.policy_conflict });
-      }
-      const config = stateChanged || options.configChanged === true;
-      if (schedulesChanged || config) {
-        store.bumpScheduleVersion(id);
-        plan.hosts.push({ id, config });
+        const before = {
+          policy_repository_id: host.policy_repository_id,
+          repository_policy_id: host.repository_policy_id,
+          policy_conflict: host.policy_conflict,
+        };
+        const stateChanged = JSON.stringify(before) !== JSON.stringify(effect.state);
+        if (stateChanged) store.setHostPolicyState(host.id, effect.state);
+        // A template without a password of its own: the host's generated one, made in this transaction.
+        const repo =
+          stateChanged && effect.state.policy_repository_id ? repositories(effect.state.policy_repository_id) : null;
+        if (repo && repo.password_enc === null) ensureHostPassword(deps, repo, host);
+        if (effect.state.policy_conflict && !host.policy_conflict) {
+          fresh.push({ host: host.name, conflict: effect.state.policy_conflict });
+        }
+        const config = stateChanged || options.configChanged === true;
+        if (schedulesChanged || config) plan.hosts.push({ id: host.id, config });
       }
     }
     if (options.refuseNewConflicts && fresh.length > 0) throw conflictError(fresh);
+    store.bumpScheduleVersions(plan.hosts.map((h) => h.id));
     return plan;
   };
 }

@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import { audit } from "./audit.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
+import { ensureHostPassword } from "./host-passwords.ts";
 import type { HostPush } from "./host-push.ts";
 import { withoutUserinfo } from "./host-view.ts";
 import { requireAdmin } from "./permissions.ts";
@@ -24,9 +24,6 @@ export interface RepositoryInput {
 }
 /** PATCH: an absent field is left as is; "" clears password, username and credential. */
 export type RepositoryPatch = Partial<RepositoryInput>;
-
-/** 32 random bytes (256 bits), base64url: a per-host repository password nobody has to type. */
-const generatePassword = () => randomBytes(32).toString("base64url");
 
 /** A repository as the API shows it: never a secret, only whether one is set. */
 export function repositoryView(r: RepositoryRow) {
@@ -103,17 +100,7 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
    */
   function hostPassword(r: RepositoryRow, host: Pick<Host, "id" | "name" | "restic_host">): string {
     if (r.password_enc !== null) return secrets.open(r.password_enc);
-    return tx(() => {
-      const stored = store.ensureRepositoryHostSecret({
-        repository_id: r.id,
-        host_id: host.id,
-        host_name: host.name,
-        restic_host: host.restic_host,
-        password_enc: secrets.seal(generatePassword()),
-        created_at: now(),
-      });
-      return secrets.open(stored.password_enc);
-    });
+    return tx(() => secrets.open(ensureHostPassword(deps, r, host).password_enc));
   }
 
   return {

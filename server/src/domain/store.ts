@@ -163,6 +163,12 @@ export interface HostsStore {
   setHostLabels: (id: string, labels: Labels) => boolean;
   deleteHost: (id: string) => boolean;
   bumpScheduleVersion(id: string): number;
+  /** One statement for many hosts (a policy's propagation); unknown ids are skipped. */
+  bumpScheduleVersions(ids: readonly string[]): void;
+  /** The hosts of these ids that exist, in one read, ordered by id. */
+  hostsByIds(ids: readonly string[]): Host[];
+  /** Of these hosts, those whose own repository settings have a URL (which beats their policies'). */
+  hostsWithOwnRepository(ids: readonly string[]): string[];
   /** Records the acked version; an ack for a version newer than the current one is ignored. */
   ackScheduleVersion: (id: string, version: number) => boolean;
   configFor: (host_id: string) => HostConfigRow | null;
@@ -193,6 +199,11 @@ export interface SchedulesStore {
   updateSchedule(s: Schedule): void;
   scheduleById(id: string): Schedule | null;
   schedulesForHost: (host_id: string) => Schedule[];
+  /**
+   * The schedules of many hosts in one read, ordered by host, then as schedulesForHost orders
+   * them; with `policyCopies`, only the copies of policy schedules.
+   */
+  schedulesForHosts(host_ids: readonly string[], policyCopies?: boolean): Schedule[];
   /** Every host's enabled backup schedules: what the host list needs for expected intervals. */
   /** Enabled backup schedules, each with its zone: its own, else its host's (else null). */
   backupCadences: () => BackupCadence[];

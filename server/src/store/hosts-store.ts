@@ -92,6 +92,26 @@ export function hostsStore(db: Database): HostsStore {
     setHostLabels: (id: string, labels: Labels) =>
       db.query("UPDATE hosts SET labels = ? WHERE id = ?").run(JSON.stringify(labels), id).changes > 0,
     deleteHost: (id: string) => db.query("DELETE FROM hosts WHERE id = ?").run(id).changes > 0,
+    bumpScheduleVersions(ids: readonly string[]) {
+      db.query(
+        "UPDATE hosts SET schedule_version = schedule_version + 1 WHERE id IN (SELECT value FROM json_each(?))",
+      ).run(JSON.stringify(ids));
+    },
+    hostsByIds: (ids: readonly string[]): Host[] =>
+      db
+        .query<HostRow, [string]>(
+          `SELECT ${hostCols} FROM hosts WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id`,
+        )
+        .all(JSON.stringify(ids))
+        .map(toHost),
+    hostsWithOwnRepository: (ids: readonly string[]): string[] =>
+      db
+        .query<{ host_id: string }, [string]>(
+          `SELECT host_id FROM host_config WHERE host_id IN (SELECT value FROM json_each(?))
+             AND repo_url IS NOT NULL AND repo_url <> '' ORDER BY host_id`,
+        )
+        .all(JSON.stringify(ids))
+        .map((r) => r.host_id),
     bumpScheduleVersion(id: string): number {
       return (
         db

@@ -58,6 +58,14 @@ export function schedulesStore(db: Database): SchedulesStore {
         .query<Row, [string]>("SELECT * FROM schedules WHERE host_id = ? ORDER BY created_at, id")
         .all(host_id)
         .map(toSchedule),
+    schedulesForHosts: (host_ids: readonly string[], policyCopies = false): Schedule[] =>
+      db
+        .query<Row, [string]>(
+          `SELECT * FROM schedules WHERE host_id IN (SELECT value FROM json_each(?))
+           ${policyCopies ? "AND policy_id IS NOT NULL" : ""} ORDER BY host_id, created_at, id`,
+        )
+        .all(JSON.stringify(host_ids))
+        .map(toSchedule),
     /** Every host's enabled backup schedules: what the host list needs for expected intervals. */
     backupCadences: () =>
       db

@@ -1475,6 +1475,50 @@ export function storeContract(
         expect(s.deleteRepository("repo_1")).toBe(true);
       });
 
+      test("batch reads and the version bump for many hosts: one statement each, unknown ids skipped", () => {
+        for (const id of ["h1", "h2", "h3"]) addHost(id);
+        s.upsertConfig({
+          host_id: "h2",
+          repo_url: "/srv/own",
+          repo_password_enc: null,
+          repo_username: null,
+          repo_credential_enc: null,
+          hook_shell: null,
+          updated_at: t(0),
+        });
+        s.upsertConfig({
+          host_id: "h3",
+          repo_url: null,
+          repo_password_enc: "enc:x",
+          repo_username: null,
+          repo_credential_enc: null,
+          hook_shell: null,
+          updated_at: t(0),
+        });
+        const own = (id: string, host_id: string, created_at: string, policy_id: string | null = null) =>
+          blankSchedule({
+            id,
+            host_id,
+            kind: "backup",
+            cron_expr: "0 2 * * *",
+            paths: ["/srv"],
+            created_at,
+            policy_id,
+          });
+        s.insertSchedule(own("s_b", "h1", t(2)));
+        s.insertSchedule(own("s_a", "h1", t(1), "pol_1"));
+        s.insertSchedule(own("s_c", "h3", t(0), "pol_1"));
+        s.insertSchedule(own("s_d", "h2", t(0)));
+        expect(s.hostsByIds(["h3", "hx", "h1"]).map((h) => h.id)).toEqual(["h1", "h3"]);
+        expect(s.hostsByIds([])).toEqual([]);
+        expect(s.hostsWithOwnRepository(["h1", "h2", "h3"])).toEqual(["h2"]);
+        expect(s.schedulesForHosts(["h3", "h1"]).map((x) => x.id)).toEqual(["s_a", "s_b", "s_c"]);
+        expect(s.schedulesForHosts(["h1", "h2", "h3"], true).map((x) => x.id)).toEqual(["s_a", "s_c"]);
+        s.bumpScheduleVersions(["h1", "h3", "hx"]);
+        s.bumpScheduleVersions([]);
+        expect(s.hostsByIds(["h1", "h2", "h3"]).map((h) => h.schedule_version)).toEqual([1, 0, 1]);
+      });
+
       test("a host's policy state is stored and read back; hosts are found by repository and by policy", () => {
         addHost("h1");
         addHost("h2");
