@@ -6,7 +6,7 @@ import type { MessageType, PayloadOf } from "./encode.ts";
  */
 export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
   hello: {
-    protocol_version: 4,
+    protocol_version: 5,
     agent_version: "0.1.0",
     restic_version: "0.14.0",
     hostname: "web-01",
@@ -99,6 +99,7 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     repo_username: "backup",
     repo_credential: "s3-secret-key",
     hook_shell: "/bin/sh",
+    auto_init: true,
   },
   "schedule.set": {
     version: 7,

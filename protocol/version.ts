@@ -14,8 +14,11 @@
  *   hooks, restore targets, backup paths, repositories); config.update.secrets_withheld (no
  *   secrets over an unencrypted link); tls.fingerprints (server → agent: the certificate now and
  *   next, for pinned agents). All optional or sent only to version 4: versions 1 to 3 are served.
+ * - 5 (2026-12-02): config.update.auto_init (initialise a repository that does not exist yet
+ *   before the first backup). Optional, and kept by the agent like the other settings (absent
+ *   leaves it as is); an older agent drops the unknown field. Versions 1 to 4 are served.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Versions this code base can speak; the server refuses a `hello` outside this list. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5];

@@ -153,6 +153,7 @@ export class Agent {
       ...(c.repo_username ? { repo_username: c.repo_username } : {}),
       ...(c.repo_credential ? { repo_credential: c.repo_credential } : {}),
       ...(c.hook_shell ? { hook_shell: c.hook_shell } : {}),
+      ...(c.auto_init ? { auto_init: true } : {}),
     };
   }
 

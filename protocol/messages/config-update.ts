@@ -13,6 +13,12 @@ export const ConfigUpdatePayload = v.object({
    * link is not encrypted (plain ws:// from a peer that is not on loopback). The agent says so.
    */
   secrets_withheld: v.optional(v.literal("insecure_link")),
+  /**
+   * Since protocol 5: before a backup, initialise the repository if it does not exist yet. A
+   * setting the agent keeps; absent leaves it as is, so the server sends it (true or false) with
+   * every repo_url to a version 5 agent.
+   */
+  auto_init: v.optional(v.boolean()),
 });
 export type ConfigUpdatePayload = v.InferOutput<typeof ConfigUpdatePayload>;
 export const ConfigUpdate = envelope("config.update", ConfigUpdatePayload);

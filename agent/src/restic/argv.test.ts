@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import type { CommandRunPayload } from "../../../protocol/index.ts";
-import { buildPlan, type GlobalFlags, snapshotsArgv } from "./argv.ts";
+import { buildPlan, type GlobalFlags, initArgv, repoProbeArgv, snapshotsArgv } from "./argv.ts";
 import { escapeGlob } from "./validate.ts";
 
 const v014: GlobalFlags = { features: { retryLock: false }, retryLock: "1m", platform: "linux", host: "web-a" };
@@ -80,6 +80,11 @@ describe("argv builders", () => {
     expect(plan({ job_id: "j", kind: "prune" }, v018).steps).toEqual([["prune", "--json", "--retry-lock=1m"]]);
     // unlock takes no lock, so it never waits for one
     expect(plan({ job_id: "j", kind: "unlock" }, v018).steps).toEqual([["unlock", "--json"]]);
+  });
+
+  test("auto_init's probe and init: no lock, no --retry-lock (nothing to wait for)", () => {
+    expect(repoProbeArgv(v018)).toEqual(["cat", "config", "--json", "--no-lock"]);
+    expect(initArgv(v018)).toEqual(["init", "--json"]);
   });
 
   test("forget: policy flags, prune as a separate step", () => {

@@ -93,6 +93,20 @@ export function snapshotLookupArgv(snapshotId: string): string[] {
   return ["snapshots", "--json", "--no-lock", snapshotId];
 }
 
+/** `restic init`: it takes no lock (there is no repository to lock yet). */
+export function initArgv(g: GlobalFlags): string[] {
+  return ["init", ...common(g, false)];
+}
+
+/**
+ * Whether the repository exists and opens (auto_init's probe): `cat config` reads one small file
+ * after the key. --no-lock: an exclusive lock (a prune elsewhere) must not make it fail; the
+ * backup after it waits for the lock as usual.
+ */
+export function repoProbeArgv(g: GlobalFlags): string[] {
+  return ["cat", "config", ...common(g, false), "--no-lock"];
+}
+
 export function backupInput(spec: BackupSpec | undefined, args: string[] | undefined): Checked<BackupInput> {
   // `args` keeps its original wire meaning (paths for backup) when the spec has none.
   const rawPaths = spec?.paths ?? args ?? [];
@@ -210,7 +224,7 @@ export function buildPlan(cmd: CommandRunPayload, g: GlobalFlags): Checked<JobPl
       return { ok: true, value: plan };
     }
     case "init":
-      return { ok: true, value: { steps: [["init", ...common(g, false)]] } };
+      return { ok: true, value: { steps: [initArgv(g)] } };
     case "forget": {
       const forget = forgetArgv(cmd.spec, g);
       if (!forget.ok) return forget;

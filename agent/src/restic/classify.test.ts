@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { classifyFailure } from "./classify.ts";
+import { classifyFailure, repositoryPresence } from "./classify.ts";
 
 describe("classifyFailure", () => {
   test("wrong password (0.14 exits 1)", () => {
@@ -77,5 +77,59 @@ describe("classifyFailure", () => {
   test("signals are named", () => {
     expect(classifyFailure([], 137).summary).toContain("signal 9");
     expect(classifyFailure([], 130).summary).toContain("interrupted");
+  });
+});
+
+// The probe's texts, measured with restic 0.14.0 and 0.18.0 (`restic --json cat config --no-lock`).
+describe("repositoryPresence", () => {
+  test("exit 0: the repository exists", () => {
+    expect(repositoryPresence([], 0)).toBe("exists");
+  });
+
+  test("missing: 0.18's exit code 10, or 0.14's not-found text", () => {
+    expect(
+      repositoryPresence(
+        ["Fatal: repository does not exist: unable to open config file: stat /r/config: no such file or directory"],
+        10,
+        10,
+      ),
+    ).toBe("missing");
+    expect(repositoryPresence([], 10)).toBe("missing");
+    for (const line of [
+      "Fatal: unable to open config file: stat /r/config: no such file or directory",
+      "Fatal: unable to open config file: stat /srv/r/config: file does not exist",
+      "Fatal: unable to open config file: <config/> does not exist",
+      "Fatal: unable to open config file: Stat: The specified key does not exist.",
+      "Fatal: unable to open config file: Stat: The specified bucket does not exist.",
+      "Fatal: unable to open config file: CreateFile C:\\r\\config: The system cannot find the path specified.",
+    ]) {
+      expect(repositoryPresence([line, "Is there a repository at the following location?", "/r"], 1)).toBe("missing");
+    }
+  });
+
+  test("a wrong password, a lock or an unreachable server is not missing", () => {
+    expect(repositoryPresence(["Fatal: wrong password or no key found"], 1)).toBe("unknown");
+    expect(repositoryPresence(["Fatal: wrong password or no key found"], 12, 12)).toBe("unknown");
+    expect(repositoryPresence(["unable to create lock in backend: repository is already locked"], 11, 11)).toBe(
+      "unknown",
+    );
+    // 0.14 says "unable to open config file" for any failed stat, also a refused connection.
+    const refused = [
+      'Fatal: unable to open config file: client.Head: Head "http://127.0.0.1:1/x/config": dial tcp 127.0.0.1:1: connect: connection refused',
+      "Is there a repository at the following location?",
+      "rest:http://127.0.0.1:1/x/",
+    ];
+    expect(repositoryPresence(refused, 1)).toBe("unknown");
+    expect(repositoryPresence(["Fatal: unable to open config file: stat /r/config: permission denied"], 1)).toBe(
+      "unknown",
+    );
+    expect(
+      repositoryPresence(["Fatal: unable to open repository at /f: ReadDir: open /f/keys: not a directory"], 1),
+    ).toBe("unknown");
+    // 0.18 with an exit_error line that is not "does not exist"
+    expect(
+      repositoryPresence(["Fatal: unable to open config file: stat /r/config: no such file or directory"], 1, 1),
+    ).toBe("unknown");
+    expect(repositoryPresence([], 130)).toBe("unknown");
   });
 });

@@ -79,3 +79,25 @@ function unknownSummary(exitCode: number): string {
   if (exitCode > 128) return `restic was killed by signal ${exitCode - 128} (exit code ${exitCode}).`;
   return `restic failed with exit code ${exitCode}.`;
 }
+
+/** What a probe of the repository (`restic cat config`, argv.ts repoProbeArgv) found. */
+export type RepositoryPresence = "exists" | "missing" | "unknown";
+
+// restic 0.14-0.16 print "unable to open config file: <error>" (exit 1) for ANY failure to stat the
+// config: also for a REST server that refuses the connection. Only the backends' own "not there"
+// texts count as missing: local (Linux, Windows), sftp, rest ("<config/> does not exist"), s3, gs,
+// azure, swift, b2.
+const CONFIG_NOT_THERE =
+  /unable to open config file: .*(no such file or directory|cannot find the (file|path) specified|does not exist|doesn't exist|not found|NoSuchKey|NoSuchBucket)/i;
+
+/**
+ * Whether the probe says the repository exists, is missing, or neither (a wrong password, a lock,
+ * the network: anything else). "missing" only when restic says so: exit code 10 on restic >= 0.17
+ * (or its exit_error line's code), on 0.14-0.16 the not-found text above. Pure.
+ */
+export function repositoryPresence(stderrTail: string[], exitCode: number, exitErrorCode?: number): RepositoryPresence {
+  if (exitCode === 0) return "exists";
+  if (exitCode === 10 || (exitCode === 1 && exitErrorCode === 10)) return "missing";
+  if (exitCode !== 1 || exitErrorCode !== undefined) return "unknown";
+  return stderrTail.some((line) => CONFIG_NOT_THERE.test(line)) ? "missing" : "unknown";
+}

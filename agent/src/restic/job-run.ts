@@ -1,6 +1,7 @@
 import type { CommandRunPayload, ReportedHostPolicy } from "../../../protocol/index.ts";
 import { policyRefusal, type RepositoryPin } from "../policy/policy-check.ts";
 import { backupArgv, buildPlan, type GlobalFlags, type JobPlan, restoreArgv, snapshotLookupArgv } from "./argv.ts";
+import { ensureRepository } from "./auto-init.ts";
 import { missingPaths } from "./child-control.ts";
 import { classifyFailure } from "./classify.ts";
 import type { Capture, LastCheck, SnapshotSizes } from "./follow-up.ts";
@@ -32,6 +33,8 @@ export interface JobContext extends ProcessSeams {
   hostNotice: { shown: boolean };
   sizes: SnapshotSizes;
   lastCheck: { value: LastCheck | null };
+  /** auto_init: repository URLs seen to exist in this agent run, so only a first backup probes. */
+  knownRepos: Set<string>;
 }
 
 /**
@@ -98,7 +101,7 @@ export class JobRun {
         outcome = prepared;
       } else {
         await this.#processes.open(prepared.repo);
-        const result = await this.#execute(prepared.plan, prepared.globals);
+        const result = await this.#execute(prepared.repo, prepared.plan, prepared.globals);
         outcome = result;
         this.#settled = true;
         this.#progress.stop();
@@ -180,7 +183,7 @@ export class JobRun {
     return judgeRestoreSource(lines, want);
   }
 
-  async #execute(plan: JobPlan, globals: GlobalFlags): Promise<Outcome> {
+  async #execute(repo: RepoConfig, plan: JobPlan, globals: GlobalFlags): Promise<Outcome> {
     const steps = [...plan.steps];
     this.#hostNotice();
     if (plan.restoreOf) {
@@ -200,6 +203,9 @@ export class JobRun {
       }
       const paths = plan.backup.paths.filter((p) => !missing.includes(p));
       steps[0] = backupArgv({ ...plan.backup, paths }, globals);
+      // Before the pre-hook: a repository that cannot be made must not stop the host's services.
+      const initOutcome = repo.auto_init ? await this.#autoInit(repo.repo_url, globals) : null;
+      if (initOutcome) return initOutcome;
     }
     if (plan.preHook) {
       const hook = await this.#processes.hook(plan.preHook, "pre");
@@ -240,6 +246,17 @@ export class JobRun {
       if (hook.exitCode !== 0) outcome = withPostHookFailure(outcome, hook.exitCode, hook.tailLines);
     }
     return outcome;
+  }
+
+  #autoInit(repoUrl: string, globals: GlobalFlags): Promise<Outcome | null> {
+    return ensureRepository(repoUrl, globals, {
+      processes: this.#processes,
+      output: () => new StepOutput(this.id, this.#log, null, this.#redact),
+      log: (text) => this.#log.add("event", text),
+      known: this.#ctx.knownRepos,
+      cancelRequested: () => this.#cancelRequested,
+      resticPath: this.#ctx.resticPath,
+    });
   }
 
   #rememberSize(summary: { snapshot_id?: string; total_bytes_processed?: number; total_files_processed?: number }) {

@@ -43,6 +43,7 @@ export class Supervisor {
       hostNotice: { shown: false },
       sizes: new SnapshotSizes(),
       lastCheck: { value: null as LastCheck | null },
+      knownRepos: new Set<string>(),
     };
   }
 

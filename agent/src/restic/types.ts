@@ -10,6 +10,11 @@ export interface RepoConfig {
   repo_credential?: string;
   /** e.g. "/bin/bash -c"; split on whitespace, the hook script is appended as the last argument. */
   hook_shell?: string;
+  /**
+   * Before a backup, initialise the repository if it does not exist yet (auto-init.ts). Never
+   * for a repository that exists but will not open: a wrong password fails as it always did.
+   */
+  auto_init?: boolean;
 }
 
 /** The supervisor's only way out: one typed agent message at a time (the outbox sits behind it). */

@@ -79,6 +79,27 @@ describe("StateStore", () => {
     expect(again.config()?.repo_url).toBe("s3:bucket");
   });
 
+  test("config.update keeps auto_init: absent leaves it as is, false switches it off", async () => {
+    const dir = freshDir();
+    const store = await fillStore(dir);
+    expect(store.config()?.auto_init).toBeUndefined();
+    await store.applyConfigUpdate({ repo_url: "/srv/new", auto_init: true });
+    // A later update without the field (another setting changed) leaves it on.
+    const kept = await store.applyConfigUpdate({ hook_shell: "/bin/bash -c" });
+    expect(kept).toEqual({
+      repo_url: "/srv/new",
+      repo_password: PASSWORD,
+      hook_shell: "/bin/bash -c",
+      auto_init: true,
+    });
+    expect((await StateStore.open(dir, recordingLog())).config()?.auto_init).toBe(true);
+    const off = await store.applyConfigUpdate({ repo_url: "/srv/new", auto_init: false });
+    expect(off.auto_init).toBe(false);
+    expect((await StateStore.open(dir, recordingLog())).config()?.auto_init).toBe(false);
+    // secrets_withheld is a note about one message, never stored.
+    expect(await store.applyConfigUpdate({ secrets_withheld: "insecure_link" })).not.toHaveProperty("secrets_withheld");
+  });
+
   test("a new schedule set forgets the last fires of removed schedules", async () => {
     const dir = freshDir();
     const store = await fillStore(dir);

@@ -162,15 +162,19 @@ export class StateStore {
     return this.#writers.config.write();
   }
 
-  /** Applies a `config.update`: an absent or empty field leaves the stored value as it is. */
+  /**
+   * Applies a `config.update`: an absent or empty field leaves the stored value as it is. A
+   * boolean (auto_init) is never empty: false is a value, and switches the setting off.
+   */
   async applyConfigUpdate(update: ConfigUpdatePayload): Promise<StoredConfig> {
     const merged: StoredConfig = { ...(this.#config ?? {}) };
-    for (const key of Object.keys(update) as (keyof ConfigUpdatePayload)[]) {
-      // A note about this one message (secrets left out), not a setting to keep.
-      if (key === "secrets_withheld") continue;
-      const value = update[key];
+    const { secrets_withheld: _note, auto_init, ...texts } = update;
+    // secrets_withheld is a note about this one message (secrets left out), not a setting to keep.
+    for (const key of Object.keys(texts) as (keyof typeof texts)[]) {
+      const value = texts[key];
       if (value !== undefined && value !== "") merged[key] = value;
     }
+    if (auto_init !== undefined) merged.auto_init = auto_init;
     await this.setConfig(merged);
     return merged;
   }

@@ -34,6 +34,7 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
     if (c?.hook_shell) p.hook_shell = c.hook_shell;
     let password: string | null = null;
     let credential: string | null = null;
+    let autoInit = false;
     if (c?.repo_url || !host.policy_repository_id) {
       if (c?.repo_url) p.repo_url = c.repo_url;
       if (c?.repo_username) p.repo_username = c.repo_username;
@@ -46,8 +47,12 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
         if (r.repo_username) p.repo_username = r.repo_username;
         password = r.repo_password;
         credential = r.repo_credential ?? null;
+        autoInit = r.auto_init;
       }
     }
+    // Protocol 5: whether to initialise the repository when it does not exist yet; sent with
+    // every URL (the agent keeps it), false for the host's own settings.
+    if (p.repo_url && (host.protocol_version ?? 0) >= 5) p.auto_init = autoInit;
     if (password === null && credential === null) return p;
     if (!secure) {
       p.secrets_withheld = "insecure_link";

@@ -301,3 +301,31 @@ describe("bad input answers 400 or 409 naming the field, and nothing is half-app
     expect((await agent.next("schedule.set")).payload.schedules.map((s) => s.kind)).toEqual(["backup"]);
   });
 });
+
+test("auto_init travels with the repository to a protocol 5 agent, and not to an older one", async () => {
+  const repo = await repository("per-host", "/srv/restic/{host}");
+  await t.json("/api/v1/policies", { method: "POST", body: { name: "all", repository_id: repo, schedules: [backup] } });
+  const enroll = async (hostname: string, version: number) => {
+    const res = await t.json("/api/v1/agent/enroll", {
+      method: "POST",
+      body: { token: await token({}), hostname },
+      token: null,
+    });
+    const agent = await TestAgent.connect(t.url, res.body.agent_token);
+    agents.push(agent);
+    await agent.hello(version, { hostname, resticHost: hostname });
+    return { id: res.body.host_id as string, agent };
+  };
+  const v5 = await enroll("new-01", 5);
+  const v4 = await enroll("old-01", 4);
+  expect(v5.agent.of("config.update")[0]?.payload).toMatchObject({ repo_url: "/srv/restic/new-01", auto_init: true });
+  expect(v4.agent.of("config.update")[0]?.payload.repo_url).toBe("/srv/restic/old-01");
+  expect(v4.agent.of("config.update")[0]?.payload).not.toHaveProperty("auto_init");
+
+  // Switched off on the repository: every host using it is told.
+  await t.json(`/api/v1/repositories/${repo}`, { method: "PATCH", body: { auto_init: false } });
+  expect((await v5.agent.next("config.update", 1)).payload).toMatchObject({ auto_init: false });
+  // A host's own settings never initialise anything.
+  await t.json(`/api/v1/hosts/${v5.id}/config`, { method: "PUT", body: { repo_url: "/srv/own", repo_password: "pw" } });
+  expect((await v5.agent.next("config.update", 2)).payload).toMatchObject({ repo_url: "/srv/own", auto_init: false });
+});
