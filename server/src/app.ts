@@ -14,6 +14,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { alertRoutes } from "./routes/alerts.ts";
 import { policyRoutes } from "./routes/policies.ts";
 import { repositoryRoutes } from "./routes/repositories.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
@@ -68,6 +69,7 @@ export function createApp(parts: AppParts) {
   api.route("/hosts", hostRoutes(domain));
   api.route("/repositories", repositoryRoutes(domain));
   api.route("/policies", policyRoutes(domain));
+  api.route("/", alertRoutes(domain));
   api.route("/events", eventRoutes(domain));
   api.route("/", scheduleRoutes(domain));
   api.route("/", jobRoutes(domain));

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { upgradeWebSocket, websocket } from "hono/bun";
 import { createApp } from "./app.ts";
 import { type Clock, realClock } from "./clock.ts";
+import type { ChannelConfig, ChannelKind, Notification } from "./domain/channels.ts";
 import type { DomainDeps } from "./domain/deps.ts";
 import { createDomain, type Domain } from "./domain/domain.ts";
 import { EventBus } from "./domain/events.ts";
@@ -12,6 +13,7 @@ import { type AgentRelease, createGateway } from "./gateway/gateway.ts";
 import { AgentRegistry } from "./gateway/registry.ts";
 import type { Logger } from "./log.ts";
 import { Counters } from "./metrics.ts";
+import { send } from "./notify/send.ts";
 import { DATABASE_FILE } from "./store/db.ts";
 import { openStore, type Store } from "./store/store.ts";
 import type { ServedTls } from "./tls/served-tls.ts";
@@ -65,7 +67,8 @@ export function openServerState(
   const secrets = createSecretBox(loadOrCreateKey(dataDir, { mustExist: existsSync(database) }));
   const store = openStore(database);
   const registry = new AgentRegistry(clock, log);
-  const deps: DomainDeps = { store, clock, agents: registry, events: new EventBus(), secrets, log, settings };
+  const notifier = { send: (kind: ChannelKind, config: ChannelConfig, n: Notification) => send(kind, config, n) };
+  const deps: DomainDeps = { store, clock, agents: registry, events: new EventBus(), secrets, log, settings, notifier };
   return { store, registry, domain: createDomain(deps) };
 }
 
@@ -111,6 +114,11 @@ export function startServer(opts: ServerOptions): RunningServer {
   function sweep() {
     for (const hostId of domain.presence.sweep()) registry.close(hostId, 4003, "no heartbeat for 90 s");
     domain.jobs.sweep();
+    // Alerts: every host's conditions, then what is due to go out (DESIGN §8.4: within 60 s).
+    domain.alerts.sweep();
+    void domain.alertDelivery
+      .deliver()
+      .catch((err) => opts.log.error("notification delivery failed", { error: String(err) }));
     store.forgetEnvelopesBefore(new Date(clock.now().getTime() - 30 * 86_400_000).toISOString());
   }
   const timer = setInterval(() => {

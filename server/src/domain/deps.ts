@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { AgentLink } from "./agent-link.ts";
+import type { NotificationSender } from "./alert-delivery.ts";
 import type { EventBus } from "./events.ts";
 import type { SecretBox } from "./secrets.ts";
 import { DEFAULT_SETTINGS, type Settings } from "./settings.ts";
@@ -18,6 +19,8 @@ export interface DomainDeps {
   log: Logger;
   /** Password hashing; Bun.password with argon2id unless a test wraps it (to count checks). */
   passwords?: Passwords;
+  /** How notifications reach their receivers (server/src/notify/); none: alerts are queued, not sent. */
+  notifier?: NotificationSender | undefined;
   /** The operator's limits and switches; each left out takes its default (settings.ts). */
   settings?: Partial<Settings> | undefined;
 }

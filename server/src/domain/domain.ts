@@ -1,3 +1,6 @@
+import { createAlertConfig } from "./alert-config.ts";
+import { createAlertDelivery } from "./alert-delivery.ts";
+import { createAlerts, watchForAlerts } from "./alerts.ts";
 import { createAuth } from "./auth.ts";
 import { type DomainDeps, domainContext } from "./deps.ts";
 import type { FleetEvent } from "./events.ts";
@@ -20,6 +23,9 @@ export function createDomain(input: DomainDeps) {
   const repositories: Repositories = createRepositories(deps, recompute, () => push);
   const push = createHostPush(deps, (id, host) => repositories.resolveForHost(id, host));
   const hosts = createHosts(deps, recompute, push);
+  const alerts = createAlerts(deps, hosts);
+  const sender = () => input.notifier ?? null;
+  watchForAlerts(deps, alerts);
   return {
     auth: createAuth(deps, recompute),
     hosts,
@@ -30,6 +36,9 @@ export function createDomain(input: DomainDeps) {
     presence: createPresence(deps),
     fleet: createFleet(deps),
     repositories,
+    alerts,
+    alertDelivery: createAlertDelivery(deps, sender),
+    alertConfig: createAlertConfig(deps, sender),
     /** Live events for the UI's stream; they arrive only after their change has committed. */
     subscribe: (fn: (e: FleetEvent) => void) => deps.events.subscribe(fn),
     /**

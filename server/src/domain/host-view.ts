@@ -31,6 +31,7 @@ export function hostView(
     schedule_in_sync: h.acked_schedule_version === h.schedule_version,
     last_backup: lastBackup,
     last_successful_backup_at: s.last_successful_backup_at,
+    last_check: s.last_check,
     expected_interval_s: interval,
     backup_health: backupHealth({
       now,

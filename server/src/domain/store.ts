@@ -5,6 +5,7 @@ import type {
   RetentionPolicy,
   TerminalJobStatus,
 } from "../../../protocol/index.ts";
+import type { AlertsStore } from "./alert-rows.ts";
 import type { Labels } from "./labels.ts";
 import type { Selector } from "./selector.ts";
 import type {
@@ -403,7 +404,8 @@ export interface Store
     AgentDataStore,
     AuditStore,
     RepositoriesStore,
-    PoliciesStore {
+    PoliciesStore,
+    AlertsStore {
   /**
    * Runs fn in one transaction; a nested call runs in a savepoint inside the outer one, so its
    * failure undoes only its own writes. The domain calls it through its own transaction wrapper,

@@ -75,6 +75,8 @@ export interface HostConfigRow {
 export interface HostSummary {
   last_backup: { job_id: string; status: JobStatus; finished_at: string | null; error: string | null } | null;
   last_successful_backup_at: string | null;
+  /** The last finished (succeeded or failed) check, kept by the triggers of migration 12. */
+  last_check: { job_id: string; status: JobStatus; finished_at: string | null; error: string | null } | null;
   repo_size_bytes: number | null;
   /** Repository settings without their secrets (all null for a host without settings). */
   config: {

@@ -10,6 +10,10 @@ type Row = HostRow & {
   last_backup_finished_at: string | null;
   last_backup_error: string | null;
   last_successful_backup_at: string | null;
+  last_check_job_id: string | null;
+  last_check_status: JobStatus | null;
+  last_check_finished_at: string | null;
+  last_check_error: string | null;
   repo_size_bytes: number | null;
   repo_url: string | null;
   repo_username: string | null;
@@ -20,7 +24,8 @@ type Row = HostRow & {
 
 // The facts columns are kept by the triggers of migration 4; the secrets never leave SQLite.
 const select = `SELECT ${hostCols}, last_backup_job_id, last_backup_status, last_backup_finished_at,
-    last_backup_error, last_successful_backup_at, repo_size_bytes, c.repo_url, c.repo_username, c.hook_shell,
+    last_backup_error, last_successful_backup_at, last_check_job_id, last_check_status, last_check_finished_at,
+    last_check_error, repo_size_bytes, c.repo_url, c.repo_username, c.hook_shell,
     coalesce(c.repo_password_enc, '') <> '' AS has_repo_password,
     coalesce(c.repo_credential_enc, '') <> '' AS has_repo_credential
   FROM hosts h LEFT JOIN host_config c ON c.host_id = h.id`;
@@ -39,6 +44,15 @@ const split = (r: Row): { host: Host; summary: HostSummary } => ({
           }
         : null,
     last_successful_backup_at: r.last_successful_backup_at,
+    last_check:
+      r.last_check_job_id !== null && r.last_check_status !== null
+        ? {
+            job_id: r.last_check_job_id,
+            status: r.last_check_status,
+            finished_at: r.last_check_finished_at,
+            error: r.last_check_error,
+          }
+        : null,
     repo_size_bytes: r.repo_size_bytes,
     config: {
       repo_url: r.repo_url,

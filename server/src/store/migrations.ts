@@ -8,6 +8,14 @@ const backupFacts = (where: string) => `
       last_successful_backup_at = (
         SELECT max(j.finished_at) FROM jobs j WHERE j.host_id = hosts.id AND j.kind = 'backup' AND j.status = 'succeeded')
     WHERE ${where};`;
+// Used by migration 12, under the same rule.
+/** Recomputes the last finished (succeeded or failed) check job of the hosts matching `where`. */
+const checkFacts = (where: string) => `
+    UPDATE hosts SET (last_check_job_id, last_check_status, last_check_finished_at, last_check_error) = (
+      SELECT j.id, j.status, j.finished_at, j.error FROM jobs j
+      WHERE j.host_id = hosts.id AND j.kind = 'check' AND j.status IN ('succeeded', 'failed')
+      ORDER BY j.finished_at DESC, j.id DESC LIMIT 1)
+    WHERE ${where};`;
 /** Recomputes the size from the newest repo_stats row of the hosts matching `where`. */
 const repoFacts = (where: string) => `
     UPDATE hosts SET repo_size_bytes = (
@@ -340,5 +348,104 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE hosts ADD COLUMN repository_policy_id TEXT;
   ALTER TABLE hosts ADD COLUMN policy_conflict TEXT;
   CREATE INDEX hosts_by_policy_repository ON hosts(policy_repository_id) WHERE policy_repository_id IS NOT NULL;
+  `,
+  // 12 (2026-12-02): alerts (DESIGN §8.4). An alert is a condition that held for a host, firing
+  // until it stops holding; at most one firing per host and condition. Rules route conditions of
+  // the hosts a selector matches to channels; mutes keep notifications back until a time. The
+  // durable queue: an alert's event waits as an item until its channel's batch window closes,
+  // then the items become one message (a notification) that waits until the receiver accepts
+  // it. An item's key makes an event queued twice one item. Each host's last finished check is
+  // kept beside its backup facts by triggers, so the sweep reads it with the host list.
+  `
+  CREATE TABLE alerts (
+    id TEXT PRIMARY KEY,
+    host_id TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+    condition TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+    started_at TEXT NOT NULL,
+    resolved_at TEXT,
+    summary TEXT NOT NULL,
+    notified_at TEXT,
+    resolve_notified_at TEXT
+  );
+  CREATE UNIQUE INDEX alerts_one_firing ON alerts(host_id, condition) WHERE state = 'firing';
+  CREATE INDEX alerts_by_start ON alerts(started_at DESC, id DESC);
+  CREATE INDEX alerts_by_host ON alerts(host_id, condition, resolved_at);
+  CREATE INDEX alerts_untold_resolutions ON alerts(resolved_at) WHERE state = 'resolved' AND resolve_notified_at IS NULL;
+  CREATE TABLE notification_channels (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    kind TEXT NOT NULL,
+    config_public TEXT NOT NULL,
+    config_enc TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    last_delivery_at TEXT,
+    last_error TEXT,
+    last_error_at TEXT
+  );
+  CREATE TABLE alert_rules (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    selector TEXT NOT NULL DEFAULT '{}',
+    conditions TEXT NOT NULL,
+    channel_ids TEXT NOT NULL,
+    offline_after_s INTEGER NOT NULL,
+    repeat_after_s INTEGER,
+    enabled INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE mutes (
+    id TEXT PRIMARY KEY,
+    host_id TEXT REFERENCES hosts(id) ON DELETE CASCADE,
+    selector TEXT,
+    until TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX mutes_by_until ON mutes(until);
+  CREATE TABLE notification_items (
+    channel_id TEXT NOT NULL REFERENCES notification_channels(id) ON DELETE CASCADE,
+    alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+    event TEXT NOT NULL,
+    occurrence INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    notification_id TEXT,
+    PRIMARY KEY (channel_id, alert_id, event, occurrence)
+  ) WITHOUT ROWID;
+  CREATE INDEX notification_items_waiting ON notification_items(channel_id, event, created_at) WHERE notification_id IS NULL;
+  CREATE TABLE notifications (
+    id TEXT PRIMARY KEY,
+    channel_id TEXT NOT NULL REFERENCES notification_channels(id) ON DELETE CASCADE,
+    event TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    last_error TEXT
+  );
+  CREATE INDEX notifications_due ON notifications(next_attempt_at) WHERE state = 'pending';
+  CREATE INDEX notifications_by_channel ON notifications(channel_id, created_at DESC);
+
+  ALTER TABLE hosts ADD COLUMN last_check_job_id TEXT;
+  ALTER TABLE hosts ADD COLUMN last_check_status TEXT;
+  ALTER TABLE hosts ADD COLUMN last_check_finished_at TEXT;
+  ALTER TABLE hosts ADD COLUMN last_check_error TEXT;
+  CREATE TRIGGER jobs_insert_check_facts AFTER INSERT ON jobs WHEN NEW.kind = 'check' BEGIN
+    ${checkFacts("id = NEW.host_id")}
+  END;
+  CREATE TRIGGER jobs_update_check_facts
+    AFTER UPDATE OF id, host_id, kind, status, finished_at, error ON jobs
+    WHEN NEW.kind = 'check' OR OLD.kind = 'check' BEGIN
+    ${checkFacts("id IN (OLD.host_id, NEW.host_id)")}
+  END;
+  CREATE TRIGGER jobs_delete_check_facts AFTER DELETE ON jobs WHEN OLD.kind = 'check' BEGIN
+    ${checkFacts("id = OLD.host_id")}
+  END;
+  ${checkFacts("1")}
   `,
 ];

@@ -611,6 +611,7 @@ export function storeContract(
       const empty = {
         last_backup: null,
         last_successful_backup_at: null,
+        last_check: null,
         repo_size_bytes: null,
         config: {
           repo_url: null,

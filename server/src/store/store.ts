@@ -2,6 +2,7 @@ import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Store } from "../domain/store.ts";
 import { agentDataStore } from "./agent-data-store.ts";
+import { alertsStore } from "./alerts-store.ts";
 import { auditStore } from "./audit-store.ts";
 import { type Database, openDatabase } from "./db.ts";
 import { hostSummaryStore } from "./host-summary-store.ts";
@@ -24,6 +25,7 @@ export function createStore(db: Database): Store {
     ...auditStore(db),
     ...repositoriesStore(db),
     ...policiesStore(db),
+    ...alertsStore(db),
     /** Runs fn in one transaction (BEGIN IMMEDIATE); a nested call runs in a savepoint inside it. */
     tx<T>(fn: () => T): T {
       return db.transaction(fn).immediate();

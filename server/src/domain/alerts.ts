@@ -1,0 +1,213 @@
+import { type Condition, heldConditions, transitions } from "./alert-conditions.ts";
+import type { AlertRow, AlertRuleRow, MuteRow, NotificationEvent } from "./alert-rows.ts";
+import { isMuted, offlineAfterFor, rulesFor } from "./alert-rules.ts";
+import type { AlertItem } from "./channels.ts";
+import type { DomainContext } from "./deps.ts";
+import type { Hosts, HostView } from "./hosts.ts";
+import { matches, type Selector } from "./selector.ts";
+import { newId } from "./tokens.ts";
+
+/**
+ * How long a resolved host_offline alert waits before its resolution is told: a host that comes
+ * back and goes again within it reopens the same alert, so a flapping host is one alert, told
+ * once, not a message every few minutes.
+ */
+export const FLAP_WINDOW_S = 600;
+
+/** An alert as the API and the notifications show it. */
+export function alertItem(a: AlertRow, host: { name: string; labels: Record<string, string> } | null): AlertItem {
+  return {
+    id: a.id,
+    condition: a.condition,
+    host_id: a.host_id,
+    host_name: host?.name ?? a.host_id,
+    labels: host?.labels ?? {},
+    started_at: a.started_at,
+    resolved_at: a.resolved_at,
+    summary: a.summary,
+  };
+}
+
+/**
+ * The alert lifecycle (DESIGN §8.4): conditions evaluated per host, from the sweep over every
+ * host (at least once a minute) and after the events that change a host's facts; an alert fires
+ * when its condition starts to hold and resolves when it stops. Each transition is routed, by the
+ * rules whose selector matches the host and that watch the condition, to their channels' queues
+ * (alert-delivery.ts sends them), unless a mute covers the host.
+ */
+export function createAlerts(deps: DomainContext, hosts: Hosts) {
+  const { store, tx, clock } = deps;
+
+  interface Context {
+    now: Date;
+    at: string;
+    rules: AlertRuleRow[];
+    mutes: MuteRow[];
+  }
+  const context = (): Context => {
+    const now = clock.now();
+    const at = now.toISOString();
+    return { now, at, rules: store.listRules(), mutes: store.activeMutes(at) };
+  };
+
+  /**
+   * Queues the alert's event for every channel of every rule that watches it; false when a mute
+   * covers the host (the caller leaves it to a later sweep). `occurrence` numbers reminders.
+   */
+  function route(c: Context, a: AlertRow, host: HostView, event: NotificationEvent, occurrence = 0): boolean {
+    if (isMuted(c.mutes, host, c.now)) return false;
+    for (const rule of rulesFor(c.rules, host.labels, a.condition)) {
+      for (const channel_id of rule.channel_ids) {
+        if (!store.channelById(channel_id)) continue;
+        store.enqueueItem({ channel_id, alert_id: a.id, event, occurrence, created_at: c.at });
+      }
+    }
+    return true;
+  }
+
+  function fire(c: Context, host: HostView, condition: Condition, summary: string) {
+    // A host_offline that comes back within the flap window is the same alert, not a new one.
+    if (condition === "host_offline") {
+      const since = new Date(c.now.getTime() - FLAP_WINDOW_S * 1000).toISOString();
+      const recent = store.recentlyResolved(host.id, condition, since);
+      if (recent && store.reopenAlert(recent.id, summary)) return;
+    }
+    const a: AlertRow = {
+      id: newId("alert"),
+      host_id: host.id,
+      condition,
+      state: "firing",
+      started_at: c.at,
+      resolved_at: null,
+      summary,
+      notified_at: null,
+      resolve_notified_at: null,
+    };
+    store.insertAlert(a);
+    if (route(c, a, host, "alert.firing")) store.setAlertNotified(a.id, c.at);
+  }
+
+  function resolve(c: Context, host: HostView, a: AlertRow) {
+    store.resolveAlert(a.id, c.at);
+    // Never told it fired (muted all along): nothing to tell now either.
+    if (a.notified_at === null) store.setAlertResolveNotified(a.id, c.at);
+    else if (a.condition !== "host_offline") tellResolved(c, host, { ...a, resolved_at: c.at });
+  }
+
+  function tellResolved(c: Context, host: HostView, a: AlertRow) {
+    if (route(c, a, host, "alert.resolved")) store.setAlertResolveNotified(a.id, c.at);
+  }
+
+  /** Evaluates these hosts (views as the host list builds them) and applies the transitions. */
+  function evaluate(c: Context, views: readonly HostView[], firingOf: (id: string) => AlertRow[]) {
+    for (const host of views) {
+      const held = heldConditions(host, c.now, offlineAfterFor(c.rules, host.labels));
+      const open = firingOf(host.id);
+      const { fire: starting, resolve: ending } = transitions(held, open);
+      for (const [condition, h] of starting) fire(c, host, condition, h.summary);
+      const byId = new Map(open.map((a) => [a.id, a]));
+      for (const ref of ending) {
+        const a = byId.get(ref.id);
+        if (a) resolve(c, host, a);
+      }
+    }
+  }
+
+  /** What a sweep also owes: firings kept back by a mute, flap-held resolutions, reminders. */
+  function catchUp(c: Context, views: ReadonlyMap<string, HostView>) {
+    const reminders = new Map(c.rules.filter((r) => r.repeat_after_s !== null).map((r) => [r.id, r]));
+    for (const a of store.firingAlerts()) {
+      const host = views.get(a.host_id);
+      if (!host) continue;
+      if (a.notified_at === null) {
+        if (route(c, a, host, "alert.firing")) store.setAlertNotified(a.id, c.at);
+        continue;
+      }
+      const repeat = rulesFor([...reminders.values()], host.labels, a.condition);
+      const every = Math.min(...repeat.map((r) => r.repeat_after_s ?? Number.POSITIVE_INFINITY));
+      if (!Number.isFinite(every) || c.now.getTime() - Date.parse(a.notified_at) < every * 1000) continue;
+      const occurrence = Math.floor((c.now.getTime() - Date.parse(a.started_at)) / (every * 1000));
+      if (route(c, a, host, "alert.firing", occurrence)) store.setAlertNotified(a.id, c.at);
+    }
+    const heldSince = c.now.getTime() - FLAP_WINDOW_S * 1000;
+    for (const a of store.unnotifiedResolutions()) {
+      const host = views.get(a.host_id);
+      if (!host || (a.condition === "host_offline" && Date.parse(a.resolved_at ?? c.at) > heldSince)) continue;
+      tellResolved(c, host, a);
+    }
+  }
+
+  return {
+    /**
+     * Every host, then what earlier sweeps kept back: at least once a minute (server.ts). One
+     * transaction, so a crash leaves either all of a sweep's transitions or none.
+     */
+    sweep(): void {
+      const c = context();
+      const views = hosts.list();
+      const firing = Map.groupBy(store.firingAlerts(), (a) => a.host_id);
+      tx(() => {
+        evaluate(c, views, (id) => firing.get(id) ?? []);
+        catchUp(c, new Map(views.map((v) => [v.id, v])));
+      });
+    },
+
+    /** One host, after an event that changes its facts (a job finished, it went on- or offline). */
+    evaluateHost(hostId: string): void {
+      const c = context();
+      let view: HostView;
+      try {
+        view = hosts.show(hostId);
+      } catch {
+        return; // revoked meanwhile
+      }
+      tx(() => evaluate(c, [view], (id) => store.firingAlertsOfHost(id)));
+    },
+
+    /** GET /alerts: newest first, with the host's name and labels; `selector` filters by label. */
+    list(f: {
+      state?: "firing" | "resolved" | undefined;
+      host_id?: string | undefined;
+      selector?: Selector | undefined;
+      limit?: number | undefined;
+    }) {
+      const byId = new Map(store.listHosts().map((h) => [h.id, h]));
+      const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
+      const items: AlertItem[] = [];
+      const rows = store.listAlerts({ state: f.state, host_id: f.host_id, limit: 10_000 });
+      for (const a of rows) {
+        const host = byId.get(a.host_id) ?? null;
+        if (f.selector && !matches(f.selector, host?.labels ?? {})) continue;
+        items.push({ ...alertItem(a, host), state: a.state } as AlertItem & { state: string });
+        if (items.length >= limit) break;
+      }
+      return items;
+    },
+  };
+}
+
+export type Alerts = ReturnType<typeof createAlerts>;
+
+/**
+ * Evaluates a host's alerts after the events that change its facts: a job's end, going on- or
+ * offline. Deferred to a microtask and coalesced per host, so the publisher (the gateway's batch)
+ * is not held up, and ten events of one host make one evaluation.
+ */
+export function watchForAlerts(deps: Pick<DomainContext, "events" | "log">, alerts: Alerts): void {
+  const due = new Set<string>();
+  deps.events.subscribe((e) => {
+    const relevant =
+      e.type === "host.updated" ||
+      (e.type === "job.updated" && (e.status === "succeeded" || e.status === "failed" || e.status === "cancelled"));
+    if (!relevant || due.has(e.host_id)) return;
+    due.add(e.host_id);
+    queueMicrotask(() => {
+      due.delete(e.host_id);
+      try {
+        alerts.evaluateHost(e.host_id);
+      } catch (err) {
+        deps.log.error("alert evaluation failed", { host_id: e.host_id, error: String(err) });
+      }
+    });
+  });
+}

@@ -1,0 +1,256 @@
+import type {
+  AlertFilter,
+  AlertRow,
+  AlertRuleRow,
+  AlertsStore,
+  ChannelRow,
+  MuteRow,
+  NotificationEvent,
+  NotificationItemRow,
+  NotificationRow,
+} from "../domain/alert-rows.ts";
+import { type Database, fromJson, params, toJson } from "./db.ts";
+
+type RuleRow = Omit<AlertRuleRow, "selector" | "conditions" | "channel_ids" | "enabled"> & {
+  selector: string;
+  conditions: string;
+  channel_ids: string;
+  enabled: number;
+};
+const toRule = (r: RuleRow): AlertRuleRow => ({
+  ...r,
+  selector: fromJson(r.selector, {}),
+  conditions: fromJson(r.conditions, []),
+  channel_ids: fromJson(r.channel_ids, []),
+  enabled: r.enabled === 1,
+});
+const ruleParams = (r: AlertRuleRow) =>
+  params({
+    ...r,
+    selector: JSON.stringify(r.selector),
+    conditions: JSON.stringify(r.conditions),
+    channel_ids: JSON.stringify(r.channel_ids),
+    enabled: r.enabled ? 1 : 0,
+  });
+
+type MuteDbRow = Omit<MuteRow, "selector"> & { selector: string | null };
+const toMute = (r: MuteDbRow): MuteRow => ({ ...r, selector: fromJson(r.selector, null) });
+
+type ChannelDbRow = Omit<ChannelRow, "config_public"> & { config_public: string };
+const toChannel = (r: ChannelDbRow): ChannelRow => ({ ...r, config_public: fromJson(r.config_public, {}) });
+const channelParams = (c: ChannelRow) => params({ ...c, config_public: JSON.stringify(c.config_public) });
+
+const alertCols = "id, host_id, condition, state, started_at, resolved_at, summary, notified_at, resolve_notified_at";
+const ruleCols =
+  "id, name, selector, conditions, channel_ids, offline_after_s, repeat_after_s, enabled, created_at, updated_at";
+const channelCols =
+  "id, name, kind, config_public, config_enc, created_at, updated_at, last_delivery_at, last_error, last_error_at";
+const notificationCols =
+  "id, channel_id, event, body, state, attempts, next_attempt_at, created_at, sent_at, last_error";
+
+export function alertsStore(db: Database): AlertsStore {
+  const alerts = (where: string, ...args: string[]) =>
+    db.query<AlertRow, string[]>(`SELECT ${alertCols} FROM alerts WHERE ${where}`).all(...args);
+  return {
+    insertAlert(a: AlertRow) {
+      db.query(
+        `INSERT INTO alerts (${alertCols}) VALUES ($id, $host_id, $condition, $state, $started_at, $resolved_at,
+           $summary, $notified_at, $resolve_notified_at)`,
+      ).run(params(a));
+    },
+    alertById: (id) => alerts("id = ?", id)[0] ?? null,
+    firingAlerts: () => alerts("state = 'firing' ORDER BY host_id, condition"),
+    firingAlertsOfHost: (host_id) => alerts("state = 'firing' AND host_id = ? ORDER BY condition", host_id),
+    recentlyResolved: (host_id, condition, since) =>
+      alerts(
+        "host_id = ? AND condition = ? AND state = 'resolved' AND resolved_at >= ? ORDER BY resolved_at DESC LIMIT 1",
+        host_id,
+        condition,
+        since,
+      )[0] ?? null,
+    resolveAlert: (id, at) =>
+      db.query("UPDATE alerts SET state = 'resolved', resolved_at = ? WHERE id = ? AND state = 'firing'").run(at, id)
+        .changes > 0,
+    reopenAlert: (id, summary) =>
+      db
+        .query(
+          `UPDATE alerts SET state = 'firing', resolved_at = NULL, summary = ?
+           WHERE id = ? AND state = 'resolved' AND resolve_notified_at IS NULL`,
+        )
+        .run(summary, id).changes > 0,
+    setAlertNotified: (id, at) => {
+      db.query("UPDATE alerts SET notified_at = ? WHERE id = ?").run(at, id);
+    },
+    setAlertResolveNotified: (id, at) => {
+      db.query("UPDATE alerts SET resolve_notified_at = ? WHERE id = ?").run(at, id);
+    },
+    unnotifiedResolutions: () => alerts("state = 'resolved' AND resolve_notified_at IS NULL ORDER BY resolved_at, id"),
+    listAlerts(f: AlertFilter) {
+      const where: string[] = [];
+      const args: string[] = [];
+      if (f.state) {
+        where.push("state = ?");
+        args.push(f.state);
+      }
+      if (f.host_id) {
+        where.push("host_id = ?");
+        args.push(f.host_id);
+      }
+      if (f.after) {
+        where.push("(started_at, id) < (?, ?)");
+        args.push(f.after.started_at, f.after.id);
+      }
+      const clause = where.length ? where.join(" AND ") : "1";
+      return db
+        .query<AlertRow, Array<string | number>>(
+          `SELECT ${alertCols} FROM alerts WHERE ${clause} ORDER BY started_at DESC, id DESC LIMIT ?`,
+        )
+        .all(...args, f.limit);
+    },
+
+    insertRule(r: AlertRuleRow) {
+      db.query(
+        `INSERT INTO alert_rules (${ruleCols}) VALUES ($id, $name, $selector, $conditions, $channel_ids,
+           $offline_after_s, $repeat_after_s, $enabled, $created_at, $updated_at)`,
+      ).run(ruleParams(r));
+    },
+    updateRule(r: AlertRuleRow) {
+      db.query(
+        `UPDATE alert_rules SET name = $name, selector = $selector, conditions = $conditions,
+           channel_ids = $channel_ids, offline_after_s = $offline_after_s, repeat_after_s = $repeat_after_s,
+           enabled = $enabled, updated_at = $updated_at WHERE id = $id`,
+      ).run(ruleParams(r));
+    },
+    deleteRule: (id) => db.query("DELETE FROM alert_rules WHERE id = ?").run(id).changes > 0,
+    ruleById(id) {
+      const r = db.query<RuleRow, [string]>(`SELECT ${ruleCols} FROM alert_rules WHERE id = ?`).get(id);
+      return r ? toRule(r) : null;
+    },
+    ruleByName(name) {
+      const r = db.query<RuleRow, [string]>(`SELECT ${ruleCols} FROM alert_rules WHERE name = ?`).get(name);
+      return r ? toRule(r) : null;
+    },
+    listRules: () => db.query<RuleRow, []>(`SELECT ${ruleCols} FROM alert_rules ORDER BY name, id`).all().map(toRule),
+
+    insertMute(m: MuteRow) {
+      db.query(
+        `INSERT INTO mutes (id, host_id, selector, until, reason, created_by, created_at)
+         VALUES ($id, $host_id, $selector, $until, $reason, $created_by, $created_at)`,
+      ).run(params({ ...m, selector: toJson(m.selector) }));
+    },
+    deleteMute: (id) => db.query("DELETE FROM mutes WHERE id = ?").run(id).changes > 0,
+    activeMutes: (at) =>
+      db
+        .query<MuteDbRow, [string]>("SELECT * FROM mutes WHERE until > ? ORDER BY created_at DESC, id DESC")
+        .all(at)
+        .map(toMute),
+    listMutes: () => db.query<MuteDbRow, []>("SELECT * FROM mutes ORDER BY created_at DESC, id DESC").all().map(toMute),
+
+    insertChannel(c: ChannelRow) {
+      db.query(
+        `INSERT INTO notification_channels (${channelCols}) VALUES ($id, $name, $kind, $config_public, $config_enc,
+           $created_at, $updated_at, $last_delivery_at, $last_error, $last_error_at)`,
+      ).run(channelParams(c));
+    },
+    updateChannel(c: ChannelRow) {
+      db.query(
+        `UPDATE notification_channels SET name = $name, kind = $kind, config_public = $config_public,
+           config_enc = $config_enc, updated_at = $updated_at WHERE id = $id`,
+      ).run(channelParams(c));
+    },
+    deleteChannel: (id) => db.query("DELETE FROM notification_channels WHERE id = ?").run(id).changes > 0,
+    channelById(id) {
+      const r = db
+        .query<ChannelDbRow, [string]>(`SELECT ${channelCols} FROM notification_channels WHERE id = ?`)
+        .get(id);
+      return r ? toChannel(r) : null;
+    },
+    channelByName(name) {
+      const r = db
+        .query<ChannelDbRow, [string]>(`SELECT ${channelCols} FROM notification_channels WHERE name = ?`)
+        .get(name);
+      return r ? toChannel(r) : null;
+    },
+    listChannels: () =>
+      db
+        .query<ChannelDbRow, []>(`SELECT ${channelCols} FROM notification_channels ORDER BY name, id`)
+        .all()
+        .map(toChannel),
+    rulesUsingChannel: (channel_id) =>
+      db
+        .query<{ name: string }, [string]>(
+          `SELECT name FROM alert_rules WHERE EXISTS (SELECT 1 FROM json_each(channel_ids) WHERE value = ?)
+           ORDER BY name`,
+        )
+        .all(channel_id)
+        .map((r) => r.name),
+    setChannelDelivered: (id, at) => {
+      db.query("UPDATE notification_channels SET last_delivery_at = ? WHERE id = ?").run(at, id);
+    },
+    setChannelError: (id, at, error) => {
+      db.query("UPDATE notification_channels SET last_error = ?, last_error_at = ? WHERE id = ?").run(error, at, id);
+    },
+
+    enqueueItem: (i: NotificationItemRow) =>
+      db
+        .query(
+          `INSERT INTO notification_items (channel_id, alert_id, event, occurrence, created_at)
+           VALUES ($channel_id, $alert_id, $event, $occurrence, $created_at) ON CONFLICT DO NOTHING`,
+        )
+        .run(params(i)).changes > 0,
+    channelsWithItemsBefore: (before) =>
+      db
+        .query<{ channel_id: string; event: NotificationEvent }, [string]>(
+          `SELECT channel_id, event FROM notification_items WHERE notification_id IS NULL
+           GROUP BY channel_id, event HAVING min(created_at) <= ? ORDER BY channel_id, event`,
+        )
+        .all(before),
+    takeItems: (channel_id, event, notification_id) =>
+      db
+        .query<NotificationItemRow, [string, string, string]>(
+          `UPDATE notification_items SET notification_id = ? WHERE channel_id = ? AND event = ? AND notification_id IS NULL
+           RETURNING channel_id, alert_id, event, occurrence, created_at`,
+        )
+        .all(notification_id, channel_id, event)
+        .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.alert_id.localeCompare(b.alert_id)),
+    insertNotification(n: NotificationRow) {
+      db.query(
+        `INSERT INTO notifications (${notificationCols}) VALUES ($id, $channel_id, $event, $body, $state, $attempts,
+           $next_attempt_at, $created_at, $sent_at, $last_error)`,
+      ).run(params(n));
+    },
+    dueNotifications: (at, limit) =>
+      db
+        .query<NotificationRow, [string, number]>(
+          `SELECT ${notificationCols} FROM notifications WHERE state = 'pending' AND next_attempt_at <= ?
+           ORDER BY next_attempt_at, created_at, id LIMIT ?`,
+        )
+        .all(at, limit),
+    notificationsOfChannel: (channel_id, limit) =>
+      db
+        .query<NotificationRow, [string, number]>(
+          `SELECT ${notificationCols} FROM notifications WHERE channel_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+        )
+        .all(channel_id, limit),
+    markNotificationSent: (id, at) =>
+      db
+        .query(
+          "UPDATE notifications SET state = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'pending'",
+        )
+        .run(at, id).changes > 0,
+    markNotificationRetry: (id, attempts, next_attempt_at, error) => {
+      db.query("UPDATE notifications SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?").run(
+        attempts,
+        next_attempt_at,
+        error,
+        id,
+      );
+    },
+    markNotificationFailed: (id, error) => {
+      db.query("UPDATE notifications SET state = 'failed', attempts = attempts + 1, last_error = ? WHERE id = ?").run(
+        error,
+        id,
+      );
+    },
+  };
+}
