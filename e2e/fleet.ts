@@ -83,7 +83,9 @@ export interface Fleet {
 }
 
 /** `serverArgs` go after `serve` (e.g. `--tls self-signed`); an https fleet's own calls trust its certificate. */
-export async function startFleet(opts: { serverArgs?: string[]; ca?: string; listen?: string } = {}): Promise<Fleet> {
+export async function startFleet(
+  opts: { serverArgs?: string[]; ca?: string; listen?: string; env?: Record<string, string> } = {},
+): Promise<Fleet> {
   const dataDir = mkdtempSync(join(tmpdir(), "rf-e2e-server-"));
   const serverLog: string[] = [];
   // Every line the server logs wakes the waiters of `logged`.
@@ -104,7 +106,7 @@ export async function startFleet(opts: { serverArgs?: string[]; ca?: string; lis
     const proc = Bun.spawn(
       [...serverCommand(), "serve", "--listen", listen, "--data-dir", dataDir, ...(opts.serverArgs ?? [])],
       {
-        env: { ...process.env, RF_ADMIN_PASSWORD: "e2e-admin-password" },
+        env: { ...process.env, RF_ADMIN_PASSWORD: "e2e-admin-password", ...opts.env },
         stdout: "ignore",
         stderr: "pipe",
       },

@@ -33,6 +33,8 @@ Environment:
   RF_LOG_BYTES_PER_JOB, RF_LOG_BYTES_PER_HOST
                      the log one job, and all of one host's jobs, may store (default 16M and 256M)
   RF_METRICS_TOKEN   when set (32+ characters), GET /metrics needs it as a bearer token
+  RF_ALERT_BATCH_SECONDS
+                     alerts firing within this many seconds go to a channel as one message (default 30)
 
 Exit codes: 0 ok, 1 runtime error, 2 usage error.`;
 

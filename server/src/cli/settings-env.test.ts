@@ -21,3 +21,11 @@ test("the environment sets the log limits and the metrics token; unset or empty 
   );
   expect(() => settingsFromEnv({ RF_METRICS_TOKEN: "secret" })).toThrow("at least 32 characters");
 });
+
+test("RF_ALERT_BATCH_SECONDS: whole seconds from 0 to 300", () => {
+  expect(settingsFromEnv({ RF_ALERT_BATCH_SECONDS: "5" })).toEqual({ alertBatchSeconds: 5 });
+  expect(settingsFromEnv({ RF_ALERT_BATCH_SECONDS: "0" })).toEqual({ alertBatchSeconds: 0 });
+  for (const bad of ["301", "-1", "1.5", "30s"]) {
+    expect(() => settingsFromEnv({ RF_ALERT_BATCH_SECONDS: bad })).toThrow("RF_ALERT_BATCH_SECONDS must be");
+  }
+});

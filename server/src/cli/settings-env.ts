@@ -28,7 +28,7 @@ export function parseBytes(name: string, text: string): number {
 
 /**
  * The server's settings from its environment, the one place serve reads them: RF_LOG_BYTES_PER_JOB,
- * RF_LOG_BYTES_PER_HOST, RF_METRICS_TOKEN. Unset (or empty) leaves the default of domain/settings.ts.
+ * RF_LOG_BYTES_PER_HOST, RF_METRICS_TOKEN, RF_ALERT_BATCH_SECONDS. Unset (or empty) leaves the default of domain/settings.ts.
  */
 export function settingsFromEnv(env: Record<string, string | undefined>): Partial<Settings> {
   const settings: Partial<Settings> = {};
@@ -44,6 +44,14 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Partia
       );
     }
     settings.metricsToken = token;
+  }
+  const batch = env.RF_ALERT_BATCH_SECONDS;
+  if (batch) {
+    const n = Number(batch);
+    if (!/^\d{1,3}$/.test(batch.trim()) || n > 300) {
+      throw new UsageError(`RF_ALERT_BATCH_SECONDS must be a whole number of seconds from 0 to 300; got "${batch}"`);
+    }
+    settings.alertBatchSeconds = n;
   }
   return settings;
 }

@@ -9,8 +9,6 @@ export interface NotificationSender {
   send(kind: ChannelKind, config: ChannelConfig, n: Notification): Promise<DeliveryResult>;
 }
 
-/** Alerts that fire within this window for one channel go out as one message (DESIGN §8.4). */
-export const BATCH_WINDOW_S = 30;
 /** Retries of a receiver that fails: 10 s, 30 s, 1 min, 2 min, 5 min, then every 15 min. */
 const BACKOFF_S = [10, 30, 60, 120, 300, 900];
 /** A notification the receiver refused for a day is given up (and shown as failed). */
@@ -24,15 +22,19 @@ const GIVE_UP_AFTER_S = 86_400;
  * receiver drop the repeat); nothing else ever sends one twice.
  */
 export function createAlertDelivery(deps: DomainContext, sender: () => NotificationSender | null) {
-  const { store, tx, clock, secrets, log } = deps;
+  const { store, tx, clock, secrets, log, settings } = deps;
   let running: Promise<void> | null = null;
   let next: Promise<void> | null = null;
 
-  /** Turns every channel's items waiting at least BATCH_WINDOW_S into messages. */
+  /**
+   * Turns every channel's items into messages once the oldest has waited the batch window
+   * (settings.alertBatchSeconds, 30 s by default): alerts that fire within it for one channel
+   * go out as one message.
+   */
   function batch(): number {
     const now = clock.now();
     const at = now.toISOString();
-    const before = new Date(now.getTime() - BATCH_WINDOW_S * 1000).toISOString();
+    const before = new Date(now.getTime() - settings.alertBatchSeconds * 1000).toISOString();
     return tx(() => {
       let made = 0;
       for (const { channel_id, event } of store.channelsWithItemsBefore(before)) {

@@ -23,6 +23,11 @@ export interface Settings {
   pageBytes: number;
   /** When set, GET /metrics needs it as a bearer token; null leaves /metrics open. */
   metricsToken: string | null;
+  /**
+   * Alerts that fire within this many seconds for one channel go out as one message (DESIGN §8.4:
+   * 30). Fewer seconds tell sooner, more make fewer messages.
+   */
+  alertBatchSeconds: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -30,4 +35,5 @@ export const DEFAULT_SETTINGS: Settings = {
   logBytesPerHost: 256 * 1024 * 1024,
   pageBytes: 4 * 1024 * 1024,
   metricsToken: null,
+  alertBatchSeconds: 30,
 };
