@@ -1,11 +1,11 @@
 import { DEFAULT_OFFLINE_AFTER_S } from "./alert-conditions.ts";
-import type { NotificationSender } from "./alert-delivery.ts";
 import type { AlertRuleRow, ChannelRow, MuteRow } from "./alert-rows.ts";
 import { checkConditions, parseDuration } from "./alert-rules.ts";
 import { audit } from "./audit.ts";
 import { type ChannelConfig, checkChannelConfig, type Notification, publicConfig } from "./channels.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
+import type { NotificationSender } from "./notify-link.ts";
 import { requireAdmin } from "./permissions.ts";
 import { checkSelector, type Selector } from "./selector.ts";
 import { newId } from "./tokens.ts";

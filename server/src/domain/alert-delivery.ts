@@ -1,13 +1,9 @@
 import type { NotificationRow } from "./alert-rows.ts";
 import { alertItem } from "./alerts.ts";
-import type { ChannelConfig, ChannelKind, DeliveryResult, Notification } from "./channels.ts";
+import type { ChannelConfig, DeliveryResult, Notification } from "./channels.ts";
 import type { DomainContext } from "./deps.ts";
+import type { NotificationSender } from "./notify-link.ts";
 import { newId } from "./tokens.ts";
-
-/** How a notification reaches a receiver: the edge implements it (server/src/notify/). */
-export interface NotificationSender {
-  send(kind: ChannelKind, config: ChannelConfig, n: Notification): Promise<DeliveryResult>;
-}
 
 /** Retries of a receiver that fails: 10 s, 30 s, 1 min, 2 min, 5 min, then every 15 min. */
 const BACKOFF_S = [10, 30, 60, 120, 300, 900];

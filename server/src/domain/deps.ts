@@ -1,8 +1,8 @@
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { AgentLink } from "./agent-link.ts";
-import type { NotificationSender } from "./alert-delivery.ts";
 import type { EventBus } from "./events.ts";
+import type { NotificationSender } from "./notify-link.ts";
 import type { SecretBox } from "./secrets.ts";
 import { DEFAULT_SETTINGS, type Settings } from "./settings.ts";
 import type { Store } from "./store.ts";
