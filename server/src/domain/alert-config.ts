@@ -5,20 +5,11 @@ import { audit } from "./audit.ts";
 import { type ChannelConfig, checkChannelConfig, type Notification, publicConfig } from "./channels.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
+import { checkName } from "./names.ts";
 import type { NotificationSender } from "./notify-link.ts";
 import { requireAdmin } from "./permissions.ts";
 import { checkSelector, type Selector } from "./selector.ts";
 import { newId } from "./tokens.ts";
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
-const CONTROL = /[\u0000-\u001f\u007f]/;
-function checkName(name: string): string {
-  const n = name.trim();
-  if (n === "" || n.length > 100 || CONTROL.test(n)) {
-    throw new DomainError("invalid", "name: must be 1-100 characters, without control characters", "name");
-  }
-  return n;
-}
 
 export interface ChannelInput {
   name: string;

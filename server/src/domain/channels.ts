@@ -1,4 +1,5 @@
 import { DomainError } from "./errors.ts";
+import { CONTROL } from "./names.ts";
 
 /**
  * Notification channels (DESIGN §8.4): what a channel's config may hold, what of it is secret, and
@@ -88,8 +89,6 @@ export const MAX_RECIPIENTS = 50;
 const MAX_ADDRESS = 254;
 /** Secrets and tokens go into headers and HMAC keys: printable ASCII, 1-512 characters. */
 const TOKEN = /^[\x21-\x7e]{1,512}$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
-const CONTROL = /[\u0000-\u001f\u007f]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it flattens
 const CONTROLS = /[\u0000-\u001f\u007f]+/g;
 /** local@domain, the domain made of DNS labels: plausible, not RFC 5322 in full (no quoted parts). */

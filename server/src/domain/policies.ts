@@ -5,6 +5,7 @@ import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
 import type { HostPush } from "./host-push.ts";
 import type { Hosts } from "./hosts.ts";
+import { checkName } from "./names.ts";
 import { requireAdmin } from "./permissions.ts";
 import type { Recompute } from "./policy-sync.ts";
 import { checkDefinition, type ScheduleInput } from "./schedules.ts";
@@ -31,17 +32,6 @@ export type PolicyPatch = Partial<PolicyInput>;
 
 const MAX_PRIORITY = 1_000_000;
 const MAX_SCHEDULES = 50;
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-function checkName(name: string): string {
-  const n = name.trim();
-  if (n === "" || n.length > 100 || CONTROL.test(n)) {
-    throw new DomainError("invalid", "name: must be 1-100 characters, without control characters", "name");
-  }
-  return n;
-}
 
 function checkPriority(priority: number): number {
   if (!Number.isInteger(priority) || Math.abs(priority) > MAX_PRIORITY) {

@@ -4,6 +4,7 @@ import { DomainError, notFound } from "./errors.ts";
 import { ensureHostPassword } from "./host-passwords.ts";
 import type { HostPush } from "./host-push.ts";
 import { withoutUserinfo } from "./host-view.ts";
+import { checkName } from "./names.ts";
 import { requireAdmin } from "./permissions.ts";
 import type { Recompute } from "./policy-sync.ts";
 import { checkRepositoryUrl, expandForHost, HOST_TOKEN, isTemplate } from "./repository-url.ts";
@@ -41,17 +42,6 @@ export function repositoryView(r: RepositoryRow) {
   };
 }
 export type RepositoryView = ReturnType<typeof repositoryView>;
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-function checkName(name: string): string {
-  const n = name.trim();
-  if (n === "" || n.length > 100 || CONTROL.test(n)) {
-    throw new DomainError("invalid", "name: must be 1-100 characters, without control characters", "name");
-  }
-  return n;
-}
 
 /** A shared repository has one password for every host; only a template can go without. */
 function checkShape(r: RepositoryRow): void {

@@ -1,12 +1,10 @@
 import { DomainError } from "./errors.ts";
+import { CONTROL } from "./names.ts";
 
 /** In a repository URL, the host's restic host name (DESIGN §8.3): the URL is then a template. */
 export const HOST_TOKEN = "{host}";
 
 export const isTemplate = (url: string) => url.includes(HOST_TOKEN);
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
  * A repository URL as given, checked: not empty, no control characters, and braces only in
