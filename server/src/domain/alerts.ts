@@ -152,7 +152,7 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
       });
     },
 
-    /** One host, after an event that changes its facts (a job finished, it went on- or offline). */
+    /** One host, after an event that changes its facts (a job finished). */
     evaluateHost(hostId: string): void {
       const c = context();
       let view: HostView;
@@ -161,6 +161,10 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
       } catch {
         return; // revoked meanwhile
       }
+      const open = store.firingAlertsOfHost(hostId);
+      const held = heldConditions(view, c.now, offlineAfterFor(c.rules, view.labels));
+      const { fire: starting, resolve: ending } = transitions(held, open);
+      if (starting.length === 0 && ending.length === 0) return; // nothing changes: no write at all
       tx(() => evaluate(c, [view], (id) => store.firingAlertsOfHost(id)));
     },
 
@@ -189,16 +193,17 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
 export type Alerts = ReturnType<typeof createAlerts>;
 
 /**
- * Evaluates a host's alerts after the events that change its facts: a job's end, going on- or
- * offline. Deferred to a microtask and coalesced per host, so the publisher (the gateway's batch)
+ * Evaluates a host's alerts after the events that change its facts: a job's end. Deferred to a microtask and coalesced per host, so the publisher (the gateway's batch)
  * is not held up, and ten events of one host make one evaluation.
  */
 export function watchForAlerts(deps: Pick<DomainContext, "events" | "log">, alerts: Alerts): void {
   const due = new Set<string>();
   deps.events.subscribe((e) => {
+    // A job's end changes what the host's last backup or check says: tell it now, not at the next
+    // sweep. Presence needs no event: host_offline holds only after minutes, which the sweep sees
+    // (and 10,000 agents reconnecting must not mean 10,000 evaluations).
     const relevant =
-      e.type === "host.updated" ||
-      (e.type === "job.updated" && (e.status === "succeeded" || e.status === "failed" || e.status === "cancelled"));
+      e.type === "job.updated" && (e.status === "succeeded" || e.status === "failed" || e.status === "cancelled");
     if (!relevant || due.has(e.host_id)) return;
     due.add(e.host_id);
     queueMicrotask(() => {
