@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { alerts } from "./benchmarks/alerts.ts";
 import { api } from "./benchmarks/api.ts";
 import { connections } from "./benchmarks/connections.ts";
 import { dispatch } from "./benchmarks/dispatch.ts";
@@ -21,7 +22,7 @@ import { type Benchmark, createContext } from "./lib/context.ts";
 import { type Metric, markdownTable, notesList, textTable } from "./lib/report.ts";
 import { scaleSvg } from "./lib/svg.ts";
 
-const BENCHMARKS: Benchmark[] = [supervision, footprint, connections, dispatch, logs, api, policies];
+const BENCHMARKS: Benchmark[] = [supervision, footprint, connections, dispatch, logs, api, policies, alerts];
 
 const USAGE = `usage: bun bench/run.ts [--quick] [--only NAME[,NAME…]] [--docs] [--keep] [--out FILE]
   --quick   reduced sizes (CI proves the suite still works; under 2 minutes)

@@ -75,6 +75,7 @@ test("the counters come from /hosts/summary and follow the label filter", async 
     "backups OK": 0,
     failed: 0,
     stale: 0,
+    warnings: 0,
     pending: 1,
     unscheduled: 1,
   });
@@ -127,4 +128,43 @@ test("group by a label key: one section per value, hosts without it under (none)
   await groupBy.selectOption("");
   await page.locator("section.host-group").first().waitFor({ state: "detached" });
   expect(await page.locator("tr[data-host]").count()).toBe(2);
+});
+
+test("a backup that succeeded with warnings shows warning: counter, badge with the reason, group counts, host page", async () => {
+  const run = await t.json(`/api/v1/hosts/${dbHost}/jobs`, {
+    method: "POST",
+    body: { kind: "backup", spec: { paths: ["/srv", "/missing"] } },
+  });
+  expect(run.status).toBe(201);
+  const jobId = run.body.id as string;
+  await agent.until(() => agent.of("command.run").find((c) => c.payload.job_id === jobId), "command.run");
+  const at = new Date().toISOString();
+  agent.send("job.started", { job_id: jobId, kind: "backup", started_at: at });
+  const reason = "1 of 2 backup paths do not exist and were skipped: /missing";
+  const fin = agent.send("job.finished", {
+    job_id: jobId,
+    status: "succeeded",
+    exit_code: 0,
+    finished_at: at,
+    stats: { total_files_processed: 3, missing_paths: ["/missing"] },
+    warnings: [reason],
+  });
+  await agent.acked(fin);
+  const row = page.locator(`tr[data-host="${dbHost}"]`);
+  await row.locator(".badge-warning").waitFor();
+  expect(await row.locator(".badge-warning").textContent()).toBe("⚠ warning");
+  expect(await row.locator(".backup-warning").textContent()).toBe(reason);
+  expect(await counters()).toMatchObject({ "backups OK": 0, warnings: 1, failed: 0 });
+  await shot("groups-04-warning");
+  await page.getByLabel("Group hosts by label").selectOption("env");
+  await page.locator('section.host-group[data-group="prod"]').waitFor();
+  expect(await page.locator('section.host-group[data-group="prod"] .group-health').textContent()).toBe(
+    "1 ⚠ warning · 1 … pending",
+  );
+  await page.getByLabel("Group hosts by label").selectOption("");
+  await page.locator(`a[href="#/hosts/${dbHost}"]`).first().click();
+  await page.getByRole("heading", { name: "db-01" }).waitFor();
+  await page.locator(".facts .badge-warning").waitFor();
+  expect(await page.getByText(`Last backup succeeded with warnings: ${reason}`).count()).toBe(1);
+  await shot("groups-05-host-warning");
 });

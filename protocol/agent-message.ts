@@ -6,6 +6,7 @@ import { JobFinished } from "./messages/job-finished.ts";
 import { JobLog } from "./messages/job-log.ts";
 import { JobProgress } from "./messages/job-progress.ts";
 import { JobStarted } from "./messages/job-started.ts";
+import { RepoMissing } from "./messages/repo-missing.ts";
 import { RepoStats } from "./messages/repo-stats.ts";
 import { ScheduleAck } from "./messages/schedule-ack.ts";
 import { ScheduleFire } from "./messages/schedule-fire.ts";
@@ -24,6 +25,7 @@ export const AgentMessage = v.variant("type", [
   JobLog,
   SnapshotsReport,
   RepoStats,
+  RepoMissing,
 ]);
 export type AgentMessage = v.InferOutput<typeof AgentMessage>;
 export type AgentMessageType = AgentMessage["type"];

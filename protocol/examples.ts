@@ -93,6 +93,12 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     last_check_status: "ok",
     lock_state: "unlocked",
   },
+  "repo.missing": {
+    job_id: "0b7e5c1e-3f9a-4d2b-8c61-5a4e2f1d9b07",
+    detected_at: "2026-11-30T02:00:12Z",
+    error:
+      "There is no restic repository at the configured location; run an init job to create it.\nFatal: unable to open config file: stat /srv/restic/config: no such file or directory",
+  },
   "config.update": {
     repo_url: "sftp:backup@nas:/srv/restic",
     repo_password: "correct horse battery staple",

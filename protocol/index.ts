@@ -21,6 +21,7 @@ export * from "./messages/job-finished.ts";
 export * from "./messages/job-log.ts";
 export * from "./messages/job-progress.ts";
 export * from "./messages/job-started.ts";
+export * from "./messages/repo-missing.ts";
 export * from "./messages/repo-stats.ts";
 export * from "./messages/schedule-ack.ts";
 export * from "./messages/schedule-fire.ts";

@@ -15,8 +15,8 @@ function decoderFor(type: MessageType): (frame: string | Uint8Array) => Decoded<
 }
 
 describe("catalogue", () => {
-  test("has all 11 agent→server and 8 server→agent types", () => {
-    expect(AGENT_TYPES.length).toBe(11);
+  test("has all 12 agent→server and 8 server→agent types", () => {
+    expect(AGENT_TYPES.length).toBe(12);
     expect(SERVER_TYPES.length).toBe(8);
     expect(Object.keys(EXAMPLES).sort()).toEqual([...AGENT_TYPES, ...SERVER_TYPES].sort());
   });

@@ -17,8 +17,12 @@
  * - 5 (2026-12-02): config.update.auto_init (initialise a repository that does not exist yet
  *   before the first backup). Optional, and kept by the agent like the other settings (absent
  *   leaves it as is); an older agent drops the unknown field. Versions 1 to 4 are served.
+ * - 6 (2026-12-02): repo.missing (agent → server): the reports after a job found no repository,
+ *   so a succeeded backup's snapshot is gone and the server turns the job failed. A server of
+ *   protocol 5 or older refuses the unknown type as invalid, and the agent drops it. Versions 1
+ *   to 5 are served.
  */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** Versions this code base can speak; the server refuses a `hello` outside this list. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6];

@@ -221,3 +221,25 @@ export function seedJobs(
   db.close();
   return { jobs, loggedJobs, logLines };
 }
+
+/**
+ * One succeeded backup job per host, finished at the given time (the triggers of migration 4 set
+ * the host's last successful backup from it), for benchmarks that need each host's backup age.
+ */
+export function seedLastBackups(dataDir: string, backups: ReadonlyArray<{ host: SeededHost; finishedAt: Date }>): void {
+  const db = openSeedDb(dataDir);
+  const insJob = db.query(
+    `INSERT INTO jobs (id, host_id, kind, status, actor_kind, actor_id, scheduled_id, scheduled_at, args, spec,
+       exit_code, created_at, dispatched_at, dispatch_attempts, accepted_at, started_at, finished_at)
+     VALUES (?1, ?2, 'backup', 'succeeded', 'schedule', ?3, ?3, ?4, '["/srv/data"]', '{"paths":["/srv/data"]}',
+       0, ?4, ?4, 1, ?4, ?4, ?5)`,
+  );
+  db.transaction(() => {
+    for (const { host, finishedAt } of backups) {
+      const started = new Date(finishedAt.getTime() - 20_000).toISOString();
+      insJob.run(`job_${hex(10)}`, host.id, host.scheduleId, started, finishedAt.toISOString());
+    }
+  })();
+  checkpoint(db);
+  db.close();
+}

@@ -10,8 +10,14 @@ import { parseJsonLine, type ResticSnapshot, ResticSnapshotList, ResticStats } f
  * change the job's status.
  */
 
+/**
+ * A report command that failed: the error text, and whether restic said the repository is not
+ * there (classify.ts repositoryPresence: exit 10, or the backends' own not-found texts on 0.14).
+ */
+export type CaptureFailure = { ok: false; error: string; repoMissing?: boolean };
+
 /** Runs restic with these arguments and returns its stdout lines, or an error text. */
-export type Capture = (args: string[]) => Promise<{ ok: true; stdout: string[] } | { ok: false; error: string }>;
+export type Capture = (args: string[]) => Promise<{ ok: true; stdout: string[] } | CaptureFailure>;
 
 export interface SnapshotSize {
   size_bytes: number;
@@ -77,7 +83,7 @@ export async function collectSnapshots(
   capture: Capture,
   sizes: SnapshotSizes,
   host: string,
-): Promise<{ ok: true; snapshots: Snapshot[]; skipped: number } | { ok: false; error: string }> {
+): Promise<{ ok: true; snapshots: Snapshot[]; skipped: number } | CaptureFailure> {
   const out = await capture(snapshotsArgv(host));
   if (!out.ok) return out;
   const list = parseJsonLine(out.stdout, ResticSnapshotList);
@@ -94,7 +100,7 @@ export interface LastCheck {
 export async function collectRepoStats(
   capture: Capture,
   lastCheck: LastCheck | null,
-): Promise<{ ok: true; stats: RepoStatsPayload } | { ok: false; error: string }> {
+): Promise<{ ok: true; stats: RepoStatsPayload } | CaptureFailure> {
   const raw = await capture(["stats", "--json", "--no-lock", "--mode=raw-data"]);
   if (!raw.ok) return raw;
   const rawStats = parseJsonLine(raw.stdout, ResticStats);

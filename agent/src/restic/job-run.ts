@@ -3,7 +3,7 @@ import { policyRefusal, type RepositoryPin } from "../policy/policy-check.ts";
 import { backupArgv, buildPlan, type GlobalFlags, type JobPlan, restoreArgv, snapshotLookupArgv } from "./argv.ts";
 import { ensureRepository } from "./auto-init.ts";
 import { missingPaths } from "./child-control.ts";
-import { classifyFailure } from "./classify.ts";
+import { classifyFailure, repositoryPresence } from "./classify.ts";
 import type { Capture, LastCheck, SnapshotSizes } from "./follow-up.ts";
 import { JobProcesses, type ProcessSeams } from "./job-processes.ts";
 import { LogBatcher } from "./log-batcher.ts";
@@ -272,10 +272,15 @@ export class JobRun {
       if (this.#cancelRequested) return { ok: false, error: "cancelled" };
       const { result, out, lines } = await this.#processes.capture(args);
       if (!result.started) return { ok: false, error: result.error };
-      if (result.exitCode !== 0) return { ok: false, error: classifyFailure(out.stderrTail, result.exitCode).error };
+      if (result.exitCode !== 0) {
+        const error = classifyFailure(out.stderrTail, result.exitCode, out.exitErrorCode).error;
+        const repoMissing = repositoryPresence(out.stderrTail, result.exitCode, out.exitErrorCode) === "missing";
+        return { ok: false, error, ...(repoMissing ? { repoMissing } : {}) };
+      }
       return { ok: true, stdout: lines };
     };
     return {
+      jobId: this.id,
       capture,
       emit: this.#ctx.emit,
       log: (text: string) => this.#log.add("event", text),

@@ -4,6 +4,8 @@ import type { Outcome } from "./outcome.ts";
 import type { Emit, FailureReason } from "./types.ts";
 
 export interface ReportDeps {
+  /** The job the reports follow: a repo.missing names it. */
+  jobId: string;
   capture: Capture;
   emit: Emit;
   /** Writes an event line to the job's log. */
@@ -24,9 +26,32 @@ const STATS_WOULD_FAIL: ReadonlySet<FailureReason> = new Set(["network", "wrong_
  * Sends snapshots.report after a backup, forget or prune; repo.stats after a backup,
  * prune or check (and a forget that pruned). Only a successful run changed the repository, so
  * only that is reported, except check, whose verdict is the point even when it failed.
- * The reports never change the job's outcome: their failures go to the job log.
+ * The reports never change the job's outcome here: their failures go to the job log. One failure
+ * is more than a log line: a report that finds the repository gone (deleted during or right after
+ * the job) means what the job wrote is gone too, so the server hears it as repo.missing (once) and
+ * turns a succeeded backup failed. job.finished has gone out by then (it does not wait for the
+ * reports, docs/performance.md 1), so this is its own message rather than the job's status.
  */
 export async function reportAfter(cmd: CommandRunPayload, outcome: Outcome, deps: ReportDeps): Promise<void> {
+  let missing: string | null = null;
+  const capture: Capture = async (args) => {
+    const out = await deps.capture(args);
+    if (!out.ok && out.repoMissing && missing === null) missing = out.error;
+    return out;
+  };
+  await runReports(cmd, outcome, { ...deps, capture }, () => missing !== null);
+  if (missing !== null) {
+    deps.log("the repository is gone: the reports after the job found no restic repository");
+    deps.emit("repo.missing", { job_id: deps.jobId, detected_at: deps.now(), error: missing });
+  }
+}
+
+async function runReports(
+  cmd: CommandRunPayload,
+  outcome: Outcome,
+  deps: ReportDeps,
+  repoGone: () => boolean,
+): Promise<void> {
   const ok = outcome.status === "succeeded";
   const pruned = cmd.kind === "prune" || (cmd.kind === "forget" && cmd.spec?.prune === true);
   if (cmd.kind === "check" && outcome.status !== "cancelled") {
@@ -49,6 +74,8 @@ export async function reportAfter(cmd: CommandRunPayload, outcome: Outcome, deps
     }
   }
   const checkRan = cmd.kind === "check" && outcome.status !== "cancelled";
+  // With the repository gone, the stats would only fail the same way.
+  if (repoGone()) return;
   if (
     (ok && (cmd.kind === "backup" || pruned)) ||
     (checkRan && !(outcome.reason && STATS_WOULD_FAIL.has(outcome.reason)))

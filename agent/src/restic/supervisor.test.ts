@@ -207,6 +207,42 @@ describe("Supervisor: other kinds and failures", () => {
     expect(h.rec.logLines.some((l) => l.payload.includes("could not list the snapshots"))).toBe(true);
   });
 
+  test("a report that finds the repository gone sends repo.missing once (0.14 text, 0.18 exit 10); other failures do not", async () => {
+    const gone014 = {
+      stderr: ["Fatal: unable to open config file: stat /srv/repo/config: no such file or directory"],
+      exitCode: 1,
+    };
+    const gone018 = {
+      stderr: ['{"message_type":"exit_error","code":10,"message":"Fatal: repository does not exist"}'],
+      exitCode: 10,
+    };
+    for (const gone of [gone014, gone018]) {
+      h = harness(happyHandler({ snapshots: gone }));
+      h.sup.enqueue({ job_id: "j", kind: "backup", args: [h.tempDir] });
+      await h.sup.idle();
+      expect(finished().status).toBe("succeeded");
+      const [missing, ...more] = h.rec.of("repo.missing");
+      expect(more).toEqual([]);
+      expect(missing?.job_id).toBe("j");
+      expect(missing?.error).toContain("There is no restic repository");
+      // The stats are not attempted: they would fail the same way.
+      expect(h.spawn.commands.some((c) => c.includes("stats"))).toBe(false);
+      h.cleanup();
+    }
+    // A REST server that refuses the connection (0.14 says "unable to open config file" for it too).
+    h = harness(
+      happyHandler({
+        snapshots: {
+          stderr: ["Fatal: unable to open config file: Head: dial tcp 127.0.0.1:1: connection refused"],
+          exitCode: 1,
+        },
+      }),
+    );
+    h.sup.enqueue({ job_id: "j", kind: "backup", args: [h.tempDir] });
+    await h.sup.idle();
+    expect(h.rec.of("repo.missing")).toEqual([]);
+  });
+
   test("no repository configured fails without spawning", async () => {
     h = harness();
     h.repo.value = null;

@@ -12,6 +12,7 @@ export const OUTBOX_TYPES = [
   "job.log",
   "snapshots.report",
   "repo.stats",
+  "repo.missing",
 ] as const;
 export type OutboxType = (typeof OUTBOX_TYPES)[number];
 export type OutboxEnvelope = Extract<AgentMessage, { type: OutboxType }>;

@@ -22,6 +22,7 @@ const URGENT: ReadonlySet<string> = new Set([
   "job.finished",
   "snapshots.report",
   "repo.stats",
+  "repo.missing",
 ]);
 
 export const OUTBOX_FILE = "outbox.jsonl";

@@ -23,6 +23,8 @@ export interface HostFacts {
   backup_health: string;
   /** The last finished backup. */
   last_backup: { status: string; error: string | null; finished_at: string | null } | null;
+  /** What that backup warned about, when it succeeded with warnings. */
+  last_backup_warning: string | null;
   /** The last finished check. */
   last_check: { status: string; error: string | null; finished_at: string | null } | null;
   expected_interval_s: number | null;
@@ -62,7 +64,7 @@ export function heldConditions(f: HostFacts, now: Date, offlineAfterS: number): 
   }
   if (f.backup_health === "warning") {
     held.set("backup_warning", {
-      summary: `backup succeeded with warnings: ${firstLine(f.last_backup?.error, "see the job's log")}`,
+      summary: `backup succeeded with warnings: ${firstLine(f.last_backup_warning, "see the job's log")}`,
     });
   }
   if (f.backup_health === "stale") {

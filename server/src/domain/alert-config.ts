@@ -246,8 +246,11 @@ export function createAlertConfig(deps: DomainContext, sender: () => Notificatio
     },
 
     mutes: {
-      /** Active and past mutes, newest first. */
-      list: () => store.listMutes(),
+      /** Newest first, each saying whether it is in force now (by the server's clock). */
+      list: () => {
+        const at = now();
+        return store.listMutes().map((m) => ({ ...m, active: m.until > at }));
+      },
       create(actor: Actor, input: MuteInput): MuteRow {
         requireAdmin(actor, "muting alerts");
         if ((input.host_id === undefined) === (input.selector === undefined)) {

@@ -172,17 +172,23 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
     list(f: {
       state?: "firing" | "resolved" | undefined;
       host_id?: string | undefined;
+      condition?: Condition | undefined;
       selector?: Selector | undefined;
       limit?: number | undefined;
     }) {
+      const now = clock.now();
+      const mutes = store.activeMutes(now.toISOString());
       const byId = new Map(store.listHosts().map((h) => [h.id, h]));
       const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
-      const items: AlertItem[] = [];
+      const items: Array<AlertItem & { state: AlertRow["state"]; muted: boolean }> = [];
       const rows = store.listAlerts({ state: f.state, host_id: f.host_id, limit: 10_000 });
       for (const a of rows) {
         const host = byId.get(a.host_id) ?? null;
+        if (f.condition && a.condition !== f.condition) continue;
         if (f.selector && !matches(f.selector, host?.labels ?? {})) continue;
-        items.push({ ...alertItem(a, host), state: a.state } as AlertItem & { state: string });
+        // Muted now: its notifications wait (a firing one is told when the mute ends).
+        const muted = host !== null && isMuted(mutes, host, now);
+        items.push({ ...alertItem(a, host), state: a.state, muted });
         if (items.length >= limit) break;
       }
       return items;

@@ -16,7 +16,7 @@ export interface FleetSummary {
  * never a second rule. One pass; the dashboard groups by any key in `labels`.
  */
 export function fleetSummary(hosts: Iterable<Pick<HostView, "online" | "backup_health" | "labels">>): FleetSummary {
-  const health: Record<BackupHealth, number> = { ok: 0, failed: 0, stale: 0, pending: 0, unscheduled: 0 };
+  const health: Record<BackupHealth, number> = { ok: 0, warning: 0, failed: 0, stale: 0, pending: 0, unscheduled: 0 };
   const counts = new Map<string, Map<string, number>>();
   let total = 0;
   let online = 0;

@@ -1,5 +1,33 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { CONDITIONS, type Condition } from "./alert-conditions.ts";
+import { BACKUP_HEALTH_STATES, type BackupHealth } from "./backup-health.ts";
 import type { DomainContext } from "./deps.ts";
+import type { HostView } from "./host-view.ts";
+
+/** What /metrics says about one host: every enrolled host has one, backed up or not. */
+export interface HostMetrics {
+  id: string;
+  name: string;
+  online: boolean;
+  enrolledAt: string;
+  /** null: never backed up. */
+  lastSuccessAt: string | null;
+  health: BackupHealth;
+}
+
+export interface FleetMetrics {
+  online: number;
+  offline: number;
+  jobCounts: ReturnType<DomainContext["store"]["jobCounts"]>;
+  /** In the host list's order (name, id). */
+  hosts: HostMetrics[];
+  /** Hosts per backup health, every state present (0 included). */
+  health: Record<BackupHealth, number>;
+  /** Each firing alert of an enrolled host, with that host's name. */
+  firing: Array<{ host_id: string; host_name: string; condition: Condition }>;
+  /** Firing alerts per condition, every condition present (0 included). */
+  firingByCondition: Record<Condition, number>;
+}
 
 /** Fleet-wide reads for the health check and the Prometheus metrics. */
 export function createFleet(deps: DomainContext) {
@@ -22,17 +50,50 @@ export function createFleet(deps: DomainContext) {
       return answer === "ok" ? { ok: true } : { ok: false, problem: answer };
     },
 
-    /** Presence counts, job counts by kind and status, and each host's last successful backup. */
-    metrics() {
-      const hosts = store.listHosts();
-      const names = new Map(hosts.map((h) => [h.id, h.name]));
+    /**
+     * Presence, job counts, and per host: presence, last success, backup health; the firing
+     * alerts. From the host list's own views (hosts.list(), so health is the list's
+     * `backup_health` and never a second rule), in one pass, plus two statements (job counts,
+     * firing alerts) whatever the fleet's size.
+     */
+    metrics(
+      views: Iterable<
+        Pick<HostView, "id" | "name" | "online" | "enrolled_at" | "last_successful_backup_at" | "backup_health">
+      >,
+    ): FleetMetrics {
+      const health = Object.fromEntries(BACKUP_HEALTH_STATES.map((s) => [s, 0])) as Record<BackupHealth, number>;
+      const hosts: HostMetrics[] = [];
+      const names = new Map<string, string>();
+      let online = 0;
+      for (const v of views) {
+        if (v.online) online++;
+        health[v.backup_health]++;
+        names.set(v.id, v.name);
+        hosts.push({
+          id: v.id,
+          name: v.name,
+          online: v.online,
+          enrolledAt: v.enrolled_at,
+          lastSuccessAt: v.last_successful_backup_at,
+          health: v.backup_health,
+        });
+      }
+      const firingByCondition = Object.fromEntries(CONDITIONS.map((c) => [c, 0])) as Record<Condition, number>;
+      const firing: FleetMetrics["firing"] = [];
+      for (const a of store.firingAlerts()) {
+        const host_name = names.get(a.host_id);
+        if (host_name === undefined) continue; // revoked meanwhile
+        firingByCondition[a.condition]++;
+        firing.push({ host_id: a.host_id, host_name, condition: a.condition });
+      }
       return {
-        online: hosts.filter((h) => h.online).length,
-        offline: hosts.filter((h) => !h.online).length,
+        online,
+        offline: hosts.length - online,
         jobCounts: store.jobCounts(),
-        lastSuccessfulBackups: store
-          .lastSuccessfulBackups()
-          .map((r) => ({ ...r, host_name: names.get(r.host_id) ?? "" })),
+        hosts,
+        health,
+        firing,
+        firingByCondition,
       };
     },
   };

@@ -29,7 +29,10 @@ export function hostView(
      */
     secrets_withheld: connected && !link.secure && (config.has_repo_password || config.has_repo_credential),
     schedule_in_sync: h.acked_schedule_version === h.schedule_version,
+    /** The last finished (succeeded or failed) backup: a queued or running one is in the jobs list. */
     last_backup: lastBackup,
+    /** What that backup warned about, when it succeeded with warnings (then backup_health is `warning`). */
+    last_backup_warning: s.last_backup_warning,
     last_successful_backup_at: s.last_successful_backup_at,
     last_check: s.last_check,
     expected_interval_s: interval,
@@ -37,9 +40,11 @@ export function hostView(
       now,
       enrolledAt: h.enrolled_at,
       intervalS: interval,
-      // A running or queued backup does not hide the previous result.
+      // The store keeps the last FINISHED backup (migration 13): a queued or running one never
+      // hides the result before it.
       lastStatus: lastBackup?.status === "succeeded" || lastBackup?.status === "failed" ? lastBackup.status : null,
       lastSuccessAt: s.last_successful_backup_at,
+      lastWarning: s.last_backup_warning,
     }),
     repo_size_bytes: s.repo_size_bytes,
     config: {

@@ -133,7 +133,7 @@ test("list() entries equal show(id) and view(h), in name, id order", () => {
   }
 });
 
-test("each state shows as it did before the host list read stored facts", () => {
+test("each state shows from the stored facts; the last backup is the last finished one (issue 15)", () => {
   const { hosts } = fleet();
   const by = new Map(hosts.list().map((h) => [h.id, h]));
   const pick = (id: string) => {
@@ -158,10 +158,16 @@ test("each state shows as it did before the host list read stored facts", () => 
     config: noConfig,
   });
   expect(pick("h2")).toEqual({
-    last_backup: { job_id: "j22", status: "queued", finished_at: null, error: null },
+    // The backup queued after the failure hides it no more (it showed "stale", then "ok").
+    last_backup: {
+      job_id: "j21",
+      status: "failed",
+      finished_at: "2026-11-30T01:05:00Z",
+      error: "Fatal: repository is locked",
+    },
     last_successful_backup_at: null,
     expected_interval_s: 3600,
-    backup_health: "stale",
+    backup_health: "failed",
     repo_size_bytes: null,
     config: {
       repo_url: "rest:https://***@backup.example/h2",
@@ -180,7 +186,7 @@ test("each state shows as it did before the host list read stored facts", () => 
     config: { ...noConfig, repo_url: "/srv/restic/h3", hook_shell: "/bin/sh" },
   });
   expect(pick("h4")).toMatchObject({
-    last_backup: { job_id: "j42", status: "running" },
+    last_backup: { job_id: "j41", status: "succeeded" },
     last_successful_backup_at: "2026-11-30T04:02:00Z",
     expected_interval_s: null,
     backup_health: "ok",

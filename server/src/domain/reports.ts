@@ -15,7 +15,8 @@ export type Report = Extract<
       | "job.finished"
       | "job.log"
       | "snapshots.report"
-      | "repo.stats";
+      | "repo.stats"
+      | "repo.missing";
   }
 >;
 
@@ -139,6 +140,20 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
         });
         events.publish({ type: "repo_stats.updated", host_id: hostId });
         break;
+      case "repo.missing": {
+        // Issue 15 (c): a backup is only as good as the repository holding its snapshot. The
+        // reports after it found none, so a succeeded backup turns failed (the host's health and
+        // backup_failed follow from the job, through the facts' triggers). Any other job, or one
+        // already failed, is left as it is: its own status is still what happened.
+        const p = msg.payload;
+        const job = store.jobById(p.job_id);
+        if (job?.host_id !== hostId) return missing(p.job_id);
+        const error = `The backup finished, but the repository was gone right after it (${utc(p.detected_at)}): its snapshot cannot be restored.\n${p.error}`;
+        if (job.kind === "backup" && store.failSucceededJob(p.job_id, { error, failure_reason: "repo_missing" })) {
+          touched.push(p.job_id);
+        }
+        break;
+      }
     }
     return { ok: true, duplicate: false, touched };
   }

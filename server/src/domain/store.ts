@@ -244,6 +244,12 @@ export interface JobsStore {
       error: string | null;
     },
   ): boolean;
+  /**
+   * The one change to a finished job: a succeeded job turns failed when what came after it
+   * proved it worthless (its follow-up found the repository gone, protocol 6 `repo.missing`).
+   * Keeps finished_at and exit_code; adds the reason to stats. false unless it had succeeded.
+   */
+  failSucceededJob(id: string, f: { error: string; failure_reason: string }): boolean;
   lastJobOfKind(host_id: string, kind: string): Job | null;
   lastSuccessfulBackupAt: (host_id: string) => string | null;
   jobCounts: () => {

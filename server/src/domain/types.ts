@@ -74,6 +74,11 @@ export interface HostConfigRow {
  */
 export interface HostSummary {
   last_backup: { job_id: string; status: JobStatus; finished_at: string | null; error: string | null } | null;
+  /**
+   * What the last finished backup warned about when it succeeded (skipped paths, exit 3, 0 files,
+   * a failed post-hook), kept by the triggers of migration 13; null when it had no warning.
+   */
+  last_backup_warning: string | null;
   last_successful_backup_at: string | null;
   /** The last finished (succeeded or failed) check, kept by the triggers of migration 12. */
   last_check: { job_id: string; status: JobStatus; finished_at: string | null; error: string | null } | null;

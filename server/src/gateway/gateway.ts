@@ -156,7 +156,8 @@ export function createGateway(
       case "job.finished":
       case "job.log":
       case "snapshots.report":
-      case "repo.stats": {
+      case "repo.stats":
+      case "repo.missing": {
         const result = domain.reports.record(conn.hostId, msg);
         registry.sendTo(conn.socket, "ack", { ids: [msg.id] });
         if (!result.ok) error(conn, result.code, result.message, msg.id);

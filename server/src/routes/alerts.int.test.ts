@@ -241,6 +241,10 @@ test("a mute keeps notifications back until it ends; the alert is still listed",
   await minute();
   expect((await firing()).map((a) => a.condition)).toEqual(["backup_stale"]);
   expect(hook.got).toHaveLength(0);
+  const listed = await t.json("/api/v1/alerts?condition=backup_stale");
+  expect(listed.body.items.map((a: { muted: boolean }) => a.muted)).toEqual([true]);
+  expect((await t.json("/api/v1/alerts?condition=host_offline")).body.items).toEqual([]);
+  expect((await t.json("/api/v1/mutes")).body.items.map((m: { active: boolean }) => m.active)).toEqual([true]);
   clock.advance(HOUR);
   await alive(h.agent);
   await minute();

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import * as v from "valibot";
+import { CONDITIONS } from "../domain/alert-conditions.ts";
 import type { Domain } from "../domain/domain.ts";
 import { parseLabelPairs } from "../domain/labels.ts";
 import type { AppEnv } from "../http/auth.ts";
@@ -35,6 +36,7 @@ const NewMute = v.strictObject({
 const AlertsQuery = v.object({
   state: v.optional(v.picklist(["firing", "resolved"])),
   host_id: v.optional(Id),
+  condition: v.optional(v.picklist(CONDITIONS)),
   limit: v.optional(v.pipe(v.string(), v.transform(Number), v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
 });
 
@@ -46,7 +48,13 @@ export function alertRoutes(domain: Domain) {
       const q = query(c, AlertsQuery);
       const labels = parseLabelPairs(c.req.queries("label") ?? [], "label");
       return c.json({
-        items: alerts.list({ state: q.state, host_id: q.host_id, selector: { labels }, limit: q.limit }),
+        items: alerts.list({
+          state: q.state,
+          host_id: q.host_id,
+          condition: q.condition,
+          selector: { labels },
+          limit: q.limit,
+        }),
         next_cursor: null,
       });
     })

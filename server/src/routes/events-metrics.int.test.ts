@@ -87,3 +87,86 @@ test("without RF_METRICS_TOKEN, /metrics stays open (as before)", async () => {
   const res = await t.api("/metrics", { token: null });
   expect(res.status).toBe(200);
 });
+
+test("/metrics names every host: one that never backed up, a failed one, and the firing alerts", async () => {
+  const HOUR = 3_600_000;
+  const schedule = (id: string) =>
+    t.json(`/api/v1/hosts/${id}/schedules`, {
+      method: "POST",
+      body: { kind: "backup", cron_expr: "0 * * * *", paths: ["/srv"] },
+    });
+  // Never backed up, never connected.
+  const never = await t.enroll("never-01");
+  expect((await schedule(never.host_id)).status).toBe(201);
+  // Its last backup failed; renamed to a name the text format must escape.
+  const failed = await t.enroll("fail-01");
+  expect((await schedule(failed.host_id)).status).toBe(201);
+  const odd = 'db "main"\\eu\nwest';
+  expect((await t.json(`/api/v1/hosts/${failed.host_id}`, { method: "PATCH", body: { name: odd } })).status).toBe(200);
+  const agent = await TestAgent.connect(t.url, failed.agent_token);
+  await agent.hello();
+  const job = await t.json(`/api/v1/hosts/${failed.host_id}/jobs`, {
+    method: "POST",
+    body: { kind: "backup", spec: { paths: ["/srv"] } },
+  });
+  expect(job.status).toBe(201);
+  await agent.next("command.run");
+  const at = t.clock.now().toISOString();
+  await agent.acked(
+    agent.send("command.result", { job_id: job.body.id, accepted: true }),
+    agent.send("job.started", { job_id: job.body.id, kind: "backup", started_at: at }),
+    agent.send("job.finished", {
+      job_id: job.body.id,
+      status: "failed",
+      exit_code: 1,
+      finished_at: at,
+      error: "Fatal: unable to open repository",
+    }),
+  );
+  const metrics = async () => (await t.api("/metrics", { token: null })).text();
+
+  // Just enrolled: pending, not yet stale; the other is failed at once.
+  const n = `host_id="${never.host_id}",host="never-01"`;
+  const f = `host_id="${failed.host_id}",host="db \\"main\\"\\\\eu\\nwest"`;
+  let body = await metrics();
+  expect(body).toContain(`restic_fleet_host_backup_health{${n},health="pending"} 1`);
+  expect(body).toContain(`restic_fleet_host_backup_health{${f},health="failed"} 1`);
+  expect(body).toContain(`restic_fleet_host_online{${n}} 0`);
+  expect(body).toContain(`restic_fleet_host_online{${f}} 1`);
+  expect(body).toContain(`restic_fleet_host_enrolled_timestamp_seconds{${n}} `);
+  // The contract metric stays absent for hosts without a success.
+  expect(body).not.toContain("restic_fleet_last_successful_backup_timestamp_seconds{");
+  expect(body).toContain('restic_fleet_hosts_by_backup_health{health="pending"} 1');
+  expect(body).toContain('restic_fleet_hosts_by_backup_health{health="failed"} 1');
+  expect(body).toContain('restic_fleet_hosts_by_backup_health{health="ok"} 0');
+  // The failed backup's alert fired when the job ended (evaluated per event, not only by the sweep).
+  expect(body).toContain(`restic_fleet_alerts_firing{${f},condition="backup_failed"} 1`);
+  expect(body).toContain('restic_fleet_alerts_firing_by_condition{condition="backup_stale"} 0');
+
+  // Three hours on (interval 1 h + 1 h grace), a sweep: the never-backed-up host is stale, and
+  // the alerts fire.
+  t.clock.advance(3 * HOUR);
+  t.server.sweep();
+  body = await metrics();
+  expect(body).toContain(`restic_fleet_host_backup_health{${n},health="stale"} 1`);
+  expect(body).not.toContain(`restic_fleet_host_backup_health{${n},health="pending"}`);
+  expect(body).toContain(`restic_fleet_alerts_firing{${n},condition="backup_stale"} 1`);
+  expect(body).toContain(`restic_fleet_alerts_firing{${n},condition="host_offline"} 1`);
+  expect(body).toContain(`restic_fleet_alerts_firing{${f},condition="backup_failed"} 1`);
+  expect(body).toContain('restic_fleet_alerts_firing_by_condition{condition="backup_failed"} 1');
+  expect(body).toContain('restic_fleet_alerts_firing_by_condition{condition="backup_stale"} 1');
+  // Every sample line is `name{labels} value`, and each family's lines stand together.
+  const families = new Set<string>();
+  let last = "";
+  for (const line of body.trimEnd().split("\n")) {
+    if (line.startsWith("#")) continue;
+    expect(line).toMatch(/^[a-z_]+(\{([a-z_]+="([^"\\\n]|\\["\\n])*",?)+\})? -?[0-9.e+]+$/);
+    const name = line.replace(/[{ ].*$/, "");
+    if (name !== last) {
+      expect(families.has(name)).toBe(false);
+      families.add(name);
+      last = name;
+    }
+  }
+  agent.close();
+});

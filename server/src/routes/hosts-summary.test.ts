@@ -16,18 +16,25 @@ const enroll = (hostname: string, labels: Record<string, string>) =>
   ).host_id;
 const hourly = (id: string) =>
   t.call("POST", `/hosts/${id}/schedules`, { kind: "backup", cron_expr: "0 * * * *", paths: ["/srv"] });
-async function backup(id: string, status: "succeeded" | "failed") {
+async function backup(id: string, status: "succeeded" | "failed", warnings?: string[]) {
   const job = (await t.call("POST", `/hosts/${id}/jobs`, { kind: "backup", spec: { paths: ["/srv"] } })).body;
   const at = t.clock.now().toISOString();
   const frame = <T extends string, P>(type: T, payload: P) => ({ type, id: `env-${job.id}-${type}`, ts: at, payload });
   t.domain.reports.record(id, frame("job.started", { job_id: job.id, started_at: at }) as never);
-  const finished = { job_id: job.id, status, exit_code: status === "failed" ? 1 : 0, finished_at: at };
+  const finished = {
+    job_id: job.id,
+    status,
+    exit_code: status === "failed" ? 1 : 0,
+    finished_at: at,
+    ...(warnings ? { warnings, stats: { total_files_processed: 3, missing_paths: ["/missing"] } } : {}),
+  };
   t.domain.reports.record(id, frame("job.finished", finished) as never);
 }
 
 /**
  * One host in each health state: old-01 stale (scheduled hourly, nothing for 3 h), web-01 failed
- * and online, db-01 ok, db-02 pending (scheduled, just enrolled), bare-01 unscheduled.
+ * and online (a backup queued after its failure does not hide it), db-01 ok, db-02 pending
+ * (scheduled, just enrolled), bare-01 unscheduled, warn-01 warning (a path was skipped).
  */
 beforeEach(async () => {
   t = await memoryApp();
@@ -39,6 +46,7 @@ beforeEach(async () => {
   ids.web = t.hostId;
   await t.call("PATCH", `/hosts/${ids.web}`, { labels: { env: "prod", role: "web" } });
   await backup(ids.web, "failed");
+  await t.call("POST", `/hosts/${ids.web}/jobs`, { kind: "backup", spec: { paths: ["/srv"] } });
   t.domain.presence.hello(ids.web, {
     protocol_version: 4,
     agent_version: "test",
@@ -53,17 +61,20 @@ beforeEach(async () => {
   ids.db2 = enroll("db-02", { env: "staging", role: "db" });
   await hourly(ids.db2);
   ids.bare = enroll("bare-01", {});
+  ids.warn = enroll("warn-01", { env: "staging", role: "web" });
+  await hourly(ids.warn);
+  await backup(ids.warn, "succeeded", ["1 of 2 backup paths do not exist and were skipped: /missing"]);
 });
 
 test("counts every host by presence and by the list's own backup_health, and each label value", async () => {
   const r = await t.call("GET", "/hosts/summary");
   expect(r.status).toBe(200);
   expect(r.body).toEqual({
-    total: 5,
+    total: 6,
     online: 1,
-    offline: 4,
-    health: { ok: 1, failed: 1, stale: 1, pending: 1, unscheduled: 1 },
-    labels: { env: { prod: 3, staging: 1 }, role: { db: 3, web: 1 } },
+    offline: 5,
+    health: { ok: 1, warning: 1, failed: 1, stale: 1, pending: 1, unscheduled: 1 },
+    labels: { env: { prod: 3, staging: 2 }, role: { db: 3, web: 2 } },
   });
   // One rule: the counts are those of GET /hosts, host by host.
   const list = (await t.call("GET", "/hosts")).body.items as { name: string; backup_health: string }[];
@@ -73,7 +84,10 @@ test("counts every host by presence and by the list's own backup_health, and eac
     "db-01": "ok",
     "db-02": "pending",
     "bare-01": "unscheduled",
+    "warn-01": "warning",
   });
+  const warn = list.find((h) => h.name === "warn-01") as unknown as Record<string, unknown>;
+  expect(warn.last_backup_warning).toBe("1 of 2 backup paths do not exist and were skipped: /missing");
 });
 
 test("the label filter is GET /hosts's: every label must match, and a bad one is 400 naming label", async () => {
@@ -82,7 +96,7 @@ test("the label filter is GET /hosts's: every label must match, and a bad one is
     total: 3,
     online: 0,
     offline: 3,
-    health: { ok: 1, failed: 0, stale: 1, pending: 1, unscheduled: 0 },
+    health: { ok: 1, warning: 0, failed: 0, stale: 1, pending: 1, unscheduled: 0 },
     labels: { env: { prod: 2, staging: 1 }, role: { db: 3 } },
   });
   expect(await summary("?label=env=prod&label=role=web")).toMatchObject({
@@ -95,7 +109,7 @@ test("the label filter is GET /hosts's: every label must match, and a bad one is
     total: 0,
     online: 0,
     offline: 0,
-    health: { ok: 0, failed: 0, stale: 0, pending: 0, unscheduled: 0 },
+    health: { ok: 0, warning: 0, failed: 0, stale: 0, pending: 0, unscheduled: 0 },
     labels: {},
   });
   for (const bad of ["env", "Env=prod", "env=a&label=env=b"]) {

@@ -9,6 +9,7 @@ type Row = HostRow & {
   last_backup_status: JobStatus | null;
   last_backup_finished_at: string | null;
   last_backup_error: string | null;
+  last_backup_warning: string | null;
   last_successful_backup_at: string | null;
   last_check_job_id: string | null;
   last_check_status: JobStatus | null;
@@ -22,9 +23,9 @@ type Row = HostRow & {
   has_repo_credential: number;
 };
 
-// The facts columns are kept by the triggers of migration 4; the secrets never leave SQLite.
+// The facts columns are kept by triggers (migrations 4, 12, 13); the secrets never leave SQLite.
 const select = `SELECT ${hostCols}, last_backup_job_id, last_backup_status, last_backup_finished_at,
-    last_backup_error, last_successful_backup_at, last_check_job_id, last_check_status, last_check_finished_at,
+    last_backup_error, last_backup_warning, last_successful_backup_at, last_check_job_id, last_check_status, last_check_finished_at,
     last_check_error, repo_size_bytes, c.repo_url, c.repo_username, c.hook_shell,
     coalesce(c.repo_password_enc, '') <> '' AS has_repo_password,
     coalesce(c.repo_credential_enc, '') <> '' AS has_repo_credential
@@ -43,6 +44,7 @@ const split = (r: Row): { host: Host; summary: HostSummary } => ({
             error: r.last_backup_error,
           }
         : null,
+    last_backup_warning: r.last_backup_warning,
     last_successful_backup_at: r.last_successful_backup_at,
     last_check:
       r.last_check_job_id !== null && r.last_check_status !== null

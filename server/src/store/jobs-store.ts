@@ -192,6 +192,17 @@ export function jobsStore(db: Database): JobsStore {
           }).changes > 0
       );
     },
+    failSucceededJob(id: string, f: { error: string; failure_reason: string }): boolean {
+      return (
+        db
+          .query(
+            `UPDATE jobs SET status = 'failed', error = $error,
+               stats = json_set(CASE WHEN json_valid(stats) THEN stats ELSE '{}' END, '$.failure_reason', $reason)
+             WHERE id = $id AND status = 'succeeded'`,
+          )
+          .run({ id, error: f.error, reason: f.failure_reason }).changes > 0
+      );
+    },
     lastJobOfKind(host_id: string, kind: string): Job | null {
       const r = db
         .query<Row, [string, string]>(

@@ -610,6 +610,7 @@ export function storeContract(
     describe("host summaries", () => {
       const empty = {
         last_backup: null,
+        last_backup_warning: null,
         last_successful_backup_at: null,
         last_check: null,
         repo_size_bytes: null,
@@ -637,7 +638,7 @@ export function storeContract(
         expect(all[0]).toEqual({ host: s.hostById("h3") as Host, summary: empty });
       });
 
-      test("last_backup is the newest backup job (by created_at, then id), whatever its status", () => {
+      test("last_backup is the last FINISHED backup (by finished_at, then id): queued, running and cancelled ones never hide it", () => {
         addHost("h1");
         addJob("j1", "h1", { created_at: t(1) });
         s.markRunning("j1", t(2));
@@ -645,19 +646,86 @@ export function storeContract(
         addJob("j3", "h1", { created_at: t(10) });
         addJob("j2", "h1", { created_at: t(10) });
         addJob("j4", "h1", { kind: "check", created_at: t(20) });
+        const j1 = { job_id: "j1", status: "succeeded" as const, finished_at: t(3), error: null };
+        expect(s.hostSummary("h1")?.summary.last_backup).toEqual(j1);
+        s.markRunning("j3", t(11));
+        expect(s.hostSummary("h1")?.summary.last_backup).toEqual(j1);
+        finish("j3", "failed", t(12), "boom");
+        const j3 = { job_id: "j3", status: "failed" as const, finished_at: t(12), error: "boom" };
+        expect(s.hostSummary("h1")?.summary.last_backup).toEqual(j3);
+        // Issue 15 (a): a failure followed by a backup queued behind another job stays the failure.
+        addJob("j5", "h1", { created_at: t(13) });
+        expect(s.hostSummary("h1")?.summary.last_backup).toEqual(j3);
+        finish("j2", "cancelled", t(14));
+        expect(s.hostSummary("h1")?.summary.last_backup).toEqual(j3);
+        finish("j5", "succeeded", t(15));
+        expect(s.hostSummary("h1")?.summary.last_backup?.job_id).toBe("j5");
+        // Same finish: the larger id is the later one.
+        addJob("j6", "h1", { created_at: t(16) });
+        addJob("j7", "h1", { created_at: t(17) });
+        finish("j7", "failed", t(18), "x");
+        finish("j6", "succeeded", t(18));
+        expect(s.hostSummary("h1")?.summary.last_backup?.job_id).toBe("j7");
+      });
+
+      test("last_backup_warning is the warning of the last finished backup when it succeeded", () => {
+        addHost("h1");
+        const warned = (
+          id: string,
+          at: number,
+          f: { exit_code?: number; stats?: unknown; status?: TerminalJobStatus },
+        ) => {
+          addJob(id, "h1", { created_at: t(at) });
+          s.finishJob(id, {
+            status: f.status ?? "succeeded",
+            exit_code: f.exit_code ?? 0,
+            finished_at: t(at + 1),
+            stats: f.stats,
+            error: null,
+          });
+          return s.hostSummary("h1")?.summary.last_backup_warning;
+        };
+        expect(warned("w0", 1, { stats: { total_files_processed: 4 } })).toBeNull();
+        expect(warned("w1", 3, { stats: { warning: "1 of 2 backup paths do not exist and were skipped: /m" } })).toBe(
+          "1 of 2 backup paths do not exist and were skipped: /m",
+        );
+        expect(warned("w2", 5, { stats: { missing_paths: ["/m"], total_files_processed: 1 } })).toBe(
+          "some backup paths do not exist and were skipped",
+        );
+        expect(warned("w3", 7, { exit_code: 3 })).toBe("some source files could not be read (restic exit code 3)");
+        expect(warned("w4", 9, { stats: { total_files_processed: 0 } })).toBe("the backup saved 0 files");
+        // A failure has no warning (its error says what went wrong), and a stats text that is
+        // not JSON is no warning either, and does not fail the write.
+        expect(warned("w5", 11, { status: "failed", exit_code: 3, stats: { warning: "x" } })).toBeNull();
+        expect(warned("w6", 13, { stats: "not json" })).toBeNull();
+        expect(warned("w7", 15, {})).toBeNull();
+        // A queued backup does not clear the warning before it.
+        expect(warned("w8", 17, { stats: { total_files_processed: 0 } })).toBe("the backup saved 0 files");
+        addJob("w9", "h1", { created_at: t(30) });
+        expect(s.hostSummary("h1")?.summary.last_backup_warning).toBe("the backup saved 0 files");
+      });
+
+      test("failSucceededJob turns a succeeded job failed (the repository was gone after it), and nothing else", () => {
+        addHost("h1");
+        addJob("j1", "h1", { created_at: t(1) });
+        finish("j1", "succeeded", t(2));
+        addJob("j0", "h1", { created_at: t(0) });
+        finish("j0", "succeeded", t(1));
+        expect(s.failSucceededJob("j1", { error: "gone", failure_reason: "repo_missing" })).toBe(true);
+        expect(s.jobById("j1")).toMatchObject({ status: "failed", error: "gone", finished_at: t(2) });
+        expect(s.jobById("j1")?.stats).toMatchObject({ failure_reason: "repo_missing" });
         expect(s.hostSummary("h1")?.summary.last_backup).toEqual({
-          job_id: "j3",
-          status: "queued",
-          finished_at: null,
-          error: null,
-        });
-        finish("j3", "failed", t(11), "boom");
-        expect(s.hostSummary("h1")?.summary.last_backup).toEqual({
-          job_id: "j3",
+          job_id: "j1",
           status: "failed",
-          finished_at: t(11),
-          error: "boom",
+          finished_at: t(2),
+          error: "gone",
         });
+        expect(s.hostSummary("h1")?.summary.last_successful_backup_at).toBe(t(1));
+        expect(s.failSucceededJob("j1", { error: "again", failure_reason: "repo_missing" })).toBe(false);
+        addJob("j2", "h1", { created_at: t(3) });
+        expect(s.failSucceededJob("j2", { error: "x", failure_reason: "repo_missing" })).toBe(false);
+        expect(s.jobById("j2")?.status).toBe("queued");
+        expect(s.failSucceededJob("jx", { error: "x", failure_reason: "repo_missing" })).toBe(false);
       });
 
       test("last_successful_backup_at is the latest succeeded backup's finish, kept through later failures", () => {

@@ -2,7 +2,9 @@ import { ApiFailure, api, type Me, setCsrf, setOnUnauthorized } from "./api.ts";
 import type { Ctx, View } from "./context.ts";
 import { append, clear, h } from "./dom.ts";
 import { connectEvents, disconnectEvents } from "./events.ts";
+import { alertsView } from "./views/alerts.ts";
 import { auditView } from "./views/audit.ts";
+import { channelsView } from "./views/channels.ts";
 import { dashboardView } from "./views/dashboard.ts";
 import { enrollView } from "./views/enroll.ts";
 import { hostView } from "./views/host.ts";
@@ -20,6 +22,8 @@ const routes: Array<[RegExp, View, string[]]> = [
   [/^#\/policies$/, policiesView, []],
   [/^#\/policies\/([^/]+)$/, policyView, ["id"]],
   [/^#\/repositories$/, repositoriesView, []],
+  [/^#\/alerts(?:\?(.*))?$/, alertsView, ["query"]],
+  [/^#\/channels$/, channelsView, []],
   [/^#\/enroll$/, enrollView, []],
   [/^#\/users$/, usersView, []],
   [/^#\/audit$/, auditView, []],
@@ -42,7 +46,7 @@ function renderNav() {
         "aria-current":
           location.hash === hash ||
           (hash === "#/" && !location.hash) ||
-          (hash !== "#/" && location.hash.startsWith(`${hash}/`))
+          (hash !== "#/" && (location.hash.startsWith(`${hash}/`) || location.hash.startsWith(`${hash}?`)))
             ? "page"
             : undefined,
       },
@@ -50,8 +54,10 @@ function renderNav() {
     );
   append(el, [
     link("#/", "Fleet"),
+    link("#/alerts", "Alerts"),
     link("#/policies", "Policies"),
     link("#/repositories", "Repositories"),
+    link("#/channels", "Channels"),
     me.user.role === "admin" ? link("#/enroll", "Add hosts") : null,
     me.user.role === "admin" ? link("#/users", "Users") : null,
     me.user.role === "admin" ? link("#/audit", "Audit log") : null,

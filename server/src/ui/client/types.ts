@@ -2,6 +2,11 @@
  * The API shapes the UI reads: the server's own types, imported as types only (erased from the
  * bundle), so the UI cannot drift from what the API returns.
  */
+import type { Condition } from "../../domain/alert-conditions.ts";
+import type { AlertConfig, channelView } from "../../domain/alert-config.ts";
+import type { AlertDelivery } from "../../domain/alert-delivery.ts";
+import type { MuteRow } from "../../domain/alert-rows.ts";
+import type { AlertItem, ChannelKind, DeliveryResult } from "../../domain/channels.ts";
 import type { FleetSummary as DomainFleetSummary } from "../../domain/fleet-summary.ts";
 import type { HostView } from "../../domain/hosts.ts";
 import type { PolicyView } from "../../domain/policies.ts";
@@ -26,3 +31,14 @@ export interface List<T> {
   items: T[];
   next_cursor: string | null;
 }
+
+// Alerts, notification channels, alert rules and mutes (DESIGN §8.4).
+
+export type AlertCondition = Condition;
+/** GET /alerts lists each alert with its state. */
+export type Alert = AlertItem & { state: "firing" | "resolved" };
+export type Channel = ReturnType<typeof channelView>;
+export type { ChannelKind, DeliveryResult };
+export type AlertRule = ReturnType<AlertConfig["rules"]["show"]>;
+export type Mute = MuteRow;
+export type Delivery = ReturnType<AlertDelivery["log"]>[number];

@@ -8,6 +8,7 @@ export function ago(iso: string | null | undefined) {
 
 const BADGE_TEXT: Record<string, string> = {
   ok: "✓ OK",
+  warning: "⚠ warning",
   succeeded: "✓ succeeded",
   failed: "✗ failed",
   stale: "⚠ stale",

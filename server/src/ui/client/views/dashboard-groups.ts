@@ -3,7 +3,7 @@ import type { Host } from "../types.ts";
 import { badge } from "../widgets.ts";
 
 /** Most urgent first, as the dashboard sorts by health. */
-const HEALTH = ["failed", "stale", "pending", "unscheduled", "ok"] as const;
+const HEALTH = ["failed", "stale", "warning", "pending", "unscheduled", "ok"] as const;
 
 /** Hosts sharing one value of the grouping key; `value` null: hosts without that key. */
 export interface HostGroup {

@@ -6,9 +6,10 @@ import { bytes, interval } from "../format.ts";
 import { labelQuery, labelTags } from "../labels.ts";
 import type { FleetSummary, Host, List } from "../types.ts";
 import { ago, badge, emptyState } from "../widgets.ts";
+import { alertBanner } from "./alert-banner.ts";
 import { groupHosts, groupSection } from "./dashboard-groups.ts";
 
-const HEALTH_ORDER: Record<string, number> = { failed: 0, stale: 1, pending: 2, unscheduled: 3, ok: 4 };
+const HEALTH_ORDER: Record<string, number> = { failed: 0, stale: 1, warning: 2, pending: 3, unscheduled: 4, ok: 5 };
 
 type SortKey = "health" | "name" | "os" | "seen" | "backup" | "size" | "sync";
 const SORTS: Record<SortKey, (a: Host, b: Host) => number> = {
@@ -58,7 +59,7 @@ export const dashboardView: View = async (root, ctx) => {
   const status = h(
     "select",
     { name: "status", "aria-label": "Show hosts with status" },
-    ...["all", "failed", "stale", "ok", "pending", "unscheduled", "offline", "online"].map((s) =>
+    ...["all", "failed", "stale", "warning", "ok", "pending", "unscheduled", "offline", "online"].map((s) =>
       h("option", { value: s }, s === "all" ? "all statuses" : s),
     ),
   );
@@ -90,6 +91,7 @@ export const dashboardView: View = async (root, ctx) => {
       tile("backups OK", health.ok, "ok", "ok"),
       tile("failed", health.failed, health.failed ? "bad" : "", "failed"),
       tile("stale", health.stale, health.stale ? "warn" : "", "stale"),
+      tile("warnings", health.warning, health.warning ? "warn" : "", "warning"),
       tile("pending", health.pending, "", "pending"),
       tile("unscheduled", health.unscheduled, "", "unscheduled"),
     );
@@ -209,6 +211,9 @@ export const dashboardView: View = async (root, ctx) => {
               "td",
               { "data-label": "Backup" },
               badge(x.backup_health),
+              x.backup_health === "warning" && x.last_backup_warning
+                ? h("small", { class: "warn-text block backup-warning" }, x.last_backup_warning)
+                : null,
               h("small", { class: "muted block" }, interval(x.expected_interval_s)),
             ),
             h(
@@ -256,6 +261,7 @@ export const dashboardView: View = async (root, ctx) => {
   labelFilter.addEventListener("change", () => void reload());
   root.append(
     h("h1", { tabindex: "-1" }, "Fleet"),
+    alertBanner(ctx),
     counters,
     h("div", { class: "toolbar" }, text, status, labelFilter, groupBy),
     labelError,

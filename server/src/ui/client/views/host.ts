@@ -6,6 +6,7 @@ import { type LiveEvent, onEvent } from "../events.ts";
 import { bytes, interval } from "../format.ts";
 import type { Host, Job, List, Policy, RepoStats, Repository, Schedule, Snapshot } from "../types.ts";
 import { ago, badge, emptyState, errorBox } from "../widgets.ts";
+import { alertBanner } from "./alert-banner.ts";
 import { renderHostConfig } from "./host-config.ts";
 import { renderHostLabels } from "./host-labels.ts";
 import { hostPolicyLine } from "./host-policy.ts";
@@ -110,6 +111,13 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
         : null,
       host.last_backup?.status === "failed" && host.last_backup.error
         ? h("p", { class: "error", role: "alert" }, `Last backup failed: ${host.last_backup.error}`)
+        : null,
+      host.last_backup?.status === "succeeded" && host.last_backup_warning
+        ? h(
+            "p",
+            { class: "warn-text", role: "alert" },
+            `Last backup succeeded with warnings: ${host.last_backup_warning}`,
+          )
         : null,
       ctx.isAdmin
         ? h(
@@ -262,6 +270,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   root.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Fleet"), " / ", host.name),
     head,
+    alertBanner(ctx, id),
     h("div", { class: "columns" }, h("div", {}, labelsBox, configBox, schedBox), h("div", {}, runBox, jobsBox)),
     snapBox,
     chartBox,
