@@ -3,7 +3,7 @@ import type { AlertRow, AlertRuleRow, MuteRow, NotificationEvent } from "./alert
 import { isMuted, offlineAfterFor, rulesFor } from "./alert-rules.ts";
 import type { AlertItem } from "./channels.ts";
 import type { DomainContext } from "./deps.ts";
-import type { Hosts, HostView } from "./hosts.ts";
+import type { HostFactsView, Hosts } from "./hosts.ts";
 import { matches, type Selector } from "./selector.ts";
 import { newId } from "./tokens.ts";
 
@@ -54,9 +54,16 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
    * Queues the alert's event for every channel of every rule that watches it; false when a mute
    * covers the host (the caller leaves it to a later sweep). `occurrence` numbers reminders.
    */
-  function route(c: Context, a: AlertRow, host: HostView, event: NotificationEvent, occurrence = 0): boolean {
+  function route(
+    c: Context,
+    a: AlertRow,
+    host: HostFactsView,
+    event: NotificationEvent,
+    occurrence = 0,
+    rules: readonly AlertRuleRow[] = rulesFor(c.rules, host.labels, a.condition),
+  ): boolean {
     if (isMuted(c.mutes, host, c.now)) return false;
-    for (const rule of rulesFor(c.rules, host.labels, a.condition)) {
+    for (const rule of rules) {
       for (const channel_id of rule.channel_ids) {
         if (!store.channelById(channel_id)) continue;
         store.enqueueItem({ channel_id, alert_id: a.id, event, occurrence, created_at: c.at });
@@ -65,7 +72,7 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
     return true;
   }
 
-  function fire(c: Context, host: HostView, condition: Condition, summary: string) {
+  function fire(c: Context, host: HostFactsView, condition: Condition, summary: string) {
     // A host_offline that comes back within the flap window is the same alert, not a new one.
     if (condition === "host_offline") {
       const since = new Date(c.now.getTime() - FLAP_WINDOW_S * 1000).toISOString();
@@ -87,19 +94,19 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
     if (route(c, a, host, "alert.firing")) store.setAlertNotified(a.id, c.at);
   }
 
-  function resolve(c: Context, host: HostView, a: AlertRow) {
+  function resolve(c: Context, host: HostFactsView, a: AlertRow) {
     store.resolveAlert(a.id, c.at);
     // Never told it fired (muted all along): nothing to tell now either.
     if (a.notified_at === null) store.setAlertResolveNotified(a.id, c.at);
     else if (a.condition !== "host_offline") tellResolved(c, host, { ...a, resolved_at: c.at });
   }
 
-  function tellResolved(c: Context, host: HostView, a: AlertRow) {
+  function tellResolved(c: Context, host: HostFactsView, a: AlertRow) {
     if (route(c, a, host, "alert.resolved")) store.setAlertResolveNotified(a.id, c.at);
   }
 
   /** Evaluates these hosts (views as the host list builds them) and applies the transitions. */
-  function evaluate(c: Context, views: readonly HostView[], firingOf: (id: string) => AlertRow[]) {
+  function evaluate(c: Context, views: readonly HostFactsView[], firingOf: (id: string) => AlertRow[]) {
     for (const host of views) {
       const held = heldConditions(host, c.now, offlineAfterFor(c.rules, host.labels));
       const open = firingOf(host.id);
@@ -114,7 +121,7 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
   }
 
   /** What a sweep also owes: firings kept back by a mute, flap-held resolutions, reminders. */
-  function catchUp(c: Context, views: ReadonlyMap<string, HostView>) {
+  function catchUp(c: Context, views: ReadonlyMap<string, HostFactsView>) {
     const reminders = new Map(c.rules.filter((r) => r.repeat_after_s !== null).map((r) => [r.id, r]));
     for (const a of store.firingAlerts()) {
       const host = views.get(a.host_id);
@@ -127,7 +134,8 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
       const every = Math.min(...repeat.map((r) => r.repeat_after_s ?? Number.POSITIVE_INFINITY));
       if (!Number.isFinite(every) || c.now.getTime() - Date.parse(a.notified_at) < every * 1000) continue;
       const occurrence = Math.floor((c.now.getTime() - Date.parse(a.started_at)) / (every * 1000));
-      if (route(c, a, host, "alert.firing", occurrence)) store.setAlertNotified(a.id, c.at);
+      // A reminder goes to the channels of the rules that ask for one, not to every rule's.
+      if (route(c, a, host, "alert.firing", occurrence, repeat)) store.setAlertNotified(a.id, c.at);
     }
     const heldSince = c.now.getTime() - FLAP_WINDOW_S * 1000;
     for (const a of store.unnotifiedResolutions()) {
@@ -144,7 +152,7 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
      */
     sweep(): void {
       const c = context();
-      const views = hosts.list();
+      const views = hosts.facts();
       const firing = Map.groupBy(store.firingAlerts(), (a) => a.host_id);
       tx(() => {
         evaluate(c, views, (id) => firing.get(id) ?? []);
@@ -155,7 +163,7 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
     /** One host, after an event that changes its facts (a job finished). */
     evaluateHost(hostId: string): void {
       const c = context();
-      let view: HostView;
+      let view: HostFactsView;
       try {
         view = hosts.show(hostId);
       } catch {

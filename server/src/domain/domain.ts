@@ -34,7 +34,7 @@ export function createDomain(input: DomainDeps) {
     jobs,
     reports: createReports(deps, jobs),
     presence: createPresence(deps),
-    fleet: createFleet(deps),
+    fleet: createFleet(deps, hosts),
     repositories,
     alerts,
     alertDelivery: createAlertDelivery(deps, sender),

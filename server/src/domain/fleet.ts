@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { CONDITIONS, type Condition } from "./alert-conditions.ts";
 import { BACKUP_HEALTH_STATES, type BackupHealth } from "./backup-health.ts";
 import type { DomainContext } from "./deps.ts";
-import type { HostView } from "./host-view.ts";
+import type { Hosts } from "./hosts.ts";
 
 /** What /metrics says about one host: every enrolled host has one, backed up or not. */
 export interface HostMetrics {
@@ -30,7 +30,7 @@ export interface FleetMetrics {
 }
 
 /** Fleet-wide reads for the health check and the Prometheus metrics. */
-export function createFleet(deps: DomainContext) {
+export function createFleet(deps: DomainContext, hostList: Pick<Hosts, "list">) {
   const { store, settings } = deps;
   return {
     /**
@@ -56,11 +56,8 @@ export function createFleet(deps: DomainContext) {
      * `backup_health` and never a second rule), in one pass, plus two statements (job counts,
      * firing alerts) whatever the fleet's size.
      */
-    metrics(
-      views: Iterable<
-        Pick<HostView, "id" | "name" | "online" | "enrolled_at" | "last_successful_backup_at" | "backup_health">
-      >,
-    ): FleetMetrics {
+    metrics(): FleetMetrics {
+      const views = hostList.list();
       const health = Object.fromEntries(BACKUP_HEALTH_STATES.map((s) => [s, 0])) as Record<BackupHealth, number>;
       const hosts: HostMetrics[] = [];
       const names = new Map<string, string>();

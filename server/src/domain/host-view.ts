@@ -7,6 +7,28 @@ export function withoutUserinfo(url: string): string {
 }
 
 /**
+ * A host's backup health from its facts: the one rule the host list, one host, the metrics and the
+ * alert sweep all use. The store keeps the last FINISHED backup (migration 13): a queued or running
+ * one never hides the result before it.
+ */
+export function healthOf(
+  h: Pick<Host, "enrolled_at">,
+  s: Pick<HostSummary, "last_backup" | "last_successful_backup_at" | "last_backup_warning">,
+  interval: number | null,
+  now: Date,
+) {
+  const last = s.last_backup;
+  return backupHealth({
+    now,
+    enrolledAt: h.enrolled_at,
+    intervalS: interval,
+    lastStatus: last?.status === "succeeded" || last?.status === "failed" ? last.status : null,
+    lastSuccessAt: s.last_successful_backup_at,
+    lastWarning: s.last_backup_warning,
+  });
+}
+
+/**
  * A host as the API shows it: presence, sync state, last backup, repository size; never secrets.
  * A pure function of what the store read, so the list and a single host build it the same way.
  */
@@ -36,16 +58,7 @@ export function hostView(
     last_successful_backup_at: s.last_successful_backup_at,
     last_check: s.last_check,
     expected_interval_s: interval,
-    backup_health: backupHealth({
-      now,
-      enrolledAt: h.enrolled_at,
-      intervalS: interval,
-      // The store keeps the last FINISHED backup (migration 13): a queued or running one never
-      // hides the result before it.
-      lastStatus: lastBackup?.status === "succeeded" || lastBackup?.status === "failed" ? lastBackup.status : null,
-      lastSuccessAt: s.last_successful_backup_at,
-      lastWarning: s.last_backup_warning,
-    }),
+    backup_health: healthOf(h, s, interval, now),
     repo_size_bytes: s.repo_size_bytes,
     config: {
       repo_url: config.repo_url ? withoutUserinfo(config.repo_url) : null,

@@ -4,7 +4,7 @@ import type { Actor, DomainContext } from "./deps.ts";
 import { notFound } from "./errors.ts";
 import { fleetSummary } from "./fleet-summary.ts";
 import type { HostPush } from "./host-push.ts";
-import { hostView, withoutUserinfo } from "./host-view.ts";
+import { healthOf, hostView, withoutUserinfo } from "./host-view.ts";
 import { checkLabels, type Labels } from "./labels.ts";
 import { requireAdmin } from "./permissions.ts";
 import type { Recompute } from "./policy-sync.ts";
@@ -56,9 +56,23 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
    * size: the hosts with their facts, and the enabled backup schedules (10,000 hosts, 1.9M jobs:
    * see migration 4).
    */
+  /**
+   * Every host's expected interval, recomputed only when a schedule or a host's zone changed
+   * (store.cadenceGeneration) or the UTC day did (a DST change moves intervals: backup-health.ts).
+   */
+  let cadences: { generation: number; day: string; intervals: Map<string, number> } | null = null;
+  function intervalsAt(now: Date): Map<string, number> {
+    const generation = store.cadenceGeneration();
+    const day = now.toISOString().slice(0, 10);
+    if (cadences?.generation !== generation || cadences.day !== day) {
+      cadences = { generation, day, intervals: expectedIntervals(store.backupCadences(), now) };
+    }
+    return cadences.intervals;
+  }
+
   function list(selector: Selector = {}) {
     const now = clock.now();
-    const intervals = expectedIntervals(store.backupCadences(), now);
+    const intervals = intervalsAt(now);
     return store
       .hostSummaries()
       .filter(({ host }) => matches(selector, host.labels))
@@ -72,6 +86,23 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
   }
 
   return {
+    /**
+     * What the alert sweep needs of every host, from one lean statement (no repository settings,
+     * no views): its facts, expected interval and backup health by the list's own rule (healthOf).
+     */
+    facts() {
+      const now = clock.now();
+      const intervals = intervalsAt(now);
+      return store.hostFacts().map(({ host, summary }) => {
+        const interval = intervals.get(host.id) ?? null;
+        return {
+          ...host,
+          ...summary,
+          expected_interval_s: interval,
+          backup_health: healthOf(host, summary, interval, now),
+        };
+      });
+    },
     /** `h` as stored now. */
     view: (h: Host) => show(h.id),
     get,
@@ -158,5 +189,7 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
 }
 
 export type Hosts = ReturnType<typeof createHosts>;
+/** A host as the alert sweep reads it (Hosts.facts). */
+export type HostFactsView = ReturnType<Hosts["facts"]>[number];
 /** A host as GET /hosts shows it. */
 export type HostView = ReturnType<Hosts["view"]>;

@@ -187,11 +187,22 @@ export interface HostSummaryStore {
     host: Host;
     summary: HostSummary;
   } | null;
+  /**
+   * What the alert sweep reads of every host, ordered by id: the same columns as the list, without
+   * the repository settings and the rest of the host row.
+   */
+  hostFacts: () => HostFacts[];
   /** For /metrics: each host's last successful backup, from the same columns. */
   lastSuccessfulBackups: () => {
     host_id: string;
     finished_at: string;
   }[];
+}
+
+/** A host's alert-relevant facts, as hostFacts reads them. */
+export interface HostFacts {
+  host: Pick<Host, "id" | "name" | "labels" | "online" | "last_seen_at" | "enrolled_at">;
+  summary: Pick<HostSummary, "last_backup" | "last_backup_warning" | "last_successful_backup_at" | "last_check">;
 }
 
 /** Schedules. */
@@ -208,6 +219,11 @@ export interface SchedulesStore {
   /** Every host's enabled backup schedules: what the host list needs for expected intervals. */
   /** Enabled backup schedules, each with its zone: its own, else its host's (else null). */
   backupCadences: () => BackupCadence[];
+  /**
+   * A number that changes whenever what backupCadences returns may have (a schedule or a host's
+   * zone written): equal numbers, equal cadences.
+   */
+  cadenceGeneration: () => number;
   deleteSchedule: (id: string) => boolean;
 }
 

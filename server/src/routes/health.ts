@@ -25,8 +25,7 @@ export function healthRoutes(domain: Domain, counters: Counters, version: string
           { "WWW-Authenticate": 'Bearer realm="metrics"' },
         );
       }
-      // The host list's own views: health and presence exactly as the dashboard shows them.
-      const m = domain.fleet.metrics(domain.hosts.list());
+      const m = domain.fleet.metrics();
       return c.text(renderMetrics(m, counters), 200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
     });
 }

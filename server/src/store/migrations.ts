@@ -505,4 +505,24 @@ export const MIGRATIONS: readonly string[] = [
   END;
   ${finishedBackupFacts("1")}
   `,
+  // 14 (2026-12-02): a counter of what the hosts' expected backup intervals are computed from (backup
+  // schedules and hosts' zones), bumped by triggers, so the host list and the alert sweep keep
+  // the intervals between changes instead of parsing every cron expression on every read.
+  `
+  CREATE TABLE change_counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO change_counters (name, n) VALUES ('cadences', 0);
+  CREATE TRIGGER schedules_insert_cadences AFTER INSERT ON schedules BEGIN
+    UPDATE change_counters SET n = n + 1 WHERE name = 'cadences';
+  END;
+  CREATE TRIGGER schedules_update_cadences AFTER UPDATE OF host_id, kind, cron_expr, timezone, enabled ON schedules BEGIN
+    UPDATE change_counters SET n = n + 1 WHERE name = 'cadences';
+  END;
+  CREATE TRIGGER schedules_delete_cadences AFTER DELETE ON schedules BEGIN
+    UPDATE change_counters SET n = n + 1 WHERE name = 'cadences';
+  END;
+  CREATE TRIGGER hosts_timezone_cadences AFTER UPDATE OF timezone ON hosts
+    WHEN OLD.timezone IS NOT NEW.timezone BEGIN
+    UPDATE change_counters SET n = n + 1 WHERE name = 'cadences';
+  END;
+  `,
 ];

@@ -74,6 +74,8 @@ export function schedulesStore(db: Database): SchedulesStore {
            FROM schedules s JOIN hosts h ON h.id = s.host_id WHERE s.kind = 'backup' AND s.enabled = 1`,
         )
         .all(),
+    cadenceGeneration: () =>
+      db.query<{ n: number }, []>("SELECT n FROM change_counters WHERE name = 'cadences'").get()?.n ?? 0,
     deleteSchedule: (id: string) => db.query("DELETE FROM schedules WHERE id = ?").run(id).changes > 0,
   };
 }

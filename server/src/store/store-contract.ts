@@ -1544,6 +1544,38 @@ export function storeContract(
         expect(s.deleteRepository("repo_1")).toBe(true);
       });
 
+      test("hostFacts reads every host's alert facts, ordered by id; cadenceGeneration moves on schedule and zone writes", () => {
+        addHost("h2", { name: "b" });
+        addHost("h1", { name: "a" });
+        s.setHostLabels("h1", { env: "prod" });
+        expect(s.hostFacts().map((f) => [f.host.id, f.host.name, f.host.labels, f.summary.last_backup])).toEqual([
+          ["h1", "a", { env: "prod" }, null],
+          ["h2", "b", {}, null],
+        ]);
+        const g0 = s.cadenceGeneration();
+        const sch = blankSchedule({
+          id: "s1",
+          host_id: "h1",
+          kind: "backup",
+          cron_expr: "0 2 * * *",
+          paths: ["/srv"],
+          created_at: t(0),
+        });
+        s.insertSchedule(sch);
+        const g1 = s.cadenceGeneration();
+        expect(g1).not.toBe(g0);
+        s.updateSchedule({ ...sch, cron_expr: "0 3 * * *" });
+        const g2 = s.cadenceGeneration();
+        expect(g2).not.toBe(g1);
+        s.recordHello("h1", hello({ timezone: "Europe/Berlin" }));
+        const g3 = s.cadenceGeneration();
+        expect(g3).not.toBe(g2);
+        s.recordHello("h1", hello({ timezone: "Europe/Berlin", at: t(20) }));
+        expect(s.cadenceGeneration()).toBe(g3); // the same zone again: nothing to recompute
+        s.deleteSchedule("s1");
+        expect(s.cadenceGeneration()).not.toBe(g3);
+      });
+
       test("batch reads and the version bump for many hosts: one statement each, unknown ids skipped", () => {
         for (const id of ["h1", "h2", "h3"]) addHost(id);
         s.upsertConfig({
