@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { SCHEDULE_FIELDS } from "./schedule-entry.ts";
 import { matches } from "./selector.ts";
 import type { HostPolicyState, PolicyRow, PolicyScheduleRow } from "./store.ts";
 import type { Host, PolicyConflict, Schedule } from "./types.ts";
@@ -73,20 +74,8 @@ function copyOf(s: PolicyScheduleRow, host: Pick<Host, "id">, at: string, previo
   };
 }
 
-const DEFINITION = [
-  "kind",
-  "cron_expr",
-  "timezone",
-  "paths",
-  "excludes",
-  "tags",
-  "retention_policy",
-  "options",
-  "pre_hook",
-  "post_hook",
-  "enabled",
-  "policy_id",
-] as const;
+/** What a copy says: the schedule's fields, and which policy it comes from. */
+const DEFINITION = [...SCHEDULE_FIELDS, "policy_id"] as const;
 type Definition = Pick<Schedule, (typeof DEFINITION)[number]>;
 
 /** What a schedule says, as one string: two schedules say the same when their keys are equal. */

@@ -2,6 +2,24 @@ import type { ScheduleEntry } from "../../../protocol/index.ts";
 import type { Schedule } from "./types.ts";
 
 /**
+ * A schedule's definition, field by field: what the audit log records of a change, and what a
+ * policy's copy on a host is compared by (policy-effect.ts).
+ */
+export const SCHEDULE_FIELDS = [
+  "kind",
+  "cron_expr",
+  "timezone",
+  "paths",
+  "excludes",
+  "tags",
+  "retention_policy",
+  "options",
+  "pre_hook",
+  "post_hook",
+  "enabled",
+] as const satisfies ReadonlyArray<keyof Schedule>;
+
+/**
  * The wire form of a schedule, in the agent's own protocol version: its time zone is a typed
  * field since protocol 3, and travels in options.timezone to an agent of version 1 or 2.
  */

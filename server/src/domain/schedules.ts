@@ -13,6 +13,7 @@ import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
 import type { HostPush } from "./host-push.ts";
 import { requireAdmin } from "./permissions.ts";
+import { SCHEDULE_FIELDS } from "./schedule-entry.ts";
 import { newId } from "./tokens.ts";
 import type { Schedule } from "./types.ts";
 
@@ -29,21 +30,6 @@ export interface ScheduleInput {
   post_hook?: string | null | undefined;
   enabled?: boolean | undefined;
 }
-
-/** A schedule's definition, field by field: what the audit log records of a change. */
-const SCHEDULE_FIELDS = [
-  "kind",
-  "cron_expr",
-  "timezone",
-  "paths",
-  "excludes",
-  "tags",
-  "retention_policy",
-  "options",
-  "pre_hook",
-  "post_hook",
-  "enabled",
-] as const satisfies ReadonlyArray<keyof ScheduleInput>;
 
 /**
  * The values of these fields as stored: the hook commands included, so the audit log says what a

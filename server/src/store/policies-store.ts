@@ -1,5 +1,6 @@
 import type { HostPolicyState, PoliciesStore, PolicyRow, PolicyScheduleRow } from "../domain/store.ts";
 import { type Database, fromJson, params, toJson } from "./db.ts";
+import { fromColumns, toColumns } from "./schedules-store.ts";
 
 type Row = Omit<PolicyRow, "selector" | "enabled" | "schedules"> & { selector: string; enabled: number };
 type ScheduleRow = Omit<
@@ -19,15 +20,7 @@ const cols = "id, name, selector, repository_id, priority, enabled, created_at, 
 const scheduleCols =
   "id, policy_id, position, kind, cron_expr, timezone, jitter, paths, excludes, tags, retention_policy, options, pre_hook, post_hook, enabled";
 
-const toSchedule = ({ position: _, ...r }: ScheduleRow): PolicyScheduleRow => ({
-  ...r,
-  paths: fromJson(r.paths, []),
-  excludes: fromJson(r.excludes, []),
-  tags: fromJson(r.tags, []),
-  retention_policy: fromJson(r.retention_policy, null),
-  options: fromJson(r.options, {}),
-  enabled: r.enabled === 1,
-});
+const toSchedule = ({ position: _, ...r }: ScheduleRow): PolicyScheduleRow => fromColumns(r);
 
 export function policiesStore(db: Database): PoliciesStore {
   const schedulesOf = (policy_id: string) =>
@@ -62,19 +55,7 @@ export function policiesStore(db: Database): PoliciesStore {
          $retention_policy, $options, $pre_hook, $post_hook, $enabled)`,
     );
     for (const [position, s] of p.schedules.entries()) {
-      insert.run(
-        params({
-          ...s,
-          policy_id: p.id,
-          position,
-          paths: toJson(s.paths),
-          excludes: toJson(s.excludes),
-          tags: toJson(s.tags),
-          retention_policy: toJson(s.retention_policy),
-          options: toJson(s.options),
-          enabled: s.enabled ? 1 : 0,
-        }),
-      );
+      insert.run(params({ ...toColumns(s), policy_id: p.id, position }));
     }
   }
   return {

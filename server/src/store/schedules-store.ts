@@ -11,7 +11,19 @@ type Row = Omit<Schedule, "paths" | "excludes" | "tags" | "retention_policy" | "
   enabled: number;
 };
 
-const toSchedule = (r: Row): Schedule => ({
+/** A schedule's JSON and flag columns as stored: host schedules and policy schedules alike. */
+export type DefinitionColumns = {
+  paths: string | null;
+  excludes: string | null;
+  tags: string | null;
+  retention_policy: string | null;
+  options: string | null;
+  enabled: number;
+};
+type Definition = Pick<Schedule, "paths" | "excludes" | "tags" | "retention_policy" | "options" | "enabled">;
+
+/** Those columns read back (policies-store.ts reads policy schedules with it too). */
+export const fromColumns = <R extends DefinitionColumns>(r: R): Omit<R, keyof DefinitionColumns> & Definition => ({
   ...r,
   paths: fromJson(r.paths, []),
   excludes: fromJson(r.excludes, []),
@@ -21,7 +33,8 @@ const toSchedule = (r: Row): Schedule => ({
   enabled: r.enabled === 1,
 });
 
-const toRow = (s: Schedule) => ({
+/** Those columns written. */
+export const toColumns = <S extends Definition>(s: S): Omit<S, keyof Definition> & DefinitionColumns => ({
   ...s,
   paths: toJson(s.paths),
   excludes: toJson(s.excludes),
@@ -30,6 +43,9 @@ const toRow = (s: Schedule) => ({
   options: toJson(s.options),
   enabled: s.enabled ? 1 : 0,
 });
+
+const toSchedule = (r: Row): Schedule => fromColumns(r);
+const toRow = (s: Schedule) => toColumns(s);
 
 export function schedulesStore(db: Database): SchedulesStore {
   return {
