@@ -1,5 +1,7 @@
 import * as v from "valibot";
 import { CommandResult } from "./messages/command-result.ts";
+import { DownloadBegin, DownloadChunk, DownloadEnd } from "./messages/download.ts";
+import { FilesListed } from "./messages/files-list.ts";
 import { Heartbeat } from "./messages/heartbeat.ts";
 import { Hello } from "./messages/hello.ts";
 import { JobFinished } from "./messages/job-finished.ts";
@@ -26,6 +28,10 @@ export const AgentMessage = v.variant("type", [
   SnapshotsReport,
   RepoStats,
   RepoMissing,
+  FilesListed,
+  DownloadBegin,
+  DownloadChunk,
+  DownloadEnd,
 ]);
 export type AgentMessage = v.InferOutput<typeof AgentMessage>;
 export type AgentMessageType = AgentMessage["type"];

@@ -99,6 +99,38 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     error:
       "There is no restic repository at the configured location; run an init job to create it.\nFatal: unable to open config file: stat /srv/restic/config: no such file or directory",
   },
+  "files.listed": {
+    request_id: "req_7",
+    items: [
+      { name: "www", path: "/srv/www", type: "dir", size: 0, mtime: "2026-11-29T18:02:11.123456789Z" },
+      { name: "weird[1].txt", path: "/srv/weird[1].txt", type: "file", size: 1832, mtime: "2026-11-29T18:02:11Z" },
+      {
+        name: "current",
+        path: "/srv/current",
+        type: "symlink",
+        size: 0,
+        mtime: "2026-11-29T18:02:11Z",
+        link_target: "www",
+      },
+    ],
+    total: 3,
+    snapshot_id: "3f1e2d4c5b6a79880f1e2d3c4b5a69788f1e2d3c4b5a69788f1e2d3c4b5a6978",
+    error: { code: "path_missing", message: "/srv/nope is not in snapshot 3f1e2d4c" },
+  },
+  "download.begin": {
+    request_id: "req_8",
+    type: "file",
+    name: "db.sql",
+    size: 52428800,
+    error: { code: "snapshot_missing", message: "snapshot 3f1e2d4c does not exist in the repository" },
+  },
+  "download.chunk": { request_id: "req_8", seq: 0, data: "SGVsbG8sIHJlc3RpYyE=" },
+  "download.end": {
+    request_id: "req_8",
+    bytes: 52428800,
+    error: { code: "failed", message: "restic dump failed: ciphertext verification failed" },
+    exit_code: 1,
+  },
   "config.update": {
     repo_url: "sftp:backup@nas:/srv/restic",
     repo_password: "correct horse battery staple",
@@ -147,6 +179,23 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     current: "sha256:94f2f5e71c56d4e3ae6a1d0fa42bc809ae587cf90a227813dc2d8653e869ab17",
     next: "sha256:3b7e0c1d9a54f2e6b8c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2",
   },
+  "files.list": {
+    request_id: "req_7",
+    snapshot_id: "3f1e2d4c",
+    path: "/srv",
+    source_host: "web-02",
+    offset: 0,
+    limit: 500,
+  },
+  "download.start": {
+    request_id: "req_8",
+    snapshot_id: "latest",
+    path: "/srv/db.sql",
+    source_host: "web-02",
+    window: 16,
+  },
+  "download.credit": { request_id: "req_8", chunks: 4 },
+  "download.cancel": { request_id: "req_8" },
   ack: { ids: ["3d4e5f60-7182-493a-9c2d-3e4f5a6b7c8d"] },
   error: { code: "invalid_message", message: "payload.version: Invalid type", ref_id: "1b2c3d4e", retryable: false },
 };

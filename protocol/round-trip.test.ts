@@ -15,9 +15,9 @@ function decoderFor(type: MessageType): (frame: string | Uint8Array) => Decoded<
 }
 
 describe("catalogue", () => {
-  test("has all 12 agent→server and 8 server→agent types", () => {
-    expect(AGENT_TYPES.length).toBe(12);
-    expect(SERVER_TYPES.length).toBe(8);
+  test("has all 16 agent→server and 12 server→agent types", () => {
+    expect(AGENT_TYPES.length).toBe(16);
+    expect(SERVER_TYPES.length).toBe(12);
     expect(Object.keys(EXAMPLES).sort()).toEqual([...AGENT_TYPES, ...SERVER_TYPES].sort());
   });
 });

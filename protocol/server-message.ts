@@ -4,7 +4,9 @@ import { AgentUpdateAvailable } from "./messages/agent-update-available.ts";
 import { CommandCancel } from "./messages/command-cancel.ts";
 import { CommandRun } from "./messages/command-run.ts";
 import { ConfigUpdate } from "./messages/config-update.ts";
+import { DownloadCancel, DownloadCredit, DownloadStart } from "./messages/download.ts";
 import { ErrorMessage } from "./messages/error.ts";
+import { FilesList } from "./messages/files-list.ts";
 import { ScheduleSet } from "./messages/schedule-set.ts";
 import { TlsFingerprints } from "./messages/tls-fingerprints.ts";
 
@@ -16,6 +18,10 @@ export const ServerMessage = v.variant("type", [
   CommandCancel,
   AgentUpdateAvailable,
   TlsFingerprints,
+  FilesList,
+  DownloadStart,
+  DownloadCredit,
+  DownloadCancel,
   Ack,
   ErrorMessage,
 ]);

@@ -21,8 +21,14 @@
  *   so a succeeded backup's snapshot is gone and the server turns the job failed. A server of
  *   protocol 5 or older refuses the unknown type as invalid, and the agent drops it. Versions 1
  *   to 5 are served.
+ * - 7 (2026-12-02): restore confidence. Browse (files.list → files.listed) and download
+ *   (download.start, .credit, .cancel → download.begin, .chunk, .end, credit-based flow control),
+ *   both live and never kept in the outbox; job kind `drill` with its spec; the restore spec's
+ *   `verify` (absent: true). The server sends none of these to an agent before 7 (it refuses the
+ *   request instead, and leaves drill schedules out of that agent's schedule.set). Versions 1 to 6
+ *   are served.
  */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /** Versions this code base can speak; the server refuses a `hello` outside this list. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7];

@@ -101,6 +101,12 @@ export async function handleServerMessage(msg: ServerMessage, c: MessageContext)
     case "agent.update_available":
       c.log.info("a newer agent is available; update it with your package manager", { ...msg.payload });
       return;
+    case "files.list":
+    case "download.start":
+    case "download.credit":
+    case "download.cancel":
+      // Browse and download (protocol 7): served in a later slice.
+      return;
     default: {
       const unreachable: never = msg;
       throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);

@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { READ_DATA_SUBSET, SNAPSHOT_ID } from "../checks.ts";
-import { envelope, Hook, Id, ResticHost, RetentionPolicy, StringList } from "../common.ts";
+import { Count, envelope, Hook, Id, ResticHost, RetentionPolicy, StringList } from "../common.ts";
 
 export const BackupSpec = v.object({
   paths: v.optional(StringList),
@@ -33,8 +33,31 @@ export const RestoreSpec = v.object({
    * snapshot is refused.
    */
   source_host: v.optional(ResticHost),
+  /**
+   * Since protocol 7: whether restic reads every restored file back and compares it with the
+   * snapshot (`--verify`). Absent means true; agents before 7 always verify.
+   */
+  verify: v.optional(v.boolean()),
 });
 export type RestoreSpec = v.InferOutput<typeof RestoreSpec>;
+
+/** A size such as 100M, 2G or 500000 (bytes); K, M, G and T are powers of 1024. */
+export const BYTE_SIZE = /^\d+[KMGT]?$/;
+
+/**
+ * Since protocol 7: a restore drill. It samples up to `sample_files` files (default 20, at most
+ * 1000) of the snapshot (default `latest`, this host's), together at most `max_bytes` (default
+ * 100M), restores them with `restore --verify` into a private temporary folder, hashes them,
+ * compares each with the live file where that is unchanged, and removes the folder.
+ */
+export const DrillSpec = v.object({
+  snapshot_id: v.optional(v.pipe(v.string(), v.regex(SNAPSHOT_ID, "must be a snapshot id or latest"))),
+  sample_files: v.optional(
+    v.pipe(Count, v.minValue(1, "must be at least 1"), v.maxValue(1000, "must be at most 1000")),
+  ),
+  max_bytes: v.optional(v.pipe(v.string(), v.regex(BYTE_SIZE, "must be a size such as 100M or 2G"))),
+});
+export type DrillSpec = v.InferOutput<typeof DrillSpec>;
 
 /** No spec fields yet; an object keeps room for them. */
 export const EmptySpec = v.object({});
@@ -52,6 +75,7 @@ export function specByKind<E extends v.ObjectEntries>(entries: E) {
     v.object({ ...entries, kind: v.literal("check"), spec: v.optional(CheckSpec) }),
     v.object({ ...entries, kind: v.literal("unlock"), spec: v.optional(EmptySpec) }),
     v.object({ ...entries, kind: v.literal("restore"), spec: v.optional(RestoreSpec) }),
+    v.object({ ...entries, kind: v.literal("drill"), spec: v.optional(DrillSpec) }),
   ]);
 }
 
@@ -69,6 +93,7 @@ export function strictSpecByKind<E extends v.ObjectEntries, R extends v.ObjectEn
     v.strictObject({ ...entries, kind: v.literal("check"), spec: v.optional(v.strictObject(CheckSpec.entries)) }),
     v.strictObject({ ...entries, kind: v.literal("unlock"), spec: v.optional(v.strictObject(EmptySpec.entries)) }),
     v.strictObject({ ...entries, kind: v.literal("restore"), spec: v.optional(v.strictObject(restore)) }),
+    v.strictObject({ ...entries, kind: v.literal("drill"), spec: v.optional(v.strictObject(DrillSpec.entries)) }),
   ]);
 }
 

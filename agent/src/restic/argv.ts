@@ -253,6 +253,8 @@ export function buildPlan(cmd: CommandRunPayload, g: GlobalFlags): Checked<JobPl
       }
       return { ok: true, value: plan };
     }
+    case "drill":
+      return { ok: false, error: "restore drills are not supported by this agent yet" };
     default: {
       const never: never = cmd;
       return { ok: false, error: `unknown job kind ${JSON.stringify((never as { kind: string }).kind)}` };

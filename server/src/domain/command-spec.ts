@@ -20,6 +20,14 @@ export function specFromSchedule(s: Schedule): { args: string[] } & JobCommand {
         kind: s.kind,
         spec: typeof s.options.read_data_subset === "string" ? { read_data_subset: s.options.read_data_subset } : {},
       };
+    case "drill": {
+      const spec: JobSpecs["drill"] = {};
+      const o = s.options;
+      if (typeof o.snapshot_id === "string") spec.snapshot_id = o.snapshot_id;
+      if (typeof o.sample_files === "number") spec.sample_files = o.sample_files;
+      if (typeof o.max_bytes === "string") spec.max_bytes = o.max_bytes;
+      return { args: [], kind: s.kind, spec };
+    }
     case "init":
     case "prune":
     case "unlock":

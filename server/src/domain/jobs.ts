@@ -115,6 +115,7 @@ export function createJobs(deps: DomainContext) {
       case "prune":
       case "check":
       case "unlock":
+      case "drill":
         return { args: [], ...jobCommand(input) };
     }
   }

@@ -163,6 +163,12 @@ export function createGateway(
         if (!result.ok) error(conn, result.code, result.message, msg.id);
         return;
       }
+      case "files.listed":
+      case "download.begin":
+      case "download.chunk":
+      case "download.end":
+        // Live answers to a browse or a download (issue 16): routed in a later slice.
+        return;
       default: {
         const unreachable: never = msg;
         throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
