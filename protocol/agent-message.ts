@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { CommandResult } from "./messages/command-result.ts";
-import { DownloadBegin, DownloadChunk, DownloadEnd } from "./messages/download.ts";
+import { DownloadBegin, DownloadEnd } from "./messages/download.ts";
 import { FilesListed } from "./messages/files-list.ts";
 import { Heartbeat } from "./messages/heartbeat.ts";
 import { Hello } from "./messages/hello.ts";
@@ -30,7 +30,6 @@ export const AgentMessage = v.variant("type", [
   RepoMissing,
   FilesListed,
   DownloadBegin,
-  DownloadChunk,
   DownloadEnd,
 ]);
 export type AgentMessage = v.InferOutput<typeof AgentMessage>;

@@ -124,7 +124,6 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     size: 52428800,
     error: { code: "snapshot_missing", message: "snapshot 3f1e2d4c does not exist in the repository" },
   },
-  "download.chunk": { request_id: "req_8", seq: 0, data: "SGVsbG8sIHJlc3RpYyE=" },
   "download.end": {
     request_id: "req_8",
     bytes: 52428800,

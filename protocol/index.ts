@@ -3,6 +3,7 @@
 
 export * from "./agent-message.ts";
 export * from "./checks.ts";
+export * from "./chunk-frame.ts";
 export * from "./common.ts";
 export * from "./decode.ts";
 export * from "./encode.ts";

@@ -15,8 +15,8 @@ function decoderFor(type: MessageType): (frame: string | Uint8Array) => Decoded<
 }
 
 describe("catalogue", () => {
-  test("has all 16 agent→server and 12 server→agent types", () => {
-    expect(AGENT_TYPES.length).toBe(16);
+  test("has all 15 agent→server and 12 server→agent types", () => {
+    expect(AGENT_TYPES.length).toBe(15);
     expect(SERVER_TYPES.length).toBe(12);
     expect(Object.keys(EXAMPLES).sort()).toEqual([...AGENT_TYPES, ...SERVER_TYPES].sort());
   });

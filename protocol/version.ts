@@ -22,7 +22,8 @@
  *   protocol 5 or older refuses the unknown type as invalid, and the agent drops it. Versions 1
  *   to 5 are served.
  * - 7 (2026-12-02): restore confidence. Browse (files.list → files.listed) and download
- *   (download.start, .credit, .cancel → download.begin, .chunk, .end, credit-based flow control),
+ *   (download.start, .credit, .cancel → download.begin, .chunk, .end, credit-based flow control;
+ *   download.chunk is the protocol's one binary frame, chunk-frame.ts),
  *   both live and never kept in the outbox; job kind `drill` with its spec; the restore spec's
  *   `verify` (absent: true). The server sends none of these to an agent before 7 (it refuses the
  *   request instead, and leaves drill schedules out of that agent's schedule.set). Versions 1 to 6

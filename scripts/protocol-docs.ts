@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { encode, type MessageType } from "../protocol/encode.ts";
 import { EXAMPLES } from "../protocol/examples.ts";
 import { MAX_FRAME_BYTES, MAX_JSON_DEPTH } from "../protocol/limits.ts";
+import { MAX_CHUNK_BYTES } from "../protocol/messages/download.ts";
 import { MAX_LOG_LINES_PER_FRAME } from "../protocol/messages/job-log.ts";
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from "../protocol/version.ts";
 import { TICK_SKEW_MS } from "../server/src/domain/cron.ts";
@@ -96,6 +97,13 @@ export function renderProtocolDocs(): string {
     "  the offending field's path (e.g. `payload.lines.0.seq`). The frame is dropped and the connection stays up.",
     "- Payload field names are snake_case; times are RFC 3339 strings (any offset, up to nanoseconds; the server",
     "  keeps them in UTC, to the millisecond); optional fields may be omitted.",
+    "",
+    "One frame is binary, not JSON (since protocol 7): `download.chunk`, a download's bytes (agent → server),",
+    "so that a file crosses the link without base64 and JSON copies. Its layout (protocol/chunk-frame.ts):",
+    "byte 0 is `0x01` (no JSON text frame starts with it); bytes 1-4 the chunk's `seq`, unsigned 32-bit",
+    "big-endian; byte 5 the length n of `request_id` (1 to 200); then `request_id` in UTF-8; then the chunk's",
+    `bytes, at most ${MAX_CHUNK_BYTES} (512 KiB). It has no envelope id: it is live, never stored or acked, like`,
+    "the other browse and download messages, and its order is kept by `seq` under `download.credit`'s window.",
     "",
     "Versions: the agent names its version in `hello.protocol_version`. The server speaks a range",
     `(${SUPPORTED_PROTOCOL_VERSIONS.join(", ")}) and answers each agent in its own version, so a fleet upgrades one host at a time`,

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import {
   type AgentMessageType,
   encode,
+  encodeChunkFrame,
   envelopeOf,
   type PayloadOf,
   PROTOCOL_VERSION,
@@ -15,9 +16,11 @@ import { Delivery } from "./delivery.ts";
 import { handleServerMessage, type MessageContext } from "./handle-message.ts";
 import { hostInfo, hostTimeZone } from "./host-info.ts";
 import { IDLE_JIT_POLICY, type SetJitPolicy, WORK_JIT_POLICY } from "./jit-policy.ts";
+import { LiveRequests } from "./live/live-requests.ts";
 import type { Logger, Redactor } from "./log.ts";
 import { pinFirstRepository } from "./policy/repository-pin.ts";
 import { recoverJobs } from "./recovery.ts";
+import { removeLeftoverDrillFolders } from "./restic/drill.ts";
 import { bunSpawn, detectResticVersion, type RepoConfig, type SpawnFn, Supervisor } from "./restic/index.ts";
 import { removeLeftoverPasswordFiles } from "./restic/secrets.ts";
 import { Scheduler } from "./scheduler.ts";
@@ -60,6 +63,8 @@ export class Agent {
   readonly delivery: Delivery;
   readonly supervisor: Supervisor;
   readonly scheduler: Scheduler;
+  /** Browse and download requests: live-only, beside the job queue (live/live-requests.ts). */
+  readonly live: LiveRequests;
   readonly #messages: MessageContext;
 
   private constructor(
@@ -87,6 +92,23 @@ export class Agent {
       // The JIT works normally while jobs (and their reports) run, and is held back otherwise.
       onBusy: (busy) => o.setJitPolicy?.(busy ? WORK_JIT_POLICY : IDLE_JIT_POLICY),
     });
+    this.live = new LiveRequests({
+      resticPath: o.resticPath,
+      spawn: o.spawn ?? bunSpawn,
+      clock: o.clock,
+      log: o.log,
+      tempDir: join(o.stateDir, "tmp"),
+      cacheDir: join(o.stateDir, "cache"),
+      ...(o.cancelGraceMs !== undefined ? { cancelGraceMs: o.cancelGraceMs } : {}),
+      getRepo: () => this.repo(),
+      policy: o.policy,
+      repositoryPin: () => this.state.identity()?.repository_pin ?? null,
+      heldTokens: () => [this.identity.agent_token],
+      resticHost: identity.restic_host ?? MACHINE_HOSTNAME,
+      machineHost: MACHINE_HOSTNAME,
+      send: (type, payload) => this.#send(type, payload),
+      sendChunk: (requestId, seq, bytes) => this.#link?.send(encodeChunkFrame(requestId, seq, bytes)) ?? false,
+    });
     this.scheduler = new Scheduler({
       clock: o.clock,
       send: null,
@@ -97,6 +119,7 @@ export class Agent {
       state,
       scheduler: this.scheduler,
       supervisor: this.supervisor,
+      live: this.live,
       delivery: this.delivery,
       redactor: o.redactor,
       log: o.log,
@@ -116,6 +139,9 @@ export class Agent {
     // Only a job's clean end removes its password file: a crash leaves it here.
     const leftover = await removeLeftoverPasswordFiles(tmp);
     if (leftover) o.log.info("removed password files left by an earlier run", { count: leftover, dir: tmp });
+    // A drill's restored files, left by a crash mid-drill (they can be large).
+    const drills = await removeLeftoverDrillFolders(tmp, (text) => o.log.warn(text));
+    if (drills) o.log.info("removed drill folders left by an earlier run", { count: drills, dir: tmp });
     const state = await StateStore.open(o.stateDir, { log: o.log, clock: o.clock });
     let identity = state.identity();
     if (!identity) return null;
@@ -215,6 +241,8 @@ export class Agent {
 
   #onClose(): void {
     this.#link = null;
+    // Nobody can receive the rest of a browse or download: stop their restic now.
+    this.live.cancelAll();
     this.scheduler.setSend(null);
     void this.#writeStatus();
   }
@@ -289,6 +317,7 @@ export class Agent {
   async stop(): Promise<void> {
     await this.scheduler.stop();
     await this.supervisor.stop();
+    await this.live.stop();
     await this.#inbox;
     await this.outbox.flush();
     await this.state.settled();

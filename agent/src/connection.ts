@@ -13,8 +13,8 @@ export const HEARTBEAT_MS = 30_000;
 export const SILENCE_LIMIT_MS = 90_000;
 
 export interface Link {
-  /** Sends a text frame; false when the socket is not open. */
-  send(text: string): boolean;
+  /** Sends a text frame (or a binary one: download chunks); false when the socket is not open. */
+  send(frame: string | Uint8Array<ArrayBuffer>): boolean;
   close(): void;
 }
 
@@ -68,9 +68,9 @@ export function connectOnce(o: ConnectOptions): Promise<ConnectOutcome> {
       ...(o.tls ? { tls: o.tls } : {}),
     } as never);
     const link: Link = {
-      send(text) {
+      send(frame) {
         if (ws.readyState !== WebSocket.OPEN) return false;
-        ws.send(text);
+        ws.send(frame);
         return true;
       },
       close: () => ws.close(1000, "agent stopping"),

@@ -35,6 +35,7 @@ async function agentWithContext() {
     state: agent.state,
     scheduler: agent.scheduler,
     supervisor: agent.supervisor,
+    live: agent.live,
     delivery: agent.delivery,
     stateDir: dir,
     emit: agent.emit,

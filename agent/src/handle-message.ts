@@ -1,6 +1,7 @@
 import type { AgentMessageType, PayloadOf, ReportedHostPolicy, ServerMessage } from "../../protocol/index.ts";
 import type { Clock } from "./clock.ts";
 import type { Delivery } from "./delivery.ts";
+import type { LiveRequests } from "./live/live-requests.ts";
 import type { Logger, Redactor } from "./log.ts";
 import { pinFirstRepository, warnIfRepositoryRefused } from "./policy/repository-pin.ts";
 import type { Emit, Supervisor } from "./restic/index.ts";
@@ -13,6 +14,8 @@ export interface MessageContext {
   state: StateStore;
   scheduler: Scheduler;
   supervisor: Supervisor;
+  /** Browse and download (files.list, download.*): live-only, beside the job queue. */
+  live: LiveRequests;
   delivery: Delivery;
   redactor: Redactor;
   log: Logger;
@@ -101,11 +104,21 @@ export async function handleServerMessage(msg: ServerMessage, c: MessageContext)
     case "agent.update_available":
       c.log.info("a newer agent is available; update it with your package manager", { ...msg.payload });
       return;
+    // Browse and download start in the background and return at once: the next message may be
+    // the credit a running download waits for.
     case "files.list":
+      c.live.filesList(msg.payload);
+      return;
     case "download.start":
+      c.live.downloadStart(msg.payload);
+      return;
     case "download.credit":
+      c.live.credit(msg.payload.request_id, msg.payload.chunks);
+      return;
     case "download.cancel":
-      // Browse and download (protocol 7): served in a later slice.
+      if (!c.live.cancel(msg.payload.request_id)) {
+        c.log.debug("cancel for a download that is not running here", { request_id: msg.payload.request_id });
+      }
       return;
     default: {
       const unreachable: never = msg;

@@ -1,56 +1,19 @@
 // 1. Supervision overhead: a backup run through server → agent → restic, until the API shows
 // the job finished, against the bare `restic backup --json` of the same data. Fresh local
 // repository for every run; the two alternate (ABBA order), median of the pairs.
-import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AgentProc, enrollAgent, RESTIC, startAgent } from "../lib/agent-proc.ts";
 import { removeDir, tempDir } from "../lib/cleanup.ts";
 import type { BenchContext, Benchmark } from "../lib/context.ts";
 import { EventStream } from "../lib/events.ts";
+import { type DataSet, makeDataSet, resticEnv, resticInit } from "../lib/restic-data.ts";
 import { apiClient, initDataDir, type Served, startFleetServer } from "../lib/servers.ts";
 import { median } from "../lib/stats.ts";
 
 const BENCH = "1 supervision";
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 const REPO_PASSWORD = "bench-repo-password";
-
-interface DataSet {
-  dir: string;
-  bytes: number;
-  files: number;
-}
-
-/** Large random files (incompressible, no dedup) plus many small files in 100-file directories. */
-function makeDataSet(dir: string, largeFiles: number, largeMiB: number, smallFiles: number): DataSet {
-  mkdirSync(dir, { recursive: true });
-  let bytes = 0;
-  for (let i = 0; i < largeFiles; i++) {
-    const fd = openSync(join(dir, `large-${i}.bin`), "w");
-    for (let m = 0; m < largeMiB; m++) writeSync(fd, randomBytes(1024 * 1024));
-    closeSync(fd);
-    bytes += largeMiB * 1024 * 1024;
-  }
-  for (let i = 0; i < smallFiles; i++) {
-    const sub = join(dir, "small", `d${String(Math.floor(i / 100)).padStart(3, "0")}`);
-    if (i % 100 === 0) mkdirSync(sub, { recursive: true });
-    const size = 200 + ((i * 7919) % 1848);
-    writeFileSync(join(sub, `f${String(i).padStart(5, "0")}.txt`), randomBytes(size));
-    bytes += size;
-  }
-  return { dir, bytes, files: largeFiles + smallFiles };
-}
-
-function resticEnv(repo: string, passwordFile: string, cacheDir: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("RESTIC_")) env[k] = v;
-  return { ...env, RESTIC_REPOSITORY: repo, RESTIC_PASSWORD_FILE: passwordFile, RESTIC_CACHE_DIR: cacheDir };
-}
-
-function resticInit(repo: string, passwordFile: string, cacheDir: string): void {
-  const r = Bun.spawnSync([RESTIC, "init"], { env: resticEnv(repo, passwordFile, cacheDir), stdin: "ignore" });
-  if (r.exitCode !== 0) throw new Error(`restic init failed: ${r.stderr.toString()}`);
-}
 
 /** The baseline: bare `restic backup --json`, stdout read to the end as the agent does. */
 async function bareBackup(data: DataSet, repo: string, passwordFile: string, cacheDir: string): Promise<number> {

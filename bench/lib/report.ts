@@ -1,6 +1,6 @@
 // Results: one row per figure (value, baseline, ratio, target, met), printed as a table and saved as JSON.
 
-export type Unit = "s" | "ms" | "MB" | "%" | "lines/s" | "s/h" | "agents" | "count" | "B";
+export type Unit = "s" | "ms" | "MB" | "MB/s" | "%" | "lines/s" | "s/h" | "agents" | "count" | "B";
 
 /** A target is checked against the value or against the ratio value / baseline. */
 export type Target =

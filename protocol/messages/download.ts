@@ -3,7 +3,7 @@ import { SNAPSHOT_ID } from "../checks.ts";
 import { Count, envelope, Id, ResticHost, ShortText } from "../common.ts";
 import { RequestError, SnapshotPath } from "./files-list.ts";
 
-/** Raw bytes per `download.chunk` at most; base64 makes that about 683 KiB, under the frame limit. */
+/** Raw bytes per `download.chunk` (a binary frame, chunk-frame.ts) at most, under the frame limit. */
 export const MAX_CHUNK_BYTES = 512 * 1024;
 /** Chunks the agent may have in flight for one download at most. */
 export const MAX_DOWNLOAD_WINDOW = 64;
@@ -54,15 +54,7 @@ export type DownloadBeginPayload = v.InferOutput<typeof DownloadBeginPayload>;
 export const DownloadBegin = envelope("download.begin", DownloadBeginPayload);
 export type DownloadBegin = v.InferOutput<typeof DownloadBegin>;
 
-/** Since protocol 7 (agent → server): bytes `seq` (0, 1, 2...) of the stream, base64. */
-export const DownloadChunkPayload = v.object({
-  request_id: Id,
-  seq: Count,
-  data: v.pipe(v.string(), v.maxLength(Math.ceil(MAX_CHUNK_BYTES / 3) * 4)),
-});
-export type DownloadChunkPayload = v.InferOutput<typeof DownloadChunkPayload>;
-export const DownloadChunk = envelope("download.chunk", DownloadChunkPayload);
-export type DownloadChunk = v.InferOutput<typeof DownloadChunk>;
+// download.chunk, agent → server, is a binary frame: see ../chunk-frame.ts.
 
 /**
  * Since protocol 7 (agent → server): the stream is over: `bytes` were sent in all. With `error`,

@@ -15,6 +15,8 @@ const fleet: FleetMetrics = {
       enrolledAt: "2026-12-01T00:00:00Z",
       lastSuccessAt: null,
       health: "stale",
+      lastDrill: null,
+      lastFullReadAt: null,
     },
     {
       id: "h2",
@@ -23,6 +25,8 @@ const fleet: FleetMetrics = {
       enrolledAt: "2026-12-01T00:00:00Z",
       lastSuccessAt: "2026-12-02T01:00:00Z",
       health: "ok",
+      lastDrill: { at: "2026-12-02T01:00:00Z", result: "failed" },
+      lastFullReadAt: "2026-12-02T01:00:00Z",
     },
   ],
   health: { ok: 1, warning: 0, failed: 0, stale: 1, pending: 0, unscheduled: 0 },
@@ -52,6 +56,16 @@ test("every host has its per-host series; the last success stays absent for one 
   expect(text).not.toContain('restic_fleet_last_successful_backup_timestamp_seconds{host_id="h1"');
   expect(text).toContain('restic_fleet_alerts_firing{host_id="h1",host="never-01",condition="backup_stale"} 1');
   expect(text).toContain('restic_fleet_alerts_firing_by_condition{condition="drill_failed"} 0');
+});
+
+test("the last drill and the last full read are per-host series, absent for a host without one", () => {
+  const text = renderMetrics(fleet, new Counters());
+  const h2 = 'host_id="h2",host="a \\"b\\"\\\\c\\nd"';
+  expect(text).toContain(`restic_fleet_last_drill_timestamp_seconds{${h2},result="failed"} 1796173200`);
+  expect(text).toContain(`restic_fleet_last_full_read_timestamp_seconds{${h2}} 1796173200`);
+  expect(text).not.toContain('restic_fleet_last_drill_timestamp_seconds{host_id="h1"');
+  expect(text).not.toContain('restic_fleet_last_full_read_timestamp_seconds{host_id="h1"');
+  expect(text).toContain('restic_fleet_jobs{kind="drill",status="failed"} 0');
 });
 
 test("docs/prometheus-alerts.yml parses and uses only metrics the server exposes", async () => {

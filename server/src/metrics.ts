@@ -52,6 +52,8 @@ export function renderMetrics(m: FleetMetrics, counters: Counters): string {
   const online: string[] = [];
   const enrolled: string[] = [];
   const health: string[] = [];
+  const drills: string[] = [];
+  const fullReads: string[] = [];
   for (const h of m.hosts) {
     const l = `host_id="${escapeLabel(h.id)}",host="${escapeLabel(h.name)}"`;
     if (h.lastSuccessAt !== null) {
@@ -60,6 +62,12 @@ export function renderMetrics(m: FleetMetrics, counters: Counters): string {
     online.push(`restic_fleet_host_online{${l}} ${h.online ? 1 : 0}`);
     enrolled.push(`restic_fleet_host_enrolled_timestamp_seconds{${l}} ${seconds(h.enrolledAt)}`);
     health.push(`restic_fleet_host_backup_health{${l},health="${h.health}"} 1`);
+    if (h.lastDrill)
+      drills.push(
+        `restic_fleet_last_drill_timestamp_seconds{${l},result="${h.lastDrill.result}"} ${seconds(h.lastDrill.at)}`,
+      );
+    if (h.lastFullReadAt)
+      fullReads.push(`restic_fleet_last_full_read_timestamp_seconds{${l}} ${seconds(h.lastFullReadAt)}`);
   }
   family(
     lines,
@@ -88,6 +96,20 @@ export function renderMetrics(m: FleetMetrics, counters: Counters): string {
     "gauge",
     "The host's backup health as the dashboard shows it, in the label (ok, warning, failed, stale, pending, unscheduled); one series of value 1 for every enrolled host.",
     health,
+  );
+  family(
+    lines,
+    "restic_fleet_last_drill_timestamp_seconds",
+    "gauge",
+    "Finish time of each host's last restore drill, its result (passed, failed) in the label; absent before the first.",
+    drills,
+  );
+  family(
+    lines,
+    "restic_fleet_last_full_read_timestamp_seconds",
+    "gauge",
+    "When each host's rolling data check last read every part of the data; absent before the first full cycle.",
+    fullReads,
   );
   family(
     lines,

@@ -114,6 +114,8 @@ export function startServer(opts: ServerOptions): RunningServer {
   function sweep() {
     for (const hostId of domain.presence.sweep()) registry.close(hostId, 4003, "no heartbeat for 90 s");
     domain.jobs.sweep();
+    // Browses and downloads whose agent has not answered within 30 s.
+    domain.snapshotFiles.sweep();
     // Alerts: every host's conditions, then what is due to go out (DESIGN §8.4: within 60 s).
     domain.alerts.sweep();
     void domain.alertDelivery

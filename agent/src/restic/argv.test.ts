@@ -148,6 +148,13 @@ describe("argv builders", () => {
     ]);
   });
 
+  test("restore: --verify unless the spec says verify: false", () => {
+    const spec = { snapshot_id: "latest", target: "/r" };
+    expect(plan({ job_id: "j", kind: "restore", spec: { ...spec, verify: true } }).steps[0]).toContain("--verify");
+    const off = plan({ job_id: "j", kind: "restore", spec: { ...spec, verify: false } });
+    expect(off.steps[0]).toEqual(["restore", "latest", "--json", "--host=web-a", "--target=/r"]);
+  });
+
   test("restore: latest is this host's own unless a source host is named", () => {
     const spec = { snapshot_id: "latest", target: "/r" };
     expect(plan({ job_id: "j", kind: "restore", spec }).steps[0]).toContain("--host=web-a");

@@ -3,6 +3,7 @@ import {
   type BackupSpec,
   type CheckSpec,
   type CommandRunPayload,
+  type DrillSpec,
   type ForgetSpec,
   KEEP_WITHIN,
   READ_DATA_SUBSET,
@@ -10,6 +11,7 @@ import {
   type RestoreSpec,
   SNAPSHOT_ID,
 } from "../../../protocol/index.ts";
+import { DEFAULT_MAX_BYTES, DEFAULT_SAMPLE_FILES, parseByteSize } from "./drill-sample.ts";
 import type { RestoreSource } from "./restore-source.ts";
 import type { ResticFeatures } from "./types.ts";
 import {
@@ -56,6 +58,8 @@ export interface JobPlan {
    */
   restoreOf?: RestoreSource & { spec: RestoreSpec };
   backup?: BackupInput;
+  /** A restore drill: its own steps (drill.ts), not `steps`. */
+  drill?: DrillInput;
   preHook?: string;
   postHook?: string;
 }
@@ -91,6 +95,26 @@ export function snapshotsArgv(host: string): string[] {
 /** One snapshot by id, whatever its host (restic ignores --host for ids), to check whose it is. */
 export function snapshotLookupArgv(snapshotId: string): string[] {
   return ["snapshots", "--json", "--no-lock", snapshotId];
+}
+
+/**
+ * Browse (browse.ts): `ls` of one path, read-only (--no-lock, beside any running job). With
+ * a directory it prints the snapshot, the directory's own node and its direct children (measured
+ * on 0.14 and 0.18). `--host` only for latest: restic ignores it for an explicit id (0.14 says
+ * "Ignoring filters"), whose owner the caller checks from the snapshot line instead.
+ */
+export function lsArgv(snapshotId: string, path: string, latestHost: string): string[] {
+  const scope = snapshotId === "latest" ? hostScope(latestHost) : [];
+  return ["ls", "--json", "--no-lock", ...scope, "--", snapshotId, path];
+}
+
+/**
+ * Download (download.ts): `dump` of one file, or of a directory as a tar (`--archive=tar`,
+ * restic's default in 0.14 and 0.18, stated so it cannot drift), to stdout. Always given the full
+ * id that `ls` resolved, so the bytes come from the snapshot whose owner was checked.
+ */
+export function dumpArgv(fullSnapshotId: string, path: string, dir: boolean): string[] {
+  return ["dump", "--json", "--no-lock", ...(dir ? ["--archive=tar"] : []), "--", fullSnapshotId, path];
 }
 
 /** `restic init`: it takes no lock (there is no repository to lock yet). */
@@ -199,11 +223,73 @@ export function restoreArgv(spec: RestoreSpec | undefined, g: GlobalFlags): Chec
       ...common(g, true),
       ...scope,
       `--target=${target.value}`,
-      // Reads every restored file back and compares it with the snapshot (exists in 0.14).
-      "--verify",
+      // Reads every restored file back and compares it with the snapshot (exists in 0.14);
+      // on unless the spec says `verify: false` (protocol 7), as before it.
+      ...(spec.verify !== false ? ["--verify"] : []),
       ...includes.value.map((p) => `--include=${escapeGlob(p, g.platform)}`),
     ],
   };
+}
+
+/** What a drill runs on, from its spec with the protocol's defaults filled in (drill.ts runs it). */
+export interface DrillInput {
+  /** `latest` (this host's) or an id, looked up and checked to be this host's before use. */
+  snapshotId: string;
+  sampleFiles: number;
+  maxBytes: number;
+}
+
+export function drillInput(spec: DrillSpec | undefined): Checked<DrillInput> {
+  const snapshotId = spec?.snapshot_id ?? "latest";
+  if (!SNAPSHOT_ID.test(snapshotId)) {
+    return { ok: false, error: `snapshot_id ${JSON.stringify(snapshotId)} must be a snapshot id or latest` };
+  }
+  const sampleFiles = spec?.sample_files ?? DEFAULT_SAMPLE_FILES;
+  // The protocol caps it at 1000, so that one restore's argv of --include flags stays bounded.
+  if (!Number.isInteger(sampleFiles) || sampleFiles < 1 || sampleFiles > 1000) {
+    return { ok: false, error: `sample_files ${sampleFiles} must be a whole number from 1 to 1000` };
+  }
+  const maxBytes = spec?.max_bytes === undefined ? DEFAULT_MAX_BYTES : parseByteSize(spec.max_bytes);
+  if (maxBytes === null || maxBytes < 1) {
+    return { ok: false, error: `max_bytes ${JSON.stringify(spec?.max_bytes)} must be a size such as 100M or 2G` };
+  }
+  return { ok: true, value: { snapshotId, sampleFiles, maxBytes } };
+}
+
+/** This host's latest snapshot, to pin the drill to one full id (a backup may land meanwhile). */
+export function latestSnapshotArgv(host: string): string[] {
+  return ["snapshots", "--json", "--no-lock", ...hostScope(host), "latest"];
+}
+
+/**
+ * Every node of the drill's snapshot, given by the full id already checked to be this host's
+ * (restic ignores --host for ids). It takes the usual non-exclusive lock, as the restore after it
+ * does, so a prune elsewhere cannot remove packs under it.
+ */
+export function drillListArgv(fullSnapshotId: string, g: GlobalFlags): string[] {
+  return ["ls", ...common(g, true), "--", fullSnapshotId];
+}
+
+/**
+ * The drill's one restore: the sampled files by exact path (escaped, since restic's includes are
+ * globs and `weird[1].txt` unescaped matches nothing), read back with --verify, into the drill's
+ * private folder. `escapeInclude` is a seam for the test that shows a broken escape fails the drill.
+ */
+export function drillRestoreArgv(
+  fullSnapshotId: string,
+  target: string,
+  paths: readonly string[],
+  g: GlobalFlags,
+  escapeInclude: (literal: string) => string = (p) => escapeGlob(p, g.platform),
+): string[] {
+  return [
+    "restore",
+    fullSnapshotId,
+    ...common(g, true),
+    `--target=${target}`,
+    "--verify",
+    ...paths.map((p) => `--include=${escapeInclude(p)}`),
+  ];
 }
 
 /** The plan for one command.run; an error names what the server sent wrong. */
@@ -253,8 +339,10 @@ export function buildPlan(cmd: CommandRunPayload, g: GlobalFlags): Checked<JobPl
       }
       return { ok: true, value: plan };
     }
-    case "drill":
-      return { ok: false, error: "restore drills are not supported by this agent yet" };
+    case "drill": {
+      const drill = drillInput(cmd.spec);
+      return drill.ok ? { ok: true, value: { steps: [], drill: drill.value } } : drill;
+    }
     default: {
       const never: never = cmd;
       return { ok: false, error: `unknown job kind ${JSON.stringify((never as { kind: string }).kind)}` };

@@ -4,6 +4,7 @@ import { backupArgv, buildPlan, type GlobalFlags, type JobPlan, restoreArgv, sna
 import { ensureRepository } from "./auto-init.ts";
 import { missingPaths } from "./child-control.ts";
 import { classifyFailure, repositoryPresence } from "./classify.ts";
+import { type DrillDeps, runDrill } from "./drill.ts";
 import type { Capture, LastCheck, SnapshotSizes } from "./follow-up.ts";
 import { JobProcesses, type ProcessSeams } from "./job-processes.ts";
 import { LogBatcher } from "./log-batcher.ts";
@@ -163,7 +164,7 @@ export class JobRun {
     const { resticHost, machineHost, hostNotice } = this.#ctx;
     const kind = this.#cmd.kind;
     if (hostNotice.shown || !machineHost || machineHost === resticHost) return;
-    if (kind !== "backup" && kind !== "forget" && kind !== "restore") return;
+    if (kind !== "backup" && kind !== "forget" && kind !== "restore" && kind !== "drill") return;
     hostNotice.shown = true;
     this.#log.add(
       "event",
@@ -186,6 +187,7 @@ export class JobRun {
   async #execute(repo: RepoConfig, plan: JobPlan, globals: GlobalFlags): Promise<Outcome> {
     const steps = [...plan.steps];
     this.#hostNotice();
+    if (plan.drill) return runDrill(plan.drill, this.#drillDeps(globals));
     if (plan.restoreOf) {
       const source = await this.#checkRestoreSource(plan.restoreOf);
       if (typeof source !== "string") return source;
@@ -246,6 +248,23 @@ export class JobRun {
       if (hook.exitCode !== 0) outcome = withPostHookFailure(outcome, hook.exitCode, hook.tailLines);
     }
     return outcome;
+  }
+
+  #drillDeps(globals: GlobalFlags): DrillDeps {
+    const { resticHost, machineHost } = this.#ctx;
+    return {
+      restic: (args, out) => this.#processes.restic(args, out),
+      output: (progress) => new StepOutput(this.id, this.#log, progress ? this.#progress : null, this.#redact),
+      log: (text) => this.#log.add("event", text),
+      cancelRequested: () => this.#cancelRequested,
+      redact: this.#redact,
+      resticPath: this.#ctx.resticPath,
+      tempDir: this.#ctx.tempDir,
+      globals,
+      // As a restore by id: snapshots an older agent wrote under the machine's hostname are this host's.
+      hosts: machineHost && machineHost !== resticHost ? [resticHost, machineHost] : [resticHost],
+      random: Math.random,
+    };
   }
 
   #autoInit(repoUrl: string, globals: GlobalFlags): Promise<Outcome | null> {

@@ -7,6 +7,13 @@ export interface RestoreSource {
   hosts: string[];
 }
 
+/** What restic says of a snapshot: `snapshots --json` entries and `ls --json`'s first line alike. */
+export interface FoundSnapshot {
+  id: string;
+  short_id?: string | undefined;
+  hostname?: string | undefined;
+}
+
 /**
  * restic ignores `--host` for an explicit snapshot id (it filters only `latest`), so a restore by id looks
  * the snapshot up first (`snapshots --json <id>`) and this decides from restic's answer: the full
@@ -14,7 +21,18 @@ export interface RestoreSource {
  * version (0.14 exits 0 and says "no matching ID found" on stderr).
  */
 export function judgeRestoreSource(stdout: string[], want: RestoreSource): Outcome | string {
-  const found = parseJsonLine(stdout, ResticSnapshotList)?.[0];
+  return judgeSnapshotOwner(parseJsonLine(stdout, ResticSnapshotList)?.[0], want);
+}
+
+/**
+ * The same rule for any command that takes a snapshot by id (restore, browse, download): the
+ * snapshot must exist and belong to one of want.hosts. `action` words the refusal's advice.
+ */
+export function judgeSnapshotOwner(
+  found: FoundSnapshot | undefined,
+  want: RestoreSource,
+  action: "restore" | "browse" | "download" = "restore",
+): Outcome | string {
   if (!found) {
     return failed(
       -1,
@@ -24,11 +42,14 @@ export function judgeRestoreSource(stdout: string[], want: RestoreSource): Outco
   }
   const owner = found.hostname ?? "";
   if (!want.hosts.includes(owner)) {
+    const advice =
+      action === "restore"
+        ? "to restore another host's snapshot, name that host as the restore's source host"
+        : `to ${action} another host's snapshot from a repository both use, name that host as the source host`;
     return failed(
       -1,
       `snapshot ${found.short_id ?? want.snapshotId} belongs to host "${owner}", not to this host ` +
-        `("${want.hosts.join('" or "')}"); to restore another host's snapshot, name that host as the ` +
-        "restore's source host",
+        `("${want.hosts.join('" or "')}"); ${advice}`,
       "other_host",
     );
   }

@@ -81,6 +81,8 @@ export type FailureReason =
   | "snapshot_missing"
   | "other_host"
   | "policy"
+  /** A restore drill found a file it could not restore, verify or match (drill.ts). */
+  | "drill_failed"
   | "unknown";
 
 /** The restic features the argv builders switch on; from `restic version`. */

@@ -3,6 +3,7 @@ import { type HostFacts, heldConditions, transitions } from "./alert-conditions.
 
 const now = new Date("2026-12-02T12:00:00Z");
 const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
+  name: "web-1",
   online: true,
   last_seen_at: "2026-12-02T11:59:50Z",
   enrolled_at: "2026-11-01T00:00:00Z",
@@ -12,6 +13,7 @@ const facts = (over: Partial<HostFacts> = {}): HostFacts => ({
   last_check: null,
   expected_interval_s: 3600,
   last_successful_backup_at: "2026-12-02T11:00:00Z",
+  last_drill: null,
   ...over,
 });
 const held = (f: HostFacts, offlineAfterS = 3600) => [...heldConditions(f, now, offlineAfterS).keys()];
@@ -60,4 +62,25 @@ test("transitions: what starts to hold fires, what stopped holding resolves, the
   ]);
   expect(t.fire.map(([c]) => c)).toEqual(["host_offline"]);
   expect(t.resolve).toEqual([{ id: "a2", condition: "backup_failed" }]);
+});
+
+test("drill_failed holds while the last drill failed, naming the host, the snapshot and the reason", () => {
+  const failed = heldConditions(
+    facts({
+      last_drill: { result: "failed", snapshot_id: "3f2a9c1d", reason: "2 files differ from the live files\nmore" },
+    }),
+    now,
+    3600,
+  );
+  expect([...failed.keys()]).toEqual(["drill_failed"]);
+  expect(failed.get("drill_failed")?.summary).toBe(
+    "restore drill failed on web-1 (snapshot 3f2a9c1d): 2 files differ from the live files",
+  );
+  const unnamed = heldConditions(
+    facts({ last_drill: { result: "failed", snapshot_id: null, reason: null } }),
+    now,
+    3600,
+  );
+  expect(unnamed.get("drill_failed")?.summary).toBe("restore drill failed on web-1 (snapshot latest): no reason given");
+  expect(held(facts({ last_drill: { result: "passed", snapshot_id: "3f2a9c1d", reason: null } }))).toEqual([]);
 });

@@ -16,6 +16,8 @@ export type Condition = (typeof CONDITIONS)[number];
 export const DEFAULT_OFFLINE_AFTER_S = 3600;
 
 export interface HostFacts {
+  /** The host's display name, which a drill's summary names. */
+  name: string;
   online: boolean;
   last_seen_at: string | null;
   enrolled_at: string;
@@ -29,6 +31,8 @@ export interface HostFacts {
   last_check: { status: string; error: string | null; finished_at: string | null } | null;
   expected_interval_s: number | null;
   last_successful_backup_at: string | null;
+  /** The last finished drill (migration 15): failed when its job failed or its report said so. */
+  last_drill: { result: "passed" | "failed"; snapshot_id: string | null; reason: string | null } | null;
 }
 
 export interface Held {
@@ -80,6 +84,13 @@ export function heldConditions(f: HostFacts, now: Date, offlineAfterS: number): 
   }
   if (f.last_check?.status === "failed") {
     held.set("check_failed", { summary: `check failed: ${firstLine(f.last_check.error, "no error given")}` });
+  }
+  // Holds until a later drill passes (the facts keep only the last finished one).
+  if (f.last_drill?.result === "failed") {
+    const snapshot = f.last_drill.snapshot_id ?? "latest";
+    held.set("drill_failed", {
+      summary: `restore drill failed on ${f.name} (snapshot ${snapshot}): ${firstLine(f.last_drill.reason, "no reason given")}`,
+    });
   }
   return held;
 }

@@ -1,8 +1,33 @@
 import type { CommandRunPayload, JobKind, JobSpecs } from "../../../protocol/index.ts";
+import { rollingParts } from "./read-cycles.ts";
 import type { Job, JobCommand, Schedule, WireCommand } from "./types.ts";
 
-/** The typed spec a schedule's job carries; args keep their original wire meaning, "paths for backup". */
-export function specFromSchedule(s: Schedule): { args: string[] } & JobCommand {
+/**
+ * The protocol version since which agents know a job kind; kinds not listed are known to every
+ * version. An older agent would refuse the command (and a schedule.set naming the kind whole).
+ */
+export const KIND_SINCE: Partial<Record<JobKind, number>> = { drill: 7 };
+
+/**
+ * Why the host's agent cannot run a job of this kind, or null when it can (or when it has not said
+ * hello yet, so its version is unknown: the job then waits, and is checked again when sent).
+ */
+export function kindProblem(kind: JobKind, host: { id: string; protocol_version: number | null }): string | null {
+  const since = KIND_SINCE[kind];
+  const version = host.protocol_version;
+  if (since === undefined || version === null || version >= since) return null;
+  return (
+    `the agent on host ${host.id} speaks protocol ${version}, and a ${kind} needs protocol ${since}: ` +
+    "upgrade the agent to run it"
+  );
+}
+
+/**
+ * The typed spec a schedule's job carries; args keep their original wire meaning, "paths for backup".
+ * A rolling check ("k/N") checks `readPart` of N (read-cycles.ts picks it), so the wire carries
+ * restic's own form.
+ */
+export function specFromSchedule(s: Schedule, readPart: number | null = null): { args: string[] } & JobCommand {
   switch (s.kind) {
     case "backup": {
       const spec: JobSpecs["backup"] = { paths: s.paths };
@@ -14,12 +39,16 @@ export function specFromSchedule(s: Schedule): { args: string[] } & JobCommand {
     }
     case "forget":
       return { args: [], kind: s.kind, spec: { policy: s.retention_policy ?? {}, prune: s.options.prune === true } };
-    case "check":
+    case "check": {
+      const subset = s.options.read_data_subset;
+      if (typeof subset !== "string") return { args: [], kind: s.kind, spec: {} };
+      const parts = rollingParts(subset);
       return {
         args: [],
         kind: s.kind,
-        spec: typeof s.options.read_data_subset === "string" ? { read_data_subset: s.options.read_data_subset } : {},
+        spec: { read_data_subset: parts === null ? subset : `${readPart ?? 1}/${parts}` },
       };
+    }
     case "drill": {
       const spec: JobSpecs["drill"] = {};
       const o = s.options;

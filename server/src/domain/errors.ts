@@ -1,5 +1,15 @@
 /** Domain failures, mapped to HTTP statuses at the edge and to `error` frames on the wire. */
-export type DomainErrorCode = "invalid" | "not_found" | "conflict" | "forbidden" | "unauthorized" | "too_many";
+export type DomainErrorCode =
+  | "invalid"
+  | "not_found"
+  | "conflict"
+  | "forbidden"
+  | "unauthorized"
+  | "too_many"
+  /** An agent asked on the operator's behalf failed (502), is busy (503) or did not answer in time (504). */
+  | "agent_failed"
+  | "agent_busy"
+  | "agent_timeout";
 
 export class DomainError extends Error {
   constructor(

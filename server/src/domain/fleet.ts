@@ -13,6 +13,10 @@ export interface HostMetrics {
   /** null: never backed up. */
   lastSuccessAt: string | null;
   health: BackupHealth;
+  /** The last finished drill, null before the first (migration 15). */
+  lastDrill: { at: string; result: "passed" | "failed" } | null;
+  /** When the last rolling data check cycle completed; null before the first. */
+  lastFullReadAt: string | null;
 }
 
 export interface FleetMetrics {
@@ -73,6 +77,11 @@ export function createFleet(deps: DomainContext, hostList: Pick<Hosts, "list">) 
           enrolledAt: v.enrolled_at,
           lastSuccessAt: v.last_successful_backup_at,
           health: v.backup_health,
+          lastDrill:
+            v.last_drill_at !== null && v.last_drill_result !== null
+              ? { at: v.last_drill_at, result: v.last_drill_result }
+              : null,
+          lastFullReadAt: v.last_full_read_at,
         });
       }
       const firingByCondition = Object.fromEntries(CONDITIONS.map((c) => [c, 0])) as Record<Condition, number>;

@@ -2,7 +2,7 @@ import type { ConfigUpdatePayload } from "../../../protocol/index.ts";
 import type { DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
 import type { SyncPlan } from "./policy-sync.ts";
-import { toEntry } from "./schedule-entry.ts";
+import { entriesFor } from "./schedule-entry.ts";
 import type { Host, ResolvedRepository } from "./types.ts";
 
 /** Resolves a policy's repository for one host (Repositories.resolveForHost). */
@@ -78,7 +78,7 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
   function pushSet(hostId: string): boolean {
     const host = store.hostById(hostId);
     if (!host || host.policy_conflict) return false;
-    const schedules = store.schedulesForHost(hostId).map((s) => toEntry(s, host.protocol_version ?? 1));
+    const schedules = entriesFor(store.schedulesForHost(hostId), host);
     return agents.send(hostId, "schedule.set", { version: host.schedule_version, schedules });
   }
 
@@ -97,7 +97,7 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
       const host = hosts.get(id);
       if (!host || host.policy_conflict) continue;
       if (config) pushConfig(id);
-      const entries = (schedules.get(id) ?? []).map((s) => toEntry(s, host.protocol_version ?? 1));
+      const entries = entriesFor(schedules.get(id) ?? [], host);
       agents.send(id, "schedule.set", { version: host.schedule_version, schedules: entries });
     }
   }

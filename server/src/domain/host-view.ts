@@ -56,7 +56,16 @@ export function hostView(
     /** What that backup warned about, when it succeeded with warnings (then backup_health is `warning`). */
     last_backup_warning: s.last_backup_warning,
     last_successful_backup_at: s.last_successful_backup_at,
+    /** The server's record of the last finished check (with its stats), not the agent's memory. */
     last_check: s.last_check,
+    /** The last finished drill (DESIGN §8.5): when, passed or failed, which job; null before the first. */
+    last_drill_at: s.last_drill?.finished_at ?? null,
+    last_drill_result: s.last_drill?.result ?? null,
+    last_drill_job_id: s.last_drill?.job_id ?? null,
+    /** The same drill with its snapshot and, when it failed, the reason (what drill_failed says). */
+    last_drill: s.last_drill,
+    /** When the host's rolling data check last completed a full cycle (every part read); null before. */
+    last_full_read_at: s.last_full_read_at ?? null,
     expected_interval_s: interval,
     backup_health: healthOf(h, s, interval, now),
     repo_size_bytes: s.repo_size_bytes,

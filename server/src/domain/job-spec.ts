@@ -52,6 +52,7 @@ export function checkJobSpec(command: JobCommand | ApiJobCommand, at = "spec"): 
     case "prune":
     case "check":
     case "unlock":
+    case "drill":
       return;
   }
 }

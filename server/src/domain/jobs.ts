@@ -1,7 +1,7 @@
-import type { JobSpecs, JobStatus, ScheduleFirePayload } from "../../../protocol/index.ts";
+import type { JobKind, JobSpecs, JobStatus, ScheduleFirePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
 import { queuedJob } from "./blank-rows.ts";
-import { commandFor, jobCommand, specFromSchedule } from "./command-spec.ts";
+import { commandFor, jobCommand, KIND_SINCE, kindProblem, specFromSchedule } from "./command-spec.ts";
 import { tickProblem } from "./cron.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import type { Actor, DomainContext } from "./deps.ts";
@@ -9,8 +9,9 @@ import { DomainError, notFound } from "./errors.ts";
 import { checkJobSpec } from "./job-spec.ts";
 import { itemsBudget, takePage } from "./pages.ts";
 import { requireAdmin } from "./permissions.ts";
+import { nextReadPart, readPartTaken } from "./read-cycles.ts";
 import { newId } from "./tokens.ts";
-import type { ActorKind, ApiJobCommand, ApiRestoreSpec, Job, JobCommand, JobState } from "./types.ts";
+import type { ActorKind, ApiJobCommand, ApiRestoreSpec, Job, JobCommand, JobState, Schedule } from "./types.ts";
 
 /** 60 s for the agent to answer command.run with command.result before a re-delivery. */
 export const ACCEPT_TIMEOUT_MS = 60_000;
@@ -70,6 +71,16 @@ export function createJobs(deps: DomainContext) {
       fail(job, job.error);
       return false;
     }
+    // A kind the host's agent does not know (a drill before protocol 7) fails with the upgrade it
+    // needs rather than be sent: the agent would refuse it. Known only once the agent said hello.
+    if (job.status === "queued" && KIND_SINCE[job.kind] !== undefined) {
+      const host = store.hostById(job.host_id);
+      const problem = host ? kindProblem(job.kind, host) : null;
+      if (problem) {
+        fail(job, problem);
+        return false;
+      }
+    }
     if (!agents.send(job.host_id, "command.run", commandFor(job))) return false;
     store.markDispatched(job.id, now());
     return true;
@@ -120,6 +131,23 @@ export function createJobs(deps: DomainContext) {
     }
   }
 
+  /**
+   * A schedule's job: its command, a rolling check's next part taken (read-cycles.ts). Inside the
+   * caller's transaction, so a part is taken only with the job made for it.
+   */
+  function scheduleJob(
+    hostId: string,
+    s: Schedule,
+    actor: { kind: ActorKind; id: string | null },
+    extra: Partial<JobState>,
+  ) {
+    const part = nextReadPart(store, s, clock.now());
+    const job = newJob(hostId, actor, { ...extra, ...specFromSchedule(s, part) });
+    const inserted = store.insertJob(job);
+    if (inserted.created && part !== null) readPartTaken(store, s, job.id, part);
+    return inserted;
+  }
+
   function fail(job: Job, error: string) {
     if (store.finishJob(job.id, { status: "failed", exit_code: null, finished_at: now(), error })) changed(job);
   }
@@ -136,6 +164,7 @@ export function createJobs(deps: DomainContext) {
     list(q: {
       host_id?: string | undefined;
       status?: JobStatus | undefined;
+      kind?: JobKind | undefined;
       limit: number;
       cursor?: string | undefined;
     }) {
@@ -143,6 +172,7 @@ export function createJobs(deps: DomainContext) {
       const rows = store.listJobs({
         host_id: q.host_id,
         status: q.status,
+        kind: q.kind,
         limit: limit + 1,
         after: q.cursor ? decodeCursor(q.cursor) : undefined,
       });
@@ -176,8 +206,8 @@ export function createJobs(deps: DomainContext) {
       const problem = tickProblem(s.cron_expr, zone, new Date(p.scheduled_at), clock.now());
       if (problem) return { ok: false, code: "conflict", message: `schedule ${s.id}: ${problem}` };
       const scheduled_at = new Date(p.scheduled_at).toISOString();
-      const { job, created } = store.insertJob(
-        newJob(hostId, { kind: "schedule", id: s.id }, { scheduled_id: s.id, scheduled_at, ...specFromSchedule(s) }),
+      const { job, created } = tx(() =>
+        scheduleJob(hostId, s, { kind: "schedule", id: s.id }, { scheduled_id: s.id, scheduled_at }),
       );
       // A repeated fire re-sends command.run only while the agent has not accepted the job.
       if (job.status === "queued" && !job.accepted_at) dispatch(job);
@@ -187,22 +217,28 @@ export function createJobs(deps: DomainContext) {
 
     runNow(actor: Actor, hostId: string, input: RunNowInput): Job {
       requireAdmin(actor, "running a job");
-      if (!store.hostById(hostId)) throw notFound(`host ${hostId}`);
-      let body: { args: string[] } & JobCommand;
+      const host = store.hostById(hostId);
+      if (!host) throw notFound(`host ${hostId}`);
+      const tooOld = kindProblem(input.kind, host);
+      if (tooOld) throw new DomainError("conflict", tooOld, "kind");
+      const user = { kind: "user", id: actor.user_id } as const;
+      let made: () => Job;
       if (input.schedule_id) {
         const s = store.scheduleById(input.schedule_id);
         if (!s || s.host_id !== hostId)
           throw new DomainError("not_found", `schedule ${input.schedule_id} not found on this host`, "schedule_id");
         if (s.kind !== input.kind) throw new DomainError("invalid", `schedule ${s.id} is a ${s.kind} schedule`, "kind");
-        body = specFromSchedule(s);
+        // A run of a schedule is one of its runs: a rolling check takes its next part.
+        made = () => scheduleJob(hostId, s, user, {}).job;
       } else {
         checkJobSpec(input);
-        body = fromApi(hostId, input);
+        const body = fromApi(hostId, input);
+        made = () => store.insertJob(newJob(hostId, user, body)).job;
       }
-      const job = newJob(hostId, { kind: "user", id: actor.user_id }, body);
-      tx(() => {
-        store.insertJob(job);
-        audit(deps, actor, "job.run", job.id, runDetail(hostId, input, job));
+      const job = tx(() => {
+        const j = made();
+        audit(deps, actor, "job.run", j.id, runDetail(hostId, input, j));
+        return j;
       });
       changed(job);
       dispatch(job);

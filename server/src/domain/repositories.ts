@@ -10,7 +10,7 @@ import type { Recompute } from "./policy-sync.ts";
 import { checkRepositoryUrl, expandForHost, HOST_TOKEN, isTemplate } from "./repository-url.ts";
 import type { RepositoryRow } from "./store.ts";
 import { newId } from "./tokens.ts";
-import type { Host, ResolvedRepository } from "./types.ts";
+import type { Host, RepositoryLastCheck, ResolvedRepository } from "./types.ts";
 
 export type { ResolvedRepository };
 
@@ -42,6 +42,8 @@ export function repositoryView(r: RepositoryRow) {
   };
 }
 export type RepositoryView = ReturnType<typeof repositoryView>;
+/** What the API answers: the view with the last check among its hosts (createRepositories). */
+export type ShownRepository = RepositoryView & { last_check: RepositoryLastCheck | null };
 
 /** A shared repository has one password for every host; only a template can go without. */
 function checkShape(r: RepositoryRow): void {
@@ -93,12 +95,23 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
     return tx(() => secrets.open(ensureHostPassword(deps, r, host).password_enc));
   }
 
+  /**
+   * As the API shows it, with the newest finished check among the hosts it is given to (their
+   * server-side records, migration 12): {job_id, host_id, status, finished_at, error}, or null.
+   */
+  function shown(r: RepositoryRow, checks = store.repositoryLastChecks()) {
+    return { ...repositoryView(r), last_check: checks.get(r.id) ?? null };
+  }
+
   return {
     repositoryUsers,
-    list: () => store.listRepositories().map(repositoryView),
-    show: (id: string) => repositoryView(get(id)),
+    list: () => {
+      const checks = store.repositoryLastChecks();
+      return store.listRepositories().map((r) => shown(r, checks));
+    },
+    show: (id: string) => shown(get(id)),
 
-    create(actor: Actor, input: RepositoryInput): RepositoryView {
+    create(actor: Actor, input: RepositoryInput): ShownRepository {
       requireAdmin(actor, "creating a repository");
       const at = now();
       const r: RepositoryRow = {
@@ -118,14 +131,14 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
         store.insertRepository(r);
         audit(deps, actor, "repository.create", r.id, { after: repositoryView(r) });
       });
-      return repositoryView(r);
+      return { ...repositoryView(r), last_check: null };
     },
 
     /**
      * Changes what the server sends, not the restic repository: a new password must be added to
      * the repository first (`restic key add`), or its hosts can no longer open it.
      */
-    update(actor: Actor, id: string, patch: RepositoryPatch): RepositoryView {
+    update(actor: Actor, id: string, patch: RepositoryPatch): ShownRepository {
       requireAdmin(actor, "changing a repository");
       const { view, plan } = tx(() => {
         const old = get(id);
@@ -155,7 +168,7 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
         };
       });
       push().push(plan);
-      return view;
+      return { ...view, last_check: store.repositoryLastChecks().get(id) ?? null };
     },
 
     /** Refused (409, naming them) while anything uses it; its generated passwords go with it. */

@@ -1,4 +1,6 @@
 import type { ScheduleEntry } from "../../../protocol/index.ts";
+import { kindProblem } from "./command-spec.ts";
+import { rollingParts } from "./read-cycles.ts";
 import type { Schedule } from "./types.ts";
 
 /**
@@ -25,7 +27,10 @@ export const SCHEDULE_FIELDS = [
  */
 export function toEntry(s: Schedule, protocolVersion: number): ScheduleEntry {
   const typed = protocolVersion >= 3;
-  const options = { ...s.options, ...(s.timezone && !typed ? { timezone: s.timezone } : {}) };
+  const options: Schedule["options"] = { ...s.options, ...(s.timezone && !typed ? { timezone: s.timezone } : {}) };
+  // A rolling subset ("k/N") is the server's to resolve per job (read-cycles.ts): the wire
+  // carries only restic's forms, and the agent builds no job from a schedule's options.
+  if (rollingParts(options.read_data_subset) !== null) delete options.read_data_subset;
   const entry: ScheduleEntry = { id: s.id, kind: s.kind, cron_expr: s.cron_expr, enabled: s.enabled };
   if (s.timezone && typed) entry.timezone = s.timezone;
   if (s.paths.length) entry.paths = s.paths;
@@ -36,4 +41,16 @@ export function toEntry(s: Schedule, protocolVersion: number): ScheduleEntry {
   if (s.pre_hook) entry.pre_hook = s.pre_hook;
   if (s.post_hook) entry.post_hook = s.post_hook;
   return entry;
+}
+
+/**
+ * A host's schedule.set entries, in its agent's protocol version: schedules of a kind the agent
+ * does not know yet (a drill before protocol 7) are left out, since the agent would refuse the
+ * whole frame; they are sent once it is upgraded.
+ */
+export function entriesFor(schedules: readonly Schedule[], host: { id: string; protocol_version: number | null }) {
+  const version = host.protocol_version ?? 1;
+  return schedules
+    .filter((s) => kindProblem(s.kind, { id: host.id, protocol_version: version }) === null)
+    .map((s) => toEntry(s, version));
 }

@@ -1,5 +1,7 @@
+import * as v from "valibot";
 import {
   absolutePathProblem,
+  DrillSpec,
   type JobKind,
   keepsSomething,
   READ_DATA_SUBSET,
@@ -13,6 +15,7 @@ import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
 import type { HostPush } from "./host-push.ts";
 import { requireAdmin } from "./permissions.ts";
+import { readCycleView, rollingParts, rollingProblem } from "./read-cycles.ts";
 import { SCHEDULE_FIELDS } from "./schedule-entry.ts";
 import { newId } from "./tokens.ts";
 import type { Schedule } from "./types.ts";
@@ -79,7 +82,11 @@ function checkSchedule(s: Schedule): void {
     }
   }
   // Each kind's options; anything else would be dropped on the way to the agent without a word.
-  const allowed: Record<string, string[]> = { forget: ["prune"], check: ["read_data_subset"] };
+  const allowed: Record<string, string[]> = {
+    forget: ["prune"],
+    check: ["read_data_subset"],
+    drill: ["snapshot_id", "sample_files", "max_bytes"],
+  };
   for (const [key, value] of Object.entries(s.options)) {
     if (!(allowed[s.kind] ?? []).includes(key)) {
       const hint = key === "timezone" ? ": set the schedule's timezone field instead" : "";
@@ -88,14 +95,19 @@ function checkSchedule(s: Schedule): void {
     if (key === "prune" && typeof value !== "boolean") {
       throw new DomainError("invalid", "options.prune must be true or false", "options.prune");
     }
-    if (key === "read_data_subset" && (typeof value !== "string" || !READ_DATA_SUBSET.test(value))) {
-      throw new DomainError(
-        "invalid",
-        "options.read_data_subset must be like 10%, 1/5 or 500M",
-        "options.read_data_subset",
-      );
+    if (key === "read_data_subset") {
+      const rolling = rollingProblem(value);
+      if (rolling) throw new DomainError("invalid", rolling, "options.read_data_subset");
+      if (typeof value !== "string" || (!READ_DATA_SUBSET.test(value) && rollingParts(value) === null)) {
+        throw new DomainError(
+          "invalid",
+          "options.read_data_subset must be like 10%, 1/5 or 500M, or k/N to check part 1, 2, ... N in turn",
+          "options.read_data_subset",
+        );
+      }
     }
   }
+  if (s.kind === "drill") checkDrillOptions(s.options);
   if ((s.pre_hook || s.post_hook) && s.kind !== "backup") {
     throw new DomainError(
       "invalid",
@@ -103,6 +115,21 @@ function checkSchedule(s: Schedule): void {
       s.pre_hook ? "pre_hook" : "post_hook",
     );
   }
+}
+
+/** A drill schedule's options, by the protocol's own DrillSpec rules (each field's message). */
+function checkDrillOptions(options: Schedule["options"]): void {
+  const type = { snapshot_id: "string", max_bytes: "string", sample_files: "number" } as const;
+  for (const [key, want] of Object.entries(type)) {
+    if (key in options && typeof options[key] !== want) {
+      throw new DomainError("invalid", `options.${key} must be a ${want}`, `options.${key}`);
+    }
+  }
+  const parsed = v.safeParse(DrillSpec, options);
+  if (parsed.success) return;
+  const issue = parsed.issues[0];
+  const field = v.getDotPath(issue) ?? "options";
+  throw new DomainError("invalid", `options.${field} ${issue.message}`, `options.${field}`);
 }
 
 export { toEntry } from "./schedule-entry.ts";
@@ -120,7 +147,8 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
     }
     // The name of the policy it comes from, so a host's page can say so without reading every policy.
     const policy_name = s.policy_id === null ? null : (store.policyById(s.policy_id)?.name ?? null);
-    return { ...s, policy_name, next_runs };
+    // A rolling check's place in its cycle (read-cycles.ts); null for every other schedule.
+    return { ...s, policy_name, next_runs, read_cycle: readCycleView(store, s) };
   };
 
   /** Writes a change and bumps the host's version in one transaction, then pushes the full set. */

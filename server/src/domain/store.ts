@@ -19,7 +19,9 @@ import type {
   Job,
   LogRow,
   PolicyConflict,
+  ReadCycle,
   RepoStatsRow,
+  RepositoryLastCheck,
   Role,
   Schedule,
   StoredSnapshot,
@@ -65,6 +67,7 @@ export interface LogUsage {
 export interface JobFilter {
   host_id?: string | undefined;
   status?: JobStatus | undefined;
+  kind?: JobKind | undefined;
   limit: number;
   /** Exclusive lower bound in (created_at DESC, id DESC) order. */
   after?:
@@ -202,7 +205,10 @@ export interface HostSummaryStore {
 /** A host's alert-relevant facts, as hostFacts reads them. */
 export interface HostFacts {
   host: Pick<Host, "id" | "name" | "labels" | "online" | "last_seen_at" | "enrolled_at">;
-  summary: Pick<HostSummary, "last_backup" | "last_backup_warning" | "last_successful_backup_at" | "last_check">;
+  summary: Pick<
+    HostSummary,
+    "last_backup" | "last_backup_warning" | "last_successful_backup_at" | "last_check" | "last_drill"
+  >;
 }
 
 /** Schedules. */
@@ -351,6 +357,21 @@ export interface RepositoriesStore {
   ensureRepositoryHostSecret(s: RepositoryHostSecretRow): RepositoryHostSecretRow;
   /** The generated passwords of a repository, ordered by restic host name, then host id. */
   repositoryHostSecrets: (repository_id: string) => RepositoryHostSecretRow[];
+  /**
+   * The newest finished check among the hosts whose repository this one is (through a policy),
+   * per repository: the map holds only repositories with one.
+   */
+  repositoryLastChecks: () => Map<string, RepositoryLastCheck>;
+}
+
+/** Rolling data checks (migration 15): one cycle per check schedule whose subset is "k/N". */
+export interface ReadCyclesStore {
+  readCycle: (schedule_id: string) => ReadCycle | null;
+  /** A new cycle of `parts` from part 1: the parts done are forgotten, the last full read kept. */
+  startReadCycle(schedule_id: string, parts: number, at: string): void;
+  /** The job checks `part` of the cycle (the triggers record its outcome); the one after it is next. */
+  takeReadPart(schedule_id: string, job_id: string, part: number): void;
+  deleteReadCycle: (schedule_id: string) => void;
 }
 
 /** One schedule of a policy, as stored: what each matching host gets a copy of. */
@@ -427,6 +448,7 @@ export interface Store
     AuditStore,
     RepositoriesStore,
     PoliciesStore,
+    ReadCyclesStore,
     AlertsStore {
   /**
    * Runs fn in one transaction; a nested call runs in a savepoint inside the outer one, so its

@@ -80,8 +80,22 @@ export interface HostSummary {
    */
   last_backup_warning: string | null;
   last_successful_backup_at: string | null;
-  /** The last finished (succeeded or failed) check, kept by the triggers of migration 12. */
-  last_check: { job_id: string; status: JobStatus; finished_at: string | null; error: string | null } | null;
+  /**
+   * The last finished (succeeded or failed) check, kept by the triggers of migration 12: the
+   * server's own record, which survives an agent's restart (repo.stats' last_check_at does not).
+   * `stats` is what the agent reported with it (e.g. num_errors), null when nothing.
+   */
+  last_check: {
+    job_id: string;
+    status: JobStatus;
+    finished_at: string | null;
+    error: string | null;
+    stats?: Record<string, unknown> | null;
+  } | null;
+  /** The last finished drill, kept by the triggers of migration 15 (null before the first). */
+  last_drill: LastDrill | null;
+  /** When the host's last rolling data check completed a full cycle (migration 15); null before. */
+  last_full_read_at?: string | null;
   repo_size_bytes: number | null;
   /** Repository settings without their secrets (all null for a host without settings). */
   config: {
@@ -91,6 +105,35 @@ export interface HostSummary {
     has_repo_password: boolean;
     has_repo_credential: boolean;
   };
+}
+
+/** A host's last finished drill (DESIGN §8.5): passed only when the job succeeded and its report agrees. */
+export interface LastDrill {
+  job_id: string;
+  finished_at: string | null;
+  result: "passed" | "failed";
+  snapshot_id: string | null;
+  /** Why it failed (the report's reason, else the job's error); null when it passed. */
+  reason: string | null;
+}
+
+/** The newest finished check among the hosts that use a repository (through their policies). */
+export interface RepositoryLastCheck {
+  job_id: string;
+  host_id: string;
+  status: JobStatus;
+  finished_at: string | null;
+  error: string | null;
+}
+
+/** Where a rolling data check stands (migration 15): parts_done of `parts` in this cycle. */
+export interface ReadCycle {
+  schedule_id: string;
+  parts: number;
+  next_part: number;
+  cycle_started_at: string;
+  last_full_read_at: string | null;
+  parts_done: number;
 }
 
 export interface Schedule {

@@ -1,7 +1,9 @@
 import {
   type AgentMessage,
   decodeAgentMessage,
+  decodeChunkFrame,
   type ErrorCode,
+  isChunkFrame,
   PROTOCOL_VERSION,
   SUPPORTED_PROTOCOL_VERSIONS,
 } from "../../../protocol/index.ts";
@@ -165,9 +167,9 @@ export function createGateway(
       }
       case "files.listed":
       case "download.begin":
-      case "download.chunk":
       case "download.end":
-        // Live answers to a browse or a download (issue 16): routed in a later slice.
+        // Live answers to a browse or a download: handed on in order, never stored or acked.
+        registry.requests.deliver(conn.hostId, msg);
         return;
       default: {
         const unreachable: never = msg;
@@ -176,7 +178,27 @@ export function createGateway(
     }
   }
 
+  /** A download's bytes (a binary frame): handed on in order with the other answers, nothing stored. */
+  function receiveChunk(conn: Connection, data: ArrayBuffer | Uint8Array): void {
+    const decoded = decodeChunkFrame(data);
+    if (!decoded.ok) {
+      counters.inc(counters.messagesIn, "invalid");
+      invalid(conn, decoded.error.message);
+      return;
+    }
+    counters.inc(counters.messagesIn, "download.chunk");
+    if (!conn.helloDone) {
+      error(conn, "conflict", "send hello first");
+      return;
+    }
+    registry.requests.deliver(conn.hostId, decoded.message);
+  }
+
   function receive(conn: Connection, data: string | ArrayBuffer | Uint8Array): void {
+    if (isChunkFrame(data)) {
+      receiveChunk(conn, data);
+      return;
+    }
     const decoded = decodeAgentMessage(typeof data === "string" ? data : new Uint8Array(data));
     if (!decoded.ok) {
       counters.inc(counters.messagesIn, "invalid");

@@ -2,6 +2,7 @@ import { encode, type PayloadOf, type ServerMessageType } from "../../../protoco
 import type { Clock } from "../clock.ts";
 import type { AgentLink } from "../domain/agent-link.ts";
 import type { Logger } from "../log.ts";
+import { PendingAgentRequests } from "./agent-requests.ts";
 
 /** The transport seam: the gateway gets this, never Bun's socket itself. */
 export interface AgentSocket {
@@ -23,12 +24,16 @@ export class AgentRegistry implements AgentLink {
   #ready = new WeakSet<AgentSocket>();
   /** While the gateway stores a batch, what it sends waits here until the commit (acks mean "stored"). */
   #held: Array<() => void> | null = null;
+  /** Browses and downloads waiting on agents' answers; a host's socket going away fails its own. */
+  readonly requests: PendingAgentRequests;
 
   constructor(
     /** The server's clock, shared with the gateway (flood windows). */
     readonly clock: Clock,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.requests = new PendingAgentRequests(log);
+  }
 
   /** Registers a socket; a second connection for the same host replaces (closes) the first. */
   attach(hostId: string, socket: AgentSocket): void {
@@ -36,6 +41,7 @@ export class AgentRegistry implements AgentLink {
     this.#sockets.set(hostId, socket);
     if (old && old !== socket) {
       this.log.info("agent connection replaced", { host_id: hostId });
+      this.requests.hostGone(hostId, "its agent reconnected, which ended the old connection");
       closeQuietly(old, 4000, "replaced by a newer connection from the same host");
     }
   }
@@ -44,6 +50,7 @@ export class AgentRegistry implements AgentLink {
   detach(hostId: string, socket: AgentSocket): boolean {
     if (this.#sockets.get(hostId) !== socket) return false;
     this.#sockets.delete(hostId);
+    this.requests.hostGone(hostId, "its agent disconnected");
     return true;
   }
 
@@ -114,6 +121,7 @@ export class AgentRegistry implements AgentLink {
     const socket = this.#sockets.get(hostId);
     if (!socket) return;
     this.#sockets.delete(hostId);
+    this.requests.hostGone(hostId, `its connection was closed (${reason})`);
     closeQuietly(socket, code, reason);
   }
 

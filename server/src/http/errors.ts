@@ -12,6 +12,9 @@ const STATUS: Record<DomainErrorCode, ContentfulStatusCode> = {
   not_found: 404,
   conflict: 409,
   too_many: 429,
+  agent_failed: 502,
+  agent_busy: 503,
+  agent_timeout: 504,
 };
 
 /** `{"error": {code, message, path?}}`, the one error shape of the API. */

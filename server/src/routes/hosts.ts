@@ -6,6 +6,7 @@ import { parseLabelPairs } from "../domain/labels.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { LabelMap } from "../http/label-map.ts";
 import { jsonBody, query } from "../http/validate.ts";
+import { snapshotFileRoutes } from "./snapshot-files.ts";
 
 const Patch = v.pipe(
   v.strictObject({
@@ -52,5 +53,6 @@ export function hostRoutes(domain: Domain) {
     .get("/:id/repo-stats", (c) => {
       const { limit } = query(c, StatsQuery);
       return c.json({ items: domain.hosts.repoStats(c.req.param("id"), Number(limit)), next_cursor: null });
-    });
+    })
+    .route("/", snapshotFileRoutes(domain));
 }

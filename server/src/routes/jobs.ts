@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import * as v from "valibot";
-import { Id, JobStatus, RestoreSpec, strictSpecByKind } from "../../../protocol/index.ts";
+import { Id, JobKind, JobStatus, RestoreSpec, strictSpecByKind } from "../../../protocol/index.ts";
 import type { Domain } from "../domain/domain.ts";
+import { rollingParts, rollingRunNowProblem } from "../domain/read-cycles.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { jsonBody, query } from "../http/validate.ts";
 
@@ -14,9 +15,27 @@ const ApiRestoreSpec = { ...v.omit(RestoreSpec, ["source_host"]).entries, source
 /** Run-now bodies: the spec is checked against its own kind, like command.run on the wire. */
 export const RunNow = strictSpecByKind({ schedule_id: v.optional(Id) }, ApiRestoreSpec);
 
+/**
+ * The rolling form "k/N" is a schedule's (domain/read-cycles.ts): a run-now check with it is told
+ * so by name, before the spec's own pattern would answer with restic's forms only.
+ */
+const NotRolling = v.rawCheck<unknown>(({ dataset, addIssue }) => {
+  const body = dataset.value as { kind?: unknown; spec?: { read_data_subset?: unknown } } | null;
+  const spec = typeof body === "object" && body !== null && body.kind === "check" ? body.spec : undefined;
+  const subset = typeof spec === "object" && spec !== null ? spec.read_data_subset : undefined;
+  if (typeof subset !== "string" || rollingParts(subset) === null) return;
+  const at = (input: unknown, key: string, value: unknown) => ({ type: "object", origin: "value", input, key, value });
+  addIssue({
+    message: rollingRunNowProblem(subset),
+    path: [at(body, "spec", spec), at(spec, "read_data_subset", subset)] as never,
+  });
+});
+const RunNowBody = v.pipe(v.unknown(), NotRolling, RunNow);
+
 const ListQuery = v.object({
   host_id: v.optional(v.string()),
   status: v.optional(JobStatus),
+  kind: v.optional(JobKind),
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/, "must be 1-500"), v.transform(Number)), "50"),
   cursor: v.optional(v.string()),
 });
@@ -28,13 +47,19 @@ const LogsQuery = v.object({
 export function jobRoutes(domain: Domain) {
   return new Hono<AppEnv>()
     .post("/hosts/:id/jobs", async (c) => {
-      const body = await jsonBody(c, RunNow);
+      const body = await jsonBody(c, RunNowBody);
       return c.json(domain.jobs.runNow(c.get("actor"), c.req.param("id"), body), 201);
     })
     .get("/jobs", (c) => {
       const q = query(c, ListQuery);
       return c.json(
-        domain.jobs.list({ host_id: q.host_id, status: q.status, limit: Number(q.limit), cursor: q.cursor }),
+        domain.jobs.list({
+          host_id: q.host_id,
+          status: q.status,
+          kind: q.kind,
+          limit: Number(q.limit),
+          cursor: q.cursor,
+        }),
       );
     })
     .get("/jobs/:id", (c) => c.json(domain.jobs.get(c.req.param("id"))))

@@ -16,6 +16,13 @@ type Row = HostRow & {
   last_check_status: JobStatus | null;
   last_check_finished_at: string | null;
   last_check_error: string | null;
+  last_check_stats: string | null;
+  last_drill_job_id: string | null;
+  last_drill_at: string | null;
+  last_drill_result: "passed" | "failed" | null;
+  last_drill_snapshot_id: string | null;
+  last_drill_reason: string | null;
+  last_full_read_at: string | null;
   repo_size_bytes: number | null;
   repo_url: string | null;
   repo_username: string | null;
@@ -24,10 +31,15 @@ type Row = HostRow & {
   has_repo_credential: number;
 };
 
-// The facts columns are kept by triggers (migrations 4, 12, 13); the secrets never leave SQLite.
+/** The drill facts' columns (migration 15), for every read of a host's facts. */
+const drillCols = `last_drill_job_id, last_drill_at, last_drill_result, last_drill_snapshot_id, last_drill_reason`;
+
+// The facts columns are kept by triggers (migrations 4, 12, 13, 15); the secrets never leave SQLite.
+// The last check's stats are read from its job (one seek by primary key per host).
 const select = `SELECT ${hostCols}, last_backup_job_id, last_backup_status, last_backup_finished_at,
     last_backup_error, last_backup_warning, last_successful_backup_at, last_check_job_id, last_check_status, last_check_finished_at,
-    last_check_error, repo_size_bytes, c.repo_url, c.repo_username, c.hook_shell,
+    last_check_error, (SELECT j.stats FROM jobs j WHERE j.id = h.last_check_job_id) AS last_check_stats,
+    ${drillCols}, last_full_read_at, repo_size_bytes, c.repo_url, c.repo_username, c.hook_shell,
     coalesce(c.repo_password_enc, '') <> '' AS has_repo_password,
     coalesce(c.repo_credential_enc, '') <> '' AS has_repo_credential
   FROM hosts h LEFT JOIN host_config c ON c.host_id = h.id`;
@@ -45,6 +57,11 @@ type FactsCols = Pick<
   | "last_check_status"
   | "last_check_finished_at"
   | "last_check_error"
+  | "last_drill_job_id"
+  | "last_drill_at"
+  | "last_drill_result"
+  | "last_drill_snapshot_id"
+  | "last_drill_reason"
 >;
 type FactsRow = FactsCols & Pick<HostRow, "id" | "name" | "labels" | "online" | "last_seen_at" | "enrolled_at">;
 
@@ -67,6 +84,26 @@ const lastCheck = (r: FactsCols): HostSummary["last_check"] =>
       }
     : null;
 
+const lastDrill = (r: FactsCols): HostSummary["last_drill"] =>
+  r.last_drill_job_id !== null && r.last_drill_result !== null
+    ? {
+        job_id: r.last_drill_job_id,
+        finished_at: r.last_drill_at,
+        result: r.last_drill_result,
+        snapshot_id: r.last_drill_snapshot_id,
+        reason: r.last_drill_reason,
+      }
+    : null;
+
+/** The stats of a check job as stored: an object, else null (a stats text that is not one). */
+const checkStats = (text: string | null): Record<string, unknown> | null => {
+  const v = fromJson<unknown>(text, null);
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+};
+
+const withStats = (c: HostSummary["last_check"], stats: string | null): HostSummary["last_check"] =>
+  c === null ? null : { ...c, stats: checkStats(stats) };
+
 // Field by field (no rest/spread copies): at 10,000 hosts this runs 10,000 times per request.
 const split = (r: Row): { host: Host; summary: HostSummary } => ({
   host: toHost(r),
@@ -74,7 +111,9 @@ const split = (r: Row): { host: Host; summary: HostSummary } => ({
     last_backup: lastBackup(r),
     last_backup_warning: r.last_backup_warning,
     last_successful_backup_at: r.last_successful_backup_at,
-    last_check: lastCheck(r),
+    last_check: withStats(lastCheck(r), r.last_check_stats),
+    last_drill: lastDrill(r),
+    last_full_read_at: r.last_full_read_at,
     repo_size_bytes: r.repo_size_bytes,
     config: {
       repo_url: r.repo_url,
@@ -100,7 +139,7 @@ export function hostSummaryStore(db: Database): HostSummaryStore {
         .query<FactsRow, []>(
           `SELECT id, name, labels, online, last_seen_at, enrolled_at, last_backup_job_id, last_backup_status,
              last_backup_finished_at, last_backup_error, last_backup_warning, last_successful_backup_at,
-             last_check_job_id, last_check_status, last_check_finished_at, last_check_error
+             last_check_job_id, last_check_status, last_check_finished_at, last_check_error, ${drillCols}
            FROM hosts ORDER BY id`,
         )
         .all()
@@ -118,6 +157,7 @@ export function hostSummaryStore(db: Database): HostSummaryStore {
             last_backup_warning: r.last_backup_warning,
             last_successful_backup_at: r.last_successful_backup_at,
             last_check: lastCheck(r),
+            last_drill: lastDrill(r),
           },
         })),
     /** For /metrics: each host's last successful backup, from the same columns. */

@@ -104,6 +104,10 @@ export function jobsStore(db: Database): JobsStore {
         where.push("status = ?");
         args.push(f.status);
       }
+      if (f.kind !== undefined) {
+        where.push("kind = ?");
+        args.push(f.kind);
+      }
       if (f.after) {
         // A row value, not "a < ? OR (a = ? AND b < ?)": SQLite seeks the index for the row value
         // but scans it from the top for the OR (measured at 300k jobs: 0.04 vs 15 ms per page).

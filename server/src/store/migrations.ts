@@ -43,6 +43,29 @@ const finishedBackupFacts = (where: string) => `
       last_successful_backup_at = (
         SELECT max(j.finished_at) FROM jobs j WHERE j.host_id = hosts.id AND j.kind = 'backup' AND j.status = 'succeeded')
     WHERE ${where};`;
+// Used by migration 15, under the same rule. A drill fails when its job failed or its own report
+// (stats.drill.result, DESIGN §8.5) says so; it passes when the job succeeded and the report does
+// not say otherwise. The snapshot is the report's, else the spec's; the reason the report's, else
+// the job's error. json_valid first: a stats text that is not JSON must not fail the job's write.
+const drillReport = (j: string, path: string) =>
+  `CASE WHEN json_valid(${j}.stats) THEN json_extract(${j}.stats, '$.drill.${path}') END`;
+const drillFailed = (j: string) => `(${j}.status = 'failed' OR ${drillReport(j, "result")} = 'failed')`;
+/** Recomputes the last finished (succeeded or failed) drill job of the hosts matching `where`. */
+const drillFacts = (where: string) => `
+    UPDATE hosts SET
+      (last_drill_job_id, last_drill_at, last_drill_result, last_drill_snapshot_id, last_drill_reason) = (
+        SELECT j.id, j.finished_at, CASE WHEN ${drillFailed("j")} THEN 'failed' ELSE 'passed' END,
+          coalesce(${drillReport("j", "snapshot_id")},
+            CASE WHEN json_valid(j.spec) THEN json_extract(j.spec, '$.snapshot_id') END),
+          CASE WHEN ${drillFailed("j")} THEN coalesce(nullif(${drillReport("j", "reason")}, ''), j.error) END
+        FROM jobs j
+        WHERE j.host_id = hosts.id AND j.kind = 'drill' AND j.status IN ('succeeded', 'failed')
+        ORDER BY j.finished_at DESC, j.id DESC LIMIT 1)
+    WHERE ${where};`;
+// Used by migration 15: the cycle of NEW's part (read_cycle_jobs), when it is of the cycle's own N.
+const cycleOfNew = `schedule_id = (SELECT m.schedule_id FROM read_cycle_jobs m WHERE m.job_id = NEW.id)
+      AND parts = (SELECT m.parts FROM read_cycle_jobs m WHERE m.job_id = NEW.id)`;
+const cycleDone = `(SELECT count(*) FROM read_cycle_parts p WHERE p.schedule_id = c.schedule_id) >= c.parts`;
 /** Recomputes the size from the newest repo_stats row of the hosts matching `where`. */
 const repoFacts = (where: string) => `
     UPDATE hosts SET repo_size_bytes = (
@@ -523,6 +546,75 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER hosts_timezone_cadences AFTER UPDATE OF timezone ON hosts
     WHEN OLD.timezone IS NOT NEW.timezone BEGIN
     UPDATE change_counters SET n = n + 1 WHERE name = 'cadences';
+  END;
+  `,
+  // 15 (2026-12-02): restore confidence (issue 16, DESIGN §8.5). Each host's last finished drill
+  // (when, passed or failed, the snapshot and the reason) beside its check facts, kept by triggers
+  // like migration 12's. Rolling data checks: a check schedule whose read_data_subset is "k/N"
+  // checks part k of N per job, k advancing 1..N and wrapping (domain/read-cycles.ts). The server
+  // picks k when it makes the job (next_part) and notes the job's part (read_cycle_jobs), whoever
+  // asked for it (a tick or a run-now of the schedule); the triggers below record each part that succeeded
+  // in the current cycle, complete the cycle when all N have (last_full_read_at, on the schedule
+  // and on its host), and point next_part back at a part that failed or was cancelled, so it is
+  // retried next rather than skipped. A cycle row goes with its schedule.
+  `
+  ALTER TABLE hosts ADD COLUMN last_drill_job_id TEXT;
+  ALTER TABLE hosts ADD COLUMN last_drill_at TEXT;
+  ALTER TABLE hosts ADD COLUMN last_drill_result TEXT;
+  ALTER TABLE hosts ADD COLUMN last_drill_snapshot_id TEXT;
+  ALTER TABLE hosts ADD COLUMN last_drill_reason TEXT;
+  ALTER TABLE hosts ADD COLUMN last_full_read_at TEXT;
+  CREATE INDEX jobs_finished_drills ON jobs(host_id, finished_at DESC, id DESC)
+    WHERE kind = 'drill' AND status IN ('succeeded', 'failed');
+  CREATE TRIGGER jobs_insert_drill_facts AFTER INSERT ON jobs WHEN NEW.kind = 'drill' BEGIN
+    ${drillFacts("id = NEW.host_id")}
+  END;
+  CREATE TRIGGER jobs_update_drill_facts
+    AFTER UPDATE OF id, host_id, kind, status, finished_at, error, stats ON jobs
+    WHEN NEW.kind = 'drill' OR OLD.kind = 'drill' BEGIN
+    ${drillFacts("id IN (OLD.host_id, NEW.host_id)")}
+  END;
+  CREATE TRIGGER jobs_delete_drill_facts AFTER DELETE ON jobs WHEN OLD.kind = 'drill' BEGIN
+    ${drillFacts("id = OLD.host_id")}
+  END;
+  ${drillFacts("1")}
+
+  CREATE TABLE read_cycles (
+    schedule_id TEXT PRIMARY KEY REFERENCES schedules(id) ON DELETE CASCADE,
+    parts INTEGER NOT NULL CHECK (parts BETWEEN 2 AND 10000),
+    next_part INTEGER NOT NULL,
+    cycle_started_at TEXT NOT NULL,
+    last_full_read_at TEXT
+  );
+  CREATE TABLE read_cycle_parts (
+    schedule_id TEXT NOT NULL REFERENCES read_cycles(schedule_id) ON DELETE CASCADE,
+    part INTEGER NOT NULL,
+    job_id TEXT NOT NULL,
+    PRIMARY KEY (schedule_id, part)
+  ) WITHOUT ROWID;
+  -- The part each unfinished rolling job checks, and of how many; a row goes when its job ends.
+  CREATE TABLE read_cycle_jobs (
+    job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+    schedule_id TEXT NOT NULL REFERENCES read_cycles(schedule_id) ON DELETE CASCADE,
+    part INTEGER NOT NULL,
+    parts INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TRIGGER jobs_read_cycle_part AFTER UPDATE OF status ON jobs
+    WHEN NEW.kind = 'check' AND OLD.status IN ('queued', 'running')
+      AND NEW.status IN ('succeeded', 'failed', 'cancelled') BEGIN
+    INSERT OR IGNORE INTO read_cycle_parts (schedule_id, part, job_id)
+      SELECT m.schedule_id, m.part, NEW.id FROM read_cycle_jobs m
+      JOIN read_cycles c ON c.schedule_id = m.schedule_id AND c.parts = m.parts
+      WHERE m.job_id = NEW.id AND NEW.status = 'succeeded';
+    UPDATE read_cycles SET next_part = (SELECT m.part FROM read_cycle_jobs m WHERE m.job_id = NEW.id)
+      WHERE NEW.status <> 'succeeded' AND ${cycleOfNew};
+    UPDATE hosts SET last_full_read_at = NEW.finished_at
+      WHERE id = NEW.host_id AND EXISTS (SELECT 1 FROM read_cycles c WHERE ${cycleOfNew} AND ${cycleDone});
+    UPDATE read_cycles AS c SET last_full_read_at = NEW.finished_at, cycle_started_at = NEW.finished_at
+      WHERE ${cycleOfNew} AND ${cycleDone};
+    DELETE FROM read_cycle_parts WHERE schedule_id = (SELECT c.schedule_id FROM read_cycles c
+      WHERE ${cycleOfNew} AND c.cycle_started_at = NEW.finished_at AND ${cycleDone});
+    DELETE FROM read_cycle_jobs WHERE job_id = NEW.id;
   END;
   `,
 ];

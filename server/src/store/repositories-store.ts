@@ -1,4 +1,5 @@
 import type { RepositoriesStore, RepositoryHostSecretRow, RepositoryRow } from "../domain/store.ts";
+import type { RepositoryLastCheck } from "../domain/types.ts";
 import { type Database, params } from "./db.ts";
 
 type Row = Omit<RepositoryRow, "auto_init"> & { auto_init: number };
@@ -72,5 +73,20 @@ export function repositoriesStore(db: Database): RepositoriesStore {
           `SELECT ${secretCols} FROM repository_host_secrets WHERE repository_id = ? ORDER BY restic_host, host_id`,
         )
         .all(repository_id),
+    /** Newest first over the hosts the repository is given to (a host's own settings beat it). */
+    repositoryLastChecks() {
+      const rows = db
+        .query<RepositoryLastCheck & { repository_id: string }, []>(
+          `SELECT h.policy_repository_id AS repository_id, h.last_check_job_id AS job_id, h.id AS host_id,
+             h.last_check_status AS status, h.last_check_finished_at AS finished_at, h.last_check_error AS error
+           FROM hosts h LEFT JOIN host_config c ON c.host_id = h.id
+           WHERE h.policy_repository_id IS NOT NULL AND coalesce(c.repo_url, '') = '' AND h.last_check_job_id IS NOT NULL
+           ORDER BY h.last_check_finished_at DESC, h.last_check_job_id DESC`,
+        )
+        .all();
+      const last = new Map<string, RepositoryLastCheck>();
+      for (const { repository_id, ...check } of rows) if (!last.has(repository_id)) last.set(repository_id, check);
+      return last;
+    },
   };
 }

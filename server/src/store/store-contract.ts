@@ -613,6 +613,8 @@ export function storeContract(
         last_backup_warning: null,
         last_successful_backup_at: null,
         last_check: null,
+        last_drill: null,
+        last_full_read_at: null,
         repo_size_bytes: null,
         config: {
           repo_url: null,

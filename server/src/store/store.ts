@@ -9,6 +9,7 @@ import { hostSummaryStore } from "./host-summary-store.ts";
 import { hostsStore } from "./hosts-store.ts";
 import { jobsStore } from "./jobs-store.ts";
 import { policiesStore } from "./policies-store.ts";
+import { readCyclesStore } from "./read-cycles-store.ts";
 import { repositoriesStore } from "./repositories-store.ts";
 import { schedulesStore } from "./schedules-store.ts";
 import { usersStore } from "./users-store.ts";
@@ -25,6 +26,7 @@ export function createStore(db: Database): Store {
     ...auditStore(db),
     ...repositoriesStore(db),
     ...policiesStore(db),
+    ...readCyclesStore(db),
     ...alertsStore(db),
     /** Runs fn in one transaction (BEGIN IMMEDIATE); a nested call runs in a savepoint inside it. */
     tx<T>(fn: () => T): T {

@@ -5,6 +5,7 @@ import {
   type AgentMessageType,
   decodeServerMessage,
   encode,
+  encodeChunkFrame,
   type PayloadOf,
   type ServerMessage,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -196,6 +197,11 @@ export class TestAgent {
 
   sendRaw(text: string) {
     this.#ws.send(text);
+  }
+
+  /** A download chunk, as the agent sends it: one binary frame (protocol/chunk-frame.ts). */
+  sendChunk(requestId: string, seq: number, bytes: Uint8Array): void {
+    this.#ws.send(encodeChunkFrame(requestId, seq, bytes));
   }
 
   send<T extends AgentMessageType>(type: T, payload: PayloadOf<T>, id?: string): string {

@@ -83,8 +83,11 @@ function renderNav() {
 async function route() {
   for (const fn of leaving) fn();
   leaving = [];
-  const root = main();
-  clear(root);
+  // Each navigation renders into a container of its own: a view still loading when the address
+  // changes again (two quick clicks) then writes into a detached one, not over the next view.
+  const root = h("div", { class: "view" });
+  clear(main());
+  main().append(root);
   if (!me) {
     renderNav();
     loginView(root, async (session) => {

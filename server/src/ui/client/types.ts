@@ -10,8 +10,9 @@ import type { AlertItem, ChannelKind, DeliveryResult } from "../../domain/channe
 import type { FleetSummary as DomainFleetSummary } from "../../domain/fleet-summary.ts";
 import type { HostView } from "../../domain/hosts.ts";
 import type { PolicyView } from "../../domain/policies.ts";
-import type { Repositories, RepositoryView } from "../../domain/repositories.ts";
+import type { Repositories, ShownRepository } from "../../domain/repositories.ts";
 import type { ScheduleView } from "../../domain/schedules.ts";
+import type { Listing } from "../../domain/snapshot-files.ts";
 import type { Job as DomainJob, RepoStatsRow, StoredSnapshot } from "../../domain/types.ts";
 
 export type Host = HostView;
@@ -23,7 +24,7 @@ export type Snapshot = StoredSnapshot;
 export type RepoStats = RepoStatsRow;
 export type Policy = PolicyView;
 export type PolicySchedule = Policy["schedules"][number];
-export type Repository = RepositoryView;
+export type Repository = ShownRepository;
 /** GET /repositories/:id/keys: the passwords in clear, for disaster recovery. */
 export type RepositoryKeys = ReturnType<Repositories["keys"]>;
 
@@ -42,3 +43,39 @@ export type { ChannelKind, DeliveryResult };
 export type AlertRule = ReturnType<AlertConfig["rules"]["show"]>;
 export type Mute = MuteRow;
 export type Delivery = ReturnType<AlertDelivery["log"]>[number];
+
+// Restore confidence (DESIGN §8.5): a host's last drill and full read are in Host, a rolling
+// check schedule's cycle in Schedule (read_cycle), a repository's last check in Repository.
+
+/** GET /hosts/:id/snapshots/:snapshot_id/files: one page of one directory. */
+export type FileList = Listing;
+/** One entry of a snapshot's directory, as the agent lists it. */
+export type SnapshotEntry = Listing["items"][number];
+
+/**
+ * A drill job's `stats.drill` (the agent's report, agent/src/restic/drill-report.ts, which the
+ * UI cannot import): job stats are stored as the agent sent them.
+ */
+export interface DrillReport {
+  snapshot_id: string;
+  files_requested: number;
+  files_verified: number;
+  live_matched: number;
+  /** Files whose live copy has the snapshot's size and mtime but other bytes. */
+  mismatched: string[];
+  bytes: number;
+  result: "passed" | "failed";
+  reason?: string;
+  /** restic's own words when the restore failed. */
+  restic_error?: string;
+  files?: DrillFile[];
+}
+
+/** One sampled file: its restored copy's hash (null: not restored) and how the live file compared. */
+export interface DrillFile {
+  path: string;
+  size: number;
+  sha256: string | null;
+  live: "matched" | "changed" | "missing" | "mismatch" | "not_restored" | string;
+  error?: string;
+}

@@ -1,3 +1,4 @@
+import { ApiFailure } from "./api.ts";
 import { h } from "./dom.ts";
 import { absolute, age } from "./format.ts";
 
@@ -21,6 +22,7 @@ const BADGE_TEXT: Record<string, string> = {
   offline: "○ offline",
   in_sync: "✓ in sync",
   not_synced: "… pending",
+  passed: "✓ passed",
 };
 
 /** Status with a symbol and a word, so colour is never the only signal. */
@@ -34,4 +36,27 @@ export function emptyState(text: string, ...action: Array<HTMLElement | null>) {
 
 export function errorBox(message: string) {
   return h("p", { class: "error", role: "alert" }, message);
+}
+
+/** What went wrong, in the server's words when it answered. */
+export const failureText = (err: unknown) => (err instanceof ApiFailure ? err.error.message : String(err));
+
+/**
+ * "Last verified restore": the host's last drill, its result linked to the drill job, and its age;
+ * "never" before the first one.
+ */
+export function drillFact(x: {
+  last_drill_at?: string | null;
+  last_drill_result?: string | null;
+  last_drill_job_id?: string | null;
+}) {
+  if (!x.last_drill_at || !x.last_drill_result) return h("span", { class: "muted drill-never" }, "never");
+  const b = badge(x.last_drill_result);
+  return h(
+    "span",
+    { class: "drill-fact" },
+    x.last_drill_job_id ? h("a", { href: `#/jobs/${x.last_drill_job_id}`, class: "badge-link" }, b) : b,
+    " ",
+    ago(x.last_drill_at),
+  );
 }

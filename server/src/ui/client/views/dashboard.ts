@@ -5,13 +5,13 @@ import { onEvent } from "../events.ts";
 import { bytes, interval } from "../format.ts";
 import { labelQuery, labelTags } from "../labels.ts";
 import type { FleetSummary, Host, List } from "../types.ts";
-import { ago, badge, emptyState } from "../widgets.ts";
+import { ago, badge, drillFact, emptyState } from "../widgets.ts";
 import { alertBanner } from "./alert-banner.ts";
 import { groupHosts, groupSection } from "./dashboard-groups.ts";
 
 const HEALTH_ORDER: Record<string, number> = { failed: 0, stale: 1, warning: 2, pending: 3, unscheduled: 4, ok: 5 };
 
-type SortKey = "health" | "name" | "os" | "seen" | "backup" | "size" | "sync";
+type SortKey = "health" | "name" | "os" | "seen" | "backup" | "drill" | "size" | "sync";
 const SORTS: Record<SortKey, (a: Host, b: Host) => number> = {
   health: (a, b) =>
     (HEALTH_ORDER[a.backup_health] ?? 9) - (HEALTH_ORDER[b.backup_health] ?? 9) ||
@@ -21,6 +21,10 @@ const SORTS: Record<SortKey, (a: Host, b: Host) => number> = {
   os: (a, b) => `${a.os}/${a.arch}`.localeCompare(`${b.os}/${b.arch}`),
   seen: (a, b) => (b.last_seen_at ?? "").localeCompare(a.last_seen_at ?? ""),
   backup: (a, b) => (b.last_backup?.finished_at ?? "").localeCompare(a.last_backup?.finished_at ?? ""),
+  // Failed drills first, then the oldest (or none) first: the hosts least known to restore.
+  drill: (a, b) =>
+    Number(b.last_drill_result === "failed") - Number(a.last_drill_result === "failed") ||
+    (a.last_drill_at ?? "").localeCompare(b.last_drill_at ?? ""),
   size: (a, b) => (b.repo_size_bytes ?? -1) - (a.repo_size_bytes ?? -1),
   sync: (a, b) => Number(a.schedule_in_sync) - Number(b.schedule_in_sync),
 };
@@ -59,8 +63,9 @@ export const dashboardView: View = async (root, ctx) => {
   const status = h(
     "select",
     { name: "status", "aria-label": "Show hosts with status" },
-    ...["all", "failed", "stale", "warning", "ok", "pending", "unscheduled", "offline", "online"].map((s) =>
-      h("option", { value: s }, s === "all" ? "all statuses" : s),
+    ...["all", "failed", "stale", "warning", "ok", "pending", "unscheduled", "offline", "online", "drill_failed"].map(
+      (s) =>
+        h("option", { value: s }, s === "all" ? "all statuses" : s === "drill_failed" ? "restore drill failed" : s),
     ),
   );
   const groupBy = h("select", { name: "group", "aria-label": "Group hosts by label" });
@@ -158,7 +163,15 @@ export const dashboardView: View = async (root, ctx) => {
             .includes(q),
       )
       .filter(
-        (x) => st === "all" || (st === "online" ? x.online : st === "offline" ? !x.online : x.backup_health === st),
+        (x) =>
+          st === "all" ||
+          (st === "online"
+            ? x.online
+            : st === "offline"
+              ? !x.online
+              : st === "drill_failed"
+                ? x.last_drill_result === "failed"
+                : x.backup_health === st),
       )
       .sort(SORTS[sort]);
     if (reverse) shown.reverse();
@@ -192,6 +205,7 @@ export const dashboardView: View = async (root, ctx) => {
           header("Host", "name"),
           header("Backup", "health"),
           header("Last backup", "backup"),
+          header("Verified restore", "drill"),
           header("Presence", "seen"),
           header("Platform", "os"),
           h("th", { scope: "col" }, "Versions"),
@@ -223,6 +237,7 @@ export const dashboardView: View = async (root, ctx) => {
                 ? [badge(x.last_backup.status), " ", ago(x.last_backup.finished_at)]
                 : h("span", { class: "muted" }, "none yet"),
             ),
+            h("td", { "data-label": "Verified restore", class: "drill" }, drillFact(x)),
             h("td", { "data-label": "Presence" }, badge(x.online ? "online" : "offline"), " ", ago(x.last_seen_at)),
             h("td", { "data-label": "Platform" }, x.os ? `${x.os}/${x.arch}` : "–"),
             h(

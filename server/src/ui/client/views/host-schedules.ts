@@ -2,8 +2,42 @@ import { api } from "../api.ts";
 import { clear, h } from "../dom.ts";
 import { absolute } from "../format.ts";
 import type { Schedule } from "../types.ts";
-import { emptyState } from "../widgets.ts";
+import { ago, emptyState } from "../widgets.ts";
 import { scheduleForm } from "./schedule-form.ts";
+
+/**
+ * What a schedule does, in short: a backup's paths, a forget's retention, a check's data subset
+ * (a rolling "k/N" one with the part it reads next and when it last read all of them), a
+ * drill's sample.
+ */
+function whatText(s: Schedule) {
+  const o = s.options;
+  switch (s.kind) {
+    case "backup":
+      return s.paths.join(", ");
+    case "forget":
+      return JSON.stringify(s.retention_policy);
+    case "check": {
+      const subset = typeof o.read_data_subset === "string" ? o.read_data_subset : null;
+      const c = s.read_cycle;
+      return [
+        subset ? `reads ${subset}` : "metadata only",
+        c
+          ? h(
+              "div",
+              { class: "read-cycle" },
+              `next: part ${c.next_part} of ${c.parts} (${c.parts_done} read in this cycle) · last full read `,
+              ago(c.last_full_read_at),
+            )
+          : null,
+      ];
+    }
+    case "drill":
+      return `${o.sample_files ?? 20} files, at most ${o.max_bytes ?? "100M"}, of ${o.snapshot_id ?? "latest"}`;
+    default:
+      return "";
+  }
+}
 
 /**
  * The host's schedules table, into `box`. Admins also get Edit, Enable/Disable and Delete per
@@ -78,15 +112,7 @@ export function renderHostSchedules(
                     h("div", {}, h("time", { datetime: t, title: absolute(t) }, new Date(t).toLocaleString())),
                   ),
               ),
-              h(
-                "td",
-                { "data-label": "What" },
-                s.kind === "backup"
-                  ? s.paths.join(", ")
-                  : s.kind === "forget"
-                    ? JSON.stringify(s.retention_policy)
-                    : "",
-              ),
+              h("td", { "data-label": "What" }, whatText(s)),
               h("td", { "data-label": "State" }, s.enabled ? "enabled" : "disabled"),
               h(
                 "td",

@@ -5,7 +5,7 @@ import { append, clear, h } from "../dom.ts";
 import { type LiveEvent, onEvent } from "../events.ts";
 import { bytes, interval } from "../format.ts";
 import type { Host, Job, List, Policy, RepoStats, Repository, Schedule, Snapshot } from "../types.ts";
-import { ago, badge, emptyState, errorBox } from "../widgets.ts";
+import { ago, badge, drillFact, emptyState, errorBox } from "../widgets.ts";
 import { alertBanner } from "./alert-banner.ts";
 import { renderHostConfig } from "./host-config.ts";
 import { renderHostLabels } from "./host-labels.ts";
@@ -13,6 +13,7 @@ import { hostPolicyLine } from "./host-policy.ts";
 import { renderHostSchedules } from "./host-schedules.ts";
 import { hostSyncText } from "./policy-form.ts";
 import { runForm } from "./run-form.ts";
+import { snapshotBrowser } from "./snapshot-browser.ts";
 
 export const hostView: View = async (root, ctx, { id = "" }) => {
   // Listen before the first load: an event that lands while it runs (the snapshot report follows
@@ -35,8 +36,14 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
       api<List<RepoStats>>(`/hosts/${id}/repo-stats?limit=200`),
     ]);
   let [host, schedules, jobs, snapshots, stats] = await load();
-  // Names for what policies give this host (its schedules, its repository).
-  const [policies, repos] = await Promise.all([api<List<Policy>>("/policies"), api<List<Repository>>("/repositories")]);
+  // Names for what policies give this host (its schedules, its repository); the other hosts, to
+  // restore onto or to browse through while this one is offline.
+  const [policies, repos, fleet] = await Promise.all([
+    api<List<Policy>>("/policies"),
+    api<List<Repository>>("/repositories"),
+    api<List<Host>>("/hosts?limit=500"),
+  ]);
+  const hosts = () => fleet.items.map((x) => (x.id === id ? host : x));
   const policyNames = new Map(policies.items.map((p) => [p.id, p.name]));
   const repoNames = new Map(repos.items.map((r) => [r.id, r.name]));
 
@@ -48,6 +55,8 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   const jobsBox = h("section", { class: "card", "aria-labelledby": "jobs-h" });
   const snapBox = h("section", { class: "card", "aria-labelledby": "snap-h" });
   const chartBox = h("section", { class: "card", "aria-labelledby": "chart-h" });
+  const browseBox = h("div", {});
+  let browsing: string | null = null;
   let run: ReturnType<typeof runForm> | null = null;
 
   function renderHead() {
@@ -83,6 +92,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
           host.schedule_in_sync ? "" : ` ${hostSyncText(host).replace(/^pending /, "")}`,
         ),
       ),
+      confidenceLine(),
       host.policy_conflict
         ? h(
             "div",
@@ -137,6 +147,55 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
     ]);
   }
 
+  /**
+   * How sure a restore would work: the last drill (restored and verified sample), the last check,
+   * and the last time a check read all the data (with the part a rolling "k/N" check reads next).
+   */
+  function confidenceLine() {
+    const check = host.last_check;
+    const cycle = schedules.items.find((s) => s.read_cycle)?.read_cycle;
+    return h(
+      "p",
+      { class: "facts confidence" },
+      h("span", { class: "fact", "data-fact": "drill" }, "Last verified restore ", drillFact(host)),
+      " · ",
+      h(
+        "span",
+        { class: "fact", "data-fact": "check" },
+        "last check ",
+        check
+          ? [
+              h("a", { href: `#/jobs/${check.job_id}`, class: "badge-link" }, badge(check.status)),
+              " ",
+              ago(check.finished_at),
+            ]
+          : h("span", { class: "muted" }, "never"),
+      ),
+      " · ",
+      h(
+        "span",
+        { class: "fact", "data-fact": "full-read" },
+        "all data last read ",
+        ago(host.last_full_read_at ?? cycle?.last_full_read_at),
+        cycle ? ` (rolling check: part ${cycle.next_part} of ${cycle.parts} next)` : "",
+      ),
+      check?.status === "failed" && check.error
+        ? h("span", { class: "error block" }, `Last check failed: ${check.error}`)
+        : null,
+      host.last_drill_result === "failed"
+        ? h(
+            "span",
+            { class: "error block" },
+            "The last restore drill failed: ",
+            host.last_drill_job_id
+              ? h("a", { href: `#/jobs/${host.last_drill_job_id}` }, "see its report")
+              : "see its job",
+            ".",
+          )
+        : null,
+    );
+  }
+
   function renderLabels() {
     renderHostLabels(labelsBox, id, host, ctx.isAdmin, (updated) => {
       host = updated;
@@ -166,6 +225,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
         schedules = await api<List<Schedule>>(`/hosts/${id}/schedules`);
         renderSchedules();
         renderRun();
+        renderHead();
       },
       policyNames,
     );
@@ -174,9 +234,13 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   function renderRun() {
     clear(runBox);
     if (!ctx.isAdmin) return;
-    run = runForm(id, schedules.items, snapshots.items, host.policy?.restore_targets ?? null, (jobId) =>
-      ctx.go(`#/jobs/${jobId}`),
-    );
+    run = runForm({
+      host,
+      hosts: hosts(),
+      schedules: schedules.items,
+      snapshots: snapshots.items,
+      started: (jobId) => ctx.go(`#/jobs/${jobId}`),
+    });
     runBox.append(run.form);
   }
 
@@ -251,6 +315,16 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
               h(
                 "td",
                 { class: "actions" },
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "secondary",
+                    "aria-pressed": browsing === s.id ? "true" : "false",
+                    onclick: () => browse(s),
+                  },
+                  "Browse files",
+                ),
                 ctx.isAdmin
                   ? h("button", { type: "button", class: "secondary", onclick: () => run?.restore(s) }, "Restore…")
                   : null,
@@ -260,6 +334,28 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
         ),
       ),
     );
+  }
+
+  /** Opens the file browser on a snapshot, under the list (one at a time). */
+  function browse(s: Snapshot) {
+    browsing = s.id;
+    clear(browseBox);
+    browseBox.append(
+      snapshotBrowser({
+        host,
+        hosts: hosts(),
+        snapshot: s,
+        isAdmin: ctx.isAdmin,
+        restore: (snap, include) => run?.restore(snap, include),
+        close: () => {
+          browsing = null;
+          clear(browseBox);
+          renderSnapshots();
+        },
+      }),
+    );
+    renderSnapshots();
+    browseBox.querySelector("h2")?.scrollIntoView({ block: "start" });
   }
 
   function renderChart() {
@@ -273,6 +369,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
     alertBanner(ctx, id),
     h("div", { class: "columns" }, h("div", {}, labelsBox, configBox, schedBox), h("div", {}, runBox, jobsBox)),
     snapBox,
+    browseBox,
     chartBox,
   );
   renderHead();
@@ -291,6 +388,17 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
         renderJobs();
         host = await api<Host>(`/hosts/${id}`);
         renderHead();
+        // A finished check moves a rolling check's next part: re-render (closing an open schedule
+        // form) only when it moved.
+        if (schedules.items.some((s) => s.read_cycle)) {
+          const cycles = (l: List<Schedule>) => JSON.stringify(l.items.map((s) => s.read_cycle ?? null));
+          const fresh = await api<List<Schedule>>(`/hosts/${id}/schedules`);
+          if (cycles(fresh) !== cycles(schedules)) {
+            schedules = fresh;
+            renderSchedules();
+            renderHead();
+          }
+        }
       } else if (e.type === "snapshots.updated") {
         snapshots = await api<List<Snapshot>>(`/hosts/${id}/snapshots`);
         renderSnapshots();

@@ -2,7 +2,7 @@ import { ApiFailure, api } from "../api.ts";
 import type { View } from "../context.ts";
 import { clear, field, h, showFormError } from "../dom.ts";
 import type { List, Repository, RepositoryKeys } from "../types.ts";
-import { emptyState, errorBox } from "../widgets.ts";
+import { ago, badge, emptyState, errorBox } from "../widgets.ts";
 
 const HOST_TOKEN = "{host}";
 
@@ -121,6 +121,18 @@ function repositoryForm(existing: Repository | null, done: (changed: boolean) =>
   return form;
 }
 
+/** The repository's last finished check (by any host using it): result, linked to its job, and age. */
+function lastCheck(r: Repository) {
+  const c = r.last_check;
+  if (!c) return h("span", { class: "muted" }, "never");
+  return [
+    h("a", { href: `#/jobs/${c.job_id}`, class: "badge-link" }, badge(c.status)),
+    " ",
+    ago(c.finished_at),
+    c.status === "failed" && c.error ? h("small", { class: "error block" }, c.error) : null,
+  ];
+}
+
 /** The keys export: shown in a box and offered as a file, under a warning. */
 function keysCard(keys: RepositoryKeys, close: () => void) {
   const text = JSON.stringify(keys, null, 2);
@@ -203,7 +215,7 @@ export const repositoriesView: View = async (root, ctx) => {
             h(
               "tr",
               { "data-repository": r.id },
-              h("th", { scope: "row" }, r.name),
+              h("th", { scope: "row" }, r.name, h("small", { class: "block last-check" }, "last check ", lastCheck(r))),
               h("td", { "data-label": "URL", class: "url" }, h("code", {}, r.url)),
               h("td", { "data-label": "Kind" }, r.templated ? "per host" : "shared"),
               h("td", { "data-label": "Password" }, passwordText(r), r.username ? ` · user ${r.username}` : ""),

@@ -10,7 +10,7 @@ const lines = (text: string) =>
     .filter(Boolean);
 const KEEPS = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"] as const;
 /** Every job kind but restore, which needs a snapshot and a target and is only run by hand. */
-const KINDS = ["backup", "forget", "check", "prune", "init", "unlock"] as const;
+const KINDS = ["backup", "forget", "check", "drill", "prune", "init", "unlock"] as const;
 
 /** What both a host's schedule and a policy's schedule hold, as the editor reads it. */
 export type ScheduleDefinition = Pick<
@@ -42,7 +42,8 @@ let seq = 0;
 /**
  * The fields of one schedule: kind, cron with its preview (the next 5 runs, or croner's error, as
  * you type), time zone, and each kind's own part (paths, excludes, tags and hooks for backup;
- * retention and prune for forget; the data subset for check). `zoneHint` is the time zone field's
+ * retention and prune for forget; the data subset for check; snapshot, sample size and byte limit
+ * for a drill). `zoneHint` is the time zone field's
  * placeholder: a host's schedule defaults to the host's local time.
  */
 export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "host's local time"): ScheduleFields {
@@ -85,7 +86,31 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
   const subset = h("input", {
     name: "options",
     value: String(existing?.options.read_data_subset ?? ""),
-    placeholder: "e.g. 10%",
+    placeholder: "e.g. 10%, 500M or k/7",
+  });
+  const opt = (k: string) =>
+    existing?.kind === "drill" && existing.options[k] !== undefined ? String(existing.options[k]) : "";
+  const drillSnapshot = h("input", {
+    name: "options",
+    value: opt("snapshot_id"),
+    placeholder: "latest",
+    autocomplete: "off",
+    spellcheck: "false",
+  });
+  const sampleFiles = h("input", {
+    name: "options",
+    type: "number",
+    min: 1,
+    max: 1000,
+    value: opt("sample_files"),
+    placeholder: "20",
+  });
+  const maxBytes = h("input", {
+    name: "options",
+    value: opt("max_bytes"),
+    placeholder: "100M",
+    autocomplete: "off",
+    spellcheck: "false",
   });
   const preHook = h("textarea", { name: "pre_hook", rows: 2, value: existing?.pre_hook ?? "" });
   const postHook = h("textarea", { name: "post_hook", rows: 2, value: existing?.post_hook ?? "" });
@@ -118,7 +143,26 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
     "fieldset",
     {},
     h("legend", {}, "Check"),
-    field("Read data subset", subset, "Empty: metadata only."),
+    field(
+      "Read data subset",
+      subset,
+      "Empty: metadata only. 10% or 500M read that much each run; k/7 reads the next of 7 parts each run, " +
+        "so 7 runs read all the data once.",
+    ),
+  );
+  const drillPart = h(
+    "fieldset",
+    {},
+    h("legend", {}, "Restore drill"),
+    h(
+      "p",
+      { class: "hint" },
+      "Each run restores a sample of files into a private temporary folder, checks them against the " +
+        "snapshot and the unchanged live files, then removes the folder.",
+    ),
+    field("Snapshot", drillSnapshot, "A snapshot id, or latest (empty: latest)."),
+    field("Sample files", sampleFiles, "How many files to sample (empty: 20)."),
+    field("At most", maxBytes, "Bytes to restore in all, e.g. 100M or 2G (empty: 100M)."),
   );
   const cronField = field(
     "Cron expression",
@@ -134,6 +178,7 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
     backupPart,
     forgetPart,
     checkPart,
+    drillPart,
     h("div", { class: "field inline" }, enabled, h("label", { for: enabled.id }, "enabled")),
   ];
 
@@ -141,6 +186,7 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
     backupPart.hidden = kind.value !== "backup";
     forgetPart.hidden = kind.value !== "forget";
     checkPart.hidden = kind.value !== "check";
+    drillPart.hidden = kind.value !== "drill";
   };
   kind.addEventListener("change", showParts);
   showParts();
@@ -197,6 +243,13 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
       out.options = { prune: prune.checked };
     }
     if (kind.value === "check" && subset.value.trim()) out.options = { read_data_subset: subset.value.trim() };
+    if (kind.value === "drill") {
+      const o: Record<string, unknown> = {};
+      if (drillSnapshot.value.trim()) o.snapshot_id = drillSnapshot.value.trim();
+      if (sampleFiles.value) o.sample_files = Number(sampleFiles.value);
+      if (maxBytes.value.trim()) o.max_bytes = maxBytes.value.trim();
+      out.options = o;
+    }
     return out;
   };
   return {
