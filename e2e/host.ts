@@ -149,3 +149,26 @@ export class TestHost {
     return job;
   }
 }
+
+/**
+ * The shared-repository tests' two hosts: web-a and web-b, enrolled on one repository (its URL may
+ * be a `{host}` template), each watched, and started unless `start` is false.
+ */
+export async function enrollPair(
+  fleet: Fleet,
+  work: string,
+  repoUrl: string,
+  o: { start?: boolean } = {},
+): Promise<[TestHost, TestHost]> {
+  const a = new TestHost(fleet, join(work, "a"));
+  const b = new TestHost(fleet, join(work, "b"));
+  for (const [h, name] of [
+    [a, "web-a"],
+    [b, "web-b"],
+  ] as const) {
+    await h.watch();
+    await h.enroll({ hostname: name, repoUrl });
+    if (o.start !== false) await h.start();
+  }
+  return [a, b];
+}

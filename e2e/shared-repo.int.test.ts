@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { PROTOCOL_VERSION } from "../protocol/index.ts";
 import { type Fleet, startFleet, tempDir } from "./fleet.ts";
-import { resticDirect, TestHost } from "./host.ts";
+import { enrollPair, resticDirect, type TestHost } from "./host.ts";
 
 // `--host` scoping end to end: two compiled agents on one machine, enrolled as web-a and web-b, back up
 // the same path into one repository. Each one's retention, mirror and restore stay its own.
@@ -44,16 +44,7 @@ beforeAll(async () => {
   work = tempDir("rf-e2e-shared-");
   template = join(work, "shared-repo");
   fleet = await startFleet();
-  a = new TestHost(fleet, join(work, "a"));
-  b = new TestHost(fleet, join(work, "b"));
-  for (const [h, name] of [
-    [a, "web-a"],
-    [b, "web-b"],
-  ] as const) {
-    await h.watch();
-    await h.enroll({ hostname: name, repoUrl: template });
-    await h.start();
-  }
+  [a, b] = await enrollPair(fleet, work, template);
   expect((await a.run({ kind: "init" })).status).toBe("succeeded");
 });
 

@@ -13,7 +13,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { type Fleet, startFleet, tempDir } from "./fleet.ts";
-import { TestHost } from "./host.ts";
+import { enrollPair, type TestHost } from "./host.ts";
 
 // Browse and download end to end: the server process, two compiled agents (web-a, web-b) on one
 // shared repository, and the real restic (0.14, or RF_TEST_RESTIC). web-a backs up a tree with
@@ -99,16 +99,7 @@ beforeAll(async () => {
 
   fleet = await startFleet();
   const repo = join(work, "repo");
-  a = new TestHost(fleet, join(work, "a"));
-  b = new TestHost(fleet, join(work, "b"));
-  for (const [h, name] of [
-    [a, "web-a"],
-    [b, "web-b"],
-  ] as const) {
-    await h.watch();
-    await h.enroll({ hostname: name, repoUrl: repo });
-    await h.start();
-  }
+  [a, b] = await enrollPair(fleet, work, repo);
   expect((await a.run({ kind: "init" })).status).toBe("succeeded");
   expect((await a.run({ kind: "backup", spec: { paths: [data] } }, "snapshots.updated")).status).toBe("succeeded");
   const snaps = await fleet.api<{ items: Array<{ id: string }> }>(`/hosts/${a.hostId}/snapshots`);

@@ -3,7 +3,7 @@ import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { type Fleet, startFleet, tempDir } from "./fleet.ts";
-import { TestHost } from "./host.ts";
+import { enrollPair, TestHost } from "./host.ts";
 import { launchChromium, login, overflows, shot, shotOf } from "./ui-session.ts";
 
 // Restore confidence in the web UI (DESIGN §8.5), in headless Chromium against the real server,
@@ -49,15 +49,7 @@ beforeAll(async () => {
   for (let i = 0; i < 8; i++) writeFileSync(join(data, `file-${i}.txt`), `file ${i}\n`.repeat(100 * (i + 1)));
   fleet = await startFleet();
   const template = join(work, "template");
-  a = new TestHost(fleet, join(work, "a"));
-  b = new TestHost(fleet, join(work, "b"));
-  for (const [h, name] of [
-    [a, "web-a"],
-    [b, "web-b"],
-  ] as const) {
-    await h.watch();
-    await h.enroll({ hostname: name, repoUrl: template });
-  }
+  [a, b] = await enrollPair(fleet, work, template, { start: false });
   await a.start();
   // web-b's own policy lets restores write only into its staging folder.
   const policy = join(work, "b-policy.json");

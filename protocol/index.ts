@@ -6,6 +6,7 @@ export * from "./checks.ts";
 export * from "./chunk-frame.ts";
 export * from "./common.ts";
 export * from "./decode.ts";
+export * from "./drill-report.ts";
 export * from "./encode.ts";
 export * from "./host-policy.ts";
 export * from "./limits.ts";

@@ -9,6 +9,8 @@
 import { createHash } from "node:crypto";
 import { createReadStream, mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { escapeGlob } from "../../agent/src/restic/validate.ts";
+import type { DrillReport } from "../../protocol/index.ts";
 import { type AgentProc, enrollAgent, RESTIC, startAgent } from "../lib/agent-proc.ts";
 import { removeDir, tempDir } from "../lib/cleanup.ts";
 import type { BenchContext, Benchmark } from "../lib/context.ts";
@@ -27,15 +29,6 @@ interface Job {
   status: string;
   error: string | null;
   stats?: { drill?: DrillReport } | null;
-}
-
-interface DrillReport {
-  result: string;
-  bytes: number;
-  files_requested: number;
-  files_verified: number;
-  files?: Array<{ path: string; size: number }>;
-  reason?: string;
 }
 
 async function sha256(path: string): Promise<string> {
@@ -59,9 +52,6 @@ async function runJob(api: Api, events: EventStream, hostId: string, body: unkno
   const job = await api<Job>(`/api/v1/jobs/${res.body.id}`);
   return { job: job.body, ms };
 }
-
-/** restic's glob escape for a literal path in --include (FIELD-NOTES: `* ? [ ] \`). */
-const escapeGlob = (p: string) => p.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 
 export const restore: Benchmark = {
   name: "restore",

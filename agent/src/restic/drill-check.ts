@@ -2,24 +2,8 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { join, win32 } from "node:path";
+import type { DrillFile, DrillLiveState } from "../../../protocol/index.ts";
 import type { SnapshotFile } from "./drill-sample.ts";
-
-/**
- * How one sampled file fared: restored (or not), its sha256, and how it compares with the live
- * file on this host. Only `mismatch` (same size and mtime as the snapshot, other bytes) and
- * `not_restored` fail a drill; a live file that changed or went away is normal.
- */
-export type LiveState = "matched" | "changed" | "missing" | "mismatch" | "not_restored";
-
-export interface DrillFile {
-  path: string;
-  size: number;
-  /** Of the restored copy; null when it was not restored. */
-  sha256: string | null;
-  live: LiveState;
-  /** Why it was not restored (restic's error for it, or what the agent found), or not compared. */
-  error?: string;
-}
 
 /**
  * restic's mtime (RFC 3339, up to 9 fractional digits, `Z` or an offset) in nanoseconds since
@@ -88,7 +72,7 @@ export async function checkFile(
   }
 }
 
-async function compareLive(file: SnapshotFile, sha256: string, platform: NodeJS.Platform): Promise<LiveState> {
+async function compareLive(file: SnapshotFile, sha256: string, platform: NodeJS.Platform): Promise<DrillLiveState> {
   const live = livePath(file.path, platform);
   const stat = await lstat(live, { bigint: true }).catch((err) => (isMissing(err) ? null : Promise.reject(err)));
   if (!stat) return "missing";

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import type { DrillFile } from "../../../protocol/index.ts";
 import { decodeAgentMessage, encode, MAX_FRAME_BYTES } from "../../../protocol/index.ts";
-import type { DrillFile } from "./drill-check.ts";
 import { drillReport } from "./drill-report.ts";
 import { MAX_INCLUDE_CHARS } from "./drill-sample.ts";
 

@@ -1,21 +1,4 @@
-import type { DrillFile } from "./drill-check.ts";
-
-/** job.finished `stats.drill` (DESIGN §8.5), plus the files it names and restic's error. */
-export interface DrillReport {
-  snapshot_id: string;
-  files_requested: number;
-  files_verified: number;
-  live_matched: number;
-  /** Files whose live copy has the snapshot's size and mtime but other bytes. */
-  mismatched: string[];
-  /** Bytes of the files restored and verified. */
-  bytes: number;
-  result: "passed" | "failed";
-  reason?: string;
-  files: DrillFile[];
-  /** restic's own words when the restore failed (redacted), e.g. "ciphertext verification failed". */
-  restic_error?: string;
-}
+import type { DrillFile, DrillReport } from "../../../protocol/index.ts";
 
 export interface DrillFacts {
   snapshotId: string;

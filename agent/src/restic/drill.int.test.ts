@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { chmod, mkdir, open, readdir, readFile, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { JobFinishedPayload } from "../../../protocol/index.ts";
+import type { DrillFile, DrillReport, JobFinishedPayload } from "../../../protocol/index.ts";
 import { realClock } from "../clock.ts";
 import { Recorder } from "../testing/fake-spawn.ts";
 import {
@@ -17,8 +17,6 @@ import {
 } from "../testing/int-helpers.ts";
 import type { DrillInput, GlobalFlags } from "./argv.ts";
 import { runDrill } from "./drill.ts";
-import type { DrillFile } from "./drill-check.ts";
-import type { DrillReport } from "./drill-report.ts";
 import { seededRandom } from "./drill-sample.ts";
 import { LogBatcher } from "./log-batcher.ts";
 import { openResticSession } from "./restic-session.ts";

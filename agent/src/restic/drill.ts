@@ -1,5 +1,6 @@
 import { chmod, mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { DrillFile, DrillReport } from "../../../protocol/index.ts";
 import {
   type DrillInput,
   drillListArgv,
@@ -9,8 +10,8 @@ import {
   snapshotLookupArgv,
 } from "./argv.ts";
 import { classifyFailure, STDERR_TAIL_LINES } from "./classify.ts";
-import { checkFile, type DrillFile, RestoreErrors } from "./drill-check.ts";
-import { type DrillReport, drillReport } from "./drill-report.ts";
+import { checkFile, RestoreErrors } from "./drill-check.ts";
+import { drillReport } from "./drill-report.ts";
 import { DrillSampler, type SnapshotFile } from "./drill-sample.ts";
 import { cancelled, failed, type Outcome, resticFailed } from "./outcome.ts";
 import { parseJsonLine, ResticSnapshotList } from "./restic-json.ts";

@@ -52,30 +52,5 @@ export type FileList = Listing;
 /** One entry of a snapshot's directory, as the agent lists it. */
 export type SnapshotEntry = Listing["items"][number];
 
-/**
- * A drill job's `stats.drill` (the agent's report, agent/src/restic/drill-report.ts, which the
- * UI cannot import): job stats are stored as the agent sent them.
- */
-export interface DrillReport {
-  snapshot_id: string;
-  files_requested: number;
-  files_verified: number;
-  live_matched: number;
-  /** Files whose live copy has the snapshot's size and mtime but other bytes. */
-  mismatched: string[];
-  bytes: number;
-  result: "passed" | "failed";
-  reason?: string;
-  /** restic's own words when the restore failed. */
-  restic_error?: string;
-  files?: DrillFile[];
-}
-
-/** One sampled file: its restored copy's hash (null: not restored) and how the live file compared. */
-export interface DrillFile {
-  path: string;
-  size: number;
-  sha256: string | null;
-  live: "matched" | "changed" | "missing" | "mismatch" | "not_restored" | string;
-  error?: string;
-}
+/** A drill job's `stats.drill`, as the agent wrote it (protocol/drill-report.ts). */
+export type { DrillFile, DrillReport } from "../../../../protocol/index.ts";

@@ -30,6 +30,16 @@ export function badge(status: string) {
   return h("span", { class: `badge badge-${status}` }, BADGE_TEXT[status] ?? status);
 }
 
+/** The row a dialog form ends with: its submit button, then Cancel. */
+export function formActions(submit: HTMLElement, cancel: () => void): HTMLElement {
+  return h(
+    "div",
+    { class: "actions" },
+    submit,
+    h("button", { type: "button", class: "secondary", onclick: cancel }, "Cancel"),
+  );
+}
+
 export function emptyState(text: string, ...action: Array<HTMLElement | null>) {
   return h("div", { class: "empty" }, h("p", {}, text), ...action);
 }

@@ -3,7 +3,7 @@ import type { Ctx } from "../context.ts";
 import { clear, field, h, showFormError } from "../dom.ts";
 import { labelText, parseLabelText } from "../labels.ts";
 import type { AlertRule, Channel } from "../types.ts";
-import { emptyState, errorBox } from "../widgets.ts";
+import { emptyState, errorBox, formActions } from "../widgets.ts";
 import { CONDITIONS, conditionText, durationText } from "./alert-common.ts";
 import { selectorTags } from "./policies.ts";
 
@@ -83,14 +83,7 @@ function ruleForm(
       h("div", { class: "field inline" }, enabled, h("label", { for: enabled.id }, "enabled")),
     ),
     h("p", { class: "form-error", role: "alert" }),
-    readOnly
-      ? null
-      : h(
-          "div",
-          { class: "actions" },
-          submit,
-          h("button", { type: "button", class: "secondary", onclick: () => void done(false) }, "Cancel"),
-        ),
+    readOnly ? null : formActions(submit, () => void done(false)),
   );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();

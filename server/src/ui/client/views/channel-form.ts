@@ -1,6 +1,7 @@
 import { ApiFailure, api } from "../api.ts";
 import { clear, field, h, showFormError } from "../dom.ts";
 import type { Channel, ChannelKind } from "../types.ts";
+import { formActions } from "../widgets.ts";
 
 interface ConfigField {
   name: string;
@@ -149,12 +150,7 @@ export function channelForm(existing: Channel | null, done: (changed: boolean) =
         )
       : null,
     h("p", { class: "form-error", role: "alert" }),
-    h(
-      "div",
-      { class: "actions" },
-      submit,
-      h("button", { type: "button", class: "secondary", onclick: () => void done(false) }, "Cancel"),
-    ),
+    formActions(submit, () => void done(false)),
   );
 
   form.addEventListener("submit", async (e) => {

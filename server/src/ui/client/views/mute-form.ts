@@ -2,6 +2,7 @@ import { ApiFailure, api } from "../api.ts";
 import { field, h, showFormError } from "../dom.ts";
 import { labelText } from "../labels.ts";
 import type { Alert } from "../types.ts";
+import { formActions } from "../widgets.ts";
 import { conditionText } from "./alert-common.ts";
 
 /** The preset lengths; "custom" takes a date and time. */
@@ -78,12 +79,7 @@ export function muteForm(alert: Alert, done: (muted: boolean) => Promise<void>) 
     length,
     field("Reason", reason, "Required: the next person to look will want to know why."),
     h("p", { class: "form-error", role: "alert" }),
-    h(
-      "div",
-      { class: "actions" },
-      submit,
-      h("button", { type: "button", class: "secondary", onclick: () => void done(false) }, "Cancel"),
-    ),
+    formActions(submit, () => void done(false)),
   );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();

@@ -2,7 +2,7 @@ import { ApiFailure, api } from "../api.ts";
 import type { View } from "../context.ts";
 import { clear, field, h, showFormError } from "../dom.ts";
 import type { List, Repository, RepositoryKeys } from "../types.ts";
-import { ago, badge, emptyState, errorBox } from "../widgets.ts";
+import { ago, badge, emptyState, errorBox, formActions } from "../widgets.ts";
 
 const HOST_TOKEN = "{host}";
 
@@ -86,12 +86,7 @@ function repositoryForm(existing: Repository | null, done: (changed: boolean) =>
       h("label", { for: autoInit.id }, "initialise the repository before a host's first backup if it does not exist"),
     ),
     h("p", { class: "form-error", role: "alert" }),
-    h(
-      "div",
-      { class: "actions" },
-      submit,
-      h("button", { type: "button", class: "secondary", onclick: () => void done(false) }, "Cancel"),
-    ),
+    formActions(submit, () => void done(false)),
   );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
