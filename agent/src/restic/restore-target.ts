@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { Stats } from "node:fs";
 import { open, readFile, realpath, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 
@@ -68,7 +69,7 @@ export async function restoreTargetProblem(target: string, o: TargetCheck = {}):
 
 const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
-async function statOf(path: string): Promise<Awaited<ReturnType<typeof stat>> | "missing" | string> {
+async function statOf(path: string): Promise<Stats | "missing" | string> {
   try {
     return await stat(path);
   } catch (err) {
