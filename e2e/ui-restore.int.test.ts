@@ -127,6 +127,9 @@ test("restore a selection from two folders onto another host, verified, and find
   const target = page.getByLabel("Target folder (absolute)");
   expect(await target.inputValue()).toBe(staging());
   await page.getByText(`web-b's policy allows restores only into ${staging()}.`).waitFor();
+  // Before Run, the form says where the files will land: the target, then each original path.
+  const landing = page.locator("#run-now .landing");
+  for (const p of include) expect(await landing.textContent()).toContain(join(staging(), p));
   // A host on another repository cannot read this snapshot: the server says so, by the field.
   await page.getByLabel("Restore onto").selectOption(c.hostId);
   await page.getByRole("button", { name: "Run now" }).click();
@@ -148,6 +151,34 @@ test("restore a selection from two folders onto another host, verified, and find
   );
   expect(readFileSync(join(staging(), data, "docs", "readme.txt"), "utf8")).toBe("read me\n");
   expect(() => readFileSync(join(staging(), data, "file-0.txt"))).toThrow();
+});
+
+test("the restore defaults to the packages' staging folder, never /tmp, and says where files land", async () => {
+  await page.goto(`${fleet.url}/#/hosts/${a.hostId}`);
+  await page.getByLabel("Job", { exact: true }).selectOption("restore");
+  // web-a's policy limits nothing: the folder is the one the .deb's unit keeps writable.
+  const folder = "/var/lib/restic-fleet-agent/restore";
+  const target = page.getByLabel("Target folder (absolute)");
+  expect(await target.inputValue()).toBe(folder);
+  expect(await target.getAttribute("placeholder")).toBe(folder);
+  const landing = page.locator("#run-now .landing");
+  // Nothing included: the snapshot's own paths (latest: web-a's one backup, of `data`).
+  expect(await landing.textContent()).toBe(
+    `Files land at ${folder}${data} (the target folder, then each original absolute path).`,
+  );
+  await page.getByLabel("Include").fill("/srv/www/index.html");
+  await landing.filter({ hasText: `${folder}/srv/www/index.html` }).waitFor();
+  for (const [w, hgt] of [
+    [390, 844],
+    [1366, 900],
+  ] as const) {
+    await page.setViewportSize({ width: w, height: hgt });
+    expect(await overflows(page)).toBe(false);
+    await shotOf(page.locator("#run-now"), `restore-13-landing-${w}`);
+  }
+  await target.fill("/srv/restore");
+  await landing.filter({ hasText: "Files land at /srv/restore/srv/www/index.html" }).waitFor();
+  await page.setViewportSize({ width: 1280, height: 900 });
 });
 
 test("a drill from the run form passes, with its report, and the host shows it", async () => {

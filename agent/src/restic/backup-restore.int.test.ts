@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   INT_TIMEOUT,
@@ -12,6 +12,8 @@ import {
   sameBytes,
   sandbox,
 } from "../testing/int-helpers.ts";
+import { bunSpawn } from "./spawn.ts";
+import type { SpawnFn } from "./types.ts";
 
 const sandboxes: Sandbox[] = [];
 afterAll(() => Promise.all(sandboxes.map((s) => s.cleanup())));
@@ -136,6 +138,69 @@ describe(`backup and restore with ${RESTIC}`, () => {
       expect(done.status).toBe("succeeded");
       expect(await listFiles(join(target, sb.data))).toEqual(["weird[1].txt"]);
       expect(await sameBytes(join(sb.data, "weird[1].txt"), join(target, sb.data, "weird[1].txt"))).toBe(true);
+    },
+    INT_TIMEOUT,
+  );
+
+  test(
+    "a restore into a target the agent cannot write fails naming the folder, and runs no restic restore",
+    async () => {
+      const { sb } = await withSnapshot();
+      const argvs: string[][] = [];
+      const spawn: SpawnFn = (argv, opts) => {
+        argvs.push(argv);
+        return bunSpawn(argv, opts);
+      };
+      const staging = join(sb.root, "staging");
+      const real = realSupervisor(sb, {
+        spawn,
+        policy: {
+          remote_hooks: false,
+          restore_targets: [staging],
+          backup_paths: null,
+          repositories: null,
+          source: "test",
+        },
+      });
+      // A regular file where the target's parent folder should be: no one can write there, root included.
+      await mkdir(staging);
+      await writeFile(join(staging, "in-the-way"), "a file, not a folder\n");
+      const under = join(staging, "in-the-way", "r");
+      const fileParent = await real.run({
+        job_id: "rw1",
+        kind: "restore",
+        spec: { snapshot_id: "latest", target: under },
+      });
+      expect(fileParent.status).toBe("failed");
+      expect(fileParent.failure_reason).toBe("target_unwritable");
+      expect(fileParent.error).toBe(
+        `cannot restore into ${under}: ${join(staging, "in-the-way")} is a file, so no folder can be made in it; ` +
+          "restic did not run. Pick a target folder the agent can write",
+      );
+      const file = await real.run({
+        job_id: "rw2",
+        kind: "restore",
+        spec: { snapshot_id: "latest", target: join(staging, "in-the-way") },
+      });
+      expect(file.error).toStartWith(`cannot restore into ${join(staging, "in-the-way")}: it is a file, not a folder;`);
+      if (process.getuid?.() !== 0) {
+        // A read-only folder stops only a non-root agent (root writes through mode 0555).
+        const locked = join(sb.root, "locked");
+        await mkdir(locked);
+        await chmod(locked, 0o555);
+        const outside = await realSupervisor(sb, { spawn }).run({
+          job_id: "rw3",
+          kind: "restore",
+          spec: { snapshot_id: "latest", target: join(locked, "r") },
+        });
+        expect(outside.error).toContain(`the agent cannot write in ${locked} (permission denied)`);
+        expect(outside.failure_reason).toBe("target_unwritable");
+      }
+      expect(argvs.filter((a) => a.includes("restore"))).toEqual([]);
+      // The probe leaves nothing behind, and a writable target still restores.
+      const ok = await real.run({ job_id: "rw4", kind: "restore", spec: { snapshot_id: "latest", target: staging } });
+      expect(ok.status).toBe("succeeded");
+      expect((await readdir(staging)).sort()).toEqual([sb.data.split("/")[1] ?? "", "in-the-way"].sort());
     },
     INT_TIMEOUT,
   );

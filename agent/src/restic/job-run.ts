@@ -13,6 +13,7 @@ import { ProgressThrottle } from "./progress.ts";
 import { reportAfter } from "./reports.ts";
 import { checkStats } from "./restic-json.ts";
 import { judgeRestoreSource, type RestoreSource } from "./restore-source.ts";
+import { restoreTargetProblem } from "./restore-target.ts";
 import { errorText } from "./run-process.ts";
 import { type Redact, redactorFor, usableRepo } from "./secrets.ts";
 import { forgetCounts, StepOutput } from "./step-output.ts";
@@ -156,6 +157,11 @@ export class JobRun {
       this.#ctx.repositoryPin(),
     );
     if (refusal) return failed(-1, refusal, "policy");
+    if (this.#cmd.kind === "restore" && this.#cmd.spec) {
+      const staging = this.#ctx.policy.restore_targets?.[0];
+      const problem = await restoreTargetProblem(this.#cmd.spec.target, { staging });
+      if (problem) return failed(-1, problem, "target_unwritable");
+    }
     return { repo, plan: plan.value, globals };
   }
 

@@ -81,6 +81,8 @@ export type FailureReason =
   | "snapshot_missing"
   | "other_host"
   | "policy"
+  /** A restore target the agent cannot write, found before restic ran (restore-target.ts). */
+  | "target_unwritable"
   /** A restore drill found a file it could not restore, verify or match (drill.ts). */
   | "drill_failed"
   | "unknown";

@@ -1,5 +1,6 @@
 import { ApiFailure, api } from "../api.ts";
 import { field, h, showFormError } from "../dom.ts";
+import { defaultRestoreFolder, landingLine } from "../restore-landing.ts";
 import type { Host, Schedule, Snapshot } from "../types.ts";
 
 const lines = (text: string) =>
@@ -36,7 +37,8 @@ const targetsHint = (x: Host) => {
 /**
  * "Run now" for every job kind. A restore takes a snapshot, the host to restore onto (this one,
  * or another that uses the same repository), a target folder (prefilled with the first folder the
- * target host's policy allows), include paths and "verify"; a drill takes a snapshot, how many
+ * target host's policy allows, else the packages' staging folder) and where the files will land in
+ * it, include paths and "verify"; a drill takes a snapshot, how many
  * files to sample and at most how many bytes.
  */
 export function runForm({ host, hosts, schedules, snapshots, started }: RunFormInput): RunForm {
@@ -66,7 +68,6 @@ export function runForm({ host, hosts, schedules, snapshots, started }: RunFormI
       h("option", { value: "latest" }, "latest"),
       ...snapshots.map((s) => h("option", { value: s.id }, `${s.short_id} — ${new Date(s.time).toLocaleString()}`)),
     );
-  const snapshot = snapshotSelect();
   // Restore onto this host, or onto another (online hosts first); the server refuses one that
   // cannot read this host's repository, and says so.
   const others = hosts.filter((x) => x.id !== hostId).sort((a, b) => Number(b.online) - Number(a.online));
@@ -78,12 +79,34 @@ export function runForm({ host, hosts, schedules, snapshots, started }: RunFormI
     h("option", { value: hostId }, `${host.name} (this host)`),
     ...others.map((x) => h("option", { value: x.id }, `${x.name}${x.online ? "" : " (offline)"}`)),
   );
-  const target = h("input", { name: "target", placeholder: "/srv/restore" });
+  const target = h("input", { name: "target", placeholder: defaultRestoreFolder(host.os) });
   // The hint under the folder names what the chosen host's policy allows (set as it changes).
   const targetField = field("Target folder (absolute)", target, " ");
   const targetHint = targetField.querySelector(".hint") as HTMLElement;
   targetHint.setAttribute("aria-live", "polite");
-  // The folder follows the chosen host's policy (its first allowed folder) until it is typed in.
+  // Where the files will land, said before Run: restic recreates each original path under the target.
+  const landing = h("p", { class: "hint landing", id: `${target.id}-landing`, "aria-live": "polite" });
+  targetHint.after(landing);
+  target.setAttribute("aria-describedby", `${target.getAttribute("aria-describedby")} ${landing.id}`);
+  const include = h("textarea", {
+    name: "include",
+    rows: 2,
+    placeholder: "optional: paths inside the snapshot, one per line",
+  });
+  const snapshot = snapshotSelect();
+  // The include paths, else the chosen snapshot's own paths (`latest`: the newest snapshot listed).
+  const showLanding = () => {
+    const chosen =
+      snapshot.value === "latest"
+        ? snapshots.reduce<Snapshot | undefined>((a, s) => (a && a.time >= s.time ? a : s), undefined)
+        : snapshots.find((s) => s.id === snapshot.value);
+    const included = lines(include.value);
+    landing.textContent = landingLine(target.value, included.length ? included : (chosen?.paths ?? []));
+  };
+  for (const el of [target, include]) el.addEventListener("input", showLanding);
+  snapshot.addEventListener("change", showLanding);
+  // The folder follows the chosen host's policy (its first allowed folder; for a host without
+  // limits, the packages' staging folder) until it is typed in.
   let typedTarget = false;
   target.addEventListener("input", () => {
     typedTarget = true;
@@ -93,9 +116,9 @@ export function runForm({ host, hosts, schedules, snapshots, started }: RunFormI
     if (!x) return;
     targetHint.textContent =
       targetsHint(x) || (x.id === hostId ? "" : `Restores ${host.name}'s snapshot onto ${x.name}.`);
-    const staging = x.policy?.restore_targets?.[0];
-    // A host without limits keeps the folder already there.
-    if (!typedTarget && staging) target.value = staging;
+    target.placeholder = defaultRestoreFolder(x.os);
+    if (!typedTarget) target.value = x.policy?.restore_targets?.[0] ?? defaultRestoreFolder(x.os);
+    showLanding();
   };
   onto.addEventListener("change", () => {
     // A refusal of the previous choice no longer applies.
@@ -105,11 +128,6 @@ export function runForm({ host, hosts, schedules, snapshots, started }: RunFormI
     ontoChanged();
   });
   ontoChanged();
-  const include = h("textarea", {
-    name: "include",
-    rows: 2,
-    placeholder: "optional: paths inside the snapshot, one per line",
-  });
   const verify = h("input", { type: "checkbox", name: "verify", id: "run-verify", checked: true });
   const drillSnapshot = snapshotSelect();
   const sampleFiles = h("input", { name: "sample_files", type: "number", min: 1, max: 1000, placeholder: "20" });
@@ -224,6 +242,7 @@ export function runForm({ host, hosts, schedules, snapshots, started }: RunFormI
       show();
       snapshot.value = s.id;
       if (paths) include.value = paths.join("\n");
+      showLanding();
       target.focus();
       form.scrollIntoView({ block: "nearest" });
     },
