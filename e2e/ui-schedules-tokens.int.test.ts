@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Browser, Page } from "playwright-core";
 import { startTestServer, type TestServer } from "../server/src/testing/harness.ts";
-import { launchChromium, login, overflows, shot } from "./ui-session.ts";
+import { launchChromium, login, overflows, shot, shotOf } from "./ui-session.ts";
 
 // Schedules people can read and token management (issue 17, items 4, 10 and 12), in headless
 // Chromium against the real server on loopback: a forget schedule's row says what it keeps and
@@ -133,6 +133,7 @@ test("the policies list says each schedule in words", async () => {
   await row.waitFor();
   expect(await row.textContent()).toContain("forget every hour at :15 · keeps 7 daily; does not prune");
   expect(await row.textContent()).not.toContain("{");
+  await shotOf(page.locator("table.policies"), "schedtokens-07-policies");
 });
 
 test("Tokens lists the enrollment token (uses, labels, maker) and the API tokens; Add hosts links it", async () => {
@@ -217,6 +218,8 @@ test("on a phone (390×844) the host schedules, the form and the tokens page fit
   await phone.locator("form.schedule-form .preview li").first().waitFor();
   expect(await overflows(phone)).toBe(false);
   await shot(phone, "schedtokens-phone-01-host");
+  await shotOf(phone.locator("tr[data-schedule]").first(), "schedtokens-phone-01a-schedule-row");
+  await shotOf(phone.locator("form.schedule-form"), "schedtokens-phone-01b-schedule-form");
   await phone.goto(`${t.url}/#/tokens`);
   await phone.locator("table.api-tokens tr[data-api-token]").first().waitFor();
   expect(await overflows(phone)).toBe(false);
