@@ -183,7 +183,7 @@ test("a policy: the matched-host count follows the selector as it is typed, the 
     "per-host",
     "10",
     "enabled",
-    "1",
+    "backup every day at 03:00",
     "0 of 2 in sync",
     "–",
   ]);

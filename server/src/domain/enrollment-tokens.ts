@@ -36,6 +36,7 @@ export function createEnrollmentTokens(deps: DomainContext, recompute: Recompute
       const row: EnrollmentToken = {
         id: newId("enr"),
         labels,
+        uses: opts.uses,
         uses_left: opts.uses,
         expires_at: new Date(clock.now().getTime() + opts.expiresInMs).toISOString(),
         created_by: actor?.user_id ?? null,

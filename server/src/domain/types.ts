@@ -256,6 +256,8 @@ export interface EnrollmentToken {
   id: string;
   /** What every host enrolled with it gets. */
   labels: Labels;
+  /** How many hosts it could enroll when made; null for tokens made before migration 16. */
+  uses: number | null;
   uses_left: number;
   expires_at: string;
   created_by: string | null;

@@ -72,6 +72,7 @@ test("tokens are listed without their secret, and a revoked one enrolls no more 
   expect(row).toEqual({
     id: made.body.id,
     labels: { site: "fra-1" },
+    uses: 5,
     uses_left: 4,
     expires_at: made.body.expires_at,
     created_by: expect.stringMatching(/^usr_/),

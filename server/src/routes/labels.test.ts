@@ -117,7 +117,7 @@ describe("enrollment tokens", () => {
     expect((await t.call("GET", "/enrollment-tokens")).body.items).toHaveLength(1); // memoryApp's own
     const r = await t.call("POST", "/enrollment-tokens", { uses: 3, expires_in: "7d", labels: { env: "prod" } });
     expect(r.status).toBe(201);
-    expect(r.body).toMatchObject({ labels: { env: "prod" }, uses_left: 3, revoked_at: null });
+    expect(r.body).toMatchObject({ labels: { env: "prod" }, uses: 3, uses_left: 3, revoked_at: null });
     expect(r.body.token).toStartWith("rfe_");
     expect((await auditOf("enrollment_token.create"))[0]?.detail).toMatchObject({ uses: 3, labels: { env: "prod" } });
   });
@@ -133,7 +133,7 @@ describe("enrollment tokens", () => {
     expect(page1.status).toBe(200);
     expect(page1.body.items.map((x: { id: string }) => x.id)).toEqual([made[2].id, made[1].id]);
     expect(Object.keys(page1.body.items[0]).sort()).toEqual(
-      ["created_at", "created_by", "expires_at", "id", "labels", "revoked_at", "uses_left"].sort(),
+      ["created_at", "created_by", "expires_at", "id", "labels", "revoked_at", "uses", "uses_left"].sort(),
     );
     expect(JSON.stringify(page1.body)).not.toContain(made[2].token);
     const page2 = await t.call("GET", `/enrollment-tokens?limit=2&cursor=${page1.body.next_cursor}`);

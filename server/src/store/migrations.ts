@@ -617,4 +617,9 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM read_cycle_jobs WHERE job_id = NEW.id;
   END;
   `,
+  // 16 (2026-12-02): an enrollment token's number of uses as made (issue 17, item 12), so the
+  // tokens page says "1 of 3 left"; NULL for tokens made before, whose first number is lost.
+  `
+  ALTER TABLE enrollment_tokens ADD COLUMN uses INTEGER;
+  `,
 ];

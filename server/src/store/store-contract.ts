@@ -325,6 +325,7 @@ export function storeContract(
         id,
         token_hash: `eh-${id}`,
         labels: {},
+        uses: 2,
         uses_left,
         expires_at: t(86_400),
         created_by: "usr_1",
@@ -349,6 +350,19 @@ export function storeContract(
         expect(s.useEnrollmentToken("enr_1")).toBe(false);
         expect(s.enrollmentTokenByHash("eh-enr_1")?.uses_left).toBe(0);
         expect(s.useEnrollmentToken("enr_x")).toBe(false);
+      });
+
+      test("a token keeps the number of uses it was made with, as its uses are taken", () => {
+        addUser("usr_1");
+        s.insertEnrollmentToken({ ...enrollment("enr_1", 3), uses: 3 });
+        s.insertEnrollmentToken({ ...enrollment("enr_old", 1), uses: null });
+        s.useEnrollmentToken("enr_1");
+        expect(s.enrollmentTokenById("enr_1")).toMatchObject({ uses: 3, uses_left: 2 });
+        expect(s.enrollmentTokenById("enr_old")).toMatchObject({ uses: null, uses_left: 1 });
+        expect(s.listEnrollmentTokens(10, null).map((x) => [x.id, x.uses])).toEqual([
+          ["enr_old", null],
+          ["enr_1", 3],
+        ]);
       });
 
       test("a token keeps its labels; enrollmentTokenById finds it without its hash, null for an unknown id", () => {

@@ -3,7 +3,7 @@ import type { ApiToken, EnrollmentToken, Role, User } from "../domain/types.ts";
 import { type Database, fromJson, params } from "./db.ts";
 
 type EnrollmentRow = Omit<EnrollmentToken, "labels"> & { labels: string };
-const enrollmentCols = "id, labels, uses_left, expires_at, created_by, created_at, revoked_at";
+const enrollmentCols = "id, labels, uses, uses_left, expires_at, created_by, created_at, revoked_at";
 const toEnrollment = (r: EnrollmentRow): EnrollmentToken => ({ ...r, labels: fromJson(r.labels, {}) });
 
 export function usersStore(db: Database): UsersStore {
@@ -102,8 +102,8 @@ export function usersStore(db: Database): UsersStore {
 
     insertEnrollmentToken(t: EnrollmentToken & { token_hash: string }) {
       db.query(
-        `INSERT INTO enrollment_tokens (id, token_hash, labels, uses_left, expires_at, created_by, created_at, revoked_at)
-         VALUES ($id, $token_hash, $labels, $uses_left, $expires_at, $created_by, $created_at, $revoked_at)`,
+        `INSERT INTO enrollment_tokens (id, token_hash, labels, uses, uses_left, expires_at, created_by, created_at, revoked_at)
+         VALUES ($id, $token_hash, $labels, $uses, $uses_left, $expires_at, $created_by, $created_at, $revoked_at)`,
       ).run(params({ ...t, labels: JSON.stringify(t.labels) }));
     },
     enrollmentTokenByHash(token_hash: string) {

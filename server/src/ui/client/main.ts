@@ -13,6 +13,7 @@ import { loginView } from "./views/login.ts";
 import { policiesView } from "./views/policies.ts";
 import { policyView } from "./views/policy-form.ts";
 import { repositoriesView } from "./views/repositories.ts";
+import { tokensView } from "./views/tokens.ts";
 import { usersView } from "./views/users.ts";
 
 const routes: Array<[RegExp, View, string[]]> = [
@@ -26,6 +27,7 @@ const routes: Array<[RegExp, View, string[]]> = [
   [/^#\/channels$/, channelsView, []],
   [/^#\/enroll$/, enrollView, []],
   [/^#\/users$/, usersView, []],
+  [/^#\/tokens$/, tokensView, []],
   [/^#\/audit$/, auditView, []],
 ];
 
@@ -60,6 +62,7 @@ function renderNav() {
     link("#/channels", "Channels"),
     me.user.role === "admin" ? link("#/enroll", "Add hosts") : null,
     me.user.role === "admin" ? link("#/users", "Users") : null,
+    me.user.role === "admin" ? link("#/tokens", "Tokens") : null,
     me.user.role === "admin" ? link("#/audit", "Audit log") : null,
     h("span", { class: "spacer" }),
     h("span", { class: "who" }, `${me.user.username} (${me.user.role})`),

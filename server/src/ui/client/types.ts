@@ -13,7 +13,13 @@ import type { PolicyView } from "../../domain/policies.ts";
 import type { Repositories, ShownRepository } from "../../domain/repositories.ts";
 import type { ScheduleView } from "../../domain/schedules.ts";
 import type { Listing } from "../../domain/snapshot-files.ts";
-import type { Job as DomainJob, RepoStatsRow, StoredSnapshot } from "../../domain/types.ts";
+import type {
+  ApiToken as DomainApiToken,
+  EnrollmentToken as DomainEnrollmentToken,
+  Job as DomainJob,
+  RepoStatsRow,
+  StoredSnapshot,
+} from "../../domain/types.ts";
 
 export type Host = HostView;
 export type FleetSummary = DomainFleetSummary;
@@ -54,3 +60,7 @@ export type SnapshotEntry = Listing["items"][number];
 
 /** A drill job's `stats.drill`, as the agent wrote it (protocol/drill-report.ts). */
 export type { DrillFile, DrillReport } from "../../../../protocol/index.ts";
+
+/** GET /enrollment-tokens and GET /api-tokens: never the secret (POST answers it once, as `token`). */
+export type EnrollmentToken = DomainEnrollmentToken;
+export type ApiToken = DomainApiToken;

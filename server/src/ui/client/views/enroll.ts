@@ -2,107 +2,12 @@ import { ApiFailure, api } from "../api.ts";
 import type { View } from "../context.ts";
 import { clear, field, h, showFormError } from "../dom.ts";
 import { absolute } from "../format.ts";
-import { type Labels, labelTags, parseLabelText } from "../labels.ts";
-import type { List } from "../types.ts";
-import { ago, emptyState } from "../widgets.ts";
+import { labelTags, parseLabelText } from "../labels.ts";
+import type { EnrollmentToken } from "../types.ts";
+import { renderEnrollmentTokens } from "./tokens.ts";
 
-/** An enrollment token as listed: never its secret. */
-interface TokenRow {
-  id: string;
-  labels: Labels;
-  uses_left: number;
-  expires_at: string;
-  created_by: string | null;
-  created_at: string;
-  revoked_at: string | null;
-}
 /** As created: the secret, shown once. */
-type Token = TokenRow & { token: string };
-
-function state(t: TokenRow): string {
-  if (t.revoked_at) return "revoked";
-  if (t.expires_at <= new Date().toISOString()) return "expired";
-  return t.uses_left > 0 ? "active" : "used up";
-}
-
-/** The tokens made so far (newest first, one page), each with a revoke button while it works. */
-async function renderTokenList(box: HTMLElement) {
-  const [tokens, users] = await Promise.all([
-    api<List<TokenRow>>("/enrollment-tokens?limit=100"),
-    api<List<{ id: string; username: string }>>("/users").catch(() => ({ items: [] })),
-  ]);
-  const names = new Map(users.items.map((u) => [u.id, u.username]));
-  clear(box);
-  box.append(h("h2", { id: "tokens-h" }, "Enrollment tokens"));
-  if (tokens.items.length === 0) {
-    box.append(emptyState("No enrollment tokens yet."));
-    return;
-  }
-  box.append(
-    h(
-      "div",
-      { class: "table-wrap" },
-      h(
-        "table",
-        { class: "tokens" },
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            ...["Token", "Labels", "Uses left", "Expires", "Created", "State", ""].map((t) =>
-              h("th", { scope: "col" }, t),
-            ),
-          ),
-        ),
-        h(
-          "tbody",
-          {},
-          tokens.items.map((t) => {
-            const st = state(t);
-            return h(
-              "tr",
-              { "data-token": t.id },
-              h("td", { "data-label": "Token" }, h("code", {}, t.id)),
-              h("td", { "data-label": "Labels" }, labelTags(t.labels) ?? h("span", { class: "muted" }, "none")),
-              h("td", { "data-label": "Uses left" }, String(t.uses_left)),
-              h("td", { "data-label": "Expires" }, h("time", { datetime: t.expires_at }, absolute(t.expires_at))),
-              h(
-                "td",
-                { "data-label": "Created" },
-                ago(t.created_at),
-                " by ",
-                t.created_by ? (names.get(t.created_by) ?? t.created_by) : "the CLI",
-              ),
-              h("td", { "data-label": "State" }, h("span", { class: `badge badge-token-${st.replace(" ", "_")}` }, st)),
-              h(
-                "td",
-                { class: "actions" },
-                st === "revoked"
-                  ? null
-                  : h(
-                      "button",
-                      {
-                        type: "button",
-                        class: "danger",
-                        "aria-label": `Revoke ${t.id}`,
-                        onclick: async () => {
-                          if (!confirm(`Revoke ${t.id}? No more hosts can enroll with it.`)) return;
-                          await api(`/enrollment-tokens/${t.id}`, "DELETE");
-                          await renderTokenList(box);
-                        },
-                      },
-                      "Revoke",
-                    ),
-              ),
-            );
-          }),
-        ),
-      ),
-    ),
-  );
-}
+type Token = EnrollmentToken & { token: string };
 
 function snippet(title: string, text: string) {
   const pre = h("pre", { tabindex: "0" }, h("code", {}, text));
@@ -175,7 +80,7 @@ export const enrollView: View = async (root, ctx) => {
       });
       showFormError(form, { message: "" });
       labels.removeAttribute("aria-invalid");
-      void renderTokenList(list);
+      void renderEnrollmentTokens(list).then(() => list.append(tokensLink()));
       const info = await api<{ tls_fingerprint: string | null }>("/server-info");
       const server = location.origin;
       // The agent pins the certificate this page was served with: nobody in between can replace it.
@@ -237,5 +142,15 @@ export const enrollView: View = async (root, ctx) => {
     out,
     list,
   );
-  await renderTokenList(list);
+  await renderEnrollmentTokens(list);
+  list.append(tokensLink());
 };
+
+const tokensLink = () =>
+  h(
+    "p",
+    { class: "tokens-link" },
+    "All tokens, and API tokens for scripts: ",
+    h("a", { href: "#/tokens" }, "Tokens"),
+    ".",
+  );

@@ -1,3 +1,5 @@
+import { cronInWords } from "../../../domain/cron-words.ts";
+import { retentionInWords } from "../../../domain/retention-words.ts";
 import { api } from "../api.ts";
 import { clear, h } from "../dom.ts";
 import { absolute } from "../format.ts";
@@ -16,7 +18,7 @@ function whatText(s: Schedule) {
     case "backup":
       return s.paths.join(", ");
     case "forget":
-      return JSON.stringify(s.retention_policy);
+      return retentionInWords(s.retention_policy, o.prune === true);
     case "check": {
       const subset = typeof o.read_data_subset === "string" ? o.read_data_subset : null;
       const c = s.read_cycle;
@@ -37,6 +39,29 @@ function whatText(s: Schedule) {
     default:
       return "";
   }
+}
+
+/**
+ * One line per schedule where they are only listed (the policies page): its kind, when in words
+ * (or its cron), and a forget's retention.
+ */
+export function scheduleLine(
+  s: Pick<Schedule, "kind" | "cron_expr" | "timezone" | "retention_policy" | "options" | "enabled">,
+): string {
+  const when = cronInWords(s.cron_expr) ?? s.cron_expr;
+  const zone = s.timezone ? ` (${s.timezone})` : "";
+  const what = s.kind === "forget" ? ` · ${retentionInWords(s.retention_policy, s.options.prune === true)}` : "";
+  return `${s.kind} ${when}${zone}${what}${s.enabled ? "" : " (disabled)"}`;
+}
+
+/** The cron expression, its zone, and the expression in words when it can be put in words. */
+export function cronCell(expr: string, timezone: string | null) {
+  const words = cronInWords(expr);
+  return [
+    h("code", {}, expr),
+    timezone ? ` (${timezone})` : "",
+    words ? h("div", { class: "cron-words" }, words) : null,
+  ];
 }
 
 /**
@@ -102,7 +127,7 @@ export function renderHostSchedules(
                     )
                   : null,
               ),
-              h("td", { "data-label": "When" }, h("code", {}, s.cron_expr), s.timezone ? ` (${s.timezone})` : ""),
+              h("td", { "data-label": "When" }, cronCell(s.cron_expr, s.timezone)),
               h(
                 "td",
                 { "data-label": "Next runs" },

@@ -4,6 +4,7 @@ import { h } from "../dom.ts";
 import { labelTags } from "../labels.ts";
 import type { List, Policy, Repository } from "../types.ts";
 import { emptyState } from "../widgets.ts";
+import { scheduleLine } from "./host-schedules.ts";
 
 /** "12 of 14 in sync", or "no hosts": of the hosts a policy matches, those that acked their schedules. */
 export const syncText = (p: Pick<Policy, "matched_hosts" | "hosts_in_sync">) =>
@@ -73,7 +74,13 @@ export const policiesView: View = async (root, ctx) => {
             ),
             h("td", { "data-label": "Priority" }, String(p.priority)),
             h("td", { "data-label": "State" }, p.enabled ? "enabled" : h("span", { class: "muted" }, "disabled")),
-            h("td", { "data-label": "Schedules" }, String(p.schedules.length)),
+            h(
+              "td",
+              { "data-label": "Schedules" },
+              p.schedules.length === 0
+                ? "none"
+                : h("ul", { class: "schedule-lines" }, ...p.schedules.map((x) => h("li", {}, scheduleLine(x)))),
+            ),
             h("td", { "data-label": "Hosts", class: "policy-sync" }, syncText(p)),
             h(
               "td",

@@ -1,3 +1,6 @@
+import { type CronPreset, presetCron, presetOf } from "../../../domain/cron-presets.ts";
+import { cronInWords, pad2 } from "../../../domain/cron-words.ts";
+import { retentionInWords } from "../../../domain/retention-words.ts";
 import { ApiFailure, api } from "../api.ts";
 import { clear, field, h, showFormError } from "../dom.ts";
 import { absolute } from "../format.ts";
@@ -11,6 +14,71 @@ const lines = (text: string) =>
 const KEEPS = ["keep_last", "keep_hourly", "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly"] as const;
 /** Every job kind but restore, which needs a snapshot and a target and is only run by hand. */
 const KINDS = ["backup", "forget", "check", "drill", "prune", "init", "unlock"] as const;
+const PRESETS = [
+  ["hourly", "Hourly"],
+  ["nightly", "Nightly"],
+  ["weekly", "Weekly"],
+  ["custom", "Custom cron"],
+] as const;
+/** Monday first, as a week reads; croner's numbers (0 is Sunday). */
+const WEEKDAYS = [
+  [1, "Monday"],
+  [2, "Tuesday"],
+  [3, "Wednesday"],
+  [4, "Thursday"],
+  [5, "Friday"],
+  [6, "Saturday"],
+  [0, "Sunday"],
+] as const;
+
+/**
+ * The presets' controls above the cron field: choosing one, or changing its minute, time or day,
+ * writes the cron (and fires its input event, so its preview and words follow); typing a cron
+ * selects the preset it is, or Custom cron.
+ */
+function presetControls(cron: HTMLInputElement) {
+  const preset = h("select", { name: "cron_preset" }, ...PRESETS.map(([v, t]) => h("option", { value: v }, t)));
+  const minute = h("input", { name: "cron_minute", type: "number", min: 0, max: 59, value: "0" });
+  const time = h("input", { name: "cron_time", type: "time", value: "02:00" });
+  const day = h("select", { name: "cron_day" }, ...WEEKDAYS.map(([v, t]) => h("option", { value: v }, t)));
+  const minuteField = field("At minute", minute);
+  const timeField = field("At", time);
+  const dayField = field("On", day);
+  const show = () => {
+    minuteField.hidden = preset.value !== "hourly";
+    timeField.hidden = preset.value !== "nightly" && preset.value !== "weekly";
+    dayField.hidden = preset.value !== "weekly";
+  };
+  const read = (p: CronPreset) => {
+    preset.value = p.kind;
+    if (p.kind !== "custom") minute.value = String(p.minute);
+    if (p.kind === "nightly" || p.kind === "weekly") time.value = `${pad2(p.hour)}:${pad2(p.minute)}`;
+    if (p.kind === "weekly") day.value = String(p.day);
+    show();
+  };
+  const write = () => {
+    show();
+    const [hh = 0, mm = 0] = time.value.split(":").map(Number);
+    const m = Math.min(Math.max(Math.trunc(Number(minute.value) || 0), 0), 59);
+    const kind = preset.value;
+    if (kind === "custom") return;
+    cron.value =
+      kind === "hourly"
+        ? presetCron({ kind, minute: m })
+        : kind === "nightly"
+          ? presetCron({ kind, hour: hh, minute: mm })
+          : presetCron({ kind: "weekly", day: Number(day.value), hour: hh, minute: mm });
+    cron.dispatchEvent(new Event("input"));
+  };
+  for (const el of [preset, minute, time, day]) el.addEventListener("change", write);
+  minute.addEventListener("input", write);
+  cron.addEventListener("input", (e) => {
+    // Our own write already matches; a typed cron picks its preset.
+    if (e.isTrusted) read(presetOf(cron.value));
+  });
+  read(presetOf(cron.value));
+  return h("div", { class: "grid cron-presets" }, field("Repeat", preset), minuteField, timeField, dayField);
+}
 
 /** What both a host's schedule and a policy's schedule hold, as the editor reads it. */
 export type ScheduleDefinition = Pick<
@@ -121,6 +189,14 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
     checked: existing?.enabled ?? true,
   });
 
+  const retentionBody = () => {
+    const policy: Record<string, unknown> = {};
+    for (const k of KEEPS) if (keep[k].value) policy[k] = Number(keep[k].value);
+    if (within.value.trim()) policy.keep_within = within.value.trim();
+    return policy;
+  };
+  const retentionWords = h("p", { class: "retention-words", "aria-live": "polite" });
+
   const backupPart = h(
     "fieldset",
     {},
@@ -138,7 +214,13 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
     h("div", { class: "grid" }, ...KEEPS.map((k) => field(k.replace("keep_", "keep "), keep[k]))),
     field("keep within", within),
     h("div", { class: "field inline" }, prune, h("label", { for: prune.id }, "also prune unreferenced data")),
+    retentionWords,
   );
+  const showRetention = () => {
+    retentionWords.textContent = retentionInWords(retentionBody(), prune.checked);
+  };
+  forgetPart.addEventListener("input", showRetention);
+  forgetPart.addEventListener("change", showRetention);
   const checkPart = h(
     "fieldset",
     {},
@@ -169,9 +251,18 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
     cron,
     "5 fields (minute hour day month weekday), or 6 with seconds first.",
   );
+  const cronWords = h("p", { class: "cron-words", "aria-live": "polite" });
+  const showWords = () => {
+    cronWords.textContent = cronInWords(cron.value) ?? "";
+  };
+  cron.addEventListener("input", showWords);
+  showWords();
+  cronField.insertBefore(cronWords, cron.nextSibling);
+  const presets = presetControls(cron);
   const tzField = field("Time zone", tz);
   const nodes = [
     field("Kind", kind),
+    presets,
     cronField,
     preview,
     tzField,
@@ -218,6 +309,8 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
   }
   void updatePreview();
 
+  showRetention();
+
   const body = () => {
     const out: Record<string, unknown> = {
       kind: kind.value,
@@ -236,10 +329,7 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
       out.post_hook = postHook.value.trim() || null;
     }
     if (kind.value === "forget") {
-      const policy: Record<string, unknown> = {};
-      for (const k of KEEPS) if (keep[k].value) policy[k] = Number(keep[k].value);
-      if (within.value.trim()) policy.keep_within = within.value.trim();
-      out.retention_policy = policy;
+      out.retention_policy = retentionBody();
       out.options = { prune: prune.checked };
     }
     if (kind.value === "check" && subset.value.trim()) out.options = { read_data_subset: subset.value.trim() };
