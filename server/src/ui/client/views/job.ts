@@ -55,6 +55,11 @@ function finalFigures(job: Job): string {
   if (files !== null) return `${plural(files, "file")} · ${bytes(num("total_bytes_processed"))}`;
   const restored = num("files_restored");
   if (restored !== null) return `${plural(restored, "file")} restored · ${bytes(num("bytes_restored"))}`;
+  const drill = s.drill as DrillReport | undefined;
+  if (drill?.result) {
+    const verified = `${drill.files_verified} of ${plural(drill.files_requested, "sampled file")} verified`;
+    return `${drill.result === "passed" ? "Passed" : "Failed"} · ${verified}`;
+  }
   const check = s.check as { num_errors?: number } | undefined;
   if (typeof check?.num_errors === "number") {
     return check.num_errors === 0 ? "No errors found" : `${plural(check.num_errors, "error")} found`;
