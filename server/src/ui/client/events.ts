@@ -12,7 +12,16 @@ export interface LiveEvent {
 type Listener = (e: LiveEvent) => void;
 const listeners = new Set<Listener>();
 let source: EventSource | null = null;
-const TYPES = ["job.updated", "job.progress", "job.log", "host.updated", "snapshots.updated", "repo_stats.updated"];
+/** "ready" opens every (re)connection: a view may fetch again what it missed while the stream was down. */
+const TYPES = [
+  "ready",
+  "job.updated",
+  "job.progress",
+  "job.log",
+  "host.updated",
+  "snapshots.updated",
+  "repo_stats.updated",
+];
 
 export function connectEvents(): void {
   if (source) return;

@@ -57,3 +57,25 @@ export function interval(seconds: number | null): string {
   }
   return `every ${parts.slice(0, 2).join(" ")}`;
 }
+
+/** "1 file", "3 files", "1,204 files"; `many` for irregular words (plural(2, "directory", "directories")). */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
+}
+
+/** Seconds from `from` to `to` (to now while `to` is null), never negative; null without a start. */
+export function secondsBetween(
+  from: string | null | undefined,
+  to: string | null | undefined,
+  now = Date.now(),
+): number | null {
+  if (!from) return null;
+  const end = to ? Date.parse(to) : now;
+  const s = (end - Date.parse(from)) / 1000;
+  return Number.isFinite(s) ? Math.max(0, s) : null;
+}
+
+/** How long something took: duration(), but "under 1s" for a run that took less than a second. */
+export function took(seconds: number | null | undefined): string {
+  return typeof seconds === "number" && seconds >= 0 && seconds < 1 ? "under 1s" : duration(seconds);
+}

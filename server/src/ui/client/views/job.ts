@@ -1,153 +1,116 @@
 import { ApiFailure, api } from "../api.ts";
 import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
-import { onEvent } from "../events.ts";
-import { bytes, duration } from "../format.ts";
+import { type LiveEvent, onEvent } from "../events.ts";
+import { age, bytes, duration, plural, secondsBetween, took } from "../format.ts";
 import type { DrillReport, Host, Job, List } from "../types.ts";
 import { ago, badge, errorBox } from "../widgets.ts";
-
-interface LogLine {
-  seq: number;
-  ts: string;
-  stream: "stdout" | "stderr" | "event";
-  payload: string;
-}
+import { drillReport } from "./job-drill.ts";
+import { type LogLine, logItem, phaseText } from "./job-log.ts";
+import { summary } from "./job-result.ts";
 
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 const MAX_LINES = 2000;
+/** A job only moves forward: a reply fetched before a later change must not turn it back. */
+const RANK: Record<string, number> = { queued: 0, running: 1, succeeded: 2, failed: 2, cancelled: 2 };
 
-/** Restic's summary as words: files, data added, duration, snapshot. */
-function summary(stats: Record<string, unknown>): HTMLElement {
-  const n = (k: string) => (typeof stats[k] === "number" ? (stats[k] as number) : null);
-  const rows: Array<[string, string]> = [];
-  if (stats.snapshot_id) rows.push(["Snapshot", String(stats.snapshot_id)]);
-  if (n("files_new") !== null) {
-    rows.push([
-      "Files",
-      `${n("files_new")} new, ${n("files_changed") ?? 0} changed, ${n("files_unmodified") ?? 0} unchanged`,
-    ]);
-  }
-  if (n("data_added") !== null) rows.push(["Data added", bytes(n("data_added"))]);
-  if (n("total_bytes_processed") !== null)
-    rows.push(["Processed", `${bytes(n("total_bytes_processed"))} in ${n("total_files_processed")} files`]);
-  if (n("total_duration") !== null) rows.push(["Duration", duration(n("total_duration"))]);
-  if (stats.warning) rows.push(["Warning", String(stats.warning)]);
-  if (stats.failure_reason) rows.push(["Failure", String(stats.failure_reason).replace(/_/g, " ")]);
-  const known = new Set([
-    "snapshot_id",
-    "files_new",
-    "files_changed",
-    "files_unmodified",
-    "data_added",
-    "total_bytes_processed",
-    "total_files_processed",
-    "total_duration",
-    "warning",
-    "failure_reason",
-    "message_type",
-  ]);
-  for (const [k, v] of Object.entries(stats))
-    if (!known.has(k) && (typeof v !== "object" || v === null)) rows.push([k.replace(/_/g, " "), String(v)]);
-  return h(
-    "dl",
-    { class: "summary" },
-    rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
-  );
-}
-
-/** How a sampled file compared with the live one, in words; the failing states are marked. */
-const LIVE_TEXT: Record<string, string> = {
-  matched: "✓ matches the live file",
-  changed: "changed since the snapshot (not compared)",
-  missing: "gone from the host (not compared)",
-  mismatch: "✗ differs from the unchanged live file",
-  not_restored: "✗ not restored",
+/** What a running job does while restic prints no progress (a check, a hook, a prune). */
+const DOING: Record<string, string> = {
+  backup: "Backing up",
+  init: "Initializing the repository",
+  forget: "Applying the retention policy",
+  prune: "Pruning the repository",
+  check: "Checking the repository",
+  unlock: "Removing stale locks",
+  restore: "Restoring",
+  drill: "Running the restore drill",
 };
 
-/** A drill's report: its result and why, the counts, and each sampled file with how it compared. */
-export function drillReport(d: DrillReport): HTMLElement {
-  const failing = (live: string) => live === "mismatch" || live === "not_restored";
-  return h(
-    "section",
-    { class: `card drill-report drill-${d.result}`, "aria-labelledby": "drill-h" },
-    h("h3", { id: "drill-h" }, "Restore drill ", badge(d.result)),
-    d.reason ? h("p", { class: d.result === "failed" ? "error" : "muted", role: "alert" }, d.reason) : null,
-    d.restic_error ? h("pre", { class: "error restic-error" }, d.restic_error) : null,
-    h(
-      "dl",
-      { class: "summary" },
-      h("dt", {}, "Snapshot"),
-      h("dd", {}, h("code", {}, d.snapshot_id)),
-      h("dt", {}, "Restored and verified"),
-      h("dd", {}, `${d.files_verified} of ${d.files_requested} sampled files (${bytes(d.bytes)})`),
-      h("dt", {}, "Match the live file"),
-      h(
-        "dd",
-        {},
-        String(d.live_matched),
-        d.live_matched < d.files_verified
-          ? " (the others changed since the snapshot or are gone, which is normal)"
-          : "",
-      ),
-      h("dt", {}, "Differ from an unchanged live file"),
-      h("dd", {}, d.mismatched.length ? d.mismatched.join(", ") : "none"),
-    ),
-    d.files?.length
-      ? h(
-          "table",
-          { class: "drill-files" },
-          h("caption", { class: "visually-hidden" }, "Sampled files"),
-          h(
-            "thead",
-            {},
-            h(
-              "tr",
-              {},
-              ...["File", "Size", "SHA-256 of the restored copy", "Live file"].map((t) => h("th", { scope: "col" }, t)),
-            ),
-          ),
-          h(
-            "tbody",
-            {},
-            d.files.map((f) =>
-              h(
-                "tr",
-                { class: failing(f.live) ? "mismatch" : undefined, "data-file": f.path },
-                h("td", { "data-label": "File" }, h("code", {}, f.path)),
-                h("td", { "data-label": "Size" }, bytes(f.size)),
-                h(
-                  "td",
-                  { "data-label": "SHA-256" },
-                  f.sha256 ? h("code", { class: "hash", title: f.sha256 }, `${f.sha256.slice(0, 16)}…`) : "–",
-                ),
-                h(
-                  "td",
-                  { "data-label": "Live file", class: failing(f.live) ? "bad-text" : undefined },
-                  LIVE_TEXT[f.live] ?? f.live.replace(/_/g, " "),
-                  f.error ? h("small", { class: "block" }, f.error) : null,
-                ),
-              ),
-            ),
-          ),
-        )
-      : null,
-  );
+/** Runs `fn` one call at a time; calls during a run ask for one more round after it. */
+function serial(fn: () => Promise<void>): () => Promise<void> {
+  let running = false;
+  let again = false;
+  return async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    do {
+      again = false;
+      await fn().catch(() => {});
+    } while (again);
+    running = false;
+  };
+}
+
+/**
+ * A finished job's own figures, from its result (never from the last progress frame before it);
+ * "" when it has none to show beyond its status.
+ */
+function finalFigures(job: Job): string {
+  const s = job.stats ?? {};
+  const num = (k: string) => (typeof s[k] === "number" ? (s[k] as number) : null);
+  const files = num("total_files_processed");
+  if (files !== null) return `${plural(files, "file")} · ${bytes(num("total_bytes_processed"))}`;
+  const restored = num("files_restored");
+  if (restored !== null) return `${plural(restored, "file")} restored · ${bytes(num("bytes_restored"))}`;
+  const drill = s.drill as DrillReport | undefined;
+  if (drill?.result) {
+    const verified = `${drill.files_verified} of ${plural(drill.files_requested, "sampled file")} verified`;
+    return `${drill.result === "passed" ? "Passed" : "Failed"} · ${verified}`;
+  }
+  const check = s.check as { num_errors?: number } | undefined;
+  if (typeof check?.num_errors === "number") {
+    return check.num_errors === 0 ? "No errors found" : `${plural(check.num_errors, "error")} found`;
+  }
+  if (job.status !== "succeeded") return "";
+  // restic check exits 0 only when it found no errors (0.14 prints no summary to read).
+  return job.kind === "check" ? "No errors found" : "Done";
+}
+
+/** "queued for 5s", "running for 1m 12s", "took 3m 4s", "failed after 2s". */
+function elapsedText(job: Job, now = Date.now()): string {
+  if (job.status === "queued") return `queued for ${duration(secondsBetween(job.created_at, null, now))}`;
+  const s = secondsBetween(job.started_at, job.finished_at, now);
+  if (s === null) return "";
+  if (job.status === "running") return `running for ${duration(s)}`;
+  return job.status === "succeeded" ? `took ${took(s)}` : `${job.status} after ${took(s)}`;
 }
 
 export const jobView: View = async (root, ctx, { id = "" }) => {
+  // Listen before the first load: run now opens this page at once, so the job usually starts
+  // while it loads, and a job.updated missed then left it "queued" until the next one (issue 17).
+  // "ready" is the event stream (re)connecting: what happened while it was down is fetched again.
+  const early: LiveEvent[] = [];
+  let handle: ((e: LiveEvent) => void) | null = null;
+  ctx.onLeave(
+    onEvent((e) => {
+      if (e.type !== "ready" && e.job_id !== id) return;
+      if (handle) handle(e);
+      else early.push(e);
+    }),
+  );
   let job = await api<Job>(`/jobs/${id}`);
   const host = await api<Host>(`/hosts/${job.host_id}`).catch(() => null);
   let lastSeq = 0;
+  let phase: string | null = null;
 
   const head = h("div", {});
+  const facts = h("p", { class: "facts" });
   const bar = h("div", { class: "bar-fill" });
   const progress = h(
     "div",
     { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-label": "Progress" },
     bar,
   );
-  const progressText = h("p", { class: "progress-text", "aria-live": "polite" });
-  const result = h("div", {});
+  const figures = h("span", { class: "figures", "aria-live": "polite" });
+  // Outside the live region: it changes every second.
+  const elapsed = h("span", { class: "elapsed" });
+  const dot = h("span", {}, " · ");
+  const progressText = h("p", { class: "progress-text" }, figures, dot, elapsed);
+  const phaseLine = h("p", { class: "progress-phase muted" });
+  const result = h("div", { class: "job-result" });
   const log = h("ol", { class: "log", "aria-label": "Job log", tabindex: "0" });
   const follow = h("input", { type: "checkbox", id: "follow", checked: true });
 
@@ -155,17 +118,6 @@ export const jobView: View = async (root, ctx, { id = "" }) => {
     clear(head);
     append(head, [
       h("h1", { tabindex: "-1" }, `${job.kind} job`, " ", badge(job.status)),
-      h(
-        "p",
-        { class: "facts" },
-        `${job.id} · by ${job.actor_kind}`,
-        job.scheduled_at ? ` (tick ${new Date(job.scheduled_at).toLocaleString()})` : "",
-        " · created ",
-        ago(job.created_at),
-        job.started_at ? [" · started ", ago(job.started_at)] : "",
-        job.finished_at ? [" · finished ", ago(job.finished_at)] : "",
-        job.exit_code !== null ? ` · exit code ${job.exit_code}` : "",
-      ),
       ctx.isAdmin && !TERMINAL.has(job.status)
         ? h(
             "button",
@@ -189,24 +141,50 @@ export const jobView: View = async (root, ctx, { id = "" }) => {
           )
         : null,
     ]);
+    clear(facts);
+    append(facts, [
+      `${job.id} · by ${job.actor_kind}`,
+      job.scheduled_at ? ` (tick ${new Date(job.scheduled_at).toLocaleString()})` : "",
+      " · created ",
+      ago(job.created_at),
+      job.started_at ? [" · started ", ago(job.started_at)] : "",
+      job.finished_at ? [" · finished ", ago(job.finished_at)] : "",
+      job.exit_code !== null ? ` · exit code ${job.exit_code}` : "",
+    ]);
   }
 
   function renderProgress() {
-    const p = job.progress;
-    const pct = job.status === "succeeded" ? 100 : Math.round((p?.percent_done ?? 0) * 100);
-    bar.style.width = `${pct}%`;
-    progress.setAttribute("aria-valuenow", String(pct));
-    progress.classList.toggle("done", TERMINAL.has(job.status));
-    const done = job.status === "succeeded" && p;
-    progressText.textContent = done
-      ? `100% · ${p.total_files ?? 0} files · ${bytes(p.total_bytes)}`
+    const p = TERMINAL.has(job.status) ? null : job.progress;
+    const done = TERMINAL.has(job.status);
+    // Nothing to measure: a running job without restic's progress (a check, a hook) is indeterminate.
+    const unknown = job.status === "running" && !p;
+    const pct =
+      job.status === "succeeded" ? 100 : Math.round((p?.percent_done ?? job.progress?.percent_done ?? 0) * 100);
+    bar.style.width = unknown ? "" : `${pct}%`;
+    if (unknown) progress.removeAttribute("aria-valuenow");
+    else progress.setAttribute("aria-valuenow", String(pct));
+    progress.classList.toggle("done", done);
+    progress.classList.toggle("indeterminate", unknown);
+    figures.textContent = done
+      ? finalFigures(job)
       : p
-        ? `${pct}% · ${p.files_done ?? 0}/${p.total_files ?? 0} files · ${bytes(p.bytes_done)} of ${bytes(p.total_bytes)} · ${bytes(p.throughput_bps)}/s · ETA ${TERMINAL.has(job.status) ? "–" : duration(p.eta_seconds)}`
-        : TERMINAL.has(job.status)
-          ? `${pct}%`
-          : job.status === "queued"
-            ? "Waiting for the agent…"
-            : "Starting…";
+        ? `${pct}% · ${(p.files_done ?? 0).toLocaleString("en-US")} of ${plural(p.total_files ?? 0, "file")} · ${bytes(p.bytes_done)} of ${bytes(p.total_bytes)} · ${bytes(p.throughput_bps)}/s · ETA ${duration(p.eta_seconds)}`
+        : job.status === "queued"
+          ? job.accepted_at
+            ? "Waiting for its turn on the agent…"
+            : "Waiting for the agent…"
+          : `${DOING[job.kind] ?? "Running"}…`;
+    phaseLine.textContent = unknown && phase ? phase : "";
+    phaseLine.hidden = !phaseLine.textContent;
+    tick();
+  }
+
+  /** Once a second: the relative times and the elapsed time follow the clock. */
+  function tick() {
+    const now = Date.now();
+    elapsed.textContent = elapsedText(job, now);
+    dot.hidden = !figures.textContent || !elapsed.textContent;
+    for (const t of root.querySelectorAll<HTMLTimeElement>("time[datetime]")) t.textContent = age(t.dateTime, now);
   }
 
   function renderResult() {
@@ -217,7 +195,7 @@ export const jobView: View = async (root, ctx, { id = "" }) => {
       job.error
         ? h("p", { class: job.status === "succeeded" ? "warn-text" : "error", role: "alert" }, job.error)
         : null,
-      job.stats ? summary(job.stats) : h("p", { class: "muted" }, "No statistics for this job."),
+      job.stats ? summary(job.stats, job.host_id) : h("p", { class: "muted" }, "No statistics for this job."),
       job.kind === "drill" && job.stats?.drill ? drillReport(job.stats.drill as DrillReport) : null,
     ]);
   }
@@ -232,19 +210,13 @@ export const jobView: View = async (root, ctx, { id = "" }) => {
     for (;;) {
       const page = await api<List<LogLine>>(`/jobs/${id}/logs?after_seq=${lastSeq}&limit=1000`);
       for (const l of page.items) {
-        log.append(
-          h(
-            "li",
-            { class: `log-${l.stream}`, "data-seq": l.seq },
-            h("span", { class: "stream" }, l.stream),
-            " ",
-            l.payload,
-          ),
-        );
+        log.append(logItem(l));
         lastSeq = Math.max(lastSeq, l.seq);
+        phase = phaseText(l) ?? phase;
       }
       while (log.childElementCount > MAX_LINES) log.firstElementChild?.remove();
       if (follow.checked) log.scrollTop = log.scrollHeight;
+      if (page.items.length) renderProgress();
       if (!page.next_cursor) break;
     }
   }
@@ -259,8 +231,10 @@ export const jobView: View = async (root, ctx, { id = "" }) => {
       " / job",
     ),
     head,
+    facts,
     progress,
     progressText,
+    phaseLine,
     result,
     h(
       "section",
@@ -277,34 +251,36 @@ export const jobView: View = async (root, ctx, { id = "" }) => {
   renderAll();
   await fetchLogs();
 
-  // One log fetch at a time; a job.log event during a fetch asks for one more round.
-  let fetching = false;
-  let again = false;
-  const pull = async () => {
-    if (fetching) {
-      again = true;
-      return;
-    }
-    fetching = true;
-    do {
-      again = false;
-      await fetchLogs().catch(() => {});
-    } while (again);
-    fetching = false;
-  };
-  ctx.onLeave(
-    onEvent(async (e) => {
-      if (e.job_id !== id) return;
-      if (e.type === "job.progress" && e.progress) {
-        job = { ...job, status: job.status === "queued" ? "running" : job.status, progress: e.progress };
-        renderProgress();
-      } else if (e.type === "job.log") {
-        await pull();
-      } else if (e.type === "job.updated") {
-        job = await api<Job>(`/jobs/${id}`);
+  const timer = setInterval(() => (root.isConnected ? tick() : clearInterval(timer)), 1000);
+  ctx.onLeave(() => clearInterval(timer));
+
+  const pull = serial(fetchLogs);
+  const refresh = serial(async () => {
+    const fresh = await api<Job>(`/jobs/${id}`);
+    if ((RANK[fresh.status] ?? 0) < (RANK[job.status] ?? 0)) return;
+    job = fresh;
+    renderAll();
+  });
+  handle = (e) => {
+    if (e.type === "job.progress" && e.progress) {
+      if (TERMINAL.has(job.status)) return;
+      job = { ...job, status: "running", progress: e.progress };
+      renderProgress();
+    } else if (e.type === "job.log") {
+      void pull();
+    } else if (e.type === "job.updated" || e.type === "ready") {
+      // The new status at once; the rest (times, result) with the job fetched after it.
+      if (e.status && (RANK[e.status] ?? 0) >= (RANK[job.status] ?? 0) && e.status !== job.status) {
+        job = { ...job, status: e.status as Job["status"] };
         renderAll();
-        await pull();
       }
-    }),
-  );
+      void refresh();
+      void pull();
+    }
+  };
+  // What arrived during the first load: the job and its log again, and the newest progress.
+  if (early.some((e) => e.type !== "job.progress" && e.type !== "job.log")) void refresh();
+  if (early.some((e) => e.type === "job.log")) void pull();
+  const progressed = early.filter((e) => e.type === "job.progress").at(-1);
+  if (progressed) handle(progressed);
 };
