@@ -303,7 +303,8 @@ export class Agent {
           },
           this.#trust(),
         ),
-      onRetry: (info) => this.o.log.info("reconnecting", { in_ms: info.delayMs, attempt: info.attempt }),
+      onRetry: (info) =>
+        this.o.log.info("reconnecting", { in_ms: info.delayMs, attempt: info.attempt, reason: info.why ?? "unknown" }),
       onGiveUp: () =>
         this.o.log.error(
           "the server refused this agent's token (host revoked or unknown): stopping. " +
