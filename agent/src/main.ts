@@ -123,8 +123,12 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const stateDir = values["state-dir"] ?? process.env.RF_STATE_DIR ?? defaultStateDir();
-  const level = (values["log-level"] ?? process.env.RF_LOG_LEVEL ?? "info") as Level;
-  if (!LEVELS.includes(level)) throw new UsageError("--log-level must be debug, info, warn or error");
+  // Only the commands that log read RF_LOG_LEVEL: a bad one must not stop 'status' or 'version'.
+  const logs = COMMAND_OPTIONS[command]?.includes("log-level");
+  const level = (logs ? (values["log-level"] ?? process.env.RF_LOG_LEVEL ?? "info") : "info") as Level;
+  if (!LEVELS.includes(level)) {
+    throw new UsageError(`--log-level (or RF_LOG_LEVEL) must be debug, info, warn or error; got "${level}"`, help);
+  }
   const redactor = new Redactor();
   const log = createLogger(level, redactor.redact);
 

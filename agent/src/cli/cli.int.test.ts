@@ -109,12 +109,28 @@ test("an unknown option, or one the command does not take, is a usage error in o
     [["--foo"], "unknown option --foo", "restic-fleet-agent --help"],
     [["enroll", "--server"], '--server needs a value for "enroll"', "restic-fleet-agent enroll --help"],
     [["status", "--json=no"], '--json takes no value for "status"; got "no"', "restic-fleet-agent status --help"],
+    [
+      ["run", "--log-level", "loud"],
+      '--log-level (or RF_LOG_LEVEL) must be debug, info, warn or error; got "loud"',
+      "restic-fleet-agent run --help",
+    ],
   ] as const) {
     const r = await cli([...args]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toBe(`restic-fleet-agent: ${message}\nRun '${help}' for usage.\n`);
   }
+});
+
+test("RF_LOG_LEVEL is read by the commands that log only: a bad one does not stop status", async () => {
+  const p = Bun.spawn([process.execPath, MAIN, "status", "--state-dir", tempDir("rf-agent-cli-empty-")], {
+    env: { ...env, RF_LOG_LEVEL: "loud" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+  expect(code).toBe(3);
+  expect(stdout).toMatch(/enrolled: +no/);
 });
 
 test("the usage names --hostname for enroll and for run (which enrolls from RF_SERVER and RF_ENROLL_TOKEN)", async () => {
