@@ -5,6 +5,7 @@ import { ResticHost } from "../../protocol/index.ts";
 import { Agent } from "./agent.ts";
 import { parseCommandLine, UsageError } from "./cli/command-line.ts";
 import { defaultStateDir, EXIT, HELP, MAIN_HELP } from "./cli/help.ts";
+import { agentCommandLine } from "./cli/hint.ts";
 import { COMMAND_OPTIONS, OPTIONS } from "./cli/options.ts";
 import { policyCommand } from "./cli/policy.ts";
 import { collectStatus, formatStatus } from "./cli/status.ts";
@@ -105,13 +106,6 @@ async function policyFrom(
   }
 }
 
-/** The command that starts the agent enrolled in `stateDir`: a non-default state dir must be repeated. */
-function runCommand(stateDir: string): string {
-  if (stateDir === defaultStateDir()) return "restic-fleet-agent run";
-  // Quoted when it holds a space or the like (double quotes: the same in sh, cmd and PowerShell).
-  return `restic-fleet-agent run --state-dir ${/^[\w./:\\-]+$/.test(stateDir) ? stateDir : `"${stateDir}"`}`;
-}
-
 async function main(argv: string[]): Promise<number> {
   const { values, command, help } = parseCommandLine("restic-fleet-agent", argv, OPTIONS, COMMAND_OPTIONS);
   if (!command || command === "help") {
@@ -143,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
       redactor.add(token);
       const link = await enrollLink(values);
       const hostId = await doEnroll(stateDir, server, token, values.hostname ?? hostname(), !!values.force, log, link);
-      console.log(`enrolled as host ${hostId}; start the agent with: ${runCommand(stateDir)}`);
+      console.log(`enrolled as host ${hostId}; start the agent with: ${agentCommandLine("run", stateDir)}`);
       return EXIT.ok;
     }
     case "status": {
@@ -178,7 +172,7 @@ async function main(argv: string[]): Promise<number> {
       }
       if (!agent) {
         log.error(
-          "not enrolled: run 'restic-fleet-agent enroll --server URL --token T', or set RF_SERVER and RF_ENROLL_TOKEN",
+          `not enrolled: run '${agentCommandLine("enroll --server URL --token T", stateDir)}', or set RF_SERVER and RF_ENROLL_TOKEN`,
           {
             state_dir: stateDir,
           },

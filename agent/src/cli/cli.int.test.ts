@@ -165,3 +165,31 @@ test("enroll with a non-default --state-dir says to run with it; run then reconn
   expect(log).not.toContain('"level":"error"');
   server.stop(true);
 });
+
+test("hints name a non-default state dir: status and run when not enrolled, and run when the server refuses the token", async () => {
+  const empty = tempDir("rf-agent-cli-empty-");
+  const hint = `restic-fleet-agent enroll --server URL --token T --state-dir ${empty}`;
+  const status = await cli(["status", "--state-dir", empty]);
+  expect(status.code).toBe(3);
+  expect(status.stdout).toContain(`no: run '${hint}'`);
+  const notEnrolled = await cli(["run", "--state-dir", empty]);
+  expect(notEnrolled.code).toBe(3);
+  expect(notEnrolled.stderr).toContain(`not enrolled: run '${hint}'`);
+
+  // Enrolled, then revoked: the server answers 401 to the WebSocket and to the probe after it.
+  const server = scriptedServer();
+  const stateDir = tempDir("rf-agent-cli-revoked-");
+  const url = `http://127.0.0.1:${server.port}/`;
+  expect((await cli(["enroll", "--server", url, "--token", "rfe_x", "--state-dir", stateDir])).code).toBe(0);
+  server.stop(true);
+  const refusing = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("", { status: 401 }) });
+  const identity = join(stateDir, "identity.json");
+  const text = await Bun.file(identity).text();
+  await Bun.write(identity, text.replace(url, `http://127.0.0.1:${refusing.port}/`));
+  const revoked = await cli(["run", "--state-dir", stateDir]);
+  expect(revoked.code).toBe(4);
+  expect(revoked.stderr).toContain(
+    `Enroll again with: restic-fleet-agent enroll --force --server URL --token T --state-dir ${stateDir}`,
+  );
+  refusing.stop(true);
+});
