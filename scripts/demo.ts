@@ -1,7 +1,8 @@
 // The README's run command: a fleet of one on this machine. Starts restic-fleet-server on an
 // SQLite data directory under ./.demo/, enrolls a local restic-fleet-agent, points it at a local
-// repository, and schedules a backup of a sample folder every minute. Ctrl-C stops everything;
-// running it again reuses ./.demo/.
+// repository, and schedules a backup of a sample folder every minute. Ctrl-C stops everything, as
+// does SIGINT or SIGTERM to `npm start` (its script execs bun: npm signals only its own child, and a
+// shell in between kept the signal from the demo); running it again reuses ./.demo/.
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";

@@ -484,13 +484,15 @@ describe("PowerShell scripts (static checks)", () => {
 
   test("agent commands and flags used by the scripts exist in the agent CLI", () => {
     const main = readFileSync(join(ROOT, "agent", "src", "main.ts"), "utf8");
+    const options = readFileSync(join(ROOT, "agent", "src", "cli", "options.ts"), "utf8");
     const code = all.map(lexed).join("\n");
     // flags passed to the agent ('--server') and flags in the hints the scripts print (restic-fleet-agent enroll --force ...)
     const hints = [...code.matchAll(/restic-fleet-agent (?:enroll|run|status)[^'"\n]*/g)].map((m) => m[0]).join(" ");
     const literals = [...code.matchAll(/'--[a-z-]+'/g)].map((m) => m[0]).join(" ");
     const flags = new Set([...`${hints} ${literals}`.matchAll(/--([a-z][a-z-]+)/g)].map((m) => m[1] ?? ""));
     expect([...flags].sort()).toEqual(["fingerprint", "force", "server", "state-dir", "token"]);
-    for (const f of flags) expect(main, `--${f}`).toMatch(new RegExp(`["']?${f}["']?: \\{ type: "(string|boolean)"`));
+    for (const f of flags)
+      expect(options, `--${f}`).toMatch(new RegExp(`["']?${f}["']?: \\{ type: "(string|boolean)"`));
     for (const cmd of ["status", "enroll", "run"]) expect(main).toContain(`case "${cmd}":`);
     expect(main).toContain("process.env.RF_ENROLL_TOKEN");
   });

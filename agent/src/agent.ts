@@ -10,6 +10,7 @@ import {
   type ReportedHostPolicy,
 } from "../../protocol/index.ts";
 import { clockSleep, reconnectLoop } from "./backoff.ts";
+import { agentCommandLine } from "./cli/hint.ts";
 import type { Clock } from "./clock.ts";
 import { connectTrusted, type Link } from "./connection.ts";
 import { Delivery } from "./delivery.ts";
@@ -303,11 +304,12 @@ export class Agent {
           },
           this.#trust(),
         ),
-      onRetry: (info) => this.o.log.info("reconnecting", { in_ms: info.delayMs, attempt: info.attempt }),
+      onRetry: (info) =>
+        this.o.log.info("reconnecting", { in_ms: info.delayMs, attempt: info.attempt, reason: info.why ?? "unknown" }),
       onGiveUp: () =>
         this.o.log.error(
           "the server refused this agent's token (host revoked or unknown): stopping. " +
-            "Enroll again with: restic-fleet-agent enroll --server URL --token T",
+            `Enroll again with: ${agentCommandLine("enroll --force --server URL --token T", this.o.stateDir)}`,
         ),
     });
     await this.stop();

@@ -25,7 +25,7 @@ describe("nextDelay", () => {
 /** A scripted server: each connect() advances the clock by how long that connection stays up. */
 function scripted(
   clock: FakeClock,
-  script: Array<{ upMs: number; reason?: ConnectOutcome["reason"]; throws?: boolean }>,
+  script: Array<{ upMs: number; reason?: ConnectOutcome["reason"]; throws?: boolean; detail?: string }>,
 ) {
   let calls = 0;
   const connect = async (): Promise<ConnectOutcome> => {
@@ -33,7 +33,7 @@ function scripted(
     if (!step) throw new Error("script exhausted");
     clock.advance(step.upMs);
     if (step.throws) throw new Error("ECONNREFUSED");
-    return { reason: step.reason ?? "closed" };
+    return { reason: step.reason ?? "closed", ...(step.detail ? { detail: step.detail } : {}) };
   };
   return { connect, calls: () => calls };
 }
@@ -66,15 +66,19 @@ describe("reconnectLoop", () => {
     expect(gaveUp).toEqual([{ reason: "unauthorized" }]);
   });
 
-  test("reports each retry with the attempt, the delay and the error", async () => {
+  test("reports each retry with the attempt, the delay, the error and why the connection ended", async () => {
     const clock = new FakeClock();
     const { connect } = scripted(clock, [
       { upMs: 0, throws: true },
+      { upMs: 0, detail: "closed (code 1011: overloaded)" },
       { upMs: 0, reason: "unauthorized" },
     ]);
     const retries: unknown[] = [];
     await reconnectLoop({ connect, clock, random: () => 1, sleep: async () => {}, onRetry: (i) => retries.push(i) });
-    expect(retries).toMatchObject([{ attempt: 0, delayMs: 2000, upForMs: 0, error: expect.any(Error) }]);
+    expect(retries).toMatchObject([
+      { attempt: 0, delayMs: 2000, upForMs: 0, error: expect.any(Error), why: "ECONNREFUSED" },
+      { attempt: 1, why: "closed (code 1011: overloaded)" },
+    ]);
   });
 
   test("an abort during the sleep stops the loop without another connect", async () => {

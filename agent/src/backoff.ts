@@ -31,6 +31,8 @@ export function nextDelay(attempt: number, random: () => number = Math.random): 
 export interface ConnectOutcome {
   /** `unauthorized`: the server refused our token (401, or `error{unauthorized}`). Retrying cannot help. */
   reason: "closed" | "unauthorized";
+  /** Why it ended or never opened, for the log: "Failed to connect (ECONNREFUSED)", "closed (code 1011: ...)". */
+  detail?: string;
 }
 
 export interface RetryInfo {
@@ -41,6 +43,8 @@ export interface RetryInfo {
   upForMs: number;
   /** Set when connect() threw instead of resolving. */
   error?: unknown;
+  /** Why the connection ended: the outcome's detail, or the error connect() threw. */
+  why?: string;
 }
 
 export interface ReconnectLoopOptions {
@@ -89,6 +93,9 @@ export async function reconnectLoop(options: ReconnectLoopOptions): Promise<"una
     const delayMs = nextDelay(attempt, random);
     const info: RetryInfo = { attempt, delayMs, upForMs };
     if (error !== undefined) info.error = error;
+    const why =
+      outcome.detail ?? (error === undefined ? undefined : error instanceof Error ? error.message : String(error));
+    if (why) info.why = why;
     options.onRetry?.(info);
     attempt += 1;
     await options.sleep(delayMs, options.signal);

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { connectOnce, HEARTBEAT_MS } from "./connection.ts";
+import { type ConnectOptions, connectOnce, HEARTBEAT_MS } from "./connection.ts";
 import { silentLogger } from "./log.ts";
 import { FakeClock } from "./testing/fake-clock.ts";
 
@@ -31,8 +31,53 @@ test("a server silent for more than 90 s is given up on: the connection ends and
   });
   await open;
   clock.advance(4 * HEARTBEAT_MS + 1);
-  expect(await done).toEqual({ reason: "closed" });
+  expect(await done).toEqual({ reason: "closed", detail: "closed (code 4008: server silent)" });
   // Heartbeats went out at 30, 60 and 90 s; at 120 s the silence (over 90 s) ended it.
   expect(beats).toBe(3);
   server.stop(true);
+});
+
+const once = (serverUrl: string, extra: Partial<ConnectOptions> = {}) =>
+  connectOnce({
+    serverUrl,
+    token: "rfa_x",
+    clock: new FakeClock(),
+    log: silentLogger,
+    onOpen: () => {},
+    onMessage: () => {},
+    onClose: () => {},
+    heartbeat: () => "beat",
+    ...extra,
+  });
+
+// What the "reconnecting" log line gives as its reason (agent.ts logs outcome.detail).
+test("a connection that fails or ends says why: refused, an HTTP answer instead of a WebSocket, a close code", async () => {
+  const closed = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("") });
+  const freePort = closed.port;
+  closed.stop(true);
+  const refused = await once(`http://127.0.0.1:${freePort}/`);
+  expect(refused).toEqual({ reason: "closed", detail: "Failed to connect (ECONNREFUSED)" });
+
+  const proxy = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: () => new Response("bad gateway", { status: 502 }),
+  });
+  expect(await once(`http://127.0.0.1:${proxy.port}/`)).toEqual({
+    reason: "closed",
+    detail: "the server answered HTTP 502 instead of opening the WebSocket",
+  });
+  proxy.stop(true);
+
+  const busy = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: (req, s) => (s.upgrade(req) ? undefined : new Response("no", { status: 400 })),
+    websocket: { open: (ws) => ws.close(1013, "try again later"), message() {} },
+  });
+  expect(await once(`http://127.0.0.1:${busy.port}/`)).toEqual({
+    reason: "closed",
+    detail: "closed (code 1013: try again later)",
+  });
+  busy.stop(true);
 });

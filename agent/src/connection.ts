@@ -57,11 +57,26 @@ async function refusedToken(serverUrl: string, token: string, tls: ClientTls | u
   }
 }
 
+/**
+ * Why a socket failed, from Bun's error event ("WebSocket connection to 'ws://…' failed: Failed to
+ * connect", with the code ECONNREFUSED, ENOTFOUND, …; "TLS handshake failed: …"; "Expected 101
+ * status code: 502"), without the URL the log line names anyway.
+ */
+export function socketFailure(event: Event): string {
+  const e = event as Event & { message?: string; error?: { code?: string } };
+  let text = (e.message ?? "").replace(/^WebSocket connection to '[^']*' failed: /, "") || "connection failed";
+  const status = /^Expected 101 status code: (\d+)/.exec(text);
+  if (status) text = `the server answered HTTP ${status[1]} instead of opening the WebSocket`;
+  const code = e.error?.code;
+  return code && !text.includes(code) ? `${text} (${code})` : text;
+}
+
 /** One WebSocket session: resolves when it ends, saying whether the server refused our token. */
 export function connectOnce(o: ConnectOptions): Promise<ConnectOutcome> {
   return new Promise((resolve) => {
     let opened = false;
     let unauthorized = false;
+    let failure: string | undefined;
     let heartbeatTimer: TimerHandle | null = null;
     const ws = new WebSocket(wsUrl(o.serverUrl), {
       headers: { Authorization: `Bearer ${o.token}` },
@@ -121,10 +136,13 @@ export function connectOnce(o: ConnectOptions): Promise<ConnectOutcome> {
       }
       if (!opened && !unauthorized && !o.signal?.aborted)
         unauthorized = await refusedToken(o.serverUrl, o.token, o.tls);
-      resolve({ reason: unauthorized ? "unauthorized" : "closed" });
+      const code = `code ${event.code}${event.reason ? `: ${event.reason}` : ""}`;
+      const detail = opened ? `closed (${code})` : (failure ?? `could not connect (${code})`);
+      resolve({ reason: unauthorized ? "unauthorized" : "closed", detail });
     });
-    ws.addEventListener("error", () => {
+    ws.addEventListener("error", (event) => {
       // A close event always follows; the outcome is decided there.
+      failure ??= socketFailure(event);
     });
   });
 }
@@ -139,15 +157,13 @@ export async function connectTrusted(o: ConnectOptions, trust: ServerTrust): Pro
   try {
     tls = await tlsFor(new URL(o.serverUrl), trust);
   } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
     if (err instanceof PinMismatch) {
       o.log.error(err.message, { presented: err.presented, pinned: err.pins });
-    } else {
-      o.log.warn("cannot reach the server", {
-        server: o.serverUrl,
-        error: err instanceof Error ? err.message : String(err),
-      });
+      return { reason: "closed", detail: "the server's certificate does not match the pinned fingerprint" };
     }
-    return { reason: "closed" };
+    o.log.warn("cannot reach the server", { server: o.serverUrl, error: detail });
+    return { reason: "closed", detail };
   }
   return connectOnce({ ...o, tls });
 }

@@ -1,10 +1,12 @@
 // restic-fleet-agent entry point; the compiled executable runs this same code.
 import { hostname } from "node:os";
-import { parseArgs } from "node:util";
 import * as v from "valibot";
 import { ResticHost } from "../../protocol/index.ts";
 import { Agent } from "./agent.ts";
+import { parseCommandLine, UsageError } from "./cli/command-line.ts";
 import { defaultStateDir, EXIT, HELP, MAIN_HELP } from "./cli/help.ts";
+import { agentCommandLine } from "./cli/hint.ts";
+import { COMMAND_OPTIONS, OPTIONS } from "./cli/options.ts";
 import { policyCommand } from "./cli/policy.ts";
 import { collectStatus, formatStatus } from "./cli/status.ts";
 import { realClock } from "./clock.ts";
@@ -16,8 +18,6 @@ import { StateStore } from "./state/state-store.ts";
 import { normalizeFingerprint } from "./tls/fingerprint.ts";
 import type { ServerTrust } from "./tls/server-trust.ts";
 import { AGENT_VERSION } from "./version.ts";
-
-class UsageError extends Error {}
 
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v);
 
@@ -107,29 +107,7 @@ async function policyFrom(
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      help: { type: "boolean", short: "h" },
-      server: { type: "string" },
-      token: { type: "string" },
-      hostname: { type: "string" },
-      force: { type: "boolean" },
-      fingerprint: { type: "string" },
-      ca: { type: "string" },
-      insecure: { type: "boolean" },
-      "state-dir": { type: "string" },
-      restic: { type: "string" },
-      "no-remote-hooks": { type: "boolean" },
-      policy: { type: "string" },
-      "reset-pin": { type: "boolean" },
-      "log-level": { type: "string" },
-      json: { type: "boolean" },
-    },
-  });
-  const [command] = positionals;
+  const { values, command, help } = parseCommandLine("restic-fleet-agent", argv, OPTIONS, COMMAND_OPTIONS);
   if (!command || command === "help") {
     console.log(MAIN_HELP);
     return command || values.help ? EXIT.ok : EXIT.usage;
@@ -139,8 +117,12 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const stateDir = values["state-dir"] ?? process.env.RF_STATE_DIR ?? defaultStateDir();
-  const level = (values["log-level"] ?? process.env.RF_LOG_LEVEL ?? "info") as Level;
-  if (!LEVELS.includes(level)) throw new UsageError("--log-level must be debug, info, warn or error");
+  // Only the commands that log read RF_LOG_LEVEL: a bad one must not stop 'status' or 'version'.
+  const logs = COMMAND_OPTIONS[command]?.includes("log-level");
+  const level = (logs ? (values["log-level"] ?? process.env.RF_LOG_LEVEL ?? "info") : "info") as Level;
+  if (!LEVELS.includes(level)) {
+    throw new UsageError(`--log-level (or RF_LOG_LEVEL) must be debug, info, warn or error; got "${level}"`, help);
+  }
   const redactor = new Redactor();
   const log = createLogger(level, redactor.redact);
 
@@ -151,11 +133,11 @@ async function main(argv: string[]): Promise<number> {
     case "enroll": {
       const server = values.server ?? process.env.RF_SERVER;
       const token = values.token ?? process.env.RF_ENROLL_TOKEN;
-      if (!server || !token) throw new UsageError("enroll needs --server URL and --token TOKEN");
+      if (!server || !token) throw new UsageError("enroll needs --server URL and --token TOKEN", help);
       redactor.add(token);
       const link = await enrollLink(values);
       const hostId = await doEnroll(stateDir, server, token, values.hostname ?? hostname(), !!values.force, log, link);
-      console.log(`enrolled as host ${hostId}; start the agent with: restic-fleet-agent run`);
+      console.log(`enrolled as host ${hostId}; start the agent with: ${agentCommandLine("run", stateDir)}`);
       return EXIT.ok;
     }
     case "status": {
@@ -190,7 +172,7 @@ async function main(argv: string[]): Promise<number> {
       }
       if (!agent) {
         log.error(
-          "not enrolled: run 'restic-fleet-agent enroll --server URL --token T', or set RF_SERVER and RF_ENROLL_TOKEN",
+          `not enrolled: run '${agentCommandLine("enroll --server URL --token T", stateDir)}', or set RF_SERVER and RF_ENROLL_TOKEN`,
           {
             state_dir: stateDir,
           },
@@ -220,8 +202,8 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
-  const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+  const usage = err instanceof UsageError;
   console.error(`restic-fleet-agent: ${err instanceof Error ? err.message : String(err)}`);
-  if (usage) console.error("Run 'restic-fleet-agent --help' for usage.");
+  if (usage) console.error(`Run '${err.help ?? "restic-fleet-agent --help"}' for usage.`);
   process.exitCode = usage ? EXIT.usage : EXIT.error;
 }

@@ -15,9 +15,25 @@ export interface RuntimeStatus {
 
 export const STATUS_FILE = "status.json";
 
-export async function writeRuntimeStatus(stateDir: string, status: RuntimeStatus): Promise<void> {
+/** The write in flight per status file: the next one waits for it. */
+const writing = new Map<string, Promise<void>>();
+
+/**
+ * Replaces status.json. Writes are queued, one at a time: two at once (a disconnect's write and
+ * the shutdown's last one) shared the temp file, and the second rename found it gone (ENOENT).
+ */
+export function writeRuntimeStatus(stateDir: string, status: RuntimeStatus): Promise<void> {
   const path = join(stateDir, STATUS_FILE);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, path);
+  const write = async () => {
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
+    await rename(tmp, path);
+  };
+  const done = (writing.get(path) ?? Promise.resolve()).then(write);
+  const settled = done.catch(() => {});
+  writing.set(path, settled);
+  void settled.then(() => {
+    if (writing.get(path) === settled) writing.delete(path);
+  });
+  return done;
 }

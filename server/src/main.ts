@@ -1,38 +1,15 @@
 // restic-fleet-server entry point; the compiled executable runs this same code.
-import { parseArgs } from "node:util";
 import { apiTokenCommand, enrollmentTokenCommand, userCommand } from "./cli/admin.ts";
+import { parseCommandLine } from "./cli/command-line.ts";
 import { HELP, MAIN_HELP } from "./cli/help.ts";
+import { COMMAND_OPTIONS, OPTIONS } from "./cli/options.ts";
 import { serveCommand } from "./cli/serve.ts";
 import { tlsRotateCommand } from "./cli/tls-rotate.ts";
 import { UsageError } from "./cli/usage-error.ts";
 import { SERVER_VERSION } from "./version.ts";
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      help: { type: "boolean", short: "h" },
-      listen: { type: "string" },
-      "data-dir": { type: "string" },
-      "log-level": { type: "string" },
-      role: { type: "string" },
-      user: { type: "string" },
-      name: { type: "string" },
-      uses: { type: "string" },
-      expires: { type: "string" },
-      label: { type: "string", multiple: true },
-      "trusted-proxy": { type: "string", multiple: true },
-      tls: { type: "string" },
-      "tls-cert": { type: "string" },
-      "tls-key": { type: "string" },
-      "tls-next-cert": { type: "string" },
-      "tls-name": { type: "string", multiple: true },
-      "allow-insecure-agents": { type: "boolean" },
-      switch: { type: "boolean" },
-    },
-  });
+  const { values, positionals } = parseCommandLine("restic-fleet-server", argv, OPTIONS, COMMAND_OPTIONS);
   const [command, ...rest] = positionals;
   if (!command || command === "help") {
     console.log(MAIN_HELP);
@@ -81,8 +58,8 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
-  const usage = err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+  const usage = err instanceof UsageError;
   console.error(`restic-fleet-server: ${err instanceof Error ? err.message : String(err)}`);
-  if (usage) console.error("Run 'restic-fleet-server --help' for usage.");
+  if (usage) console.error(`Run '${err.help ?? "restic-fleet-server --help"}' for usage.`);
   process.exitCode = usage ? 2 : 1;
 }

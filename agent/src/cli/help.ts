@@ -6,9 +6,10 @@ export const MAIN_HELP = `restic-fleet-agent: runs this host's restic backups fo
 
 Usage:
   restic-fleet-agent enroll --server URL --token TOKEN [--hostname NAME] [--state-dir DIR] [--force]
-                            [--fingerprint sha256:HEX | --ca FILE] [--insecure]
+                            [--fingerprint sha256:HEX | --ca FILE] [--insecure] [--log-level LEVEL]
   restic-fleet-agent run [--state-dir DIR] [--restic PATH] [--policy FILE] [--no-remote-hooks] [--log-level LEVEL]
-  restic-fleet-agent policy [--policy FILE] [--state-dir DIR] [--reset-pin]
+                         [--hostname NAME] [--fingerprint sha256:HEX | --ca FILE] [--insecure]
+  restic-fleet-agent policy [--policy FILE] [--no-remote-hooks] [--state-dir DIR] [--reset-pin]
   restic-fleet-agent status [--state-dir DIR] [--json]
   restic-fleet-agent version
 
@@ -18,7 +19,7 @@ Environment (each flag has one):
   RF_SERVER, RF_ENROLL_TOKEN  server URL and enrollment token ('run' enrolls first when both are set
                               and the agent has no identity yet)
   RF_SERVER_FINGERPRINT, RF_CA, RF_INSECURE=1
-                              --fingerprint, --ca, --insecure (for enroll)
+                              --fingerprint, --ca, --insecure (for enroll, and run when it enrolls)
   RF_STATE_DIR                --state-dir (default ${defaultStateDir()})
   RF_RESTIC                   --restic (default: restic on PATH)
   RF_POLICY                   --policy (default ${defaultPolicyPath()}; without that file,
@@ -36,7 +37,7 @@ Exit codes:
 
 export const HELP: Record<string, string> = {
   enroll: `Usage: restic-fleet-agent enroll --server URL --token TOKEN [--state-dir DIR] [--hostname NAME] [--force]
-                                [--fingerprint sha256:HEX | --ca FILE] [--insecure]
+                                [--fingerprint sha256:HEX | --ca FILE] [--insecure] [--log-level LEVEL]
 
 Exchanges a one-time enrollment token (from 'restic-fleet-server enrollment-token create' or the
 web UI) for this host's own agent token, and stores it in the state dir (mode 0600).
@@ -54,6 +55,7 @@ certificate must validate against the system's CAs, NODE_EXTRA_CA_CERTS, or --ca
 Plain http:// to a server that is not this machine is refused unless --insecure (RF_INSECURE=1):
 the tokens and the repository passwords would cross the network unencrypted.`,
   run: `Usage: restic-fleet-agent run [--state-dir DIR] [--restic PATH] [--policy FILE] [--no-remote-hooks] [--log-level LEVEL]
+                             [--hostname NAME] [--fingerprint sha256:HEX | --ca FILE] [--insecure]
 
 Runs in the foreground, as a service manager expects: connects to the server (reconnecting with
 backoff from 1 s to 60 s), applies the schedules it sends, fires them, and runs restic jobs one at
@@ -63,8 +65,12 @@ a job interrupted that way is cancelled.
 The host policy (--policy FILE, RF_POLICY, default ${defaultPolicyPath()}) limits what any
 server may ask of this host: remote hooks, restore targets, backup paths and repositories. A job
 outside it fails and names the setting. A policy file that does not parse stops the agent.
---no-remote-hooks refuses pre/post hooks whatever the policy file says.`,
-  policy: `Usage: restic-fleet-agent policy [--policy FILE] [--state-dir DIR] [--reset-pin]
+--no-remote-hooks refuses pre/post hooks whatever the policy file says.
+
+With RF_SERVER and RF_ENROLL_TOKEN set and no identity in the state dir, run enrolls first;
+--hostname, --fingerprint, --ca and --insecure then mean what they mean for enroll (see
+'restic-fleet-agent enroll --help'), and are ignored once enrolled.`,
+  policy: `Usage: restic-fleet-agent policy [--policy FILE] [--no-remote-hooks] [--state-dir DIR] [--reset-pin]
 
 Prints the host policy in force (the file's keys over the built-in defaults) and, under
 repositories "first", the repository this host is pinned to. --reset-pin (with the agent stopped) clears

@@ -14,6 +14,7 @@ import {
   StoredScheduleSet,
 } from "../state/state-files.ts";
 import { type RuntimeStatus, STATUS_FILE } from "../status.ts";
+import { agentCommandLine } from "./hint.ts";
 
 function alive(pid: number): boolean {
   try {
@@ -98,7 +99,7 @@ export async function collectStatus(stateDir: string, now = new Date()) {
 export function formatStatus(s: Awaited<ReturnType<typeof collectStatus>>): string {
   const lines = [
     `state dir:        ${s.state_dir}`,
-    `enrolled:         ${s.enrolled ? `yes, host ${s.host_id}` : "no: run 'restic-fleet-agent enroll --server URL --token T'"}`,
+    `enrolled:         ${s.enrolled ? `yes, host ${s.host_id}` : `no: run '${agentCommandLine("enroll --server URL --token T", s.state_dir)}'`}`,
     `server:           ${s.server ?? "-"}`,
     `restic host:      ${s.restic_host ?? "-"}`,
     `agent:            ${s.agent_running ? (s.connected ? "running, connected" : "running, not connected") : "not running"}`,

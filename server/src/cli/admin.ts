@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { formatLabels, type Labels, parseLabelPairs } from "../domain/labels.ts";
+import { DEFAULT_ROLE } from "../domain/permissions.ts";
 import { parseDuration } from "../duration.ts";
 import { createLogger } from "../log.ts";
 import { openServerState } from "../server.ts";
@@ -35,7 +36,7 @@ export async function userCommand(args: string[], values: { role?: string | unde
     throw new UsageError(`unknown user command "${sub ?? ""}": use add, passwd or list`);
   }
   if (sub !== "list" && !name) throw new UsageError(`user ${sub} needs a NAME`);
-  const role = values.role ?? "admin";
+  const role = values.role ?? DEFAULT_ROLE;
   if (role !== "admin" && role !== "viewer") throw new UsageError("--role must be admin or viewer");
   const { domain, store } = state(dataDir);
   try {
@@ -43,7 +44,7 @@ export async function userCommand(args: string[], values: { role?: string | unde
       case "add": {
         const { password, generated } = await readPassword();
         const user = await domain.auth.createUser(name, password, role, null);
-        console.error(`created user ${user.username} (${user.role})`);
+        console.error(`created user ${user.username} with role ${user.role}`);
         if (generated) console.log(password);
         return;
       }

@@ -102,8 +102,32 @@ test("--help on every command, and usage errors exit 2", async () => {
   const bad = await run(["frobnicate"]);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('unknown command "frobnicate"');
-  const badFlag = await run(["serve", "--nope"]);
-  expect(badFlag.code).toBe(2);
+  const user = await run(["user", "--help"]);
+  expect(user.stdout).toContain("role viewer by default");
+});
+
+test("an unknown option, or one the command does not take, is a usage error in our words (exit 2)", async () => {
+  for (const [args, message, help] of [
+    [["serve", "--nope"], 'unknown option --nope for "serve"', "restic-fleet-server serve --help"],
+    [["user", "add", "x", "--uses", "3"], 'unknown option --uses for "user"', "restic-fleet-server user --help"],
+    [["--nope"], "unknown option --nope", "restic-fleet-server --help"],
+    [["api-token", "create", "--user"], '--user needs a value for "api-token"', "restic-fleet-server api-token --help"],
+    [
+      ["tls", "rotate", "--switch=yes"],
+      '--switch takes no value for "tls"; got "yes"',
+      "restic-fleet-server tls --help",
+    ],
+    [
+      ["api-token", "create", "--user", "--name", "x"],
+      `--user needs a value for "api-token", not "--name" (for a value that starts with '-', write --user=--name)`,
+      "restic-fleet-server api-token --help",
+    ],
+  ] as const) {
+    const r = await run([...args]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toBe(`restic-fleet-server: ${message}\nRun '${help}' for usage.\n`);
+  }
 });
 
 test("serve --trusted-proxy (repeatable, or RF_TRUSTED_PROXY): X-Forwarded-For is believed from there only", async () => {
@@ -138,14 +162,20 @@ test("user, api-token and enrollment-token print their secrets on stdout only", 
   const add = await run(["user", "add", "ops", "--role", "viewer"], {}, "ops-password-1\n");
   expect(add.code).toBe(0);
   expect(add.stdout).toBe("");
-  expect(add.stderr).toContain("created user ops (viewer)");
+  expect(add.stderr).toContain("created user ops with role viewer");
   const gen = await run(["user", "add", "alice"]);
   expect(gen.stdout.trim()).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+  // No --role: viewer, as the API and the UI default to; admin only when asked for.
+  expect(gen.stderr).toContain("created user alice with role viewer");
+  const boss = await run(["user", "add", "boss", "--role", "admin"], { RF_PASSWORD: "boss-password-1" });
+  expect(boss.stderr).toContain("created user boss with role admin");
   const dup = await run(["user", "add", "ops"], { RF_PASSWORD: "another-pass" });
   expect(dup.code).toBe(1);
   expect(dup.stderr).toContain("already exists");
   const list = await run(["user", "list"]);
   expect(list.stdout).toContain("ops\tviewer");
+  expect(list.stdout).toContain("alice\tviewer");
+  expect(list.stdout).toContain("boss\tadmin");
   const tok = await run(["api-token", "create", "--user", "ops"]);
   expect(tok.stdout.trim()).toStartWith("rft_");
   const noUser = await run(["api-token", "create", "--user", "ghost"]);

@@ -5,7 +5,7 @@ Usage:
                             [--tls self-signed [--tls-name NAME]... | --tls-cert FILE --tls-key FILE]
                             [--tls-next-cert FILE] [--allow-insecure-agents]
   restic-fleet-server tls rotate [--switch] [--tls-name NAME]... [--data-dir DIR]
-  restic-fleet-server user add NAME [--role admin|viewer] [--data-dir DIR]
+  restic-fleet-server user add NAME [--role viewer|admin] [--data-dir DIR]
   restic-fleet-server user passwd NAME [--data-dir DIR]
   restic-fleet-server user list [--data-dir DIR]
   restic-fleet-server api-token create --user NAME [--name LABEL] [--data-dir DIR]
@@ -78,13 +78,16 @@ of the current one unless --tls-name); a SIGHUP announces it to pinned agents, w
 from then on. 'tls rotate --switch' makes it the current one (the old one stays as
 previous-cert.pem); a SIGHUP serves it.`,
   user: `Usage:
-  restic-fleet-server user add NAME [--role admin|viewer]   create a user (role admin by default)
+  restic-fleet-server user add NAME [--role viewer|admin]   create a user (role viewer by default:
+                                                            it only reads; --role admin may change things)
   restic-fleet-server user passwd NAME                      set a new password (ends the user's sessions)
-  restic-fleet-server user list                             list users
+  restic-fleet-server user list                             list users, tab-separated: name, role, created
+
+All of them take --data-dir DIR (RF_DATA_DIR).
 
 The password comes from RF_PASSWORD, or the first line of stdin when it is not a terminal;
 otherwise one is generated and printed on stdout. Passwords are never taken as arguments.`,
-  "api-token": `Usage: restic-fleet-server api-token create --user NAME [--name LABEL]
+  "api-token": `Usage: restic-fleet-server api-token create --user NAME [--name LABEL] [--data-dir DIR]
 
 Creates an API token for the user (it has the user's role) and prints it on stdout, once.
 Send it as 'Authorization: Bearer <token>'.`,
@@ -92,6 +95,8 @@ Send it as 'Authorization: Bearer <token>'.`,
   restic-fleet-server enrollment-token create [--uses N] [--expires DURATION] [--label KEY=VALUE]...
   restic-fleet-server enrollment-token list
   restic-fleet-server enrollment-token revoke ID
+
+All of them take --data-dir DIR (RF_DATA_DIR).
 
 create makes a token that agents exchange for their own agent token ('restic-fleet-agent
 enroll'). --uses N (default 1) limits how many hosts may enroll with it; --expires (default 24h)

@@ -1,5 +1,9 @@
 import type { Actor } from "./deps.ts";
 import { DomainError } from "./errors.ts";
+import type { Role } from "./types.ts";
+
+/** A new user's role when none is given, at every door (API, UI, CLI): the one that only reads. */
+export const DEFAULT_ROLE: Role = "viewer";
 
 /**
  * The role rule, in one place for every door (HTTP, UI, and any later one): admins may change

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import type { Domain } from "../domain/domain.ts";
+import { DEFAULT_ROLE } from "../domain/permissions.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { jsonBody, query } from "../http/validate.ts";
 
@@ -9,7 +10,7 @@ const Password = v.pipe(v.string(), v.minLength(8, "must be at least 8 character
 const NewUser = v.object({
   username: v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, "1-64 letters, digits, '.', '_' or '-'")),
   password: Password,
-  role: v.optional(Role, "viewer"),
+  role: v.optional(Role, DEFAULT_ROLE),
 });
 const UserPatch = v.object({
   role: v.optional(Role),
