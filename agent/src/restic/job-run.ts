@@ -13,6 +13,7 @@ import { ProgressThrottle } from "./progress.ts";
 import { reportAfter } from "./reports.ts";
 import { checkStats } from "./restic-json.ts";
 import { judgeRestoreSource, type RestoreSource } from "./restore-source.ts";
+import { runSnapshotAction } from "./snapshot-actions.ts";
 import { errorText } from "./run-process.ts";
 import { type Redact, redactorFor, usableRepo } from "./secrets.ts";
 import { forgetCounts, StepOutput } from "./step-output.ts";
@@ -164,7 +165,7 @@ export class JobRun {
     const { resticHost, machineHost, hostNotice } = this.#ctx;
     const kind = this.#cmd.kind;
     if (hostNotice.shown || !machineHost || machineHost === resticHost) return;
-    if (kind !== "backup" && kind !== "forget" && kind !== "restore" && kind !== "drill") return;
+    if (kind !== "backup" && kind !== "forget" && kind !== "restore" && kind !== "drill" && kind !== "tag") return;
     hostNotice.shown = true;
     this.#log.add(
       "event",
@@ -188,6 +189,17 @@ export class JobRun {
     const steps = [...plan.steps];
     this.#hostNotice();
     if (plan.drill) return runDrill(plan.drill, this.#drillDeps(globals));
+    if (plan.snapshotAction) {
+      const done = await runSnapshotAction(plan.snapshotAction, {
+        capture: (args) => this.#processes.capture(args),
+        restic: (args, out) => this.#processes.restic(args, out),
+        output: () => new StepOutput(this.id, this.#log, null, this.#redact),
+        log: (text) => this.#log.add("event", text),
+        cancelRequested: () => this.#cancelRequested,
+        globals,
+      });
+      if (done.status !== "succeeded" || steps.length === 0) return done;
+    }
     if (plan.restoreOf) {
       const source = await this.#checkRestoreSource(plan.restoreOf);
       if (typeof source !== "string") return source;
