@@ -45,7 +45,7 @@ async function twoHosts(protocol = 8) {
     const agent = await TestAgent.connect(t.url, h.agent_token);
     agents.push(agent);
     await agent.hello(protocol, { hostname: name, resticHost: name });
-    await agent.acked(agent.send("snapshots.report", { snapshots: list }));
+    await agent.acked(agent.send("snapshots.report", { snapshots: [...list] }));
     out.push({ id: h.host_id as string, agent });
   }
   return out as [{ id: string; agent: TestAgent }, { id: string; agent: TestAgent }];
