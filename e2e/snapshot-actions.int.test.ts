@@ -19,6 +19,7 @@ interface Snap {
   id: string;
   time: string;
   tags: string[];
+  size_bytes: number | null;
 }
 
 const snapshotsOf = async (h: TestHost) =>
@@ -90,6 +91,9 @@ test("tags: the tag job rewrites the snapshot, and the list follows its new id",
   const now = await snapshotsOf(a);
   expect(now.map((s) => s.id)).not.toContain(s1.id);
   expect(now.find((s) => s.id === newId)?.tags).toEqual(["gold"]);
+  // The same backup under a new id: its size stays known (restic 0.14 stores none in the snapshot).
+  expect(s1.size_bytes).toBeGreaterThan(0);
+  expect(now.find((s) => s.id === newId)?.size_bytes).toBe(s1.size_bytes);
 });
 
 test("forget: one snapshot of the host is gone, the other host's all survive", async () => {

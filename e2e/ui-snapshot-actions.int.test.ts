@@ -22,12 +22,19 @@ let page: Page;
 let older: { id: string; short_id: string };
 let newer: { id: string; short_id: string };
 
-/** A full-page screenshot at both widths; nothing may scroll sideways on the phone. */
-async function shots(name: string) {
+/**
+ * A full-page screenshot at both widths, and of the part shown (a card, a dialog) on the phone;
+ * nothing may scroll sideways there.
+ */
+async function shots(name: string, part: string) {
   await page.setViewportSize({ width: 1366, height: 900 });
   await page.screenshot({ path: join(SHOTS, `${name}-1366.png`), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: join(SHOTS, `${name}-390.png`), fullPage: true });
+  await page
+    .locator(part)
+    .first()
+    .screenshot({ path: join(SHOTS, `${name}-390-part.png`) });
   expect(await overflows(page)).toBe(false);
   await page.setViewportSize({ width: 1366, height: 900 });
 }
@@ -54,7 +61,7 @@ beforeAll(async () => {
   const list = (
     await fleet.api<{ items: Array<{ id: string; short_id: string; time: string }> }>(`/hosts/${a.hostId}/snapshots`)
   ).body.items.sort((x, y) => x.time.localeCompare(y.time));
-  [older, newer] = list as [typeof older, typeof newer];
+  [older, newer] = list as unknown as [typeof older, typeof newer];
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
   await login(page, fleet.url, "admin", "e2e-admin-password");
@@ -94,11 +101,11 @@ test("compare two snapshots: the counts, the changed paths with their marks, and
   ]);
   expect(await diff.locator(".diff-summary").textContent()).toContain("+ 1 file, 1 folder");
   expect(await diff.textContent()).toContain("4 paths changed.");
-  await shots("01-compare");
+  await shots("01-compare", ".snapshot-diff");
   await diff.getByLabel("Filter changed paths").fill("assets");
   expect(await diff.locator(".diff-list li").count()).toBe(2);
   await diff.getByText("2 of 4 listed paths match.").waitFor();
-  await shots("02-compare-filtered");
+  await shots("02-compare-filtered", ".snapshot-diff");
   await diff.getByRole("button", { name: "Close" }).click();
   expect(await page.locator(".snapshot-diff").count()).toBe(0);
 });
@@ -111,14 +118,16 @@ test("edit tags: the dialog keeps the system's tags, the job rewrites the snapsh
   // A reserved tag is refused by the server, in the dialog.
   await dialog.getByText(/starts with "fleet-"/).waitFor();
   await dialog.getByLabel("Tags, separated by commas").fill("gold, weekly");
-  await shots("03-tags-dialog");
+  await shots("03-tags-dialog", "dialog");
   await dialog.getByRole("button", { name: "Save tags" }).click();
   const note = page.locator(".snapshot-status .ok-note");
   await note.filter({ hasText: `${older.short_id} is now` }).waitFor();
   const now = (/is now ([0-9a-f]{8})/.exec((await note.textContent()) ?? "") ?? [])[1] as string;
   await row(now).filter({ hasText: "gold, weekly" }).waitFor();
+  // Its size stays known under the new id.
+  expect(await row(now).locator('td[data-label="Size"]').textContent()).toContain("2 files");
   expect(await row(older.short_id).count()).toBe(0);
-  await shots("04-tags-saved");
+  await shots("04-tags-saved", '[aria-labelledby="snap-h"]');
   older = { id: "", short_id: now };
 });
 
@@ -126,7 +135,7 @@ test("forget a snapshot: a confirm dialog naming it, then the row disappears", a
   await row(older.short_id).getByRole("button", { name: "Forget…" }).click();
   const dialog = page.getByRole("dialog", { name: `Forget snapshot ${older.short_id}?` });
   expect(await dialog.textContent()).toContain("This cannot be undone. The space is freed by the next prune.");
-  await shots("05-forget-dialog");
+  await shots("05-forget-dialog", "dialog");
   await dialog.getByRole("button", { name: "Cancel" }).click();
   expect(await page.getByRole("dialog").count()).toBe(0);
   await row(older.short_id).getByRole("button", { name: "Forget…" }).click();
@@ -138,7 +147,7 @@ test("forget a snapshot: a confirm dialog naming it, then the row disappears", a
   await row(older.short_id).waitFor({ state: "detached" });
   expect(await page.locator("tr[data-snapshot]").count()).toBe(1);
   await row(newer.short_id).waitFor();
-  await shots("06-forgotten");
+  await shots("06-forgotten", '[aria-labelledby="snap-h"]');
   // web-b's snapshot is untouched.
   expect((await fleet.api<{ items: unknown[] }>(`/hosts/${b.hostId}/snapshots`)).body.items).toHaveLength(1);
 });

@@ -13,9 +13,9 @@ import { ProgressThrottle } from "./progress.ts";
 import { reportAfter } from "./reports.ts";
 import { checkStats } from "./restic-json.ts";
 import { judgeRestoreSource, type RestoreSource } from "./restore-source.ts";
-import { runSnapshotAction } from "./snapshot-actions.ts";
 import { errorText } from "./run-process.ts";
 import { type Redact, redactorFor, usableRepo } from "./secrets.ts";
+import { runSnapshotAction } from "./snapshot-actions.ts";
 import { forgetCounts, StepOutput } from "./step-output.ts";
 import type { RepoConfig, ResticFeatures } from "./types.ts";
 
@@ -198,6 +198,11 @@ export class JobRun {
         cancelRequested: () => this.#cancelRequested,
         globals,
       });
+      // A re-tagged snapshot is the same backup under a new id: its size (0.14 stores none in the
+      // snapshot; this agent remembered it at the backup) goes with it.
+      const [was, now] = [done.stats?.previous_snapshot_id, done.stats?.snapshot_id];
+      const size = typeof was === "string" ? this.#ctx.sizes.get(was) : undefined;
+      if (size && typeof now === "string") this.#ctx.sizes.remember(now, size);
       if (done.status !== "succeeded" || steps.length === 0) return done;
     }
     if (plan.restoreOf) {
