@@ -189,6 +189,7 @@ export class JobRun {
     const steps = [...plan.steps];
     this.#hostNotice();
     if (plan.drill) return runDrill(plan.drill, this.#drillDeps(globals));
+    const extra: Record<string, unknown> = {};
     if (plan.snapshotAction) {
       const done = await runSnapshotAction(plan.snapshotAction, {
         capture: (args) => this.#processes.capture(args),
@@ -204,6 +205,8 @@ export class JobRun {
       const size = typeof was === "string" ? this.#ctx.sizes.get(was) : undefined;
       if (size && typeof now === "string") this.#ctx.sizes.remember(now, size);
       if (done.status !== "succeeded" || steps.length === 0) return done;
+      // A forget by id with prune: the prune step follows, and the job's stats keep what was forgotten.
+      Object.assign(extra, done.stats);
     }
     if (plan.restoreOf) {
       const source = await this.#checkRestoreSource(plan.restoreOf);
@@ -237,7 +240,6 @@ export class JobRun {
       }
     }
     let outcome: Outcome | null = null;
-    const extra: Record<string, unknown> = {};
     for (const args of steps) {
       if (this.#cancelRequested) return cancelled(-1, "between steps");
       const out = new StepOutput(this.id, this.#log, this.#progress, this.#redact);
