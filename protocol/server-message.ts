@@ -7,8 +7,8 @@ import { ConfigUpdate } from "./messages/config-update.ts";
 import { DownloadCancel, DownloadCredit, DownloadStart } from "./messages/download.ts";
 import { ErrorMessage } from "./messages/error.ts";
 import { FilesList } from "./messages/files-list.ts";
-import { SnapshotsDiff } from "./messages/snapshots-diff.ts";
 import { ScheduleSet } from "./messages/schedule-set.ts";
+import { SnapshotsDiff } from "./messages/snapshots-diff.ts";
 import { TlsFingerprints } from "./messages/tls-fingerprints.ts";
 
 /** Every frame the server may send to an agent. */

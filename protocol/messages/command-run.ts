@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { READ_DATA_SUBSET, SNAPSHOT_ID, SNAPSHOT_HEX_ID } from "../checks.ts";
+import { READ_DATA_SUBSET, SNAPSHOT_HEX_ID, SNAPSHOT_ID } from "../checks.ts";
 import { Count, envelope, Hook, Id, ResticHost, RetentionPolicy, StringList } from "../common.ts";
 
 export const BackupSpec = v.object({

@@ -1,8 +1,7 @@
 import * as v from "valibot";
 import { Count, envelope, Id, ShortText } from "../common.ts";
-import { SnapshotPath } from "./files-list.ts";
-import { RequestError } from "./files-list.ts";
 import { SnapshotHexId } from "./command-run.ts";
+import { RequestError, SnapshotPath } from "./files-list.ts";
 
 /** How many changed paths one `snapshots.diffed` carries at most (the rest are only counted). */
 export const MAX_DIFF_CHANGES = 1000;

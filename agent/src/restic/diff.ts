@@ -50,7 +50,12 @@ export function parseDiffLine(line: string): { change: DiffChange } | { stats: D
     const dir = path.length > 1 && path.endsWith("/");
     const kind = modifier === "+" ? "added" : modifier === "-" ? "removed" : "modified";
     return {
-      change: { path: dir ? path.slice(0, -1) : path, type: dir ? "dir" : "file", change: kind, modifier: modifier.slice(0, 8) },
+      change: {
+        path: dir ? path.slice(0, -1) : path,
+        type: dir ? "dir" : "file",
+        change: kind,
+        modifier: modifier.slice(0, 8),
+      },
     };
   }
   const stats = v.safeParse(StatsLine, value);
@@ -130,7 +135,10 @@ export async function diffSnapshots(
 export async function lookupOwn(run: LiveRun, ids: string[]): Promise<LiveResult<string[]>> {
   const stdout: string[] = [];
   const stderr = new ResticStderr(run.redact);
-  const result = await run.session.run(snapshotLookupArgv(...ids), { onStdout: (l) => stdout.push(l), onStderr: stderr.push });
+  const result = await run.session.run(snapshotLookupArgv(...ids), {
+    onStdout: (l) => stdout.push(l),
+    onStderr: stderr.push,
+  });
   if (run.signal.aborted) return refuse("cancelled", "the request was cancelled");
   if (!result.started) return refuse("failed", `could not start restic: ${run.redact(result.error)}`);
   // 0.14 exits 0 for an unknown id ("Ignoring ..."); 0.18 exits 1 with "no matching ID found".

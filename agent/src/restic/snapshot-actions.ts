@@ -28,7 +28,10 @@ export interface SnapshotActionDeps {
   globals: GlobalFlags;
 }
 
-const lockFlags = (g: GlobalFlags) => ["--json", ...(g.features.retryLock && g.retryLock ? [`--retry-lock=${g.retryLock}`] : [])];
+const lockFlags = (g: GlobalFlags) => [
+  "--json",
+  ...(g.features.retryLock && g.retryLock ? [`--retry-lock=${g.retryLock}`] : []),
+];
 
 /** `forget` of the checked full ids; --host too, though restic ignores it for ids (see above). */
 export function forgetIdsArgv(fullIds: readonly string[], g: GlobalFlags): string[] {
@@ -76,7 +79,10 @@ export async function runSnapshotAction(a: SnapshotAction, d: SnapshotActionDeps
   }
   const fullIds = snapshots.map((s) => s.id);
   const first = snapshots[0];
-  const args = a.action === "forget" || !a.tag || !first ? forgetIdsArgv(fullIds, d.globals) : tagArgv(a.tag, first.id, first.tags ?? [], d.globals);
+  let args: string[];
+  if (a.action === "forget") args = forgetIdsArgv(fullIds, d.globals);
+  else if (a.tag && first && snapshots.length === 1) args = tagArgv(a.tag, first.id, first.tags ?? [], d.globals);
+  else return failed(-1, "a tag job names one snapshot and its change");
   const out = d.output();
   const result = await d.restic(args, out);
   if (d.cancelRequested()) return cancelled(result.exitCode, `while restic ${a.action} ran`);
@@ -94,7 +100,12 @@ export async function runSnapshotAction(a: SnapshotAction, d: SnapshotActionDeps
   const unchanged = list.some((s) => s.id === first.id);
   const newId = next?.id ?? (unchanged ? first.id : null);
   if (!newId) d.log("the tagged snapshot's new id could not be found in the snapshot list");
-  else d.log(newId === first.id ? "the tags were already so: the snapshot is unchanged" : `snapshot ${first.short_id ?? first.id} is now ${newId.slice(0, 8)}`);
+  else
+    d.log(
+      newId === first.id
+        ? "the tags were already so: the snapshot is unchanged"
+        : `snapshot ${first.short_id ?? first.id} is now ${newId.slice(0, 8)}`,
+    );
   return {
     status: "succeeded",
     exitCode: 0,

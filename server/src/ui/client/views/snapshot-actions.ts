@@ -87,7 +87,7 @@ export function snapshotActions(ctx: Ctx, host: Host) {
     const d = h(
       "dialog",
       { class: "confirm-dialog", "aria-labelledby": "snap-dialog-h" },
-      h("h2", { id: "snap-dialog-h" }, title),
+      h("h2", { id: "snap-dialog-h", class: "dialog-title" }, title),
       ...body,
     );
     d.addEventListener("close", () => d.remove());

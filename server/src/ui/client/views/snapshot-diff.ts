@@ -86,7 +86,7 @@ function render(d: SnapshotDiff): HTMLElement[] {
           { class: `diff-${c.change}`, "data-change": c.change },
           h("span", { class: "diff-mark", title: `${word}${c.modifier.length > 1 ? ` (${c.modifier})` : ""}` }, mark),
           h("span", { class: "visually-hidden" }, ` ${word} `),
-          h("code", {}, c.type === "dir" ? `${c.path}/` : c.path),
+          h("code", { class: "diff-path" }, c.type === "dir" ? `${c.path}/` : c.path),
         ),
       );
     }
