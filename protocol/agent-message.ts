@@ -12,6 +12,7 @@ import { RepoMissing } from "./messages/repo-missing.ts";
 import { RepoStats } from "./messages/repo-stats.ts";
 import { ScheduleAck } from "./messages/schedule-ack.ts";
 import { ScheduleFire } from "./messages/schedule-fire.ts";
+import { SnapshotsDiffed } from "./messages/snapshots-diff.ts";
 import { SnapshotsReport } from "./messages/snapshots-report.ts";
 
 /** Every frame an agent may send to the server. */
@@ -31,6 +32,7 @@ export const AgentMessage = v.variant("type", [
   FilesListed,
   DownloadBegin,
   DownloadEnd,
+  SnapshotsDiffed,
 ]);
 export type AgentMessage = v.InferOutput<typeof AgentMessage>;
 export type AgentMessageType = AgentMessage["type"];

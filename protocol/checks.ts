@@ -6,6 +6,8 @@
 
 /** A snapshot id (8 to 64 hex digits) or `latest`. */
 export const SNAPSHOT_ID = /^([0-9a-f]{8,64}|latest)$/;
+/** A snapshot's own id, without `latest`. */
+export const SNAPSHOT_HEX_ID = /^[0-9a-f]{8,64}$/;
 /** restic's forms for `check --read-data-subset`: 10%, 1/5 or 500M. */
 export const READ_DATA_SUBSET = /^(\d+(\.\d+)?%|\d+\/\d+|\d+[KMGT]?)$/;
 /** A restic duration for `forget --keep-within`: 7d, 1y6m, 12h. */
@@ -57,6 +59,39 @@ export function tagProblem(value: string, what = "tag"): string | null {
   if (text) return text;
   if (value.startsWith("-")) return `${what} ${JSON.stringify(value)} must not start with '-'`;
   if (value.includes(",")) return `${what} ${JSON.stringify(value)} must not contain ','`;
+  return null;
+}
+
+/** Tags the system writes (its own marks on snapshots): a user may not add or remove them. */
+export const RESERVED_TAG_PREFIX = "fleet-";
+
+/**
+ * What is wrong with a tag job's lists, or null: each tag as tagProblem says, none reserved, and
+ * either `set` alone or some of `add` and `remove`.
+ */
+export function tagChangeProblem(spec: {
+  set?: readonly string[] | undefined;
+  add?: readonly string[] | undefined;
+  remove?: readonly string[] | undefined;
+}): { field: string; problem: string } | null {
+  if (spec.set !== undefined && (spec.add?.length || spec.remove?.length)) {
+    return { field: "set", problem: "give either set (replace every tag) or add/remove, not both" };
+  }
+  if (spec.set === undefined && !spec.add?.length && !spec.remove?.length) {
+    return { field: "set", problem: "a tag change needs set, add or remove" };
+  }
+  for (const field of ["set", "add", "remove"] as const) {
+    for (const [i, t] of (spec[field] ?? []).entries()) {
+      const problem = tagProblem(t);
+      if (problem) return { field: `${field}.${i}`, problem };
+      if (t.startsWith(RESERVED_TAG_PREFIX)) {
+        return {
+          field: `${field}.${i}`,
+          problem: `tag ${JSON.stringify(t)} starts with "${RESERVED_TAG_PREFIX}", which Restic Fleet keeps for its own marks: it cannot be changed by hand`,
+        };
+      }
+    }
+  }
   return null;
 }
 

@@ -117,6 +117,22 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     snapshot_id: "3f1e2d4c5b6a79880f1e2d3c4b5a69788f1e2d3c4b5a69788f1e2d3c4b5a6978",
     error: { code: "path_missing", message: "/srv/nope is not in snapshot 3f1e2d4c" },
   },
+  "snapshots.diffed": {
+    request_id: "req_9",
+    from: "3f1e2d4c5b6a79880f1e2d3c4b5a69788f1e2d3c4b5a69788f1e2d3c4b5a6978",
+    to: "9a8b7c6d5e4f30211f1e2d3c4b5a69788f1e2d3c4b5a69788f1e2d3c4b5a6978",
+    changes: [
+      { path: "/srv/www/index.html", type: "file", change: "modified", modifier: "M" },
+      { path: "/srv/www/new/", type: "dir", change: "added", modifier: "+" },
+      { path: "/srv/old.log", type: "file", change: "removed", modifier: "-" },
+    ],
+    total: 3,
+    stats: {
+      changed_files: 1,
+      added: { files: 0, dirs: 1, others: 0, bytes: 2454 },
+      removed: { files: 1, dirs: 0, others: 0, bytes: 1759 },
+    },
+  },
   "download.begin": {
     request_id: "req_8",
     type: "file",
@@ -194,6 +210,7 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     window: 16,
   },
   "download.credit": { request_id: "req_8", chunks: 4 },
+  "snapshots.diff": { request_id: "req_9", from: "3f1e2d4c", to: "9a8b7c6d", limit: 1000 },
   "download.cancel": { request_id: "req_8" },
   ack: { ids: ["3d4e5f60-7182-493a-9c2d-3e4f5a6b7c8d"] },
   error: { code: "invalid_message", message: "payload.version: Invalid type", ref_id: "1b2c3d4e", retryable: false },

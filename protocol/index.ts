@@ -30,6 +30,7 @@ export * from "./messages/repo-stats.ts";
 export * from "./messages/schedule-ack.ts";
 export * from "./messages/schedule-fire.ts";
 export * from "./messages/schedule-set.ts";
+export * from "./messages/snapshots-diff.ts";
 export * from "./messages/snapshots-report.ts";
 export * from "./messages/tls-fingerprints.ts";
 export * from "./server-message.ts";

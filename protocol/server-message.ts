@@ -8,6 +8,7 @@ import { DownloadCancel, DownloadCredit, DownloadStart } from "./messages/downlo
 import { ErrorMessage } from "./messages/error.ts";
 import { FilesList } from "./messages/files-list.ts";
 import { ScheduleSet } from "./messages/schedule-set.ts";
+import { SnapshotsDiff } from "./messages/snapshots-diff.ts";
 import { TlsFingerprints } from "./messages/tls-fingerprints.ts";
 
 /** Every frame the server may send to an agent. */
@@ -22,6 +23,7 @@ export const ServerMessage = v.variant("type", [
   DownloadStart,
   DownloadCredit,
   DownloadCancel,
+  SnapshotsDiff,
   Ack,
   ErrorMessage,
 ]);

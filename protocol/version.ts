@@ -28,8 +28,13 @@
  *   `verify` (absent: true). The server sends none of these to an agent before 7 (it refuses the
  *   request instead, and leaves drill schedules out of that agent's schedule.set). Versions 1 to 6
  *   are served.
+ * - 8 (2026-12-02): snapshot actions. The forget spec's `snapshot_ids` (forget these snapshots of
+ *   this host; then no `policy`, which became optional), job kind `tag` with its spec (set, add or
+ *   remove one snapshot's tags), and snapshots.diff → snapshots.diffed (compare two snapshots,
+ *   live like files.list). The server sends none of these to an agent before 8 (it refuses the
+ *   request, naming the agent's protocol version). Versions 1 to 7 are served.
  */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 
 /** Versions this code base can speak; the server refuses a `hello` outside this list. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8];

@@ -109,6 +109,9 @@ export async function handleServerMessage(msg: ServerMessage, c: MessageContext)
     case "files.list":
       c.live.filesList(msg.payload);
       return;
+    case "snapshots.diff":
+      c.live.diff(msg.payload);
+      return;
     case "download.start":
       c.live.downloadStart(msg.payload);
       return;

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { READ_DATA_SUBSET, SNAPSHOT_ID } from "../checks.ts";
+import { READ_DATA_SUBSET, SNAPSHOT_HEX_ID, SNAPSHOT_ID } from "../checks.ts";
 import { Count, envelope, Hook, Id, ResticHost, RetentionPolicy, StringList } from "../common.ts";
 
 export const BackupSpec = v.object({
@@ -11,9 +11,27 @@ export const BackupSpec = v.object({
 });
 export type BackupSpec = v.InferOutput<typeof BackupSpec>;
 
+/** A snapshot's own id (8 to 64 hex digits), never `latest`: what forget and tag act on. */
+export const SnapshotHexId = v.pipe(v.string(), v.regex(SNAPSHOT_HEX_ID, "must be a snapshot id (8-64 hex digits)"));
+
+/** At most this many snapshots are forgotten by id in one job. */
+export const MAX_FORGET_IDS = 100;
+
 export const ForgetSpec = v.object({
-  policy: RetentionPolicy,
+  /**
+   * Since protocol 8 optional: a forget by `snapshot_ids` has no policy. The server sends an
+   * older agent a policy always (it never sends it snapshot_ids).
+   */
+  policy: v.optional(RetentionPolicy),
   prune: v.optional(v.boolean()),
+  /**
+   * Since protocol 8: forget exactly these snapshots of this host (then no policy). restic ignores
+   * --host for explicit ids (0.14 and 0.18), so the agent looks each one up and refuses the job
+   * when one is another host's.
+   */
+  snapshot_ids: v.optional(
+    v.pipe(v.array(SnapshotHexId), v.minLength(1, "must name a snapshot"), v.maxLength(MAX_FORGET_IDS)),
+  ),
 });
 export type ForgetSpec = v.InferOutput<typeof ForgetSpec>;
 
@@ -59,6 +77,24 @@ export const DrillSpec = v.object({
 });
 export type DrillSpec = v.InferOutput<typeof DrillSpec>;
 
+/** Tags one `tag` job may set, add or remove (restic stores them in the snapshot). */
+const TagList = v.pipe(v.array(v.pipe(v.string(), v.maxLength(255))), v.maxLength(100));
+
+/**
+ * Since protocol 8: rewrite one snapshot's tags (`restic tag`): `set` replaces them all, else
+ * `add` and `remove`. restic writes a new snapshot (a new id, `original` naming the first) and
+ * removes the old one; the job's stats carry `snapshot_id` (the new one) and
+ * `previous_snapshot_id`. Tags starting with `fleet-` are the system's (RESERVED_TAG_PREFIX):
+ * they cannot be added or removed, and `set` keeps the snapshot's own.
+ */
+export const TagSpec = v.object({
+  snapshot_id: SnapshotHexId,
+  set: v.optional(TagList),
+  add: v.optional(TagList),
+  remove: v.optional(TagList),
+});
+export type TagSpec = v.InferOutput<typeof TagSpec>;
+
 /** No spec fields yet; an object keeps room for them. */
 export const EmptySpec = v.object({});
 
@@ -76,6 +112,7 @@ export function specByKind<E extends v.ObjectEntries>(entries: E) {
     v.object({ ...entries, kind: v.literal("unlock"), spec: v.optional(EmptySpec) }),
     v.object({ ...entries, kind: v.literal("restore"), spec: v.optional(RestoreSpec) }),
     v.object({ ...entries, kind: v.literal("drill"), spec: v.optional(DrillSpec) }),
+    v.object({ ...entries, kind: v.literal("tag"), spec: v.optional(TagSpec) }),
   ]);
 }
 
@@ -94,6 +131,7 @@ export function strictSpecByKind<E extends v.ObjectEntries, R extends v.ObjectEn
     v.strictObject({ ...entries, kind: v.literal("unlock"), spec: v.optional(v.strictObject(EmptySpec.entries)) }),
     v.strictObject({ ...entries, kind: v.literal("restore"), spec: v.optional(v.strictObject(restore)) }),
     v.strictObject({ ...entries, kind: v.literal("drill"), spec: v.optional(v.strictObject(DrillSpec.entries)) }),
+    v.strictObject({ ...entries, kind: v.literal("tag"), spec: v.optional(v.strictObject(TagSpec.entries)) }),
   ]);
 }
 

@@ -5,11 +5,13 @@ import type {
   PayloadOf,
   ReportedHostPolicy,
   RequestError,
+  SnapshotsDiffPayload,
 } from "../../../protocol/index.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import { policyRefusal, type RepositoryPin } from "../policy/policy-check.ts";
 import { checkSnapshotPath, listDirectory } from "../restic/browse.ts";
+import { diffSnapshots } from "../restic/diff.ts";
 import { CreditGate, type DownloadReport, runDownload } from "../restic/download.ts";
 import type { LiveRun, SnapshotScope } from "../restic/live-run.ts";
 import { openResticSession } from "../restic/restic-session.ts";
@@ -46,7 +48,7 @@ export interface LiveOptions {
 }
 
 interface Running {
-  kind: "browse" | "download";
+  kind: "browse" | "download" | "diff";
   abort: AbortController;
   gate: CreditGate | null;
   done: Promise<void>;
@@ -83,6 +85,22 @@ export class LiveRequests {
       async (run, path) => {
         const page = await listDirectory(run, path, { offset: p.offset, limit: p.limit });
         reply(page.ok ? page.value : { error: page.error });
+      },
+    );
+  }
+
+  /** snapshots.diff: two of this host's snapshots compared (restic/diff.ts); one snapshots.diffed. */
+  diff(p: SnapshotsDiffPayload): void {
+    const reply = (body: Omit<PayloadOf<"snapshots.diffed">, "request_id">) =>
+      this.#o.send("snapshots.diffed", { request_id: p.request_id, ...body });
+    this.#start(
+      "diff",
+      { request_id: p.request_id, snapshot_id: p.from, path: null },
+      null,
+      (error) => reply({ error }),
+      async (run) => {
+        const diffed = await diffSnapshots(run, p);
+        reply(diffed.ok ? diffed.value : { error: diffed.error });
       },
     );
   }
@@ -149,7 +167,7 @@ export class LiveRequests {
 
   #start(
     kind: Running["kind"],
-    p: { request_id: string; snapshot_id: string; path: string; source_host?: string | undefined },
+    p: { request_id: string; snapshot_id: string; path: string | null; source_host?: string | undefined },
     gate: CreditGate | null,
     refuse: (error: RequestError) => void,
     work: (run: LiveRun, path: string) => Promise<void>,
@@ -159,7 +177,8 @@ export class LiveRequests {
       this.#o.log.info("ignored a repeated request that is still running", { request_id: id });
       return;
     }
-    const path = checkSnapshotPath(p.path);
+    // A diff names no path; browse and download must name a good one.
+    const path = p.path === null ? ({ ok: true, value: "/" } as const) : checkSnapshotPath(p.path);
     if (!path.ok) {
       refuse({ code: "failed", message: path.error });
       return;
@@ -167,7 +186,7 @@ export class LiveRequests {
     if (this.#running.size >= MAX_LIVE_REQUESTS) {
       refuse({
         code: "busy",
-        message: `this agent is already serving ${MAX_LIVE_REQUESTS} browse or download requests: try again when one has finished`,
+        message: `this agent is already serving ${MAX_LIVE_REQUESTS} browse, download or compare requests: try again when one has finished`,
       });
       return;
     }

@@ -9,10 +9,13 @@ import {
   READ_DATA_SUBSET,
   ResticHost,
   type RestoreSpec,
+  SNAPSHOT_HEX_ID,
   SNAPSHOT_ID,
+  tagChangeProblem,
 } from "../../../protocol/index.ts";
 import { DEFAULT_MAX_BYTES, DEFAULT_SAMPLE_FILES, parseByteSize } from "./drill-sample.ts";
 import type { RestoreSource } from "./restore-source.ts";
+import type { SnapshotAction } from "./snapshot-actions.ts";
 import type { ResticFeatures } from "./types.ts";
 import {
   type Checked,
@@ -58,6 +61,8 @@ export interface JobPlan {
    */
   restoreOf?: RestoreSource & { spec: RestoreSpec };
   backup?: BackupInput;
+  /** Forget by id or tag: looked up and checked first, then run (snapshot-actions.ts), before `steps`. */
+  snapshotAction?: SnapshotAction;
   /** A restore drill: its own steps (drill.ts), not `steps`. */
   drill?: DrillInput;
   preHook?: string;
@@ -92,9 +97,12 @@ export function snapshotsArgv(host: string): string[] {
   return ["snapshots", "--json", "--no-lock", ...hostScope(host)];
 }
 
-/** One snapshot by id, whatever its host (restic ignores --host for ids), to check whose it is. */
-export function snapshotLookupArgv(snapshotId: string): string[] {
-  return ["snapshots", "--json", "--no-lock", snapshotId];
+/**
+ * Snapshots by id, whatever their host (restic ignores --host for ids, 0.14 and 0.18), to check
+ * whose they are. The ids come checked (hex or latest), so none can be taken for a flag.
+ */
+export function snapshotLookupArgv(...snapshotIds: string[]): string[] {
+  return ["snapshots", "--json", "--no-lock", ...snapshotIds];
 }
 
 /**
@@ -292,6 +300,11 @@ export function drillRestoreArgv(
   ];
 }
 
+/** Whose snapshots are this host's: its restic host name, and the machine's (older agents'). */
+function ownHosts(g: GlobalFlags): string[] {
+  return g.machineHost && g.machineHost !== g.host ? [g.host, g.machineHost] : [g.host];
+}
+
 /** The plan for one command.run; an error names what the server sent wrong. */
 export function buildPlan(cmd: CommandRunPayload, g: GlobalFlags): Checked<JobPlan> {
   if (g.retryLock !== null && !checkDuration(g.retryLock).ok) {
@@ -312,6 +325,19 @@ export function buildPlan(cmd: CommandRunPayload, g: GlobalFlags): Checked<JobPl
     case "init":
       return { ok: true, value: { steps: [initArgv(g)] } };
     case "forget": {
+      const ids = cmd.spec?.snapshot_ids;
+      if (ids !== undefined) {
+        if (cmd.spec?.policy !== undefined) {
+          return { ok: false, error: "a forget names snapshot_ids or a retention policy, not both" };
+        }
+        const bad = ids.find((id) => !SNAPSHOT_HEX_ID.test(id));
+        if (bad !== undefined || ids.length === 0) {
+          return { ok: false, error: `snapshot id ${JSON.stringify(bad ?? "")} must be 8-64 hex digits` };
+        }
+        // Not pruned unless asked: the space is freed by the next prune.
+        const steps = cmd.spec?.prune ? [["prune", ...common(g, true)]] : [];
+        return { ok: true, value: { steps, snapshotAction: { action: "forget", ids, hosts: ownHosts(g) } } };
+      }
       const forget = forgetArgv(cmd.spec, g);
       if (!forget.ok) return forget;
       const steps = [forget.value];
@@ -334,10 +360,25 @@ export function buildPlan(cmd: CommandRunPayload, g: GlobalFlags): Checked<JobPl
       // restoreArgv refused a restore without a spec, so there is one here.
       const spec = cmd.spec;
       if (spec && spec.snapshot_id !== "latest") {
-        const own = g.machineHost && g.machineHost !== g.host ? [g.host, g.machineHost] : [g.host];
-        plan.restoreOf = { snapshotId: spec.snapshot_id, hosts: spec.source_host ? [spec.source_host] : own, spec };
+        plan.restoreOf = {
+          snapshotId: spec.snapshot_id,
+          hosts: spec.source_host ? [spec.source_host] : ownHosts(g),
+          spec,
+        };
       }
       return { ok: true, value: plan };
+    }
+    case "tag": {
+      const spec = cmd.spec;
+      if (!spec || !SNAPSHOT_HEX_ID.test(spec.snapshot_id)) {
+        return { ok: false, error: "a tag job needs a spec with the snapshot_id (8-64 hex digits)" };
+      }
+      const problem = tagChangeProblem(spec);
+      if (problem) return { ok: false, error: `${problem.field}: ${problem.problem}` };
+      return {
+        ok: true,
+        value: { steps: [], snapshotAction: { action: "tag", ids: [spec.snapshot_id], hosts: ownHosts(g), tag: spec } },
+      };
     }
     case "drill": {
       const drill = drillInput(cmd.spec);

@@ -16,6 +16,7 @@ import { judgeRestoreSource, type RestoreSource } from "./restore-source.ts";
 import { restoreTargetProblem } from "./restore-target.ts";
 import { errorText } from "./run-process.ts";
 import { type Redact, redactorFor, usableRepo } from "./secrets.ts";
+import { runSnapshotAction } from "./snapshot-actions.ts";
 import { forgetCounts, StepOutput } from "./step-output.ts";
 import type { RepoConfig, ResticFeatures } from "./types.ts";
 
@@ -170,7 +171,7 @@ export class JobRun {
     const { resticHost, machineHost, hostNotice } = this.#ctx;
     const kind = this.#cmd.kind;
     if (hostNotice.shown || !machineHost || machineHost === resticHost) return;
-    if (kind !== "backup" && kind !== "forget" && kind !== "restore" && kind !== "drill") return;
+    if (kind !== "backup" && kind !== "forget" && kind !== "restore" && kind !== "drill" && kind !== "tag") return;
     hostNotice.shown = true;
     this.#log.add(
       "event",
@@ -194,6 +195,25 @@ export class JobRun {
     const steps = [...plan.steps];
     this.#hostNotice();
     if (plan.drill) return runDrill(plan.drill, this.#drillDeps(globals));
+    const extra: Record<string, unknown> = {};
+    if (plan.snapshotAction) {
+      const done = await runSnapshotAction(plan.snapshotAction, {
+        capture: (args) => this.#processes.capture(args),
+        restic: (args, out) => this.#processes.restic(args, out),
+        output: () => new StepOutput(this.id, this.#log, null, this.#redact),
+        log: (text) => this.#log.add("event", text),
+        cancelRequested: () => this.#cancelRequested,
+        globals,
+      });
+      // A re-tagged snapshot is the same backup under a new id: its size (0.14 stores none in the
+      // snapshot; this agent remembered it at the backup) goes with it.
+      const [was, now] = [done.stats?.previous_snapshot_id, done.stats?.snapshot_id];
+      const size = typeof was === "string" ? this.#ctx.sizes.get(was) : undefined;
+      if (size && typeof now === "string") this.#ctx.sizes.remember(now, size);
+      if (done.status !== "succeeded" || steps.length === 0) return done;
+      // A forget by id with prune: the prune step follows, and the job's stats keep what was forgotten.
+      Object.assign(extra, done.stats);
+    }
     if (plan.restoreOf) {
       const source = await this.#checkRestoreSource(plan.restoreOf);
       if (typeof source !== "string") return source;
@@ -226,7 +246,6 @@ export class JobRun {
       }
     }
     let outcome: Outcome | null = null;
-    const extra: Record<string, unknown> = {};
     for (const args of steps) {
       if (this.#cancelRequested) return cancelled(-1, "between steps");
       const out = new StepOutput(this.id, this.#log, this.#progress, this.#redact);

@@ -23,7 +23,7 @@ const CHECK_DID_NOT_RUN: ReadonlySet<FailureReason> = new Set(["locked", "networ
 const STATS_WOULD_FAIL: ReadonlySet<FailureReason> = new Set(["network", "wrong_password", "repo_missing"]);
 
 /**
- * Sends snapshots.report after a backup, forget or prune; repo.stats after a backup,
+ * Sends snapshots.report after a backup, forget, prune or tag (a tag changes the snapshot's id); repo.stats after a backup,
  * prune or check (and a forget that pruned). Only a successful run changed the repository, so
  * only that is reported, except check, whose verdict is the point even when it failed.
  * The reports never change the job's outcome here: their failures go to the job log. One failure
@@ -60,7 +60,7 @@ async function runReports(
       deps.lastCheck.value = { at: deps.now(), status: "failed" };
     }
   }
-  if (ok && (cmd.kind === "backup" || cmd.kind === "forget" || cmd.kind === "prune")) {
+  if (ok && (cmd.kind === "backup" || cmd.kind === "forget" || cmd.kind === "prune" || cmd.kind === "tag")) {
     const snaps = await collectSnapshots(deps.capture, deps.sizes, deps.host);
     if (snaps.ok) {
       if (snaps.skipped > 0) deps.log(`${snaps.skipped} snapshots were left out of the report: invalid fields`);

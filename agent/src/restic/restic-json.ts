@@ -154,6 +154,8 @@ export const ResticSnapshot = v.looseObject({
   hostname: v.optional(v.string()),
   paths: v.optional(v.nullable(v.array(v.string()))),
   tags: v.optional(v.nullable(v.array(v.string()))),
+  /** The first snapshot's id once `restic tag` rewrote it (0.14 and 0.18). */
+  original: v.optional(v.string()),
   // restic >= 0.17
   summary: v.optional(
     v.looseObject({

@@ -31,7 +31,7 @@ export function judgeRestoreSource(stdout: string[], want: RestoreSource): Outco
 export function judgeSnapshotOwner(
   found: FoundSnapshot | undefined,
   want: RestoreSource,
-  action: "restore" | "browse" | "download" = "restore",
+  action: "restore" | "browse" | "download" | "compare" | "forget" | "tag" = "restore",
 ): Outcome | string {
   if (!found) {
     return failed(
@@ -45,7 +45,9 @@ export function judgeSnapshotOwner(
     const advice =
       action === "restore"
         ? "to restore another host's snapshot, name that host as the restore's source host"
-        : `to ${action} another host's snapshot from a repository both use, name that host as the source host`;
+        : action === "browse" || action === "download"
+          ? `to ${action} another host's snapshot from a repository both use, name that host as the source host`
+          : `a host may ${action} only its own snapshots: ask the host whose snapshot it is`;
     return failed(
       -1,
       `snapshot ${found.short_id ?? want.snapshotId} belongs to host "${owner}", not to this host ` +

@@ -6,7 +6,10 @@ import type { Job, JobCommand, Schedule, WireCommand } from "./types.ts";
  * The protocol version since which agents know a job kind; kinds not listed are known to every
  * version. An older agent would refuse the command (and a schedule.set naming the kind whole).
  */
-export const KIND_SINCE: Partial<Record<JobKind, number>> = { drill: 7 };
+export const KIND_SINCE: Partial<Record<JobKind, number>> = { drill: 7, tag: 8 };
+
+/** A forget by `snapshot_ids` came with protocol 8: an older agent would need a policy. */
+export const FORGET_IDS_SINCE = 8;
 
 /**
  * Why the host's agent cannot run a job of this kind, or null when it can (or when it has not said
@@ -19,6 +22,22 @@ export function kindProblem(kind: JobKind, host: { id: string; protocol_version:
   return (
     `the agent on host ${host.id} speaks protocol ${version}, and a ${kind} needs protocol ${since}: ` +
     "upgrade the agent to run it"
+  );
+}
+
+/** kindProblem, and a forget by snapshot_ids for an agent before protocol 8. */
+export function commandProblem(
+  cmd: { kind: JobKind; spec?: unknown },
+  host: { id: string; protocol_version: number | null },
+): string | null {
+  const kind = kindProblem(cmd.kind, host);
+  if (kind) return kind;
+  const version = host.protocol_version;
+  const byIds = cmd.kind === "forget" && (cmd.spec as { snapshot_ids?: unknown } | null)?.snapshot_ids !== undefined;
+  if (!byIds || version === null || version >= FORGET_IDS_SINCE) return null;
+  return (
+    `the agent on host ${host.id} speaks protocol ${version}, and forgetting a snapshot by id needs protocol ` +
+    `${FORGET_IDS_SINCE}: upgrade the agent to run it`
   );
 }
 
@@ -61,6 +80,7 @@ export function specFromSchedule(s: Schedule, readPart: number | null = null): {
     case "prune":
     case "unlock":
     case "restore":
+    case "tag":
       return { args: [], kind: s.kind, spec: null };
   }
 }

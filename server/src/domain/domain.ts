@@ -14,6 +14,7 @@ import { createPresence } from "./presence.ts";
 import { createReports } from "./reports.ts";
 import { createRepositories, type Repositories } from "./repositories.ts";
 import { createSchedules } from "./schedules.ts";
+import { createSnapshotActions } from "./snapshot-actions.ts";
 import { createSnapshotFiles } from "./snapshot-files.ts";
 
 /** Every domain service, built once over the same dependencies. Edges use only these. */
@@ -42,6 +43,8 @@ export function createDomain(input: DomainDeps) {
     alertConfig: createAlertConfig(deps, sender),
     /** Browse and download a snapshot's files, asked live of an agent (DESIGN §8.5). */
     snapshotFiles: createSnapshotFiles(deps),
+    /** Forget one snapshot, edit its tags (jobs), check a pair to compare (DESIGN §8.5). */
+    snapshotActions: createSnapshotActions(deps, jobs),
     /** Live events for the UI's stream; they arrive only after their change has committed. */
     subscribe: (fn: (e: FleetEvent) => void) => deps.events.subscribe(fn),
     /**

@@ -1,4 +1,10 @@
-import { absolutePathProblem, keepsSomething, tagProblem, textProblem } from "../../../protocol/index.ts";
+import {
+  absolutePathProblem,
+  keepsSomething,
+  tagChangeProblem,
+  tagProblem,
+  textProblem,
+} from "../../../protocol/index.ts";
 import { DomainError } from "./errors.ts";
 import type { ApiJobCommand, JobCommand } from "./types.ts";
 
@@ -33,6 +39,10 @@ export function checkJobSpec(command: JobCommand | ApiJobCommand, at = "spec"): 
       return;
     }
     case "forget": {
+      if (command.spec?.snapshot_ids !== undefined) {
+        if (command.spec.policy !== undefined) fail("policy", "a forget names snapshot_ids or a policy, not both");
+        return;
+      }
       const policy = command.spec?.policy;
       if (!keepsSomething(policy)) {
         fail("policy", "a forget needs a retention policy that keeps something (e.g. keep_daily: 7)");
@@ -46,6 +56,12 @@ export function checkJobSpec(command: JobCommand | ApiJobCommand, at = "spec"): 
       const target = absolutePathProblem(spec.target, "restore target");
       if (target) fail("target", target);
       each("include", spec.include, textProblem, "include path");
+      return;
+    }
+    case "tag": {
+      if (!command.spec) fail("snapshot_id", "a tag job needs snapshot_id and set, add or remove");
+      const problem = tagChangeProblem(command.spec);
+      if (problem) fail(problem.field, problem.problem);
       return;
     }
     case "init":

@@ -1,7 +1,7 @@
 import type { JobKind, JobSpecs, JobStatus, ScheduleFirePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
 import { queuedJob } from "./blank-rows.ts";
-import { commandFor, jobCommand, KIND_SINCE, kindProblem, specFromSchedule } from "./command-spec.ts";
+import { commandFor, commandProblem, jobCommand, specFromSchedule } from "./command-spec.ts";
 import { tickProblem } from "./cron.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import type { Actor, DomainContext } from "./deps.ts";
@@ -73,9 +73,9 @@ export function createJobs(deps: DomainContext) {
     }
     // A kind the host's agent does not know (a drill before protocol 7) fails with the upgrade it
     // needs rather than be sent: the agent would refuse it. Known only once the agent said hello.
-    if (job.status === "queued" && KIND_SINCE[job.kind] !== undefined) {
+    if (job.status === "queued" && (job.kind === "drill" || job.kind === "tag" || job.kind === "forget")) {
       const host = store.hostById(job.host_id);
-      const problem = host ? kindProblem(job.kind, host) : null;
+      const problem = host ? commandProblem(job, host) : null;
       if (problem) {
         fail(job, problem);
         return false;
@@ -127,6 +127,7 @@ export function createJobs(deps: DomainContext) {
       case "check":
       case "unlock":
       case "drill":
+      case "tag":
         return { args: [], ...jobCommand(input) };
     }
   }
@@ -219,7 +220,7 @@ export function createJobs(deps: DomainContext) {
       requireAdmin(actor, "running a job");
       const host = store.hostById(hostId);
       if (!host) throw notFound(`host ${hostId}`);
-      const tooOld = kindProblem(input.kind, host);
+      const tooOld = commandProblem(input, host);
       if (tooOld) throw new DomainError("conflict", tooOld, "kind");
       const user = { kind: "user", id: actor.user_id } as const;
       let made: () => Job;

@@ -52,8 +52,8 @@ export function checkDefinition(s: Schedule, now: Date): void {
 }
 
 function checkSchedule(s: Schedule): void {
-  if (s.kind === "restore") {
-    throw new DomainError("invalid", "restore cannot be scheduled: run it from the host's snapshots", "kind");
+  if (s.kind === "restore" || s.kind === "tag") {
+    throw new DomainError("invalid", `${s.kind} cannot be scheduled: run it from the host's snapshots`, "kind");
   }
   if (s.kind === "backup" && s.paths.length === 0) {
     throw new DomainError("invalid", "a backup schedule needs at least one path", "paths");

@@ -1,5 +1,5 @@
-import type { FileEntry, RequestError } from "../../../protocol/index.ts";
-import { MAX_FILES_PER_PAGE, SNAPSHOT_ID } from "../../../protocol/index.ts";
+import type { DiffChange, DiffStats, FileEntry, RequestError } from "../../../protocol/index.ts";
+import { MAX_DIFF_CHANGES, MAX_FILES_PER_PAGE, SNAPSHOT_ID } from "../../../protocol/index.ts";
 import type { AgentRequests } from "./agent-link.ts";
 import { audit } from "./audit.ts";
 import type { Actor, DomainContext } from "./deps.ts";
@@ -13,8 +13,19 @@ import type { Host } from "./types.ts";
 
 /** An agent that has not answered a browse or begun a download in 30 s is taken as stuck (504). */
 export const ANSWER_TIMEOUT_MS = 30_000;
-/** Browse and download came with protocol 7. */
+/** Browse and download came with protocol 7, compare with 8. */
 const MIN_PROTOCOL = 7;
+const DIFF_PROTOCOL = 8;
+
+/** Two snapshots of a host compared (GET /hosts/:id/snapshots/diff). */
+export interface SnapshotDiff {
+  from: string;
+  to: string;
+  /** The first changes, by path; `total` counts them all, so `changes.length < total` means more. */
+  changes: DiffChange[];
+  total: number;
+  stats: DiffStats | null;
+}
 export const DEFAULT_PAGE = 500;
 
 export interface FilesQuery {
@@ -113,7 +124,7 @@ export function createSnapshotFiles(deps: DomainContext) {
     return agents.requests;
   }
 
-  function online(host: Host, what: string): void {
+  function online(host: Host, what: string, since = MIN_PROTOCOL): void {
     if (!agents.isConnected(host.id)) {
       throw new DomainError(
         "conflict",
@@ -121,11 +132,11 @@ export function createSnapshotFiles(deps: DomainContext) {
           "same repository with via_host_id",
       );
     }
-    if ((host.protocol_version ?? 0) < MIN_PROTOCOL) {
+    if ((host.protocol_version ?? 0) < since) {
       throw new DomainError(
         "conflict",
         `the agent on host ${host.id} speaks protocol ${host.protocol_version ?? "unknown"}, too old for ${what} ` +
-          `(protocol ${MIN_PROTOCOL}): upgrade the agent`,
+          `(protocol ${since}): upgrade the agent`,
       );
     }
   }
@@ -207,6 +218,53 @@ export function createSnapshotFiles(deps: DomainContext) {
         timer.arm();
         if (!agents.send(asked.id, "files.list", { request_id: requestId, ...payload, offset: q.offset, limit })) {
           end(() => reject(new DomainError("conflict", `host ${asked.id} went offline; try again once it is back`)));
+        }
+      });
+    },
+
+    /**
+     * Two snapshots of the host compared by its agent (`restic diff --json`), read-only. The pair
+     * was checked against the host's mirror (snapshot-actions.ts pair); the agent checks again.
+     */
+    diff(hostId: string, pair: { from: string; to: string }): Promise<SnapshotDiff> {
+      const host = store.hostById(hostId);
+      if (!host) throw notFound(`host ${hostId}`);
+      online(host, "comparing snapshots", DIFF_PROTOCOL);
+      const requestId = newId("req");
+      return new Promise<SnapshotDiff>((resolve, reject) => {
+        const end = (fn: () => void) => {
+          forget();
+          timer.disarm();
+          fn();
+        };
+        const timer = deadline(() =>
+          end(() => reject(new DomainError("agent_timeout", `host ${host.id} did not answer the compare within 30 s`))),
+        );
+        const forget = liveRequests().expect(host.id, requestId, {
+          answer: (msg) => {
+            if (msg.type !== "snapshots.diffed") return;
+            const p = msg.payload;
+            if (p.error) return end(() => reject(answerError(host, p.error as RequestError)));
+            const changes = p.changes ?? [];
+            end(() =>
+              resolve({
+                from: p.from ?? pair.from,
+                to: p.to ?? pair.to,
+                changes,
+                total: p.total ?? changes.length,
+                stats: p.stats ?? null,
+              }),
+            );
+          },
+          gone: (reason) =>
+            end(() =>
+              reject(new DomainError("agent_failed", `host ${host.id} went away during the compare: ${reason}`)),
+            ),
+        });
+        timer.arm();
+        const payload = { request_id: requestId, ...pair, limit: MAX_DIFF_CHANGES };
+        if (!agents.send(host.id, "snapshots.diff", payload)) {
+          end(() => reject(new DomainError("conflict", `host ${host.id} went offline; try again once it is back`)));
         }
       });
     },

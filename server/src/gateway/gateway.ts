@@ -168,6 +168,7 @@ export function createGateway(
       case "files.listed":
       case "download.begin":
       case "download.end":
+      case "snapshots.diffed":
         // Live answers to a browse or a download: handed on in order, never stored or acked.
         registry.requests.deliver(conn.hostId, msg);
         return;

@@ -6,6 +6,7 @@ import { parseLabelPairs } from "../domain/labels.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { LabelMap } from "../http/label-map.ts";
 import { jsonBody, query } from "../http/validate.ts";
+import { snapshotActionRoutes } from "./snapshot-actions.ts";
 import { snapshotFileRoutes } from "./snapshot-files.ts";
 
 const Patch = v.pipe(
@@ -54,5 +55,6 @@ export function hostRoutes(domain: Domain) {
       const { limit } = query(c, StatsQuery);
       return c.json({ items: domain.hosts.repoStats(c.req.param("id"), Number(limit)), next_cursor: null });
     })
-    .route("/", snapshotFileRoutes(domain));
+    .route("/", snapshotFileRoutes(domain))
+    .route("/", snapshotActionRoutes(domain));
 }

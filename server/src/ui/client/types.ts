@@ -12,7 +12,7 @@ import type { HostView } from "../../domain/hosts.ts";
 import type { PolicyView } from "../../domain/policies.ts";
 import type { Repositories, ShownRepository } from "../../domain/repositories.ts";
 import type { ScheduleView } from "../../domain/schedules.ts";
-import type { Listing } from "../../domain/snapshot-files.ts";
+import type { SnapshotDiff as DomainSnapshotDiff, Listing } from "../../domain/snapshot-files.ts";
 import type {
   ApiToken as DomainApiToken,
   EnrollmentToken as DomainEnrollmentToken,
@@ -27,6 +27,8 @@ export type Schedule = ScheduleView;
 /** Progress values are numbers (job.progress payload fields). */
 export type Job = Omit<DomainJob, "progress"> & { progress: Record<string, number> | null };
 export type Snapshot = StoredSnapshot;
+/** GET /hosts/:id/snapshots/diff. */
+export type SnapshotDiff = DomainSnapshotDiff;
 export type RepoStats = RepoStatsRow;
 export type Policy = PolicyView;
 export type PolicySchedule = Policy["schedules"][number];

@@ -13,6 +13,7 @@ import { hostPolicyLine } from "./host-policy.ts";
 import { renderHostSchedules } from "./host-schedules.ts";
 import { hostSyncText } from "./policy-form.ts";
 import { runForm } from "./run-form.ts";
+import { snapshotActions } from "./snapshot-actions.ts";
 import { snapshotBrowser } from "./snapshot-browser.ts";
 
 export const hostView: View = async (root, ctx, { id = "" }) => {
@@ -57,6 +58,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   const chartBox = h("section", { class: "card", "aria-labelledby": "chart-h" });
   const browseBox = h("div", {});
   let browsing: string | null = null;
+  const actions = snapshotActions(ctx, host);
   let run: ReturnType<typeof runForm> | null = null;
 
   function renderHead() {
@@ -328,11 +330,13 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
                 ctx.isAdmin
                   ? h("button", { type: "button", class: "secondary", onclick: () => run?.restore(s) }, "Restore…")
                   : null,
+                actions.row(s),
               ),
             ),
           ),
         ),
       ),
+      actions.bar(snapshots.items),
     );
   }
 
@@ -369,6 +373,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
     alertBanner(ctx, id),
     h("div", { class: "columns" }, h("div", {}, labelsBox, configBox, schedBox), h("div", {}, runBox, jobsBox)),
     snapBox,
+    actions.box,
     browseBox,
     chartBox,
   );
