@@ -11,4 +11,5 @@ export const SCHEMA_HASHES: Readonly<Record<number, string>> = {
   5: "849e2198c687de94f8789d782ceb3020ac481797905e3854077bcdb9702505dd",
   6: "5eacd2d2d9b583dda42d2c1bc34e0cd21f882eab9d04814763d61fd2f01d62cd",
   7: "485add285ec349d6732940de8906601729a6a7fd4daf0afc6825eb0dad7f29cf",
+  8: "668f7e549b3ab79d34851a60a5c52fa464fa98bf7fd1d9d3125a0b82490a5478",
 };

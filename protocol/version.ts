@@ -28,8 +28,13 @@
  *   `verify` (absent: true). The server sends none of these to an agent before 7 (it refuses the
  *   request instead, and leaves drill schedules out of that agent's schedule.set). Versions 1 to 6
  *   are served.
+ * - 8 (2026-12-02): repository forms per backend. config.update.repo_env (restic's environment
+ *   variables for the backend, protocol/repository-backends.ts); repo.test → repo.tested (test a
+ *   repository live on one host: reachable, initialised, password right, locks). The server sends
+ *   an older agent the backend's key pair as repo_username/repo_credential instead of repo_env, and
+ *   refuses a test of it naming its version. Versions 1 to 7 are served.
  */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 
 /** Versions this code base can speak; the server refuses a `hello` outside this list. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8];
