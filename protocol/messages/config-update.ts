@@ -31,7 +31,7 @@ export const ConfigUpdatePayload = v.object({
   auto_init: v.optional(v.boolean()),
   /**
    * Since protocol 8: the repository's whole environment (replaces what the agent held; `{}`
-   * clears it). Absent leaves it as is. Secret values are withheld with the password.
+   * clears it). Absent leaves it as is; withheld whole, like the password, over an insecure link.
    */
   repo_env: v.optional(RepoEnv),
 });

@@ -5,7 +5,7 @@ import type { AgentMessage, DownloadChunkFrame, PayloadOf, ServerMessageType } f
  * chunk comes as a binary frame (protocol/chunk-frame.ts), its bytes as they are.
  */
 export type LiveAnswer =
-  | Extract<AgentMessage, { type: "files.listed" | "download.begin" | "download.end" }>
+  | Extract<AgentMessage, { type: "files.listed" | "download.begin" | "download.end" | "repo.tested" }>
   | DownloadChunkFrame;
 
 /** Who waits for the answers to one request of the server's. */

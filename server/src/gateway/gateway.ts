@@ -168,7 +168,8 @@ export function createGateway(
       case "files.listed":
       case "download.begin":
       case "download.end":
-        // Live answers to a browse or a download: handed on in order, never stored or acked.
+      case "repo.tested":
+        // Live answers to a browse, a download or a repository test: handed on in order, never stored or acked.
         registry.requests.deliver(conn.hostId, msg);
         return;
       default: {
