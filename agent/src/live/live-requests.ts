@@ -131,9 +131,8 @@ export class LiveRequests {
     const refuse = (error: string) => reply({ reachable: false, initialised: false, password_ok: false, error });
     if (this.#running.has(id)) return;
     if (this.#running.size >= MAX_LIVE_REQUESTS) {
-      return refuse(
-        `this agent is already serving ${MAX_LIVE_REQUESTS} live requests: try again when one has finished`,
-      );
+      refuse(`this agent is already serving ${MAX_LIVE_REQUESTS} live requests: try again when one has finished`);
+      return;
     }
     const repo: RepoConfig = {
       repo_url: p.repo_url,
