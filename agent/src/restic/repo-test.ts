@@ -25,6 +25,9 @@ export interface RepoTestOptions {
   isLive?: (pid: number) => boolean;
 }
 
+/** restic 0.18 clears its progress line with ESC [2K before a message. */
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g");
+
 type Step = { exitCode: number; out: string[]; err: string[]; timedOut: boolean };
 
 /** One restic step, killed when it outlives the timeout (read-only and --no-lock: nothing to clean up). */
@@ -51,7 +54,7 @@ async function step(o: RepoTestOptions, args: string[]): Promise<Step> {
 
 /** restic's own error lines, without the progress noise and the "Is there a repository" hint. */
 function errorOf(s: Step, seconds: number): string {
-  const lines = s.err.map((l) => l.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "").trim()).filter((l) => l !== "");
+  const lines = s.err.map((l) => l.replace(ANSI, "").trim()).filter((l) => l !== "");
   const fatal = lines.filter((l) => /^Fatal:|error/i.test(l) && !/^Is there a repository/.test(l));
   const text = (fatal.length > 0 ? fatal : lines).slice(-3).join("\n");
   if (s.timedOut) return `restic gave no answer within ${seconds} s${text ? `; its last words: ${text}` : ""}`;

@@ -1,4 +1,4 @@
-import { CREDENTIAL_PAIRS, type ConfigUpdatePayload } from "../../../protocol/index.ts";
+import { type ConfigUpdatePayload, CREDENTIAL_PAIRS } from "../../../protocol/index.ts";
 import type { DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
 import type { SyncPlan } from "./policy-sync.ts";

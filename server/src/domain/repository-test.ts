@@ -49,7 +49,11 @@ export function createRepositoryTest(deps: DomainContext, repos: Repositories) {
     const host = store.hostById(hostId);
     if (!host) throw new DomainError("not_found", `host ${hostId} not found`, "host_id");
     if (!agents.isConnected(host.id)) {
-      throw new DomainError("conflict", `host ${host.id} is offline: the test runs on its agent; pick an online host`, "host_id");
+      throw new DomainError(
+        "conflict",
+        `host ${host.id} is offline: the test runs on its agent; pick an online host`,
+        "host_id",
+      );
     }
     if ((host.protocol_version ?? 0) < MIN_PROTOCOL) {
       throw new DomainError(
@@ -110,7 +114,8 @@ export function createRepositoryTest(deps: DomainContext, repos: Repositories) {
         ...(resolved.repo_credential ? { repo_credential: resolved.repo_credential } : {}),
         ...(resolved.repo_env ? { repo_env: resolved.repo_env } : {}),
       });
-      if (!sent) end(() => reject(new DomainError("conflict", `host ${host.id} went offline; try again once it is back`)));
+      if (!sent)
+        end(() => reject(new DomainError("conflict", `host ${host.id} went offline; try again once it is back`)));
     });
   }
 

@@ -27,7 +27,11 @@ describe("repository env", () => {
     expect(r.status).toBe(201);
     expect(r.body.env).toEqual({ AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_DEFAULT_REGION: "eu-central-1" });
     expect(r.body.secret_env).toEqual(["AWS_SECRET_ACCESS_KEY"]);
-    const seen = JSON.stringify([r.body, (await t.call("GET", "/repositories")).body, (await t.call("GET", "/audit-log")).body]);
+    const seen = JSON.stringify([
+      r.body,
+      (await t.call("GET", "/repositories")).body,
+      (await t.call("GET", "/audit-log")).body,
+    ]);
     expect(seen).not.toContain(SECRET);
     // A host is sent all of them.
     expect(t.domain.repositories.resolveForHost(r.body.id, hostOf(t.hostId)).repo_env).toEqual(s3.env);
@@ -47,11 +51,18 @@ describe("repository env", () => {
 
   test("PATCH sets the variables given, '' removes one, and a move to another backend must clear the old ones", async () => {
     const id = (await t.call("POST", "/repositories", s3)).body.id;
-    const p = await t.call("PATCH", `/repositories/${id}`, { env: { AWS_DEFAULT_REGION: "", AWS_SECRET_ACCESS_KEY: "new-secret-77" } });
+    const p = await t.call("PATCH", `/repositories/${id}`, {
+      env: { AWS_DEFAULT_REGION: "", AWS_SECRET_ACCESS_KEY: "new-secret-77" },
+    });
     expect(p.status).toBe(200);
     expect(p.body.env).toEqual({ AWS_ACCESS_KEY_ID: "AKIAEXAMPLE" });
-    expect(t.domain.repositories.resolveForHost(id, hostOf(t.hostId)).repo_env?.AWS_SECRET_ACCESS_KEY).toBe("new-secret-77");
-    const moved = await t.call("PATCH", `/repositories/${id}`, { url: "b2:backups:{host}", env: { B2_ACCOUNT_ID: "001" } });
+    expect(t.domain.repositories.resolveForHost(id, hostOf(t.hostId)).repo_env?.AWS_SECRET_ACCESS_KEY).toBe(
+      "new-secret-77",
+    );
+    const moved = await t.call("PATCH", `/repositories/${id}`, {
+      url: "b2:backups:{host}",
+      env: { B2_ACCOUNT_ID: "001" },
+    });
     expect(moved.status).toBe(400);
     expect(moved.body.error.message).toContain('clear it with "env": {"AWS_ACCESS_KEY_ID": ""}');
     const ok = await t.call("PATCH", `/repositories/${id}`, {

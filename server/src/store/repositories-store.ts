@@ -8,7 +8,8 @@ const toRepository = (r: Row): RepositoryRow => ({
   env: JSON.parse(r.env) as Record<string, string>,
   auto_init: r.auto_init === 1,
 });
-const cols = "id, name, url, password_enc, username, credential_enc, env, secret_env_enc, auto_init, created_at, updated_at";
+const cols =
+  "id, name, url, password_enc, username, credential_enc, env, secret_env_enc, auto_init, created_at, updated_at";
 const secretCols = "repository_id, host_id, host_name, restic_host, password_enc, created_at";
 
 export function repositoriesStore(db: Database): RepositoriesStore {
