@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { TEST_ANSWER_TIMEOUT_MS } from "../domain/repository-test.ts";
 import { startTestServer, TestAgent, type TestServer } from "../testing/harness.ts";
 
 // Test connection (POST /repositories/:id/test) against the real server on a loopback port, with
@@ -118,6 +119,18 @@ describe("POST /repositories/:id/test", () => {
     expect(o.status).toBe(409);
     expect(o.body.error.message).toContain("is offline");
     expect(old.agent.of("repo.test")).toEqual([]);
+  });
+
+  test("an agent that never answers fails the test with 504 after 60 s", async () => {
+    const id = await repository();
+    const a = await host("web-01");
+    const pending = t.json(`/api/v1/repositories/${id}/test`, { method: "POST", body: { host_id: a.id } });
+    await a.agent.next("repo.test");
+    t.clock.advance(TEST_ANSWER_TIMEOUT_MS + 1);
+    t.server.domain.repositoryTest.sweep();
+    const r = await pending;
+    expect(r.status).toBe(504);
+    expect(r.body.error.message).toContain("did not answer the test within 60 s");
   });
 
   test("the agent going away fails the test with 502", async () => {
