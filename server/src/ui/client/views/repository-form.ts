@@ -135,6 +135,9 @@ export function repositoryForm(existing: Repository | null, done: (changed: bool
     urlHint.textContent = u.includes(HOST_TOKEN)
       ? `Per-host template: each host gets its own repository (${HOST_TOKEN} = its restic host name); without a password, one is generated per host.`
       : `Shared: every host uses this one repository, which needs a password. Put ${HOST_TOKEN} in a field for one repository per host.`;
+    // The list masks a password inside the URL: saving a changed URL would store the mask.
+    if (u.includes("***@"))
+      urlHint.textContent += " The URL's password is masked (***): give it in its own field instead.";
   };
   const render = () => {
     clear(fieldsBox);
