@@ -65,17 +65,17 @@ test("repositories: a shared one is refused without a password, by field; then t
   await page.getByRole("button", { name: "New repository" }).click();
   const form = page.getByRole("form", { name: "New repository" });
   await form.getByLabel("Name", { exact: true }).fill("shared-nas");
-  await form.getByLabel("URL").fill("/srv/restic/shared");
+  await form.getByLabel("Path on the host").fill("/srv/restic/shared");
   await form.getByRole("button", { name: "Create repository" }).click();
   await form.locator('[data-field="password"] .field-error').filter({ hasText: "needs a password" }).waitFor();
   await shot("policies-01-repo-password-refused");
-  await form.getByLabel(/^Password/).fill("correct horse battery staple");
+  await form.getByLabel(/^Repository password/).fill("correct horse battery staple");
   await form.getByRole("button", { name: "Create repository" }).click();
   await page.locator("tr[data-repository]").filter({ hasText: "shared-nas" }).waitFor();
 
   await page.getByRole("button", { name: "New repository" }).click();
   await form.getByLabel("Name", { exact: true }).fill("per-host");
-  await form.getByLabel("URL").fill("/srv/restic/{host}");
+  await form.getByLabel("Path on the host").fill("/srv/restic/{host}");
   await form.getByText("Per-host template").waitFor();
   await form.getByLabel(/^initialise the repository/).check();
   await form.getByRole("button", { name: "Create repository" }).click();
@@ -86,7 +86,7 @@ test("repositories: a shared one is refused without a password, by field; then t
     "per host",
     "generated per host",
     "yes",
-    "EditExport keysDelete",
+    "EditTest connectionExport keysDelete",
   ]);
   expect(await page.locator("tr[data-repository]").filter({ hasText: "shared-nas" }).textContent()).toContain("shared");
 
@@ -97,7 +97,7 @@ test("repositories: a shared one is refused without a password, by field; then t
     .getByRole("button", { name: "Edit" })
     .click();
   const edit = page.getByRole("form", { name: "Edit repository shared-nas" });
-  expect(await edit.getByLabel(/^Password/).getAttribute("placeholder")).toBe("unchanged");
+  expect(await edit.getByLabel(/^Repository password/).getAttribute("placeholder")).toBe("unchanged");
   await edit.getByRole("button", { name: "Save repository" }).click();
   await edit.waitFor({ state: "detached" });
   const shared = (await t.json("/api/v1/repositories")).body.items.find(

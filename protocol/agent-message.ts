@@ -10,6 +10,7 @@ import { JobProgress } from "./messages/job-progress.ts";
 import { JobStarted } from "./messages/job-started.ts";
 import { RepoMissing } from "./messages/repo-missing.ts";
 import { RepoStats } from "./messages/repo-stats.ts";
+import { RepoTested } from "./messages/repo-test.ts";
 import { ScheduleAck } from "./messages/schedule-ack.ts";
 import { ScheduleFire } from "./messages/schedule-fire.ts";
 import { SnapshotsDiffed } from "./messages/snapshots-diff.ts";
@@ -33,6 +34,7 @@ export const AgentMessage = v.variant("type", [
   DownloadBegin,
   DownloadEnd,
   SnapshotsDiffed,
+  RepoTested,
 ]);
 export type AgentMessage = v.InferOutput<typeof AgentMessage>;
 export type AgentMessageType = AgentMessage["type"];

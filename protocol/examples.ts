@@ -133,6 +133,15 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
       removed: { files: 1, dirs: 0, others: 0, bytes: 1759 },
     },
   },
+  "repo.tested": {
+    request_id: "req_9",
+    reachable: true,
+    initialised: true,
+    password_ok: false,
+    locks: { count: 1, stale: 1 },
+    error: "Fatal: wrong password or no key found",
+    restic_version: "0.18.0",
+  },
   "download.begin": {
     request_id: "req_8",
     type: "file",
@@ -153,6 +162,7 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     repo_credential: "s3-secret-key",
     hook_shell: "/bin/sh",
     auto_init: true,
+    repo_env: { AWS_DEFAULT_REGION: "eu-central-1", AWS_ACCESS_KEY_ID: "AKIAEXAMPLE" },
   },
   "schedule.set": {
     version: 7,
@@ -208,6 +218,14 @@ export const EXAMPLES: { [T in MessageType]: PayloadOf<T> } = {
     path: "/srv/db.sql",
     source_host: "web-02",
     window: 16,
+  },
+  "repo.test": {
+    request_id: "req_9",
+    repo_url: "s3:https://s3.example.com/backups/web-01",
+    repo_password: "correct horse battery staple",
+    repo_username: "AKIAEXAMPLE",
+    repo_credential: "s3-secret-key",
+    repo_env: { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "s3-secret-key" },
   },
   "download.credit": { request_id: "req_8", chunks: 4 },
   "snapshots.diff": { request_id: "req_9", from: "3f1e2d4c", to: "9a8b7c6d", limit: 1000 },

@@ -15,9 +15,9 @@ function decoderFor(type: MessageType): (frame: string | Uint8Array) => Decoded<
 }
 
 describe("catalogue", () => {
-  test("has all 16 agent→server and 13 server→agent types", () => {
-    expect(AGENT_TYPES.length).toBe(16);
-    expect(SERVER_TYPES.length).toBe(13);
+  test("has all 17 agent→server and 14 server→agent types", () => {
+    expect(AGENT_TYPES.length).toBe(17);
+    expect(SERVER_TYPES.length).toBe(14);
     expect(Object.keys(EXAMPLES).sort()).toEqual([...AGENT_TYPES, ...SERVER_TYPES].sort());
   });
 });

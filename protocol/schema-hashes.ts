@@ -11,5 +11,5 @@ export const SCHEMA_HASHES: Readonly<Record<number, string>> = {
   5: "849e2198c687de94f8789d782ceb3020ac481797905e3854077bcdb9702505dd",
   6: "5eacd2d2d9b583dda42d2c1bc34e0cd21f882eab9d04814763d61fd2f01d62cd",
   7: "485add285ec349d6732940de8906601729a6a7fd4daf0afc6825eb0dad7f29cf",
-  8: "5e5e930b81baca80f98f35035363cf125bdd81b5a786a69ea6e0ef92363506fc",
+  8: "0f7eeb1277e3fbda2e6c660a111fae58fea0be136a01a4431e6b01f3ea979ee2",
 };

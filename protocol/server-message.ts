@@ -7,6 +7,7 @@ import { ConfigUpdate } from "./messages/config-update.ts";
 import { DownloadCancel, DownloadCredit, DownloadStart } from "./messages/download.ts";
 import { ErrorMessage } from "./messages/error.ts";
 import { FilesList } from "./messages/files-list.ts";
+import { RepoTest } from "./messages/repo-test.ts";
 import { ScheduleSet } from "./messages/schedule-set.ts";
 import { SnapshotsDiff } from "./messages/snapshots-diff.ts";
 import { TlsFingerprints } from "./messages/tls-fingerprints.ts";
@@ -24,6 +25,7 @@ export const ServerMessage = v.variant("type", [
   DownloadCredit,
   DownloadCancel,
   SnapshotsDiff,
+  RepoTest,
   Ack,
   ErrorMessage,
 ]);

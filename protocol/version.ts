@@ -28,11 +28,15 @@
  *   `verify` (absent: true). The server sends none of these to an agent before 7 (it refuses the
  *   request instead, and leaves drill schedules out of that agent's schedule.set). Versions 1 to 6
  *   are served.
- * - 8 (2026-12-02): snapshot actions. The forget spec's `snapshot_ids` (forget these snapshots of
- *   this host; then no `policy`, which became optional), job kind `tag` with its spec (set, add or
- *   remove one snapshot's tags), and snapshots.diff → snapshots.diffed (compare two snapshots,
- *   live like files.list). The server sends none of these to an agent before 8 (it refuses the
- *   request, naming the agent's protocol version). Versions 1 to 7 are served.
+ * - 8 (2026-12-02): snapshot actions and repository forms per backend. The forget spec's
+ *   `snapshot_ids` (forget these snapshots of this host; then no `policy`, which became optional),
+ *   job kind `tag` with its spec (set, add or remove one snapshot's tags), and snapshots.diff →
+ *   snapshots.diffed (compare two snapshots, live like files.list); config.update.repo_env
+ *   (restic's environment variables for the backend, protocol/repository-backends.ts) and
+ *   repo.test → repo.tested (test a repository live on one host: reachable, initialised, password
+ *   right, locks). The server sends none of these to an agent before 8: it refuses the request,
+ *   naming the agent's protocol version, and sends it the backend's key pair as
+ *   repo_username/repo_credential instead of repo_env. Versions 1 to 7 are served.
  */
 export const PROTOCOL_VERSION = 8;
 

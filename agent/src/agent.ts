@@ -23,7 +23,7 @@ import { pinFirstRepository } from "./policy/repository-pin.ts";
 import { recoverJobs } from "./recovery.ts";
 import { removeLeftoverDrillFolders } from "./restic/drill.ts";
 import { bunSpawn, detectResticVersion, type RepoConfig, type SpawnFn, Supervisor } from "./restic/index.ts";
-import { removeLeftoverPasswordFiles } from "./restic/secrets.ts";
+import { removeLeftoverPasswordFiles, secretEnvValues } from "./restic/secrets.ts";
 import { Scheduler } from "./scheduler.ts";
 import { Outbox, type OutboxEnvelope } from "./state/outbox.ts";
 import type { Identity } from "./state/state-files.ts";
@@ -161,6 +161,7 @@ export class Agent {
     o.redactor.add(identity.agent_token);
     o.redactor.add(state.config()?.repo_password);
     o.redactor.add(state.config()?.repo_credential);
+    for (const value of secretEnvValues(state.config()?.repo_env)) o.redactor.add(value);
     o.redactor.addUrlPassword(state.config()?.repo_url);
     return new Agent(o, state, outbox, identity);
   }
@@ -179,6 +180,7 @@ export class Agent {
       repo_password: c.repo_password,
       ...(c.repo_username ? { repo_username: c.repo_username } : {}),
       ...(c.repo_credential ? { repo_credential: c.repo_credential } : {}),
+      ...(c.repo_env && Object.keys(c.repo_env).length > 0 ? { repo_env: c.repo_env } : {}),
       ...(c.hook_shell ? { hook_shell: c.hook_shell } : {}),
       ...(c.auto_init ? { auto_init: true } : {}),
     };

@@ -5,6 +5,7 @@ import type { LiveRequests } from "./live/live-requests.ts";
 import type { Logger, Redactor } from "./log.ts";
 import { pinFirstRepository, warnIfRepositoryRefused } from "./policy/repository-pin.ts";
 import type { Emit, Supervisor } from "./restic/index.ts";
+import { secretEnvValues } from "./restic/secrets.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { toRfc3339 } from "./scheduler-times.ts";
 import type { StateStore } from "./state/state-store.ts";
@@ -40,6 +41,7 @@ export async function handleServerMessage(msg: ServerMessage, c: MessageContext)
       const config = await c.state.applyConfigUpdate(msg.payload);
       c.redactor.add(config.repo_password);
       c.redactor.add(config.repo_credential);
+      for (const value of secretEnvValues(config.repo_env)) c.redactor.add(value);
       c.redactor.addUrlPassword(config.repo_url);
       c.log.info("repository settings updated", { fields: Object.keys(msg.payload) });
       if (msg.payload.secrets_withheld) {
@@ -114,6 +116,9 @@ export async function handleServerMessage(msg: ServerMessage, c: MessageContext)
       return;
     case "download.start":
       c.live.downloadStart(msg.payload);
+      return;
+    case "repo.test":
+      c.live.repoTest(msg.payload);
       return;
     case "download.credit":
       c.live.credit(msg.payload.request_id, msg.payload.chunks);

@@ -1,6 +1,16 @@
 import * as v from "valibot";
 import { envelope, ShortText, Text } from "../common.ts";
 
+/**
+ * Since protocol 8: restic's environment variables for the repository's backend (AWS_*, B2_*,
+ * AZURE_*, GOOGLE_*, RESTIC_REST_*), named in protocol/repository-backends.ts. The agent checks
+ * every name against that table too and redacts the secret ones' values from its logs.
+ */
+export const RepoEnv = v.pipe(
+  v.record(v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]{0,63}$/, "must be an environment variable name")), Text),
+  v.check((r) => Object.keys(r).length <= 16, "at most 16 variables"),
+);
+
 /** Repository settings for the agent. An absent or empty field means "leave as is". */
 export const ConfigUpdatePayload = v.object({
   repo_url: v.optional(Text),
@@ -19,6 +29,11 @@ export const ConfigUpdatePayload = v.object({
    * every repo_url to a version 5 agent.
    */
   auto_init: v.optional(v.boolean()),
+  /**
+   * Since protocol 8: the repository's whole environment (replaces what the agent held; `{}`
+   * clears it). Absent leaves it as is; withheld whole, like the password, over an insecure link.
+   */
+  repo_env: v.optional(RepoEnv),
 });
 export type ConfigUpdatePayload = v.InferOutput<typeof ConfigUpdatePayload>;
 export const ConfigUpdate = envelope("config.update", ConfigUpdatePayload);

@@ -116,6 +116,8 @@ export function startServer(opts: ServerOptions): RunningServer {
     domain.jobs.sweep();
     // Browses and downloads whose agent has not answered within 30 s.
     domain.snapshotFiles.sweep();
+    // Repository tests whose agent has not answered within 60 s.
+    domain.repositoryTest.sweep();
     // Alerts: every host's conditions, then what is due to go out (DESIGN §8.4: within 60 s).
     domain.alerts.sweep();
     void domain.alertDelivery

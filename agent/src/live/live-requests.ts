@@ -4,6 +4,7 @@ import type {
   FilesListPayload,
   PayloadOf,
   ReportedHostPolicy,
+  RepoTestPayload,
   RequestError,
   SnapshotsDiffPayload,
 } from "../../../protocol/index.ts";
@@ -14,6 +15,7 @@ import { checkSnapshotPath, listDirectory } from "../restic/browse.ts";
 import { diffSnapshots } from "../restic/diff.ts";
 import { CreditGate, type DownloadReport, runDownload } from "../restic/download.ts";
 import type { LiveRun, SnapshotScope } from "../restic/live-run.ts";
+import { testRepository } from "../restic/repo-test.ts";
 import { openResticSession } from "../restic/restic-session.ts";
 import { errorText } from "../restic/run-process.ts";
 import { redactorFor, usableRepo } from "../restic/secrets.ts";
@@ -43,12 +45,14 @@ export interface LiveOptions {
   machineHost?: string;
   /** Live-only: a reply lost with the link is not retried (the server times the request out). */
   send: <T extends AgentMessageType>(type: T, payload: PayloadOf<T>) => boolean;
+  /** How long one step of a repository test may take (repo-test.ts TEST_STEP_TIMEOUT_MS). */
+  testStepTimeoutMs?: number;
   /** A download's bytes, as one binary frame (protocol/chunk-frame.ts); live-only too. */
   sendChunk: (requestId: string, seq: number, bytes: Uint8Array) => boolean;
 }
 
 interface Running {
-  kind: "browse" | "download" | "diff";
+  kind: "browse" | "download" | "diff" | "test";
   abort: AbortController;
   gate: CreditGate | null;
   done: Promise<void>;
@@ -130,6 +134,67 @@ export class LiveRequests {
         });
       },
     );
+  }
+
+  /**
+   * repo.test (protocol 8): tests the repository the server sent (not this host's own settings),
+   * within the host's policy on repositories, and answers one repo.tested. Counts as a live request.
+   */
+  repoTest(p: RepoTestPayload): void {
+    const o = this.#o;
+    const id = p.request_id;
+    const reply = (body: Omit<PayloadOf<"repo.tested">, "request_id">) => {
+      o.send("repo.tested", { request_id: id, ...body });
+    };
+    const refuse = (error: string) => reply({ reachable: false, initialised: false, password_ok: false, error });
+    if (this.#running.has(id)) return;
+    if (this.#running.size >= MAX_LIVE_REQUESTS) {
+      refuse(`this agent is already serving ${MAX_LIVE_REQUESTS} live requests: try again when one has finished`);
+      return;
+    }
+    const repo: RepoConfig = {
+      repo_url: p.repo_url,
+      repo_password: p.repo_password,
+      ...(p.repo_username ? { repo_username: p.repo_username } : {}),
+      ...(p.repo_credential ? { repo_credential: p.repo_credential } : {}),
+      ...(p.repo_env ? { repo_env: p.repo_env } : {}),
+    };
+    const redact = redactorFor(repo, o.heldTokens());
+    const entry: Running = { kind: "test", abort: new AbortController(), gate: null, done: Promise.resolve() };
+    this.#running.set(id, entry);
+    const run = async () => {
+      const refusal = await policyRefusal({ hooks: false, repoUrl: repo.repo_url }, o.policy, o.repositoryPin());
+      if (refusal) return refuse(refusal);
+      const { resticPath, spawn, clock, tempDir, cacheDir } = o;
+      const session = await openResticSession({
+        resticPath,
+        repo,
+        spawn,
+        clock,
+        tempDir,
+        ...(cacheDir ? { cacheDir } : {}),
+      });
+      try {
+        const result = await testRepository({
+          session,
+          clock,
+          redact,
+          ...(o.testStepTimeoutMs ? { timeoutMs: o.testStepTimeoutMs } : {}),
+        });
+        o.log.info("tested a repository", {
+          request_id: id,
+          reachable: result.reachable,
+          initialised: result.initialised,
+          password_ok: result.password_ok,
+        });
+        reply(result);
+      } finally {
+        await session.close();
+      }
+    };
+    entry.done = run()
+      .catch((err) => refuse(redact(`internal error in the agent: ${errorText(err)}`)))
+      .finally(() => this.#running.delete(id));
   }
 
   /** download.credit: that many more chunks may go. Unknown ids (already ended) are ignored. */

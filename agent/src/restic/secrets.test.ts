@@ -37,6 +37,46 @@ describe("secrets", () => {
     expect(redactorFor(null)("unchanged")).toBe("unchanged");
   });
 
+  test("repo_env (protocol 8): only the URL's backend's variables reach restic, over the older pair", () => {
+    const s3 = resticEnv(
+      {
+        repo_url: "s3:https://s3.example.com/b",
+        repo_password: "p",
+        repo_username: "old-id",
+        repo_env: { AWS_ACCESS_KEY_ID: "AKIA", AWS_DEFAULT_REGION: "eu-1", LD_PRELOAD: "/x.so", B2_ACCOUNT_ID: "b" },
+      },
+      "/f",
+      { parent: { PATH: "/bin" } },
+    );
+    expect(s3).toEqual({
+      PATH: "/bin",
+      RESTIC_REPOSITORY: "s3:https://s3.example.com/b",
+      RESTIC_PASSWORD_FILE: "/f",
+      AWS_ACCESS_KEY_ID: "AKIA",
+      AWS_DEFAULT_REGION: "eu-1",
+    });
+    // REST: user and password go into the URL, which restic 0.14 understands too.
+    const rest = resticEnv(
+      {
+        repo_url: "rest:http://nas:8000/r",
+        repo_password: "p",
+        repo_env: { RESTIC_REST_USERNAME: "me", RESTIC_REST_PASSWORD: "s3cr3t" },
+      },
+      "/f",
+      { parent: {} },
+    );
+    expect(rest).toEqual({ RESTIC_REPOSITORY: "rest:http://me:s3cr3t@nas:8000/r", RESTIC_PASSWORD_FILE: "/f" });
+  });
+
+  test("redaction covers the secret variables, not the plain ones", () => {
+    const redact = redactorFor({
+      repo_url: "azure:c:/p",
+      repo_password: "pw-1234",
+      repo_env: { AZURE_ACCOUNT_NAME: "acct", AZURE_ACCOUNT_SAS: "sv=2024&sig=abc" },
+    });
+    expect(redact("acct used sv=2024&sig=abc")).toBe("acct used ***");
+  });
+
   test("a repo needs a url and a password", () => {
     expect(usableRepo(null)).toBe(false);
     expect(usableRepo({ repo_url: " ", repo_password: "p" })).toBe(false);

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { backendOf, CREDENTIAL_PAIRS, isSecretEnv } from "../../../protocol/index.ts";
 import { urlPasswordForms } from "../log.ts";
 import type { RepoConfig } from "./types.ts";
 
@@ -31,9 +32,12 @@ export function baseEnv(parent: Record<string, string | undefined> = process.env
 }
 
 /**
- * restic's environment for one repository. repo_username/repo_credential map to the backend's own
- * variables, picked by the URL scheme; for the REST server they go into the URL, which works in
- * every version (RESTIC_REST_USERNAME only exists since 0.16) and stays out of argv.
+ * restic's environment for one repository. repo_env (protocol 8) holds the backend's variables by
+ * name; only names of the URL's backend are taken (protocol/repository-backends.ts), so a server
+ * cannot set LD_PRELOAD or PATH. The older repo_username/repo_credential pair maps to the
+ * backend's two key variables (CREDENTIAL_PAIRS); repo_env wins where both are set. For the REST
+ * server the user and password go into the URL, which works in every restic version
+ * (RESTIC_REST_USERNAME only exists since 0.16) and stays out of argv.
  */
 export function resticEnv(
   repo: RepoConfig,
@@ -44,26 +48,38 @@ export function resticEnv(
   env.RESTIC_REPOSITORY = repo.repo_url;
   env.RESTIC_PASSWORD_FILE = passwordFile;
   if (opts.cacheDir) env.RESTIC_CACHE_DIR = opts.cacheDir;
-  const user = repo.repo_username ?? "";
-  const secret = repo.repo_credential ?? "";
-  if (!user && !secret) return env;
+  const vars = backendVars(repo);
   const scheme = /^([a-z0-9]+):/i.exec(repo.repo_url)?.[1]?.toLowerCase();
-  const pair = scheme ? CREDENTIAL_VARS[scheme] : undefined;
-  if (pair) {
-    if (user) env[pair[0]] = user;
-    if (secret) env[pair[1]] = secret;
-  } else if (scheme === "rest") {
-    env.RESTIC_REPOSITORY = withUrlCredentials(repo.repo_url, user, secret);
+  if (scheme === "rest") {
+    const user = vars.RESTIC_REST_USERNAME ?? "";
+    const secret = vars.RESTIC_REST_PASSWORD ?? "";
+    delete vars.RESTIC_REST_USERNAME;
+    delete vars.RESTIC_REST_PASSWORD;
+    if (user || secret) env.RESTIC_REPOSITORY = withUrlCredentials(repo.repo_url, user, secret);
   }
-  return env;
+  return Object.assign(env, vars);
 }
 
-const CREDENTIAL_VARS: Readonly<Record<string, readonly [string, string]>> = {
-  s3: ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
-  b2: ["B2_ACCOUNT_ID", "B2_ACCOUNT_KEY"],
-  azure: ["AZURE_ACCOUNT_NAME", "AZURE_ACCOUNT_KEY"],
-  swift: ["OS_USERNAME", "OS_PASSWORD"],
-};
+/** The backend's variables from the config: the old pair first, repo_env over it, foreign names dropped. */
+function backendVars(repo: RepoConfig): Record<string, string> {
+  const out: Record<string, string> = {};
+  const scheme = /^([a-z0-9]+):/i.exec(repo.repo_url)?.[1]?.toLowerCase();
+  const pair = scheme ? CREDENTIAL_PAIRS[scheme] : undefined;
+  if (pair) {
+    if (repo.repo_username) out[pair[0]] = repo.repo_username;
+    if (repo.repo_credential) out[pair[1]] = repo.repo_credential;
+  }
+  const allowed = new Set(backendOf(repo.repo_url).fields.flatMap((f) => (f.env ? [f.env] : [])));
+  for (const [name, value] of Object.entries(repo.repo_env ?? {})) {
+    if (allowed.has(name) && value !== "") out[name] = value;
+  }
+  return out;
+}
+
+/** The values of the config's secret variables (keys, SAS tokens, REST passwords), to redact. */
+export function secretEnvValues(env: Record<string, string> | undefined): string[] {
+  return Object.entries(env ?? {}).flatMap(([name, value]) => (isSecretEnv(name) && value ? [value] : []));
+}
 
 function withUrlCredentials(url: string, user: string, secret: string): string {
   const m = /^rest:(https?:\/\/)([^@/]*@)?(.*)$/i.exec(url);
@@ -106,7 +122,14 @@ export type Redact = (text: string) => string;
  */
 export function redactorFor(repo: RepoConfig | null, extra: readonly string[] = []): Redact {
   const secrets = new Set<string>();
-  for (const s of [repo?.repo_password, repo?.repo_credential, ...urlPasswordForms(repo?.repo_url), ...extra]) {
+  const all = [
+    repo?.repo_password,
+    repo?.repo_credential,
+    ...secretEnvValues(repo?.repo_env),
+    ...urlPasswordForms(repo?.repo_url),
+    ...extra,
+  ];
+  for (const s of all) {
     if (!s) continue;
     secrets.add(s);
     secrets.add(encodeURIComponent(s));

@@ -8,6 +8,8 @@ export interface RepoConfig {
   repo_password: string;
   repo_username?: string;
   repo_credential?: string;
+  /** Since protocol 8: the backend's restic variables by name (AWS_*, B2_*, ...); see secrets.ts resticEnv. */
+  repo_env?: Record<string, string>;
   /** e.g. "/bin/bash -c"; split on whitespace, the hook script is appended as the last argument. */
   hook_shell?: string;
   /**

@@ -100,6 +100,17 @@ describe("StateStore", () => {
     expect(await store.applyConfigUpdate({ secrets_withheld: "insecure_link" })).not.toHaveProperty("secrets_withheld");
   });
 
+  test("config.update's repo_env replaces the whole environment, {} clears it, absent keeps it", async () => {
+    const dir = freshDir();
+    const store = await fillStore(dir);
+    await store.applyConfigUpdate({ repo_url: "b2:b:p", repo_env: { B2_ACCOUNT_ID: "1", B2_ACCOUNT_KEY: "k" } });
+    const replaced = await store.applyConfigUpdate({ repo_env: { B2_ACCOUNT_ID: "2" } });
+    expect(replaced.repo_env).toEqual({ B2_ACCOUNT_ID: "2" });
+    expect((await store.applyConfigUpdate({ hook_shell: "/bin/sh" })).repo_env).toEqual({ B2_ACCOUNT_ID: "2" });
+    expect((await StateStore.open(dir, recordingLog())).config()?.repo_env).toEqual({ B2_ACCOUNT_ID: "2" });
+    expect((await store.applyConfigUpdate({ repo_url: "/srv/r", repo_env: {} })).repo_env).toEqual({});
+  });
+
   test("a new schedule set forgets the last fires of removed schedules", async () => {
     const dir = freshDir();
     const store = await fillStore(dir);

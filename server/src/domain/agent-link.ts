@@ -5,7 +5,10 @@ import type { AgentMessage, DownloadChunkFrame, PayloadOf, ServerMessageType } f
  * chunk comes as a binary frame (protocol/chunk-frame.ts), its bytes as they are.
  */
 export type LiveAnswer =
-  | Extract<AgentMessage, { type: "files.listed" | "download.begin" | "download.end" | "snapshots.diffed" }>
+  | Extract<
+      AgentMessage,
+      { type: "files.listed" | "download.begin" | "download.end" | "snapshots.diffed" | "repo.tested" }
+    >
   | DownloadChunkFrame;
 
 /** Who waits for the answers to one request of the server's. */

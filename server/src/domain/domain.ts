@@ -13,6 +13,7 @@ import { createPolicySync } from "./policy-sync.ts";
 import { createPresence } from "./presence.ts";
 import { createReports } from "./reports.ts";
 import { createRepositories, type Repositories } from "./repositories.ts";
+import { createRepositoryTest } from "./repository-test.ts";
 import { createSchedules } from "./schedules.ts";
 import { createSnapshotActions } from "./snapshot-actions.ts";
 import { createSnapshotFiles } from "./snapshot-files.ts";
@@ -38,6 +39,8 @@ export function createDomain(input: DomainDeps) {
     presence: createPresence(deps),
     fleet: createFleet(deps, hosts),
     repositories,
+    /** Test connection: one host's agent tests a repository live (protocol 8). */
+    repositoryTest: createRepositoryTest(deps, repositories),
     alerts,
     alertDelivery: createAlertDelivery(deps, sender),
     alertConfig: createAlertConfig(deps, sender),

@@ -1,4 +1,4 @@
-import type { ConfigUpdatePayload } from "../../../protocol/index.ts";
+import { type ConfigUpdatePayload, CREDENTIAL_PAIRS } from "../../../protocol/index.ts";
 import type { DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
 import type { SyncPlan } from "./policy-sync.ts";
@@ -14,6 +14,17 @@ export type ResolveRepository = (repositoryId: string, host: Host) => ResolvedRe
  * conflict is resolved (DESIGN §8.3); its version stays ahead of its acked one, so it shows as
  * not in sync.
  */
+/**
+ * A repository's restic variables as this agent can take them: whole as repo_env from protocol 8;
+ * before it, only the backend's key pair, as repo_username/repo_credential (CREDENTIAL_PAIRS), and
+ * nothing else (a region, a SAS token: upgrade the agent).
+ */
+export function forAgent(url: string, env: Record<string, string>, protocol: number) {
+  if (protocol >= 8) return { env };
+  const pair = CREDENTIAL_PAIRS[/^([a-z0-9]+):/i.exec(url)?.[1]?.toLowerCase() ?? ""];
+  return { username: pair ? env[pair[0]] : undefined, credential: pair ? env[pair[1]] : undefined };
+}
+
 /** Hosts pushed per read of their rows. */
 const PUSH_CHUNK = 250;
 
@@ -34,6 +45,7 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
     if (c?.hook_shell) p.hook_shell = c.hook_shell;
     let password: string | null = null;
     let credential: string | null = null;
+    let env: Record<string, string> = {};
     let autoInit = false;
     if (c?.repo_url || !host.policy_repository_id) {
       if (c?.repo_url) p.repo_url = c.repo_url;
@@ -47,12 +59,16 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
         if (r.repo_username) p.repo_username = r.repo_username;
         password = r.repo_password;
         credential = r.repo_credential ?? null;
+        env = r.repo_env ?? {};
         autoInit = r.auto_init;
       }
     }
     // Protocol 5: whether to initialise the repository when it does not exist yet; sent with
     // every URL (the agent keeps it), false for the host's own settings.
     if (p.repo_url && (host.protocol_version ?? 0) >= 5) p.auto_init = autoInit;
+    const envFor = p.repo_url ? forAgent(p.repo_url, env, host.protocol_version ?? 0) : null;
+    if (envFor?.username && !p.repo_username) p.repo_username = envFor.username;
+    if (envFor?.credential && credential === null) credential = envFor.credential;
     if (password === null && credential === null) return p;
     if (!secure) {
       p.secrets_withheld = "insecure_link";
@@ -60,6 +76,8 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
     }
     if (password !== null) p.repo_password = password;
     if (credential !== null) p.repo_credential = credential;
+    // Protocol 8: the whole environment with every URL ({} clears what the agent held).
+    if (envFor?.env) p.repo_env = envFor.env;
     return p;
   }
 

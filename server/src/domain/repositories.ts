@@ -7,6 +7,7 @@ import { withoutUserinfo } from "./host-view.ts";
 import { checkName } from "./names.ts";
 import { requireAdmin } from "./permissions.ts";
 import type { Recompute } from "./policy-sync.ts";
+import { mergeEnv } from "./repository-env.ts";
 import { checkRepositoryUrl, expandForHost, HOST_TOKEN, isTemplate } from "./repository-url.ts";
 import type { RepositoryRow } from "./store.ts";
 import { newId } from "./tokens.ts";
@@ -22,12 +23,17 @@ export interface RepositoryInput {
   username?: string | undefined;
   credential?: string | undefined;
   auto_init?: boolean | undefined;
+  /**
+   * restic's variables for the URL's backend (protocol/repository-backends.ts), secret or not. In a
+   * PATCH each one given is set, "" removes it, and the others are left as they are.
+   */
+  env?: Record<string, string> | undefined;
 }
 /** PATCH: an absent field is left as is; "" clears password, username and credential. */
 export type RepositoryPatch = Partial<RepositoryInput>;
 
 /** A repository as the API shows it: never a secret, only whether one is set. */
-export function repositoryView(r: RepositoryRow) {
+export function repositoryView(r: RepositoryRow, secretNames: string[] = []) {
   return {
     id: r.id,
     name: r.name,
@@ -35,6 +41,8 @@ export function repositoryView(r: RepositoryRow) {
     username: r.username,
     has_password: r.password_enc !== null,
     has_credential: r.credential_enc !== null,
+    env: r.env,
+    secret_env: secretNames,
     auto_init: r.auto_init,
     templated: isTemplate(r.url),
     created_at: r.created_at,
@@ -78,6 +86,12 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
   const seal = (v: string | undefined, prev: string | null) =>
     v === undefined ? prev : v === "" ? null : secrets.seal(v);
   const plain = (v: string | undefined, prev: string | null) => (v === undefined ? prev : v === "" ? null : v);
+  const openEnv = (r: RepositoryRow): Record<string, string> =>
+    r.secret_env_enc === null ? {} : (JSON.parse(secrets.open(r.secret_env_enc)) as Record<string, string>);
+  const sealEnv = (secret: Record<string, string>) =>
+    Object.keys(secret).length === 0 ? null : secrets.seal(JSON.stringify(secret));
+  /** The view with the names (never the values) of its secret variables. */
+  const view = (r: RepositoryRow) => repositoryView(r, Object.keys(openEnv(r)).sort());
 
   /** The names of what uses the repository (policies, once they exist); empty when nothing does. */
   function repositoryUsers(id: string): string[] {
@@ -100,7 +114,7 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
    * server-side records, migration 12): {job_id, host_id, status, finished_at, error}, or null.
    */
   function shown(r: RepositoryRow, checks = store.repositoryLastChecks()) {
-    return { ...repositoryView(r), last_check: checks.get(r.id) ?? null };
+    return { ...view(r), last_check: checks.get(r.id) ?? null };
   }
 
   return {
@@ -114,13 +128,17 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
     create(actor: Actor, input: RepositoryInput): ShownRepository {
       requireAdmin(actor, "creating a repository");
       const at = now();
+      const url = checkRepositoryUrl(input.url);
+      const env = mergeEnv(url, {}, input.env);
       const r: RepositoryRow = {
         id: newId("repo"),
         name: checkName(input.name),
-        url: checkRepositoryUrl(input.url),
+        url,
         password_enc: seal(input.password, null),
         username: plain(input.username, null),
         credential_enc: seal(input.credential, null),
+        env: env.plain,
+        secret_env_enc: sealEnv(env.secret),
         auto_init: input.auto_init ?? false,
         created_at: at,
         updated_at: at,
@@ -129,9 +147,9 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
       tx(() => {
         uniqueName(r.name, null);
         store.insertRepository(r);
-        audit(deps, actor, "repository.create", r.id, { after: repositoryView(r) });
+        audit(deps, actor, "repository.create", r.id, { after: view(r) });
       });
-      return { ...repositoryView(r), last_check: null };
+      return { ...view(r), last_check: null };
     },
 
     /**
@@ -140,12 +158,16 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
      */
     update(actor: Actor, id: string, patch: RepositoryPatch): ShownRepository {
       requireAdmin(actor, "changing a repository");
-      const { view, plan } = tx(() => {
+      const { after, plan } = tx(() => {
         const old = get(id);
+        const url = patch.url === undefined ? old.url : checkRepositoryUrl(patch.url);
+        const env = mergeEnv(url, { ...old.env, ...openEnv(old) }, patch.env);
         const r: RepositoryRow = {
           ...old,
           name: patch.name === undefined ? old.name : checkName(patch.name),
-          url: patch.url === undefined ? old.url : checkRepositoryUrl(patch.url),
+          url,
+          env: env.plain,
+          secret_env_enc: sealEnv(env.secret),
           password_enc: seal(patch.password, old.password_enc),
           username: plain(patch.username, old.username),
           credential_enc: seal(patch.credential, old.credential_enc),
@@ -158,17 +180,17 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
         const fields = (Object.keys(patch) as Array<keyof RepositoryPatch>).filter((k) => patch[k] !== undefined);
         audit(deps, actor, "repository.update", id, {
           fields,
-          before: repositoryView(old),
-          after: repositoryView(r),
+          before: view(old),
+          after: view(r),
         });
-        // Its hosts are sent the change (a new URL, password or auto_init).
+        // Its hosts are sent the change (a new URL, password, variable or auto_init).
         return {
-          view: repositoryView(r),
+          after: view(r),
           plan: recompute(store.hostsWithPolicyRepository(id), { configChanged: true }),
         };
       });
       push().push(plan);
-      return { ...view, last_check: store.repositoryLastChecks().get(id) ?? null };
+      return { ...after, last_check: store.repositoryLastChecks().get(id) ?? null };
     },
 
     /** Refused (409, naming them) while anything uses it; its generated passwords go with it. */
@@ -182,7 +204,7 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
         }
         const generated = store.repositoryHostSecrets(id).length;
         store.deleteRepository(id);
-        audit(deps, actor, "repository.delete", id, { before: repositoryView(r), generated_passwords: generated });
+        audit(deps, actor, "repository.delete", id, { before: view(r), generated_passwords: generated });
       });
     },
 
@@ -224,6 +246,7 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
           username: r.username,
           password: open(r.password_enc),
           credential: open(r.credential_enc),
+          env: { ...r.env, ...openEnv(r) },
           hosts,
         };
       });
@@ -244,6 +267,8 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
       };
       if (r.username !== null) resolved.repo_username = r.username;
       if (r.credential_enc !== null) resolved.repo_credential = secrets.open(r.credential_enc);
+      const env = { ...r.env, ...openEnv(r) };
+      if (Object.keys(env).length > 0) resolved.repo_env = env;
       return resolved;
     },
   };

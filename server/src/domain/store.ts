@@ -320,6 +320,10 @@ export interface RepositoryRow {
   password_enc: string | null;
   username: string | null;
   credential_enc: string | null;
+  /** restic variables of the URL's backend that are not secret (AWS_DEFAULT_REGION, ...); migration 16. */
+  env: Record<string, string>;
+  /** The secret ones (AWS_SECRET_ACCESS_KEY, ...), sealed as one JSON object. */
+  secret_env_enc: string | null;
   auto_init: boolean;
   created_at: string;
   updated_at: string;

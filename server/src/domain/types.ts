@@ -288,6 +288,8 @@ export interface ResolvedRepository {
   repo_password: string;
   repo_username?: string;
   repo_credential?: string;
+  /** restic's variables for the backend, secret ones in clear (protocol 8 config.update.repo_env). */
+  repo_env?: Record<string, string>;
   /** Initialise the repository before the first backup if it does not exist yet (DESIGN §8.3). */
   auto_init: boolean;
 }

@@ -169,7 +169,8 @@ export function createGateway(
       case "download.begin":
       case "download.end":
       case "snapshots.diffed":
-        // Live answers to a browse or a download: handed on in order, never stored or acked.
+      case "repo.tested":
+        // Live answers to a browse, a download, a diff or a repository test: handed on in order, never stored or acked.
         registry.requests.deliver(conn.hostId, msg);
         return;
       default: {

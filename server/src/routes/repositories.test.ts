@@ -42,6 +42,8 @@ describe("create", () => {
       username: null,
       has_password: true,
       has_credential: true,
+      env: {},
+      secret_env: [],
       auto_init: false,
       templated: false,
       created_at: "2026-12-01T12:00:00.000Z",
@@ -234,6 +236,7 @@ describe("key export", () => {
       username: "AKIAEXAMPLE",
       password: null,
       credential: CREDENTIAL,
+      env: {},
       hosts: [
         { host_id: other, host_name: "db-01", restic_host: "db-01", repo_url: db.repo_url, password: db.repo_password },
         {

@@ -622,4 +622,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE enrollment_tokens ADD COLUMN uses INTEGER;
   `,
+  // 17 (2026-12-02): repository forms per backend (issue 17). A repository's restic environment
+  // variables (protocol/repository-backends.ts): the plain ones as a JSON object, the secret ones
+  // sealed together as one, write-only like the password.
+  `
+  ALTER TABLE repositories ADD COLUMN env TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE repositories ADD COLUMN secret_env_enc TEXT;
+  `,
 ];

@@ -2,13 +2,18 @@ import type { RepositoriesStore, RepositoryHostSecretRow, RepositoryRow } from "
 import type { RepositoryLastCheck } from "../domain/types.ts";
 import { type Database, params } from "./db.ts";
 
-type Row = Omit<RepositoryRow, "auto_init"> & { auto_init: number };
-const toRepository = (r: Row): RepositoryRow => ({ ...r, auto_init: r.auto_init === 1 });
-const cols = "id, name, url, password_enc, username, credential_enc, auto_init, created_at, updated_at";
+type Row = Omit<RepositoryRow, "auto_init" | "env"> & { auto_init: number; env: string };
+const toRepository = (r: Row): RepositoryRow => ({
+  ...r,
+  env: JSON.parse(r.env) as Record<string, string>,
+  auto_init: r.auto_init === 1,
+});
+const cols =
+  "id, name, url, password_enc, username, credential_enc, env, secret_env_enc, auto_init, created_at, updated_at";
 const secretCols = "repository_id, host_id, host_name, restic_host, password_enc, created_at";
 
 export function repositoriesStore(db: Database): RepositoriesStore {
-  const row = (r: RepositoryRow) => params({ ...r, auto_init: r.auto_init ? 1 : 0 });
+  const row = (r: RepositoryRow) => params({ ...r, env: JSON.stringify(r.env), auto_init: r.auto_init ? 1 : 0 });
   const secret = (repository_id: string, host_id: string) =>
     db
       .query<RepositoryHostSecretRow, [string, string]>(
@@ -19,13 +24,15 @@ export function repositoriesStore(db: Database): RepositoriesStore {
     insertRepository(r: RepositoryRow) {
       db.query(
         `INSERT INTO repositories (${cols})
-         VALUES ($id, $name, $url, $password_enc, $username, $credential_enc, $auto_init, $created_at, $updated_at)`,
+         VALUES ($id, $name, $url, $password_enc, $username, $credential_enc, $env, $secret_env_enc, $auto_init,
+           $created_at, $updated_at)`,
       ).run(row(r));
     },
     updateRepository(r: RepositoryRow) {
       db.query(
         `UPDATE repositories SET name = $name, url = $url, password_enc = $password_enc, username = $username,
-           credential_enc = $credential_enc, auto_init = $auto_init, updated_at = $updated_at WHERE id = $id`,
+           credential_enc = $credential_enc, env = $env, secret_env_enc = $secret_env_enc, auto_init = $auto_init,
+           updated_at = $updated_at WHERE id = $id`,
       ).run(
         params({
           id: r.id,
@@ -34,6 +41,8 @@ export function repositoriesStore(db: Database): RepositoriesStore {
           password_enc: r.password_enc,
           username: r.username,
           credential_enc: r.credential_enc,
+          env: JSON.stringify(r.env),
+          secret_env_enc: r.secret_env_enc,
           auto_init: r.auto_init ? 1 : 0,
           updated_at: r.updated_at,
         }),

@@ -185,6 +185,8 @@ test("a repository's last check is the newest among the hosts it is given to, no
     password_enc: "enc:pw",
     username: null,
     credential_enc: null,
+    env: {},
+    secret_env_enc: null,
     auto_init: false,
     created_at: t(0),
     updated_at: t(0),

@@ -1367,6 +1367,8 @@ export function storeContract(
         password_enc: "enc:pw",
         username: "key-id",
         credential_enc: "enc:secret",
+        env: { AWS_DEFAULT_REGION: "eu-central-1" },
+        secret_env_enc: "enc:env",
         auto_init: true,
         created_at: t(0),
         updated_at: t(0),
@@ -1385,7 +1387,14 @@ export function storeContract(
         const r = repo("repo_1");
         s.insertRepository(r);
         expect(s.repositoryById("repo_1")).toEqual(r);
-        const bare = repo("repo_2", { password_enc: null, username: null, credential_enc: null, auto_init: false });
+        const bare = repo("repo_2", {
+          password_enc: null,
+          username: null,
+          credential_enc: null,
+          env: {},
+          secret_env_enc: null,
+          auto_init: false,
+        });
         s.insertRepository(bare);
         expect(s.repositoryById("repo_2")).toEqual(bare);
         expect(s.repositoryById("repo_x")).toBeNull();
@@ -1415,6 +1424,8 @@ export function storeContract(
           password_enc: "enc:new",
           username: null,
           credential_enc: null,
+          env: { AWS_ACCESS_KEY_ID: "AKIA" },
+          secret_env_enc: null,
           auto_init: false,
           created_at: t(99),
           updated_at: t(5),
@@ -1515,6 +1526,8 @@ export function storeContract(
         password_enc: null,
         username: null,
         credential_enc: null,
+        env: {},
+        secret_env_enc: null,
         auto_init: false,
         created_at: t(0),
         updated_at: t(0),

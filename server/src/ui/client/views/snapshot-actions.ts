@@ -128,7 +128,7 @@ export function snapshotActions(ctx: Ctx, host: Host) {
         s.tags.length ? `, tagged ${s.tags.join(", ")}` : "",
         ", is removed from the repository.",
       ),
-      h("p", { class: "warning-note" }, "This cannot be undone. The space is freed by the next prune."),
+      h("p", { class: "danger-note" }, "This cannot be undone. The space is freed by the next prune."),
       err,
       formActions(submit, () => d.close()),
     );
