@@ -152,8 +152,10 @@ test("a bad filter answers 400 naming its field", async () => {
   };
   expect(await bad("label=env", "label")).toContain("not key=value");
   expect(await bad("label=Env=prod", "label")).toContain("label");
+  expect(await bad("label=env=prod&label=env=dev", "label")).toContain("twice");
   expect(await bad("since=yesterday", "since")).toContain("ISO time");
   expect(await bad("until=2026-13-45T00:00:00Z", "until")).toContain("ISO time");
+  expect(await bad("since=2026-12-01T08:00", "since")).toContain("offset");
   expect(await bad("since=2026-12-02&until=2026-12-01", "until")).toContain("later than since");
   expect(await bad("kind=backups", "kind")).toBeTruthy();
   expect(await bad("status=done", "status")).toBeTruthy();

@@ -35,15 +35,16 @@ const RunNowBody = v.pipe(v.unknown(), NotRolling, RunNow);
 
 /**
  * `since`/`until`: an RFC 3339 time (or a date, read as UTC midnight), normalised to the stored
- * form (toISOString), so the store compares like with like.
+ * form (toISOString), so the store compares like with like. A time without its offset is refused:
+ * it would be read in the server's zone, which the client cannot know.
  */
 const Time = v.pipe(
   v.string(),
   v.check(
     (x) =>
-      /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(x) &&
+      /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(x) &&
       !Number.isNaN(Date.parse(x)),
-    "must be an ISO time such as 2026-12-01T00:00:00Z",
+    "must be an ISO time with its offset, such as 2026-12-01T00:00:00Z, or a date",
   ),
   v.transform((x) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(x) ? `${x}T00:00:00Z` : x).toISOString()),
 );
