@@ -56,6 +56,9 @@ const toJob = (r: Row): Job => {
 
 const NOT_TERMINAL = "status IN ('queued', 'running')";
 
+/** Label filters matching at most this many hosts read each host's jobs (see jobListQuery). */
+const SEEK_HOSTS = 1000;
+
 /**
  * The statement of one jobs page, newest first, and its arguments (the limit last). Exported so a
  * test can read its plan (store/jobs-list-store.test.ts).
@@ -65,6 +68,8 @@ export function jobListQuery(f: JobFilter): { sql: string; args: Array<string | 
   // indexes; an "? IS NULL OR" form would make it scan (measured: 94 ms p99 at 1M jobs).
   const where: string[] = [];
   const args: Array<string | number> = [];
+  // A few hosts of a label filter are read through the hosts' indexes (below), as one host is.
+  const seekHosts = f.host_ids !== undefined && f.host_ids.length <= SEEK_HOSTS;
   if (f.host_id !== undefined) {
     where.push("host_id = ?");
     args.push(f.host_id);
@@ -72,17 +77,22 @@ export function jobListQuery(f: JobFilter): { sql: string; args: Array<string | 
   if (f.status !== undefined) {
     // With a host, "+" keeps SQLite on that host's index: the status index would walk every
     // host's jobs of that status (all succeeded jobs) for one host's page.
-    where.push(f.host_id !== undefined ? "+status = ?" : "status = ?");
+    where.push(f.host_id !== undefined || seekHosts ? "+status = ?" : "status = ?");
     args.push(f.status);
   }
   if (f.kind !== undefined) {
-    where.push("kind = ?");
+    // Likewise for a few hosts: the kind index would walk every host's jobs of that kind.
+    where.push(seekHosts && f.host_id === undefined ? "+kind = ?" : "kind = ?");
     args.push(f.kind);
   }
   if (f.host_ids !== undefined) {
-    // Unary + keeps SQLite on the time-ordered index (a scan that stops at the page) rather
-    // than seeking each host's jobs and sorting them all: a label may match thousands of hosts.
-    where.push("+host_id IN (SELECT value FROM json_each(?))");
+    // Up to SEEK_HOSTS hosts, SQLite seeks each one's (created_at, id) index from the cursor and
+    // reads at most a page from each (its IN early-out) before sorting: bounded by hosts × limit.
+    // Beyond, the unary + keeps it on the time-ordered index, scanning until the page is full,
+    // which is quick when that many hosts match. Measured at 1,000 hosts and 300k jobs (2 shared
+    // cores): a label on 1 host, 0.15 ms seeking vs 44 ms scanning (260 ms when it has no jobs);
+    // on all 1,000, 7.7 ms seeking (18 ms with a kind, a deep page) vs 0.4 ms scanning.
+    where.push(`${seekHosts ? "" : "+"}host_id IN (SELECT value FROM json_each(?))`);
     args.push(JSON.stringify(f.host_ids));
   }
   if (f.since !== undefined) {
