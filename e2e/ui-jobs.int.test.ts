@@ -192,6 +192,7 @@ test(
     await rowsUntil({ count: 24 });
     // Every run is drawn, the failed ones as crosses, and the time axis labels all differ.
     expect(await page.locator(".run-chart a.run").count()).toBe(24);
+    await shot(page, "jobs-08-one-host");
     expect(await page.locator(".run-chart a.run-failed").count()).toBe(failed.length);
     const axis = await page.locator(".run-chart text.chart-tick").allTextContents();
     expect(axis.length).toBeGreaterThanOrEqual(2);
@@ -200,6 +201,9 @@ test(
     // Its link opens the jobs list for this host.
     await page.getByRole("link", { name: "This host in the jobs list" }).click();
     await rowsUntil({ count: 24, every: ["Host", "web-01"] });
+    // One host's jobs are drawn as its timeline there too.
+    expect(await page.locator(".run-chart a.run").count()).toBe(24);
+    await shot(page, "jobs-08-one-host");
   },
   STEP_TIMEOUT_MS,
 );
@@ -230,7 +234,7 @@ test(
   async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await login(phone, t.url, "admin", "admin-password");
-    await phone.goto(`${t.url}/#/jobs?status=failed`);
+    await phone.goto(`${t.url}/#/jobs?host_id=${webId}&status=failed`);
     await phone.locator("tr[data-job]").first().waitFor();
     expect(await overflows(phone)).toBe(false);
     await shot(phone, "jobs-04-phone-list");

@@ -3,6 +3,7 @@ import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { onEvent } from "../events.ts";
 import { labelQuery, parseLabelText } from "../labels.ts";
+import { runChart } from "../run-chart.ts";
 import type { List } from "../types.ts";
 import { errorBox } from "../widgets.ts";
 import { jobPager, jobTable, loadMoreButton } from "./job-list.ts";
@@ -97,6 +98,8 @@ export const jobsView: View = async (root, ctx, { query = "" }) => {
   const render = () => {
     clear(table);
     const filtered = host.value || labels.value.trim() || kind.value || status.value || from.value || to.value;
+    // One host's jobs are its timeline: drawn as on its page, over the rows loaded.
+    if (host.value && pager.items.length) table.append(runChart(pager.items, table.clientWidth || root.clientWidth));
     table.append(
       jobTable(pager.items, {
         host: true,
