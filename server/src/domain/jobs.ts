@@ -1,4 +1,4 @@
-import type { JobKind, JobSpecs, JobStatus, ScheduleFirePayload } from "../../../protocol/index.ts";
+import type { JobSpecs, ScheduleFirePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
 import { queuedJob } from "./blank-rows.ts";
 import { commandFor, commandProblem, jobCommand, specFromSchedule } from "./command-spec.ts";
@@ -6,10 +6,12 @@ import { tickProblem } from "./cron.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
+import { type JobListItem, type JobListQuery, jobListItem } from "./job-list.ts";
 import { checkJobSpec } from "./job-spec.ts";
 import { itemsBudget, takePage } from "./pages.ts";
 import { requireAdmin } from "./permissions.ts";
 import { nextReadPart, readPartTaken } from "./read-cycles.ts";
+import { matches } from "./selector.ts";
 import { newId } from "./tokens.ts";
 import type { ActorKind, ApiJobCommand, ApiRestoreSpec, Job, JobCommand, JobState, Schedule } from "./types.ts";
 
@@ -161,23 +163,51 @@ export function createJobs(deps: DomainContext) {
       return j;
     },
 
-    /** Newest first, `limit` (1-500) per page; `cursor` is the previous page's next_cursor. */
-    list(q: {
-      host_id?: string | undefined;
-      status?: JobStatus | undefined;
-      kind?: JobKind | undefined;
-      limit: number;
-      cursor?: string | undefined;
-    }) {
+    /**
+     * Newest first, `limit` (1-500) per page; `cursor` is the previous page's next_cursor, a
+     * (created_at, id) position, so jobs made while a client pages on never shift its pages.
+     * A label filter selects hosts by the selector's own rule (selector.ts), then their jobs.
+     */
+    list(q: JobListQuery): { items: JobListItem[]; next_cursor: string | null } {
       const limit = Math.min(Math.max(q.limit, 1), 500);
+      if (q.since !== undefined && q.until !== undefined && q.since >= q.until) {
+        throw new DomainError("invalid", "until must be later than since", "until");
+      }
+      let hostIds: string[] | undefined;
+      if (q.labels !== undefined && Object.keys(q.labels).length > 0) {
+        const selector = { labels: q.labels };
+        hostIds = store
+          .listHosts()
+          .filter((h) => matches(selector, h.labels))
+          .map((h) => h.id);
+        if (hostIds.length === 0) return { items: [], next_cursor: null };
+      }
+      const after = q.cursor ? decodeCursor(q.cursor) : undefined;
       const rows = store.listJobs({
         host_id: q.host_id,
         status: q.status,
         kind: q.kind,
+        host_ids: hostIds,
+        since: q.since,
+        until: q.until,
         limit: limit + 1,
-        after: q.cursor ? decodeCursor(q.cursor) : undefined,
+        after,
       });
-      const { items, more } = takePage(rows, limit, itemsBudget(settings.pageBytes));
+      // Cut by its bytes as sent, names included, still reading one row past the page at most.
+      // A host's name is read once per page (another statement than the page's, which stays open).
+      const names = new Map<string, string>();
+      const nameOf = (id: string) => {
+        let name = names.get(id);
+        if (name === undefined) {
+          name = store.hostById(id)?.name ?? id;
+          names.set(id, name);
+        }
+        return name;
+      };
+      const listed = (function* () {
+        for (const j of rows) yield jobListItem(j, nameOf(j.host_id));
+      })();
+      const { items, more } = takePage(listed, limit, itemsBudget(settings.pageBytes));
       const last = items.at(-1);
       return { items, next_cursor: more && last ? encodeCursor(last) : null };
     },

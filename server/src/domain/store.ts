@@ -68,6 +68,12 @@ export interface JobFilter {
   host_id?: string | undefined;
   status?: JobStatus | undefined;
   kind?: JobKind | undefined;
+  /** Only jobs of these hosts (a label filter, resolved by the domain). */
+  host_ids?: readonly string[] | undefined;
+  /** created_at on or after this ISO time. */
+  since?: string | undefined;
+  /** created_at before this ISO time. */
+  until?: string | undefined;
   limit: number;
   /** Exclusive lower bound in (created_at DESC, id DESC) order. */
   after?:

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import * as v from "valibot";
 import { Id, JobKind, JobStatus, RestoreSpec, strictSpecByKind } from "../../../protocol/index.ts";
 import type { Domain } from "../domain/domain.ts";
+import { parseLabelPairs } from "../domain/labels.ts";
 import { rollingParts, rollingRunNowProblem } from "../domain/read-cycles.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { jsonBody, query } from "../http/validate.ts";
@@ -32,10 +33,28 @@ const NotRolling = v.rawCheck<unknown>(({ dataset, addIssue }) => {
 });
 const RunNowBody = v.pipe(v.unknown(), NotRolling, RunNow);
 
+/**
+ * `since`/`until`: an RFC 3339 time (or a date, read as UTC midnight), normalised to the stored
+ * form (toISOString), so the store compares like with like. A time without its offset is refused:
+ * it would be read in the server's zone, which the client cannot know.
+ */
+const Time = v.pipe(
+  v.string(),
+  v.check(
+    (x) =>
+      /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2}))?$/.test(x) &&
+      !Number.isNaN(Date.parse(x)),
+    "must be an ISO time with its offset, such as 2026-12-01T00:00:00Z, or a date",
+  ),
+  v.transform((x) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(x) ? `${x}T00:00:00Z` : x).toISOString()),
+);
+
 const ListQuery = v.object({
   host_id: v.optional(v.string()),
   status: v.optional(JobStatus),
   kind: v.optional(JobKind),
+  since: v.optional(Time),
+  until: v.optional(Time),
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/, "must be 1-500"), v.transform(Number)), "50"),
   cursor: v.optional(v.string()),
 });
@@ -57,6 +76,10 @@ export function jobRoutes(domain: Domain) {
           host_id: q.host_id,
           status: q.status,
           kind: q.kind,
+          // ?label=env=prod&label=role=db, parsed as GET /hosts parses it (400 naming `label`).
+          labels: parseLabelPairs(c.req.queries("label") ?? [], "label"),
+          since: q.since,
+          until: q.until,
           limit: Number(q.limit),
           cursor: q.cursor,
         }),

@@ -56,6 +56,66 @@ const toJob = (r: Row): Job => {
 
 const NOT_TERMINAL = "status IN ('queued', 'running')";
 
+/** Label filters matching at most this many hosts read each host's jobs (see jobListQuery). */
+const SEEK_HOSTS = 1000;
+
+/**
+ * The statement of one jobs page, newest first, and its arguments (the limit last). Exported so a
+ * test can read its plan (store/jobs-list-store.test.ts).
+ */
+export function jobListQuery(f: JobFilter): { sql: string; args: Array<string | number> } {
+  // One statement per filter shape, so SQLite can use the (host_id|status, created_at, id)
+  // indexes; an "? IS NULL OR" form would make it scan (measured: 94 ms p99 at 1M jobs).
+  const where: string[] = [];
+  const args: Array<string | number> = [];
+  // A few hosts of a label filter are read through the hosts' indexes (below), as one host is.
+  const seekHosts = f.host_ids !== undefined && f.host_ids.length <= SEEK_HOSTS;
+  if (f.host_id !== undefined) {
+    where.push("host_id = ?");
+    args.push(f.host_id);
+  }
+  if (f.status !== undefined) {
+    // With a host, "+" keeps SQLite on that host's index: the status index would walk every
+    // host's jobs of that status (all succeeded jobs) for one host's page.
+    where.push(f.host_id !== undefined || seekHosts ? "+status = ?" : "status = ?");
+    args.push(f.status);
+  }
+  if (f.kind !== undefined) {
+    // Likewise for a few hosts: the kind index would walk every host's jobs of that kind.
+    where.push(seekHosts && f.host_id === undefined ? "+kind = ?" : "kind = ?");
+    args.push(f.kind);
+  }
+  if (f.host_ids !== undefined) {
+    // Up to SEEK_HOSTS hosts, SQLite seeks each one's (created_at, id) index from the cursor and
+    // reads at most a page from each (its IN early-out) before sorting: bounded by hosts × limit.
+    // Beyond, the unary + keeps it on the time-ordered index, scanning until the page is full,
+    // which is quick when that many hosts match. Measured at 1,000 hosts and 300k jobs (2 shared
+    // cores): a label on 1 host, 0.15 ms seeking vs 44 ms scanning (260 ms when it has no jobs);
+    // on all 1,000, 7.7 ms seeking (18 ms with a kind, a deep page) vs 0.4 ms scanning.
+    where.push(`${seekHosts ? "" : "+"}host_id IN (SELECT value FROM json_each(?))`);
+    args.push(JSON.stringify(f.host_ids));
+  }
+  if (f.since !== undefined) {
+    where.push("created_at >= ?");
+    args.push(f.since);
+  }
+  // A cursor from a page of this range already bounds it from above, and SQLite seeks only one
+  // upper bound: the other would make each deeper page scan from `until` down to the cursor.
+  if (f.until !== undefined && !(f.after && f.after.created_at < f.until)) {
+    where.push("created_at < ?");
+    args.push(f.until);
+  }
+  if (f.after) {
+    // A row value, not "a < ? OR (a = ? AND b < ?)": SQLite seeks the index for the row value
+    // but scans it from the top for the OR (measured at 300k jobs: 0.04 vs 15 ms per page).
+    where.push("(created_at, id) < (?, ?)");
+    args.push(f.after.created_at, f.after.id);
+  }
+  const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    ORDER BY created_at DESC, id DESC LIMIT ?`;
+  return { sql, args: [...args, f.limit] };
+}
+
 export function jobsStore(db: Database): JobsStore {
   const byId = db.query<Row, [string]>("SELECT * FROM jobs WHERE id = ?");
   return {
@@ -92,33 +152,10 @@ export function jobsStore(db: Database): JobsStore {
       return r ? toJob(r) : null;
     },
     listJobs(f: JobFilter): Iterable<Job> {
-      // One statement per filter shape, so SQLite can use the (host_id|status, created_at, id)
-      // indexes; an "? IS NULL OR" form would make it scan (measured: 94 ms p99 at 1M jobs).
-      const where: string[] = [];
-      const args: Array<string | number> = [];
-      if (f.host_id !== undefined) {
-        where.push("host_id = ?");
-        args.push(f.host_id);
-      }
-      if (f.status !== undefined) {
-        where.push("status = ?");
-        args.push(f.status);
-      }
-      if (f.kind !== undefined) {
-        where.push("kind = ?");
-        args.push(f.kind);
-      }
-      if (f.after) {
-        // A row value, not "a < ? OR (a = ? AND b < ?)": SQLite seeks the index for the row value
-        // but scans it from the top for the OR (measured at 300k jobs: 0.04 vs 15 ms per page).
-        where.push("(created_at, id) < (?, ?)");
-        args.push(f.after.created_at, f.after.id);
-      }
-      const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-        ORDER BY created_at DESC, id DESC LIMIT ?`;
+      const { sql, args } = jobListQuery(f);
       const statement = db.query<Row, Array<string | number>>(sql);
       return lazily(function* () {
-        for (const r of statement.iterate(...args, f.limit)) yield toJob(r);
+        for (const r of statement.iterate(...args)) yield toJob(r);
       });
     },
     /** Queued jobs of a host, oldest first, that the agent has not accepted yet. */

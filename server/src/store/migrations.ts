@@ -629,4 +629,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE repositories ADD COLUMN env TEXT NOT NULL DEFAULT '{}';
   ALTER TABLE repositories ADD COLUMN secret_env_enc TEXT;
   `,
+  // 18 (2026-12-02): the fleet-wide jobs list (issue 17) filters by kind or status, newest first,
+  // in pages. Without these, a rare kind (drill, check) scanned the time index from the top for
+  // every page, and a status page sorted each created_at tie by id in a temporary B-tree
+  // (EXPLAIN QUERY PLAN, store/jobs-list-store.test.ts). The status index gains id to seek the
+  // (created_at, id) cursor.
+  `
+  CREATE INDEX jobs_by_kind_time ON jobs(kind, created_at DESC, id DESC);
+  DROP INDEX jobs_by_status;
+  CREATE INDEX jobs_by_status_time ON jobs(status, created_at DESC, id DESC);
+  `,
 ];

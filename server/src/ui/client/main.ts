@@ -9,6 +9,7 @@ import { dashboardView } from "./views/dashboard.ts";
 import { enrollView } from "./views/enroll.ts";
 import { hostView } from "./views/host.ts";
 import { jobView } from "./views/job.ts";
+import { jobsView } from "./views/jobs.ts";
 import { loginView } from "./views/login.ts";
 import { policiesView } from "./views/policies.ts";
 import { policyView } from "./views/policy-form.ts";
@@ -19,6 +20,7 @@ import { usersView } from "./views/users.ts";
 const routes: Array<[RegExp, View, string[]]> = [
   [/^#?\/?$/, dashboardView, []],
   [/^#\/hosts\/([^/]+)$/, hostView, ["id"]],
+  [/^#\/jobs(?:\?(.*))?$/, jobsView, ["query"]],
   [/^#\/jobs\/([^/]+)$/, jobView, ["id"]],
   [/^#\/policies$/, policiesView, []],
   [/^#\/policies\/([^/]+)$/, policyView, ["id"]],
@@ -56,6 +58,7 @@ function renderNav() {
     );
   append(el, [
     link("#/", "Fleet"),
+    link("#/jobs", "Jobs"),
     link("#/alerts", "Alerts"),
     link("#/policies", "Policies"),
     link("#/repositories", "Repositories"),

@@ -9,6 +9,7 @@ import type { MuteRow } from "../../domain/alert-rows.ts";
 import type { AlertItem, ChannelKind, DeliveryResult } from "../../domain/channels.ts";
 import type { FleetSummary as DomainFleetSummary } from "../../domain/fleet-summary.ts";
 import type { HostView } from "../../domain/hosts.ts";
+import type { JobListItem } from "../../domain/job-list.ts";
 import type { PolicyView } from "../../domain/policies.ts";
 import type { Repositories, ShownRepository } from "../../domain/repositories.ts";
 import type { ScheduleView } from "../../domain/schedules.ts";
@@ -26,6 +27,8 @@ export type FleetSummary = DomainFleetSummary;
 export type Schedule = ScheduleView;
 /** Progress values are numbers (job.progress payload fields). */
 export type Job = Omit<DomainJob, "progress"> & { progress: Record<string, number> | null };
+/** GET /jobs lists each job with its host's name, duration and data added. */
+export type JobItem = Omit<JobListItem, "progress"> & { progress: Record<string, number> | null };
 export type Snapshot = StoredSnapshot;
 /** GET /hosts/:id/snapshots/diff. */
 export type SnapshotDiff = DomainSnapshotDiff;

@@ -4,17 +4,21 @@ import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { type LiveEvent, onEvent } from "../events.ts";
 import { bytes, interval } from "../format.ts";
-import type { Host, Job, List, Policy, RepoStats, Repository, Schedule, Snapshot } from "../types.ts";
-import { ago, badge, drillFact, emptyState, errorBox } from "../widgets.ts";
+import { runChart } from "../run-chart.ts";
+import type { Host, List, Policy, RepoStats, Repository, Schedule, Snapshot } from "../types.ts";
+import { ago, badge, drillFact, emptyState, errorBox, failureText } from "../widgets.ts";
 import { alertBanner } from "./alert-banner.ts";
 import { renderHostConfig } from "./host-config.ts";
 import { renderHostLabels } from "./host-labels.ts";
 import { hostPolicyLine } from "./host-policy.ts";
 import { renderHostSchedules } from "./host-schedules.ts";
+import { jobPager, jobTable, loadMoreButton } from "./job-list.ts";
 import { hostSyncText } from "./policy-form.ts";
 import { runForm } from "./run-form.ts";
 import { snapshotActions } from "./snapshot-actions.ts";
 import { snapshotBrowser } from "./snapshot-browser.ts";
+
+const RUNS_PAGE = 15;
 
 export const hostView: View = async (root, ctx, { id = "" }) => {
   // Listen before the first load: an event that lands while it runs (the snapshot report follows
@@ -32,11 +36,21 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
     Promise.all([
       api<Host>(`/hosts/${id}`),
       api<List<Schedule>>(`/hosts/${id}/schedules`),
-      api<List<Job>>(`/jobs?host_id=${encodeURIComponent(id)}&limit=15`),
       api<List<Snapshot>>(`/hosts/${id}/snapshots`),
       api<List<RepoStats>>(`/hosts/${id}/repo-stats?limit=200`),
     ]);
-  let [host, schedules, jobs, snapshots, stats] = await load();
+  // Its runs, 15 a page with "Load more", of one kind or all (the timeline's chart and table).
+  const runKind = h(
+    "select",
+    { name: "run_kind", class: "run-kind", "aria-label": "Runs of kind" },
+    h("option", { value: "" }, "every kind"),
+    ["backup", "check", "drill", "forget", "prune", "restore"].map((k) => h("option", { value: k }, k)),
+  );
+  const runs = jobPager(
+    () => `host_id=${encodeURIComponent(id)}${runKind.value ? `&kind=${runKind.value}` : ""}`,
+    RUNS_PAGE,
+  );
+  let [host, schedules, snapshots, stats] = await Promise.all([load(), runs.reload()]).then(([l]) => l);
   // Names for what policies give this host (its schedules, its repository); the other hosts, to
   // restore onto or to browse through while this one is offline.
   const [policies, repos, fleet] = await Promise.all([
@@ -248,38 +262,23 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
 
   function renderJobs() {
     clear(jobsBox);
-    jobsBox.append(h("h2", { id: "jobs-h" }, "Recent jobs"));
-    if (jobs.items.length === 0) {
-      jobsBox.append(emptyState("No jobs yet. Jobs appear when a schedule fires or you run one now."));
-      return;
-    }
-    jobsBox.append(
-      h(
-        "table",
-        {},
-        h(
-          "thead",
-          {},
-          h("tr", {}, ...["Job", "Status", "By", "Created", "Finished"].map((t) => h("th", { scope: "col" }, t))),
-        ),
-        h(
-          "tbody",
-          {},
-          jobs.items.map((j) =>
-            h(
-              "tr",
-              { "data-job": j.id },
-              h("td", { "data-label": "Job" }, h("a", { href: `#/jobs/${j.id}` }, `${j.kind} ${j.id.slice(-6)}`)),
-              h("td", { "data-label": "Status" }, badge(j.status)),
-              h("td", { "data-label": "By" }, j.actor_kind),
-              h("td", { "data-label": "Created" }, ago(j.created_at)),
-              h("td", { "data-label": "Finished" }, j.finished_at ? ago(j.finished_at) : "–"),
-            ),
-          ),
-        ),
-      ),
-    );
+    const width = (jobsBox.clientWidth || document.documentElement.clientWidth) - 34;
+    append(jobsBox, [
+      h("div", { class: "card-head" }, h("h2", { id: "jobs-h", style: "margin: 0" }, "Runs"), runKind),
+      runs.items.length ? runChart(runs.items, width) : null,
+      jobTable(runs.items, {
+        host: false,
+        empty: runKind.value
+          ? `No ${runKind.value} jobs yet.`
+          : "No jobs yet. Jobs appear when a schedule fires or you run one now.",
+      }),
+      loadMoreButton(runs, renderJobs, (err) => jobsBox.append(errorBox(failureText(err)))),
+      h("p", {}, h("a", { href: `#/jobs?host_id=${encodeURIComponent(id)}` }, "This host in the jobs list")),
+    ]);
   }
+  runKind.addEventListener("change", () => {
+    void runs.reload().then(renderJobs, (err) => jobsBox.append(errorBox(failureText(err))));
+  });
 
   function renderSnapshots() {
     clear(snapBox);
@@ -371,7 +370,8 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
     h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Fleet"), " / ", host.name),
     head,
     alertBanner(ctx, id),
-    h("div", { class: "columns" }, h("div", {}, labelsBox, configBox, schedBox), h("div", {}, runBox, jobsBox)),
+    h("div", { class: "columns" }, h("div", {}, labelsBox, configBox, schedBox), h("div", {}, runBox)),
+    jobsBox,
     snapBox,
     actions.box,
     browseBox,
@@ -389,7 +389,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   handle = async (e: LiveEvent) => {
     try {
       if (e.type === "job.updated") {
-        jobs = await api<List<Job>>(`/jobs?host_id=${encodeURIComponent(id)}&limit=15`);
+        await runs.refresh();
         renderJobs();
         host = await api<Host>(`/hosts/${id}`);
         renderHead();
