@@ -1,5 +1,6 @@
 import { isSecretEnv, type RepoTestedPayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
+import { createDeadlines } from "./deadlines.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
 import { requireAdmin } from "./permissions.ts";
@@ -32,7 +33,7 @@ export interface RepositoryTestResult {
  */
 export function createRepositoryTest(deps: DomainContext, repos: Repositories) {
   const { store, clock, agents } = deps;
-  const timers = new Map<symbol, { at: number; fire: () => void }>();
+  const deadlines = createDeadlines(clock);
 
   /** The hosts the repository is given to (through their policies), online first. */
   function users(id: string) {
@@ -87,12 +88,14 @@ export function createRepositoryTest(deps: DomainContext, repos: Repositories) {
     const requests = agents.requests;
     const requestId = newId("req");
     return new Promise<RepositoryTestResult>((resolve, reject) => {
-      const key = Symbol("repo-test");
       const end = (fn: () => void) => {
         forget();
-        timers.delete(key);
+        timer.disarm();
         fn();
       };
+      const timer = deadlines.deadline(TEST_ANSWER_TIMEOUT_MS, () =>
+        end(() => reject(new DomainError("agent_timeout", `host ${host.id} did not answer the test within 60 s`))),
+      );
       const forget = requests.expect(host.id, requestId, {
         answer: (msg) => {
           if (msg.type !== "repo.tested") return;
@@ -101,11 +104,7 @@ export function createRepositoryTest(deps: DomainContext, repos: Repositories) {
         gone: (reason) =>
           end(() => reject(new DomainError("agent_failed", `host ${host.id} went away during the test: ${reason}`))),
       });
-      timers.set(key, {
-        at: clock.now().getTime() + TEST_ANSWER_TIMEOUT_MS,
-        fire: () =>
-          end(() => reject(new DomainError("agent_timeout", `host ${host.id} did not answer the test within 60 s`))),
-      });
+      timer.arm();
       const sent = agents.send(host.id, "repo.test", {
         request_id: requestId,
         repo_url: resolved.repo_url,
@@ -123,14 +122,7 @@ export function createRepositoryTest(deps: DomainContext, repos: Repositories) {
     users,
     test,
     /** Fails the tests past their 60 s (called by the periodic sweep, every 10 s in production). */
-    sweep(): void {
-      const now = clock.now().getTime();
-      for (const [key, t] of [...timers]) {
-        if (t.at > now) continue;
-        timers.delete(key);
-        t.fire();
-      }
-    },
+    sweep: deadlines.sweep,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { DownloadBeginPayload, RequestError } from "../../../protocol/index.ts";
 import type { AgentRequests, LiveAnswer } from "./agent-link.ts";
 import { DomainError } from "./errors.ts";
+import type { Deadline } from "./deadlines.ts";
 
 /**
  * Chunks the agent may send ahead of the client: at most 8 × 512 KiB = 4 MiB held by the server per
@@ -16,12 +17,6 @@ export interface DownloadHead {
   /** A file's size in bytes; null for a directory's tar. */
   size: number | null;
   body: ReadableStream<Uint8Array>;
-}
-
-/** A timer on the server's clock, fired by the periodic sweep (tests move the clock and sweep). */
-export interface Deadline {
-  arm(): void;
-  disarm(): void;
 }
 
 export interface DownloadLink {

@@ -7,7 +7,8 @@ import { DomainError, notFound } from "./errors.ts";
 import { CONTROL } from "./names.ts";
 import { requireAdmin } from "./permissions.ts";
 import { expandForHost } from "./repository-url.ts";
-import { type Deadline, DOWNLOAD_WINDOW, type DownloadHead, receiveDownload } from "./snapshot-download.ts";
+import { createDeadlines } from "./deadlines.ts";
+import { DOWNLOAD_WINDOW, type DownloadHead, receiveDownload } from "./snapshot-download.ts";
 import { newId } from "./tokens.ts";
 import type { Host } from "./types.ts";
 
@@ -109,15 +110,8 @@ export function answerError(host: Pick<Host, "id">, e: RequestError): DomainErro
 export function createSnapshotFiles(deps: DomainContext) {
   const { store, clock, agents } = deps;
   /** Waits on agents' answers, each with its expiry; the periodic sweep fires those past it. */
-  const timers = new Map<symbol, { at: number; fire: () => void }>();
-
-  function deadline(onExpire: () => void): Deadline {
-    const key = Symbol("deadline");
-    return {
-      arm: () => timers.set(key, { at: clock.now().getTime() + ANSWER_TIMEOUT_MS, fire: onExpire }),
-      disarm: () => timers.delete(key),
-    };
-  }
+  const deadlines = createDeadlines(clock);
+  const deadline = (onExpire: () => void) => deadlines.deadline(ANSWER_TIMEOUT_MS, onExpire);
 
   function liveRequests(): AgentRequests {
     if (!agents.requests) throw new Error("this server's agent link carries no live requests");
@@ -300,17 +294,10 @@ export function createSnapshotFiles(deps: DomainContext) {
     },
 
     /** Fails the waits past their 30 s (called by the periodic sweep, every 10 s in production). */
-    sweep(): void {
-      const now = clock.now().getTime();
-      for (const [key, t] of [...timers]) {
-        if (t.at > now) continue;
-        timers.delete(key);
-        t.fire();
-      }
-    },
+    sweep: deadlines.sweep,
 
     /** How many answers are awaited (tests). */
-    waiting: () => timers.size,
+    waiting: () => deadlines.size,
   };
 }
 
