@@ -57,3 +57,8 @@ export function interval(seconds: number | null): string {
   }
   return `every ${parts.slice(0, 2).join(" ")}`;
 }
+
+/** "1 host", "2 hosts", "0 hosts"; `many` for the irregular ones ("1 policy", "2 policies"). */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
