@@ -132,7 +132,7 @@ beforeAll(async () => {
       status: "succeeded",
       stats:
         kind === "backup"
-          ? { snapshot_id: hex(i, 8), total_bytes_processed: 1_500_000_000 + i, total_files_processed: 120_345 }
+          ? { snapshot_id: hex(0x100 + i, 8), total_bytes_processed: 1_500_000_000 + i, total_files_processed: 120_345 }
           : {},
     });
     if (i === 0) ids.job = id;
