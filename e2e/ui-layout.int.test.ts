@@ -135,7 +135,7 @@ beforeAll(async () => {
           ? { snapshot_id: hex(0x100 + i, 8), total_bytes_processed: 1_500_000_000 + i, total_files_processed: 120_345 }
           : {},
     });
-    if (i === 0) ids.job = id;
+    if (kind === "backup") ids.job = id; // the newest backup: a job page with its statistics
   }
   // 24 snapshots, the oldest without a size (restic 0.14 records none, and the agent made it before it started).
   const snapshots = Array.from({ length: 24 }, (_, i) => ({

@@ -22,6 +22,7 @@ function scalar(v: Value): string | null {
   if (typeof v === "string" || typeof v === "number") return String(v);
   if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object"))
     return v.length ? v.map((x) => scalar(x)).join(", ") : "none";
+  if (typeof v === "object" && Object.keys(v).length === 0) return "none";
   return null;
 }
 
