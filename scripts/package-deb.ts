@@ -23,6 +23,7 @@ import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import { HELP as AGENT_HELP, MAIN_HELP as AGENT_MAIN_HELP } from "../agent/src/cli/help.ts";
 import { HELP as SERVER_HELP, MAIN_HELP as SERVER_MAIN_HELP } from "../server/src/cli/help.ts";
+import { debianVersion } from "../server/src/version.ts";
 
 const ROOT = join(import.meta.dir, "..");
 export const PACKAGING_DIR = join(ROOT, "packaging", "deb");
@@ -132,17 +133,8 @@ export const PACKAGES: readonly PackageSpec[] = [
   },
 ];
 
-/**
- * The Debian version for a build version as the executables print it (package.json's version,
- * then "+<commit>[.dirty]"). A semver pre-release becomes "~pre" so that it sorts before the
- * release, as in semver; "-1" is the Debian revision of our packaging.
- */
-export function debianVersion(buildVersion: string): string {
-  const m = /^(\d+(?:\.\d+)*)(?:-([0-9A-Za-z.-]+?))?(?:\+([0-9A-Za-z.-]+))?$/.exec(buildVersion.trim());
-  if (!m?.[1]) throw new Error(`cannot make a Debian version of "${buildVersion}": expected e.g. 0.1.0+74ab76b`);
-  const [, core, pre, build] = m;
-  return `${core}${pre ? `~${pre.replaceAll("-", ".")}` : ""}${build ? `+${build.replaceAll("-", ".")}` : ""}-1`;
-}
+// The Debian version rule lives beside the version itself, so the server names the same .deb.
+export { debianVersion };
 
 export function hostDebArch(): DebArch | null {
   if (process.platform !== "linux") return null;

@@ -111,18 +111,26 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
         // one of protocol 1 lists every host's snapshots of a shared repository.
         const own = store.hostById(hostId)?.restic_host;
         const snapshots = own ? msg.payload.snapshots.filter((s) => s.hostname === own) : msg.payload.snapshots;
+        // restic < 0.17 keeps no size in a snapshot, and the agent knows only those it made since
+        // it started: the backup job that made one says what it saved.
+        const fromJobs = snapshots.some((s) => s.size_bytes === undefined)
+          ? new Map(store.backupSizes(hostId).map((b) => [b.short_id, b]))
+          : new Map();
         store.replaceSnapshots(
           hostId,
-          snapshots.map((s) => ({
-            id: s.id,
-            short_id: s.short_id,
-            time: utc(s.time),
-            hostname: s.hostname,
-            paths: s.paths,
-            tags: s.tags ?? [],
-            size_bytes: s.size_bytes ?? null,
-            file_count: s.file_count ?? null,
-          })),
+          snapshots.map((s) => {
+            const job = s.size_bytes === undefined ? fromJobs.get(s.short_id) : undefined;
+            return {
+              id: s.id,
+              short_id: s.short_id,
+              time: utc(s.time),
+              hostname: s.hostname,
+              paths: s.paths,
+              tags: s.tags ?? [],
+              size_bytes: s.size_bytes ?? job?.size_bytes ?? null,
+              file_count: s.file_count ?? job?.file_count ?? null,
+            };
+          }),
         );
         events.publish({ type: "snapshots.updated", host_id: hostId, count: snapshots.length });
         break;

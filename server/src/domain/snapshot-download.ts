@@ -1,7 +1,7 @@
 import type { DownloadBeginPayload, RequestError } from "../../../protocol/index.ts";
 import type { AgentRequests, LiveAnswer } from "./agent-link.ts";
-import { DomainError } from "./errors.ts";
 import type { Deadline } from "./deadlines.ts";
+import { DomainError } from "./errors.ts";
 
 /**
  * Chunks the agent may send ahead of the client: at most 8 × 512 KiB = 4 MiB held by the server per

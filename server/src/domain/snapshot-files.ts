@@ -2,12 +2,12 @@ import type { DiffChange, DiffStats, FileEntry, RequestError } from "../../../pr
 import { MAX_DIFF_CHANGES, MAX_FILES_PER_PAGE, SNAPSHOT_ID } from "../../../protocol/index.ts";
 import type { AgentRequests } from "./agent-link.ts";
 import { audit } from "./audit.ts";
+import { createDeadlines } from "./deadlines.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { CONTROL } from "./names.ts";
 import { requireAdmin } from "./permissions.ts";
 import { expandForHost } from "./repository-url.ts";
-import { createDeadlines } from "./deadlines.ts";
 import { DOWNLOAD_WINDOW, type DownloadHead, receiveDownload } from "./snapshot-download.ts";
 import { newId } from "./tokens.ts";
 import type { Host } from "./types.ts";

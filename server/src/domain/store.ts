@@ -280,6 +280,11 @@ export interface JobsStore {
   failSucceededJob(id: string, f: { error: string; failure_reason: string }): boolean;
   lastJobOfKind(host_id: string, kind: string): Job | null;
   lastSuccessfulBackupAt: (host_id: string) => string | null;
+  /**
+   * What the host's succeeded backups said they saved (restic's summary in their stats), by the
+   * snapshot's short id: the size of a snapshot that restic < 0.17 does not keep in the snapshot.
+   */
+  backupSizes: (host_id: string) => Array<{ short_id: string; size_bytes: number; file_count: number | null }>;
   jobCounts: () => {
     kind: string;
     status: string;

@@ -165,3 +165,25 @@ describe("logins cannot be used to lock anyone out", () => {
     expect(await addresses(proxied)).toEqual([ATTACKER, "2001:db8::5", ADMIN_DESK, "203.0.113.50"]);
   });
 });
+
+describe("GET /session", () => {
+  test("401 when not logged in; 200 {user: null} for the UI's probe (?optional=1); the session when logged in", async () => {
+    const { app } = await memoryApp();
+    expect((await app.request("/api/v1/session", {}, peer(ADMIN_DESK))).status).toBe(401);
+    const probe = await app.request("/api/v1/session?optional=1", {}, peer(ADMIN_DESK));
+    expect([probe.status, await probe.json()]).toEqual([200, { user: null, csrf_token: null }]);
+    const res = await app.request(
+      "/api/v1/session",
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ username: "admin", password: "admin-password" }),
+      },
+      peer(ADMIN_DESK),
+    );
+    const cookie = (res.headers.get("Set-Cookie") ?? "").split(";")[0] ?? "";
+    const me = await app.request("/api/v1/session?optional=1", { headers: { Cookie: cookie } }, peer(ADMIN_DESK));
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { user: { username: string } }).user.username).toBe("admin");
+  }, 60_000);
+});

@@ -29,6 +29,9 @@ export function sessionRoutes(domain: Domain, clientAddress: (c: Context) => str
     .get("/", (c) => {
       const cookie = getCookie(c, SESSION_COOKIE);
       const s = cookie ? domain.auth.session(cookie) : null;
+      // ?optional=1 is the web UI's probe at page load: "not logged in" is then an answer, not
+      // an error (a 401 would be logged in the browser's console on every visit to the login page).
+      if (!s && c.req.query("optional") === "1") return c.json({ user: null, csrf_token: null });
       if (!s) throw new DomainError("unauthorized", "not logged in");
       return c.json({ user: s.actor, csrf_token: s.csrf_token });
     })

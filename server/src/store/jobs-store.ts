@@ -258,6 +258,17 @@ export function jobsStore(db: Database): JobsStore {
           "SELECT max(finished_at) AS at FROM jobs WHERE host_id = ? AND kind = 'backup' AND status = 'succeeded'",
         )
         .get(host_id)?.at ?? null,
+    backupSizes: (host_id: string) =>
+      db
+        .query<{ short_id: string; size_bytes: number; file_count: number | null }, [string]>(
+          `SELECT substr(json_extract(stats, '$.snapshot_id'), 1, 8) AS short_id,
+                  CAST(json_extract(stats, '$.total_bytes_processed') AS INTEGER) AS size_bytes,
+                  CAST(json_extract(stats, '$.total_files_processed') AS INTEGER) AS file_count
+           FROM jobs WHERE host_id = ? AND kind = 'backup' AND status = 'succeeded' AND json_valid(stats)
+             AND json_type(stats, '$.snapshot_id') = 'text'
+             AND json_type(stats, '$.total_bytes_processed') IN ('integer', 'real')`,
+        )
+        .all(host_id),
     jobCounts: () =>
       db
         .query<{ kind: string; status: string; n: number }, []>(

@@ -142,9 +142,13 @@ async function start() {
     void route();
   });
   try {
-    me = await api<Me>("/session");
-    setCsrf(me.csrf_token);
-    connectEvents();
+    // ?optional=1: not logged in is {user: null}, not a 401 in the console on every visit.
+    const probe = await api<Me | { user: null }>("/session?optional=1");
+    me = probe.user ? (probe as Me) : null;
+    if (me) {
+      setCsrf(me.csrf_token);
+      connectEvents();
+    }
   } catch {
     me = null;
   }

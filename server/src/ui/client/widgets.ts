@@ -1,6 +1,6 @@
 import { ApiFailure } from "./api.ts";
 import { h } from "./dom.ts";
-import { absolute, age } from "./format.ts";
+import { absolute, age, bytes, plural } from "./format.ts";
 
 /** A relative age whose absolute time shows on hover (and to screen readers via <time>). */
 export function ago(iso: string | null | undefined) {
@@ -69,4 +69,23 @@ export function drillFact(x: {
     " ",
     ago(x.last_drill_at),
   );
+}
+
+/**
+ * A snapshot's size and file count. restic before 0.17 stores no summary in a snapshot, so the
+ * size is known only from the backup job that made it: a snapshot made elsewhere (another client,
+ * or before this fleet) has none, and says why on hover.
+ */
+export function snapshotSize(s: { size_bytes: number | null; file_count: number | null }) {
+  if (s.size_bytes === null)
+    return h(
+      "span",
+      {
+        class: "muted",
+        title:
+          "Not recorded: restic before 0.17 keeps no size in a snapshot, and no backup job of this fleet made this one.",
+      },
+      "n/a",
+    );
+  return s.file_count === null ? bytes(s.size_bytes) : `${bytes(s.size_bytes)} · ${plural(s.file_count, "file")}`;
 }

@@ -2,9 +2,10 @@ import { api } from "../api.ts";
 import type { Ctx } from "../context.ts";
 import { clear, h } from "../dom.ts";
 import { onEvent } from "../events.ts";
+import { plural } from "../format.ts";
 import type { Alert, List } from "../types.ts";
 import { ago } from "../widgets.ts";
-import { conditionText, plural } from "./alert-common.ts";
+import { conditionText } from "./alert-common.ts";
 
 /**
  * 60 s: alerts that come from time alone (stale, offline) change on the server's sweep, which

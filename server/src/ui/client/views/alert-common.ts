@@ -45,6 +45,3 @@ export function muteScope(m: Mute, hostName: (id: string) => string) {
   if (m.host_id !== null) return h("a", { href: `#/hosts/${m.host_id}` }, hostName(m.host_id));
   return labelTags(m.selector?.labels ?? {}) ?? h("span", { class: "muted" }, "every host");
 }
-
-/** "1 alert" / "3 alerts". */
-export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

@@ -1,4 +1,5 @@
 import { h } from "../dom.ts";
+import { plural } from "../format.ts";
 import type { Host } from "../types.ts";
 import { badge } from "../widgets.ts";
 
@@ -41,7 +42,7 @@ export function groupSection(key: string, group: HostGroup, index: number, table
       "h2",
       { id },
       group.value === null ? `${key}: (none)` : `${key}=${group.value}`,
-      h("span", { class: "muted group-count" }, ` · ${n} ${n === 1 ? "host" : "hosts"}`),
+      h("span", { class: "muted group-count" }, ` · ${plural(n, "host")}`),
     ),
     h(
       "p",

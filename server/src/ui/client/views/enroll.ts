@@ -1,7 +1,7 @@
 import { ApiFailure, api } from "../api.ts";
 import type { View } from "../context.ts";
 import { clear, field, h, showFormError } from "../dom.ts";
-import { absolute } from "../format.ts";
+import { absolute, plural } from "../format.ts";
 import { labelTags, parseLabelText } from "../labels.ts";
 import type { EnrollmentToken } from "../types.ts";
 import { renderEnrollmentTokens } from "./tokens.ts";
@@ -81,7 +81,7 @@ export const enrollView: View = async (root, ctx) => {
       showFormError(form, { message: "" });
       labels.removeAttribute("aria-invalid");
       void renderEnrollmentTokens(list).then(() => list.append(tokensLink()));
-      const info = await api<{ tls_fingerprint: string | null }>("/server-info");
+      const info = await api<{ tls_fingerprint: string | null; agent_deb: string | null }>("/server-info");
       const server = location.origin;
       // The agent pins the certificate this page was served with: nobody in between can replace it.
       const fp = info.tls_fingerprint;
@@ -95,7 +95,7 @@ export const enrollView: View = async (root, ctx) => {
           h(
             "p",
             {},
-            `Good for ${t.uses_left} host(s) until `,
+            `Good for ${plural(t.uses_left, "host")} until `,
             h("time", { datetime: t.expires_at }, absolute(t.expires_at)),
             ". It is shown only now.",
           ),
@@ -114,7 +114,7 @@ export const enrollView: View = async (root, ctx) => {
               : null,
           snippet(
             "Debian / Ubuntu (.deb)",
-            `sudo apt-get install ./restic-fleet-agent_<version>_amd64.deb\nsudo restic-fleet-agent enroll --server ${server} --token ${t.token}${pin}\nsudo systemctl enable --now restic-fleet-agent`,
+            `sudo apt-get install ./${info.agent_deb ?? "restic-fleet-agent_<version>_amd64.deb"}\nsudo restic-fleet-agent enroll --server ${server} --token ${t.token}${pin}\nsudo systemctl enable --now restic-fleet-agent`,
           ),
           snippet(
             "Any Linux (single executable)",

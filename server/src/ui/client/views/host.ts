@@ -3,10 +3,10 @@ import { repoChart } from "../chart.ts";
 import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { type LiveEvent, onEvent } from "../events.ts";
-import { bytes, interval } from "../format.ts";
+import { interval } from "../format.ts";
 import { runChart } from "../run-chart.ts";
 import type { Host, List, Policy, RepoStats, Repository, Schedule, Snapshot } from "../types.ts";
-import { ago, badge, drillFact, emptyState, errorBox, failureText } from "../widgets.ts";
+import { ago, badge, drillFact, emptyState, errorBox, failureText, snapshotSize } from "../widgets.ts";
 import { alertBanner } from "./alert-banner.ts";
 import { renderHostConfig } from "./host-config.ts";
 import { renderHostLabels } from "./host-labels.ts";
@@ -307,12 +307,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
               h("td", { "data-label": "ID" }, h("code", {}, s.short_id)),
               h("td", { "data-label": "Paths" }, s.paths.join(", ")),
               h("td", { "data-label": "Tags" }, s.tags.join(", ") || "–"),
-              h(
-                "td",
-                { "data-label": "Size" },
-                bytes(s.size_bytes),
-                s.file_count !== null ? ` · ${s.file_count} files` : "",
-              ),
+              h("td", { "data-label": "Size" }, snapshotSize(s)),
               h(
                 "td",
                 { class: "actions" },

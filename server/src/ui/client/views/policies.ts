@@ -1,6 +1,7 @@
 import { api } from "../api.ts";
 import type { View } from "../context.ts";
 import { h } from "../dom.ts";
+import { plural } from "../format.ts";
 import { labelTags } from "../labels.ts";
 import type { List, Policy, Repository } from "../types.ts";
 import { emptyState } from "../widgets.ts";
@@ -86,11 +87,7 @@ export const policiesView: View = async (root, ctx) => {
               "td",
               { "data-label": "Conflicts" },
               p.conflicts.length > 0
-                ? h(
-                    "span",
-                    { class: "badge badge-failed" },
-                    `⚠ ${p.conflicts.length} host${p.conflicts.length === 1 ? "" : "s"} in conflict`,
-                  )
+                ? h("span", { class: "badge badge-failed" }, `⚠ ${plural(p.conflicts.length, "host")} in conflict`)
                 : "–",
             ),
           ),

@@ -1,6 +1,7 @@
 import { ApiFailure, api } from "../api.ts";
 import type { View } from "../context.ts";
 import { append, clear, field, h, showFormError } from "../dom.ts";
+import { plural } from "../format.ts";
 import { labelTags } from "../labels.ts";
 import type { Host, List, Policy, Repository } from "../types.ts";
 import { badge, errorBox } from "../widgets.ts";
@@ -25,7 +26,7 @@ function conflictBanner(p: Policy) {
     h(
       "p",
       {},
-      h("strong", {}, `Repository conflict on ${p.conflicts.length} host${p.conflicts.length === 1 ? "" : "s"}. `),
+      h("strong", {}, `Repository conflict on ${plural(p.conflicts.length, "host")}. `),
       "Policies of the same priority give them different repositories, so nothing is pushed to these hosts " +
         "until it is resolved: change a priority, a repository or a selector.",
     ),
@@ -130,7 +131,7 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
         const names = found.slice(0, PREVIEW_NAMES).map((x) => x.name);
         const more = found.length - names.length;
         matchLine.textContent =
-          `${Object.keys(labels).length === 0 ? "Every host: " : ""}matches ${found.length} host${found.length === 1 ? "" : "s"}` +
+          `${Object.keys(labels).length === 0 ? "Every host: " : ""}matches ${plural(found.length, "host")}` +
           (names.length ? `: ${names.join(", ")}${more > 0 ? ` and ${more} more` : ""}` : "");
       } catch (err) {
         if (ask !== asked) return;
@@ -324,7 +325,7 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
                     onclick: async () => {
                       if (
                         !confirm(
-                          `Delete the policy ${p.name}? Its ${p.matched_hosts} host(s) lose its schedules` +
+                          `Delete the policy ${p.name}? Its ${plural(p.matched_hosts, "host")} lose its schedules` +
                             (p.repository_id ? " and, unless another policy gives one, its repository." : "."),
                         )
                       )
@@ -390,7 +391,7 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
         ? h(
             "p",
             { class: "facts" },
-            `${syncText(p)} · ${p.schedules.length} schedule${p.schedules.length === 1 ? "" : "s"} · `,
+            `${syncText(p)} · ${plural(p.schedules.length, "schedule")} · `,
             p.enabled ? "enabled" : "disabled",
           )
         : null,
