@@ -290,6 +290,8 @@ const pages = (): Visit[] => [
   { name: "host-stale", hash: `#/hosts/${ids.app}`, ready: (p) => heading(p, "Repository health") },
   { name: "host-offline", hash: `#/hosts/${ids.old}`, ready: (p) => heading(p, "Repository health") },
   { name: "job", hash: `#/jobs/${ids.job}`, ready: (p) => p.locator(".log li").first().waitFor() },
+  { name: "jobs", hash: "#/jobs", ready: (p) => p.locator("tr[data-job]").first().waitFor() },
+  { name: "tokens", hash: "#/tokens", ready: (p) => p.locator("tr[data-token]").first().waitFor() },
   { name: "alerts", hash: "#/alerts", ready: (p) => p.locator("tr[data-alert]").first().waitFor() },
   { name: "policies", hash: "#/policies", ready: (p) => p.locator("tr[data-policy]").first().waitFor() },
   { name: "policy", hash: `#/policies/${ids.policy}`, ready: (p) => p.locator(".preview li").first().waitFor() },
@@ -355,13 +357,15 @@ for (const { label, viewport } of sizes) {
 /** The chart's labels: what they say and the smallest font size among them, in CSS px. */
 const chartLabels = (p: Page) =>
   p.evaluate(() => {
-    const all = [...document.querySelectorAll<HTMLElement>(".chart-box .chart-x span, .chart-box .chart-y")];
+    // The repository chart's box, not the runs chart further down the host page.
+    const box = "section[aria-labelledby=chart-h] .chart-box";
+    const all = [...document.querySelectorAll<HTMLElement>(`${box} .chart-x span, ${box} .chart-y`)];
     return {
-      x: [...document.querySelectorAll(".chart-box .chart-x span")].map((e) => e.textContent ?? ""),
+      x: [...document.querySelectorAll(`${box} .chart-x span`)].map((e) => e.textContent ?? ""),
       minPx: Math.min(...all.map((e) => Number.parseFloat(getComputedStyle(e).fontSize))),
       minHeight: Math.min(...all.map((e) => e.getBoundingClientRect().height)),
       dots: [...document.querySelectorAll(".chart .dots-size")].map((d) => d.getAttribute("d") ?? ""),
-      caption: document.querySelector(".chart-box figcaption")?.textContent ?? "",
+      caption: document.querySelector(`${box} figcaption`)?.textContent ?? "",
     };
   });
 
@@ -389,7 +393,7 @@ test(
     expect(await oldest.textContent()).toBe("n/a");
     expect(await oldest.getAttribute("title")).toContain("restic before 0.17");
     expect(await p.locator('tr[data-snapshot="00000002"] td[data-label="Size"]').textContent()).toBe(
-      "1.4 GiB · 120001 files",
+      "1.4 GiB · 120,001 files",
     );
 
     // Two reports 2 h apart: times.

@@ -264,7 +264,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
     clear(jobsBox);
     const width = (jobsBox.clientWidth || document.documentElement.clientWidth) - 34;
     append(jobsBox, [
-      h("div", { class: "card-head" }, h("h2", { id: "jobs-h", style: "margin: 0" }, "Runs"), runKind),
+      h("div", { class: "card-head" }, h("h2", { id: "jobs-h" }, "Runs"), runKind),
       runs.items.length ? runChart(runs.items, width) : null,
       jobTable(runs.items, {
         host: false,
