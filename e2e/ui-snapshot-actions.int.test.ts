@@ -9,9 +9,9 @@ import { launchChromium, login, overflows } from "./ui-session.ts";
 // Snapshot actions in the web UI, in headless Chromium against the real server, two compiled
 // agents (web-a and web-b on one shared repository) and the real restic: compare two of web-a's
 // snapshots (summary, marks, filter), edit one's tags (its id changes and the row follows), and
-// forget one (the row disappears). Screenshots at 1366 and 390 px go to RF_SHOTS (or /tmp/shots/snapactions).
+// forget one (the row disappears). Screenshots at 1366 and 390 px go to test-artifacts/ui/snapactions-*.png.
 
-const SHOTS = process.env.RF_SHOTS ?? "/tmp/shots/snapactions";
+const SHOTS = join(import.meta.dir, "..", "test-artifacts", "ui");
 let fleet: Fleet;
 let work: string;
 let data: string;
@@ -28,13 +28,13 @@ let newer: { id: string; short_id: string };
  */
 async function shots(name: string, part: string) {
   await page.setViewportSize({ width: 1366, height: 900 });
-  await page.screenshot({ path: join(SHOTS, `${name}-1366.png`), fullPage: true });
+  await page.screenshot({ path: join(SHOTS, `snapactions-${name}-1366.png`), fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: join(SHOTS, `${name}-390.png`), fullPage: true });
+  await page.screenshot({ path: join(SHOTS, `snapactions-${name}-390.png`), fullPage: true });
   await page
     .locator(part)
     .first()
-    .screenshot({ path: join(SHOTS, `${name}-390-part.png`) });
+    .screenshot({ path: join(SHOTS, `snapactions-${name}-390-part.png`) });
   expect(await overflows(page)).toBe(false);
   await page.setViewportSize({ width: 1366, height: 900 });
 }
