@@ -120,13 +120,15 @@ export function enrollmentTokenCommand(
       domain.auth.revokeEnrollmentToken(null, id);
       console.error(`enrollment token ${id} revoked: it enrolls no more hosts`);
     } else {
-      console.log(["ID", "LABELS", "USES_LEFT", "EXPIRES_AT", "CREATED_BY", "CREATED_AT", "REVOKED_AT"].join("\t"));
+      console.log(["ID", "LABELS", "USES_LEFT", "EXPIRES_AT", "CREATED_BY", "CREATED_AT", "REVOKED_AT", "USES"].join("\t"));
       let cursor: string | undefined;
       do {
         const page = domain.auth.listEnrollmentTokens(null, { limit: 500, cursor });
         for (const t of page.items) {
           const row = [t.id, formatLabels(t.labels) || "-", t.uses_left, t.expires_at, t.created_by ?? "cli"];
-          console.log([...row, t.created_at, t.revoked_at ?? "-"].join("\t"));
+          // USES (how many it could enroll when made) came last, so scripts reading columns by place
+          // keep working; "-" for tokens made before it was kept.
+          console.log([...row, t.created_at, t.revoked_at ?? "-", t.uses ?? "-"].join("\t"));
         }
         cursor = page.next_cursor ?? undefined;
       } while (cursor);
