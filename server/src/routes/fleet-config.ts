@@ -128,7 +128,9 @@ export function fleetConfigRoutes(domain: Domain) {
         throw new DomainError("invalid", "format: must be json or yaml", "format");
       }
       if (format === "yaml" || (format === undefined && isYaml(c.req.header("accept")))) {
-        return c.body(Bun.YAML.stringify(doc, null, 2), 200, { "Content-Type": "application/yaml; charset=utf-8" });
+        return c.body(`${Bun.YAML.stringify(doc, null, 2)}\n`, 200, {
+          "Content-Type": "application/yaml; charset=utf-8",
+        });
       }
       return c.json(doc);
     })
