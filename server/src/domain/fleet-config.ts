@@ -4,7 +4,7 @@ import type { AlertConfig } from "./alert-config.ts";
 import { audit } from "./audit.ts";
 import { type ChannelConfig, SECRET_FIELDS } from "./channels.ts";
 import type { Actor, DomainContext } from "./deps.ts";
-import { DomainError, within } from "./errors.ts";
+import { DomainError } from "./errors.ts";
 import {
   type ChannelDoc,
   channelDoc,
@@ -46,6 +46,26 @@ const isRef = (x: unknown): x is SecretRef =>
   x !== null &&
   Object.keys(x).length === 1 &&
   typeof (x as { env?: unknown }).env === "string";
+
+/**
+ * A domain error from one object of the document, named by its full path: `schedules.0:
+ * cron_expr: …` from the policy's own check becomes `policies.1.schedules.0.cron_expr: …`.
+ */
+function within<T>(prefix: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    const path = err.path ? `${prefix}.${err.path}` : prefix;
+    let message = err.message;
+    for (;;) {
+      const head = /^([\w.-]+): /.exec(message)?.[1];
+      if (!head || !err.path || !(err.path === head || err.path.startsWith(`${head}.`))) break;
+      message = message.slice(head.length + 2);
+    }
+    throw new DomainError(err.code, `${path}: ${message}`, path);
+  }
+}
 
 /** Thrown inside a savepoint to undo a write that changed nothing, or the whole dry run. */
 class Undo extends Error {}

@@ -212,6 +212,8 @@ test("a bad document changes nothing: the first problem is named by its path", a
     const { error } = JSON.parse(res.text);
     expect(error.path, path).toBe(path);
     expect(error.message, path).toMatch(message);
+    expect(error.message.startsWith(`${path}: `), error.message).toBe(true);
+    expect(error.message, "the path once, in full").not.toMatch(/^[\w.]+: [\w.]+: /);
   }
   const yaml = await put("version: 1\nrepositories: [\n");
   expect(yaml.status).toBe(400);
@@ -307,4 +309,22 @@ test("a rename is a delete and a create; deleting a template repository warns ab
   ]);
   expect(diff.warnings).toHaveLength(1);
   expect(diff.warnings[0]).toMatch(/repository "staging": deleting it deletes the 1 password\(s\) generated/);
+});
+
+test("the complete example of docs/fleet-config.md applies, and its export applies with an empty diff", async () => {
+  const page = await Bun.file(`${import.meta.dir}/../../../docs/fleet-config.md`).text();
+  const example = page
+    .split("```yaml\n")
+    .find((block) => block.startsWith("# fleet.yaml"))
+    ?.split("```")[0];
+  expect(example).toBeDefined();
+  for (const name of ["PROD_RESTIC_PASSWORD", "PROD_AWS_SECRET_ACCESS_KEY", "ONCALL_WEBHOOK_SECRET"]) {
+    process.env[`RF_SECRET_${name}`] = `example-${name.toLowerCase()}`;
+  }
+  const res = await put(example as string);
+  expect(res.text).toContain('"created"');
+  expect(res.status).toBe(200);
+  expect(JSON.parse(res.text).created).toHaveLength(8);
+  const diff = JSON.parse((await put(JSON.stringify(await exported()), { dry: true, yaml: false })).text);
+  expect(diff).toMatchObject({ created: [], changed: [], deleted: [] });
 });
