@@ -254,7 +254,19 @@ test("secrets: read from the environment, never answered; left out they stay, ro
   expect(diff.changed).toEqual([{ type: "repository", name: "prod", fields: ["password"] }]);
   expect(JSON.parse((await put(FLEET, { dry: true })).text).changed).toEqual([]); // same value: no change
 
+  // A secret the channel's own check refuses: the error names the field, never the value.
+  process.env.RF_SECRET_TEST_BAD_SLACK = "ftp://not-a-webhook/secret-9f8e7d";
+  const badSlack = await put(
+    FLEET.replace(
+      "alert_rules:\n",
+      "  - name: chat\n    kind: slack\n    config: {webhook_url: {env: RF_SECRET_TEST_BAD_SLACK}}\nalert_rules:\n",
+    ),
+  );
+  expect(badSlack.status).toBe(400);
+  expect(JSON.parse(badSlack.text).error.path).toBe("notification_channels.1.config.webhook_url");
+
   const everything = [
+    badSlack.text,
     dry.text,
     applied.text,
     JSON.stringify(diff),
@@ -267,6 +279,7 @@ test("secrets: read from the environment, never answered; left out they stay, ro
   expect(everything).not.toContain(PROD_PASSWORD);
   expect(everything).not.toContain(WEBHOOK_SECRET);
   expect(everything).not.toContain("prod-pw-rotated");
+  expect(everything).not.toContain("secret-9f8e7d");
 });
 
 test("a viewer may export but not apply; no token is a 401", async () => {
