@@ -1,12 +1,9 @@
-import { isSecretEnv } from "../../../protocol/index.ts";
-import { DEFAULT_OFFLINE_AFTER_S } from "./alert-conditions.ts";
 import type { AlertConfig } from "./alert-config.ts";
 import { audit } from "./audit.ts";
-import { type ChannelConfig, SECRET_FIELDS } from "./channels.ts";
+import type { ChannelConfig } from "./channels.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
 import {
-  type ChannelDoc,
   channelDoc,
   DOCUMENT_VERSION,
   diffOf,
@@ -15,60 +12,18 @@ import {
   nameKey,
   OBJECT_TYPES,
   type ObjectType,
-  type PolicyDoc,
   policyDoc,
-  type RepositoryDoc,
-  type RuleDoc,
   repositoryDoc,
   ruleDoc,
   SECTION,
-  type SecretField,
-  type SecretRef,
   same,
   sortDocument,
 } from "./fleet-document.ts";
-import { withoutUserinfo } from "./host-view.ts";
+import { invalid, secretReader, Undo, within } from "./fleet-refs.ts";
+import { objectWriters } from "./fleet-writes.ts";
 import { requireAdmin } from "./permissions.ts";
 import type { Policies } from "./policies.ts";
 import type { Repositories } from "./repositories.ts";
-
-/**
- * Only these variables may be read: a document must not be able to pull the server's own
- * credentials (its cloud keys, RF_ADMIN_PASSWORD) into a setting an admin can read back through
- * an agent or a webhook of their choosing.
- */
-export const SECRET_ENV_PREFIX = "RF_SECRET_";
-const ENV_NAME = /^RF_SECRET_[A-Z0-9_]{1,100}$/;
-
-const invalid = (path: string, message: string) => new DomainError("invalid", `${path}: ${message}`, path);
-const isRef = (x: unknown): x is SecretRef =>
-  typeof x === "object" &&
-  x !== null &&
-  Object.keys(x).length === 1 &&
-  typeof (x as { env?: unknown }).env === "string";
-
-/**
- * A domain error from one object of the document, named by its full path: `schedules.0:
- * cron_expr: …` from the policy's own check becomes `policies.1.schedules.0.cron_expr: …`.
- */
-function within<T>(prefix: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (!(err instanceof DomainError)) throw err;
-    const path = err.path ? `${prefix}.${err.path}` : prefix;
-    let message = err.message;
-    for (;;) {
-      const head = /^([\w.-]+): /.exec(message)?.[1];
-      if (!head || !err.path || !(err.path === head || err.path.startsWith(`${head}.`))) break;
-      message = message.slice(head.length + 2);
-    }
-    throw new DomainError(err.code, `${path}: ${message}`, path);
-  }
-}
-
-/** Thrown inside a savepoint to undo a write that changed nothing, or the whole dry run. */
-class Undo extends Error {}
 
 export interface FleetConfigParts {
   repositories: Repositories;
@@ -87,7 +42,7 @@ export interface FleetConfigParts {
 export function createFleetConfig(deps: DomainContext, parts: FleetConfigParts) {
   const { store, tx, secrets } = deps;
   const { repositories, policies, alertConfig } = parts;
-  const environment = parts.environment ?? process.env;
+  const resolve = secretReader(parts.environment ?? process.env);
 
   const openChannel = (c: { config_enc: string }) => JSON.parse(secrets.open(c.config_enc)) as ChannelConfig;
 
@@ -101,26 +56,6 @@ export function createFleetConfig(deps: DomainContext, parts: FleetConfigParts) 
       notification_channels: store.listChannels().map((c) => channelDoc(c, openChannel(c))),
       alert_rules: store.listRules().map((r) => ruleDoc(r, (id) => channelName.get(id) ?? id)),
     });
-  }
-
-  /** The value of a reference, or a 400 naming the variable (never a value). */
-  function resolve(ref: SecretRef, path: string): string {
-    if (!ENV_NAME.test(ref.env)) {
-      throw invalid(
-        `${path}.env`,
-        `must be the name of a variable starting with ${SECRET_ENV_PREFIX} (A-Z, 0-9 and _ only), e.g. ` +
-          `${SECRET_ENV_PREFIX}PROD_PASSWORD; the server reads no other`,
-      );
-    }
-    const value = environment[ref.env];
-    if (value === undefined || value === "") {
-      throw invalid(
-        `${path}.env`,
-        `${ref.env} is not set in the server's environment: set it where the server runs ` +
-          "(/etc/restic-fleet-server/server.env for the .deb) and restart the server",
-      );
-    }
-    return value;
   }
 
   /** Names listed twice in a section, and references by name to objects the document lacks. */
@@ -209,17 +144,18 @@ export function createFleetConfig(deps: DomainContext, parts: FleetConfigParts) 
         if (!policiesWanted.has(nameKey(p.name))) removal("policy", p.name, () => policies.remove(actor, p.id));
       }
 
+      const write = objectWriters({ deps, repositories, policies, alertConfig, actor, resolve, noteSecret, step });
       doc.repositories.forEach((r, i) => {
-        applyRepository(actor, r, `repositories.${i}`);
+        write.repository(r, `repositories.${i}`);
       });
       doc.notification_channels.forEach((c, i) => {
-        applyChannel(actor, c, `notification_channels.${i}`);
+        write.channel(c, `notification_channels.${i}`);
       });
       doc.policies.forEach((p, i) => {
-        applyPolicy(actor, p, `policies.${i}`);
+        write.policy(p, `policies.${i}`);
       });
       doc.alert_rules.forEach((r, i) => {
-        applyRule(actor, r, `alert_rules.${i}`);
+        write.rule(r, `alert_rules.${i}`);
       });
 
       const channelsWanted = wanted(doc.notification_channels);
@@ -251,186 +187,6 @@ export function createFleetConfig(deps: DomainContext, parts: FleetConfigParts) 
       }
       return diff;
     };
-
-    function applyRepository(actor: Actor, r: RepositoryDoc, prefix: string): void {
-      const old = store.repositoryByName(r.name.trim());
-      const oldSecretEnv: Record<string, string> = old?.secret_env_enc
-        ? (JSON.parse(secrets.open(old.secret_env_enc)) as Record<string, string>)
-        : {};
-      let changedSecret = false;
-      /** The patch value of a secret: undefined keeps it, "" removes it. */
-      const secret = (given: SecretField, current: string | null, field: string): string | undefined => {
-        if (given === undefined) return undefined;
-        if (given === null) {
-          if (current === null) return undefined;
-          changedSecret = true;
-          if (old) noteSecret("repository", r.name, field);
-          return "";
-        }
-        const value = resolve(given, `${prefix}.${field}`);
-        if (value === current) return undefined;
-        changedSecret = true;
-        if (old) noteSecret("repository", r.name, field);
-        return value;
-      };
-      const open = (enc: string | null | undefined) => (enc ? secrets.open(enc) : null);
-      const password = secret(r.password, open(old?.password_enc), "password");
-      const credential = secret(r.credential, open(old?.credential_enc), "credential");
-      const env: Record<string, string> = {};
-      for (const [name, value] of Object.entries(r.env ?? {})) {
-        const path = `env.${name}`;
-        if (isSecretEnv(name)) {
-          if (typeof value === "string") {
-            throw invalid(
-              `${prefix}.${path}`,
-              `is a secret: give it as {"env": "${SECRET_ENV_PREFIX}…"}, not its value`,
-            );
-          }
-          const v = secret(value, oldSecretEnv[name] ?? null, path);
-          if (v !== undefined) env[name] = v;
-        } else {
-          if (isRef(value)) throw invalid(`${prefix}.${path}`, "is not a secret: give its value");
-          env[name] = value ?? "";
-        }
-      }
-      // Plain variables the document leaves out go; secret ones stay (the document cannot show them).
-      for (const name of Object.keys(old?.env ?? {})) if (!(name in (r.env ?? {}))) env[name] = "";
-
-      if (!old) {
-        within(prefix, () => {
-          const created = repositories.create(actor, {
-            name: r.name,
-            url: r.url,
-            username: r.username ?? undefined,
-            password,
-            credential,
-            auto_init: r.auto_init ?? false,
-            env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== "")),
-          });
-          return created;
-        });
-        return;
-      }
-      step(
-        prefix,
-        () =>
-          repositories.update(actor, old.id, {
-            name: r.name,
-            // The export shows a URL's userinfo as ***: given back so, the stored one is kept.
-            url: r.url === withoutUserinfo(old.url) ? undefined : r.url,
-            username: r.username ?? "",
-            password,
-            credential,
-            auto_init: r.auto_init ?? false,
-            env,
-          }),
-        () => {
-          const now = store.repositoryById(old.id);
-          return now ? repositoryDoc(now) : null;
-        },
-        changedSecret,
-      );
-    }
-
-    function applyChannel(actor: Actor, c: ChannelDoc, prefix: string): void {
-      const old = store.channelByName(c.name.trim());
-      const oldConfig = old ? (openChannel(old) as unknown as Record<string, unknown>) : null;
-      const secretFields = (SECRET_FIELDS as Record<string, string[] | undefined>)[c.kind] ?? [];
-      const config: Record<string, unknown> = {};
-      let changedSecret = false;
-      for (const [field, value] of Object.entries(c.config)) {
-        const path = `${prefix}.config.${field}`;
-        if (!secretFields.includes(field)) {
-          if (isRef(value)) throw invalid(path, "is not a secret: give its value");
-          config[field] = value;
-        } else if (typeof value === "string") {
-          throw invalid(path, `is a secret: give it as {"env": "${SECRET_ENV_PREFIX}…"}, not its value`);
-        } else if (value === null) {
-          // Removed: a required one is refused by the channel's own check.
-        } else if (isRef(value)) {
-          config[field] = resolve(value, path);
-        } else {
-          throw invalid(path, `is a secret: give it as {"env": "${SECRET_ENV_PREFIX}…"}`);
-        }
-      }
-      const sameKind = old !== null && old.kind === c.kind;
-      if (sameKind && oldConfig) {
-        for (const field of secretFields) {
-          // Left out: the stored secret is kept.
-          if (!(field in c.config) && oldConfig[field] !== undefined) config[field] = oldConfig[field];
-          if (config[field] !== oldConfig[field]) {
-            changedSecret = true;
-            noteSecret("notification_channel", c.name, `config.${field}`);
-          }
-        }
-      }
-      if (!old) {
-        within(prefix, () => alertConfig.channels.create(actor, { name: c.name, kind: c.kind, config }));
-        return;
-      }
-      step(
-        prefix,
-        () => alertConfig.channels.update(actor, old.id, { name: c.name, kind: c.kind, config }),
-        () => {
-          const now = store.channelById(old.id);
-          return now ? channelDoc(now, openChannel(now)) : null;
-        },
-        changedSecret,
-      );
-    }
-
-    function applyPolicy(actor: Actor, p: PolicyDoc, prefix: string): void {
-      const repository_id =
-        p.repository == null ? null : (store.repositoryByName(p.repository.trim())?.id ?? p.repository);
-      const input = {
-        name: p.name,
-        selector: p.selector ?? {},
-        repository_id,
-        priority: p.priority ?? 0,
-        enabled: p.enabled ?? true,
-        schedules: p.schedules ?? [],
-      };
-      const old = store.policyByName(p.name.trim());
-      if (!old) {
-        within(prefix, () => policies.create(actor, input));
-        return;
-      }
-      step(
-        prefix,
-        () => policies.update(actor, old.id, input),
-        () => {
-          const now = store.policyById(old.id);
-          return now ? policyDoc(now, (id) => store.repositoryById(id)?.name ?? id) : null;
-        },
-        false,
-      );
-    }
-
-    function applyRule(actor: Actor, r: RuleDoc, prefix: string): void {
-      const input = {
-        name: r.name,
-        selector: r.selector ?? {},
-        conditions: r.conditions,
-        channel_ids: r.channels.map((name) => store.channelByName(name.trim())?.id ?? name),
-        offline_after: r.offline_after ?? DEFAULT_OFFLINE_AFTER_S,
-        repeat_after: r.repeat_after ?? null,
-        enabled: r.enabled ?? true,
-      };
-      const old = store.ruleByName(r.name.trim());
-      if (!old) {
-        within(prefix, () => alertConfig.rules.create(actor, input));
-        return;
-      }
-      step(
-        prefix,
-        () => alertConfig.rules.update(actor, old.id, input),
-        () => {
-          const now = store.ruleById(old.id);
-          return now ? ruleDoc(now, (id) => store.channelById(id)?.name ?? id) : null;
-        },
-        false,
-      );
-    }
 
     let result: FleetDiff | null = null;
     try {
