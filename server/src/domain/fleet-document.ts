@@ -224,5 +224,10 @@ export function diffOf(
     }
     for (const [key, o] of old) if (!now.has(key)) diff.deleted.push({ type, name: o.name });
   }
+  const order = (a: { type: ObjectType; name: string }, b: { type: ObjectType; name: string }) =>
+    OBJECT_TYPES.indexOf(a.type) - OBJECT_TYPES.indexOf(b.type) || nameKey(a.name).localeCompare(nameKey(b.name));
+  diff.created.sort(order);
+  diff.changed.sort(order);
+  diff.deleted.sort(order);
   return diff;
 }

@@ -341,3 +341,86 @@ test("the complete example of docs/fleet-config.md applies, and its export appli
   const diff = JSON.parse((await put(JSON.stringify(await exported()), { dry: true, yaml: false })).text);
   expect(diff).toMatchObject({ created: [], changed: [], deleted: [] });
 });
+
+test("made through the API: the export hides a URL's userinfo and secret variables, and applies back unchanged", async () => {
+  const made = await t.json("/api/v1/repositories", {
+    method: "POST",
+    body: {
+      name: "rest",
+      url: "rest:https://backup:rest-pw-61c0@rest.example.com/fleet",
+      password: "repo-pw-0b9a",
+      env: { RESTIC_REST_PASSWORD: "rest-env-pw-77d1" },
+    },
+  });
+  expect(made.status).toBe(201);
+  const s3 = await t.json("/api/v1/repositories", {
+    method: "POST",
+    body: {
+      name: "s3",
+      url: "s3:https://s3.example.com/bucket",
+      password: "s3-pw-5e21",
+      env: {
+        AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+        AWS_SECRET_ACCESS_KEY: "aws-secret-4c3b",
+        AWS_DEFAULT_REGION: "eu-west-1",
+      },
+    },
+  });
+  expect(s3.status).toBe(201);
+  const doc = await exported();
+  expect(doc.repositories).toEqual([
+    { name: "rest", url: "rest:https://***@rest.example.com/fleet", auto_init: false },
+    {
+      name: "s3",
+      url: "s3:https://s3.example.com/bucket",
+      auto_init: false,
+      env: { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_DEFAULT_REGION: "eu-west-1" },
+    },
+  ]);
+  const text = JSON.stringify(doc);
+  for (const secret of ["rest-pw-61c0", "repo-pw-0b9a", "rest-env-pw-77d1", "aws-secret-4c3b"]) {
+    expect(text).not.toContain(secret);
+  }
+  expect(JSON.parse((await put(text, { yaml: false })).text)).toMatchObject({ changed: [], created: [], deleted: [] });
+  const keys = await t.json(`/api/v1/repositories/${made.body.id}/keys`);
+  expect(keys.body).toMatchObject({
+    url: "rest:https://backup:rest-pw-61c0@rest.example.com/fleet",
+    password: "repo-pw-0b9a",
+    env: { RESTIC_REST_PASSWORD: "rest-env-pw-77d1" },
+  });
+
+  // A plain variable left out goes; a secret one given as a value is refused, by reference it is set.
+  process.env.RF_SECRET_TEST_AWS = "aws-secret-rotated-9d8c";
+  doc.repositories[1].env = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "inline" };
+  const inline = await put(JSON.stringify(doc), { yaml: false });
+  expect(JSON.parse(inline.text).error.path).toBe("repositories.1.env.AWS_SECRET_ACCESS_KEY");
+  doc.repositories[1].env.AWS_SECRET_ACCESS_KEY = { env: "RF_SECRET_TEST_AWS" };
+  const diff = JSON.parse((await put(JSON.stringify(doc), { yaml: false })).text);
+  expect(diff.changed).toEqual([
+    { type: "repository", name: "s3", fields: ["env.AWS_DEFAULT_REGION", "env.AWS_SECRET_ACCESS_KEY"] },
+  ]);
+  const s3keys = await t.json(`/api/v1/repositories/${s3.body.id}/keys`);
+  expect(s3keys.body.env).toEqual({
+    AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "aws-secret-rotated-9d8c",
+  });
+});
+
+test("a document that would put a host into a policy conflict is refused (409) and changes nothing", async () => {
+  expect((await put(FLEET)).status).toBe(200);
+  const tok = await t.json("/api/v1/enrollment-tokens", { method: "POST", body: { uses: 1, labels: { env: "prod" } } });
+  await t.json("/api/v1/agent/enroll", {
+    method: "POST",
+    body: { token: tok.body.token, hostname: "db-01" },
+    token: null,
+  });
+  const before = await exported();
+  const doc = structuredClone(before);
+  doc.policies.push({ name: "prod-extra", selector: { labels: { env: "prod" } }, repository: "staging", priority: 10 });
+  const res = await put(JSON.stringify(doc), { yaml: false });
+  expect(res.status).toBe(409);
+  const { error } = JSON.parse(res.text);
+  expect(error.path).toBe("policies.2.priority");
+  expect(error.message).toContain("db-01");
+  expect(await exported()).toEqual(before);
+});
