@@ -175,4 +175,8 @@ test("clear errors: the server down, a bad token, a missing token or file", asyn
   expect(missing.code).toBe(2);
   expect((await run(["config", "apply", join(dir, "nope.yaml")])).stderr).toContain("no file");
   expect((await run(["config", "frobnicate"])).code).toBe(2);
+  const help = await run(["config", "--help"]);
+  expect(help.code).toBe(0);
+  expect(help.stdout).toContain("RF_TOKEN");
+  expect(help.stdout).toContain("an object it\nleaves out is deleted");
 });
