@@ -234,13 +234,24 @@ test("secrets: read from the environment, never answered; left out they stay, ro
   await agent.hello(8, { hostname: "db-01", resticHost: "db-01" });
 
   // A dry run sends nothing to the host; the apply sends it the password from the environment.
+  const sets = agent.of("schedule.set").length;
   const dry = await put(FLEET, { dry: true });
   expect(dry.status).toBe(200);
+  // Everything sent before the answer to a frame sent now has arrived: a signal, not a sleep.
+  const errors = agent.of("error").length;
+  agent.sendRaw("{}");
+  await agent.until(() => agent.of("error").length > errors, "the error answer");
   expect(agent.of("config.update").some((m) => m.payload.repo_password)).toBe(false);
+  expect(agent.of("schedule.set")).toHaveLength(sets);
   const applied = await put(FLEET);
   expect(applied.status).toBe(200);
   const update = await agent.until(() => agent.of("config.update").find((m) => m.payload.repo_password));
   expect(update.payload.repo_password).toBe(PROD_PASSWORD);
+  // And, after the commit, its schedules from the policy the document made.
+  const set = await agent.until(() =>
+    agent.of("schedule.set").find((m) => m.payload.schedules.some((e) => e.cron_expr === "0 2 * * *")),
+  );
+  expect(set.payload.schedules.map((e) => e.kind).sort()).toEqual(["backup", "forget"]);
 
   // Left out of the document (as the export leaves it out), the secret stays.
   const doc = await exported();
