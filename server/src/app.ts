@@ -12,6 +12,7 @@ import type { Counters } from "./metrics.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { eventRoutes } from "./routes/events.ts";
+import { fleetConfigRoutes } from "./routes/fleet-config.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -69,6 +70,7 @@ export function createApp(parts: AppParts) {
   api.route("/hosts", hostRoutes(domain));
   api.route("/repositories", repositoryRoutes(domain));
   api.route("/policies", policyRoutes(domain));
+  api.route("/fleet-config", fleetConfigRoutes(domain));
   api.route("/", alertRoutes(domain));
   api.route("/events", eventRoutes(domain));
   api.route("/", scheduleRoutes(domain));

@@ -1,6 +1,7 @@
 // restic-fleet-server entry point; the compiled executable runs this same code.
 import { apiTokenCommand, enrollmentTokenCommand, userCommand } from "./cli/admin.ts";
 import { parseCommandLine } from "./cli/command-line.ts";
+import { configCommand } from "./cli/config.ts";
 import { HELP, MAIN_HELP } from "./cli/help.ts";
 import { COMMAND_OPTIONS, OPTIONS } from "./cli/options.ts";
 import { serveCommand } from "./cli/serve.ts";
@@ -46,6 +47,9 @@ async function main(argv: string[]): Promise<number> {
       if (rest[0] !== "rotate")
         throw new UsageError("usage: restic-fleet-server tls rotate [--switch] [--data-dir DIR]");
       await tlsRotateCommand(dataDir, { switch: !!values.switch, names: values["tls-name"] ?? [] });
+      return 0;
+    case "config":
+      await configCommand(rest, values);
       return 0;
     case "enrollment-token":
       enrollmentTokenCommand(rest, values, dataDir);

@@ -12,11 +12,15 @@ Usage:
   restic-fleet-server enrollment-token create [--uses N] [--expires 24h] [--label KEY=VALUE]... [--data-dir DIR]
   restic-fleet-server enrollment-token list [--data-dir DIR]
   restic-fleet-server enrollment-token revoke ID [--data-dir DIR]
+  restic-fleet-server config export [FILE] --server URL [--token T]
+  restic-fleet-server config diff FILE --server URL [--token T]
+  restic-fleet-server config apply FILE --server URL [--token T]
   restic-fleet-server version
 
 Run any command with --help for details. user, api-token and enrollment-token act on the
 database of an existing data directory (one 'serve' has created): on a directory without one they
-refuse and create nothing. They work while the server runs.
+refuse and create nothing. They work while the server runs. config talks to a running server
+over HTTP instead, with an admin's API token (docs/fleet-config.md).
 
 Environment:
   RF_LISTEN          same as --listen (default 127.0.0.1:8080)
@@ -33,6 +37,9 @@ Environment:
   RF_LOG_BYTES_PER_JOB, RF_LOG_BYTES_PER_HOST
                      the log one job, and all of one host's jobs, may store (default 16M and 256M)
   RF_METRICS_TOKEN   when set (32+ characters), GET /metrics needs it as a bearer token
+  RF_SERVER, RF_TOKEN same as --server and --token for 'config' (RF_TOKEN keeps the token out of ps)
+  RF_SECRET_*        secrets a fleet-config document names as {"env": "RF_SECRET_..."}; serve reads
+                     no other variable for it
   RF_ALERT_BATCH_SECONDS
                      alerts firing within this many seconds go to a channel as one message (default 30)
 
@@ -109,4 +116,21 @@ left, expiry, who made it (a user id, or cli), when, and when it was revoked (- 
 the token itself: only its hash is kept.
 
 revoke ID stops the token from enrolling any more hosts; hosts enrolled with it keep working.`,
+  config: `Usage:
+  restic-fleet-server config export [FILE] --server URL [--token T]   the fleet's config, to FILE or stdout
+  restic-fleet-server config diff FILE --server URL [--token T]       what applying FILE would change
+  restic-fleet-server config apply FILE --server URL [--token T]      apply FILE; prints what changed
+
+The repositories, policies, notification channels and alert rules of a running server as one
+document (GET/PUT /api/v1/fleet-config; docs/fleet-config.md). FILE is YAML, or JSON when it
+ends in .json; export to stdout writes YAML. The document is the whole config: an object it
+leaves out is deleted, so run diff first. apply changes all of it or nothing.
+
+Secrets are never exported. In the document they are {env: RF_SECRET_NAME}, read from the
+SERVER's environment (server.env for the .deb), never the client's; one left out is kept.
+
+--server URL (or RF_SERVER), e.g. https://fleet.example.com:8443. The token (an admin's API
+token; a viewer's may export) comes from RF_TOKEN, or --token T, which other users of the
+machine can see in the process list. Exit code 1 when the server cannot be reached or refuses
+(401: the token; 400: the document, naming the field).`,
 };

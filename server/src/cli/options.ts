@@ -18,6 +18,8 @@ export const OPTIONS = {
   "tls-name": { type: "string", multiple: true },
   "allow-insecure-agents": { type: "boolean" },
   switch: { type: "boolean" },
+  server: { type: "string" },
+  token: { type: "string" },
 } as const;
 
 type Option = keyof typeof OPTIONS;
@@ -40,6 +42,7 @@ export const COMMAND_OPTIONS: Record<string, readonly Option[]> = {
   user: ["role", "data-dir"],
   "api-token": ["user", "name", "data-dir"],
   "enrollment-token": ["uses", "expires", "label", "data-dir"],
+  config: ["server", "token"],
   version: [],
   help: [],
 };

@@ -44,23 +44,51 @@ export interface DomainContext extends DomainDeps {
    * operator never sees a change that was not stored.
    */
   tx<T>(fn: () => T): T;
+  /**
+   * Runs fn once the outermost open transaction has committed, or now when none is open; dropped
+   * when the part it was queued in rolls back. Sends to agents go through it, so a change made
+   * inside a larger transaction (fleet-config applies many in one) reaches no host unless all of
+   * it is stored.
+   */
+  afterCommit(fn: () => void): void;
 }
 
 export function domainContext(deps: DomainDeps): DomainContext {
   const { store, events } = deps;
+  let depth = 0;
+  let queued: (() => void)[] = [];
   return {
     ...deps,
     settings: { ...DEFAULT_SETTINGS, ...deps.settings },
     tx<T>(fn: () => T): T {
       const mark = events.hold();
+      const queuedMark = queued.length;
+      depth += 1;
       let committed = false;
       try {
         const result = store.tx(fn);
         committed = true;
         return result;
       } finally {
+        depth -= 1;
+        if (!committed) queued.length = queuedMark;
         events.release(mark, committed);
+        if (depth === 0) {
+          const run = queued;
+          queued = [];
+          for (const f of run) {
+            try {
+              f();
+            } catch (err) {
+              deps.log.error("a send after commit failed", { error: String(err) });
+            }
+          }
+        }
       }
+    },
+    afterCommit(fn: () => void): void {
+      if (depth > 0) queued.push(fn);
+      else fn();
     },
   };
 }

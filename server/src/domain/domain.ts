@@ -5,6 +5,7 @@ import { createAuth } from "./auth.ts";
 import { type DomainDeps, domainContext } from "./deps.ts";
 import type { FleetEvent } from "./events.ts";
 import { createFleet } from "./fleet.ts";
+import { createFleetConfig } from "./fleet-config.ts";
 import { createHostPush } from "./host-push.ts";
 import { createHosts } from "./hosts.ts";
 import { createJobs } from "./jobs.ts";
@@ -29,11 +30,13 @@ export function createDomain(input: DomainDeps) {
   const alerts = createAlerts(deps, hosts);
   const sender = () => input.notifier ?? null;
   watchForAlerts(deps, alerts);
+  const policies = createPolicies(deps, recompute, push, hosts);
+  const alertConfig = createAlertConfig(deps, sender);
   return {
     auth: createAuth(deps, recompute),
     hosts,
     schedules: createSchedules(deps, push),
-    policies: createPolicies(deps, recompute, push, hosts),
+    policies,
     jobs,
     reports: createReports(deps, jobs),
     presence: createPresence(deps),
@@ -43,7 +46,9 @@ export function createDomain(input: DomainDeps) {
     repositoryTest: createRepositoryTest(deps, repositories),
     alerts,
     alertDelivery: createAlertDelivery(deps, sender),
-    alertConfig: createAlertConfig(deps, sender),
+    alertConfig,
+    /** Config as code: the repositories, policies, channels and rules as one document (DESIGN §8.3). */
+    fleetConfig: createFleetConfig(deps, { repositories, policies, alertConfig }),
     /** Browse and download a snapshot's files, asked live of an agent (DESIGN §8.5). */
     snapshotFiles: createSnapshotFiles(deps),
     /** Forget one snapshot, edit its tags (jobs), check a pair to compare (DESIGN §8.5). */

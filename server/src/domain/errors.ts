@@ -22,3 +22,14 @@ export class DomainError extends Error {
 }
 
 export const notFound = (what: string) => new DomainError("not_found", `${what} not found`);
+
+/** A domain error from a check of one list item, its field named under the item (`schedules.2.cron_expr`). */
+export function within<T>(prefix: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    const path = err.path ? `${prefix}.${err.path}` : prefix;
+    throw new DomainError(err.code, `${prefix}: ${err.message}`, path);
+  }
+}

@@ -61,3 +61,31 @@ test("a rolled-back transaction's events never leave; a failed savepoint drops o
   events.publish(ev("later"));
   expect(seen.at(-1)).toBe("later");
 });
+
+test("afterCommit: at once outside a transaction; inside, after the outermost commit; never for a rolled-back part", () => {
+  const { ctx } = setup();
+  const ran: string[] = [];
+  ctx.afterCommit(() => ran.push("now"));
+  expect(ran).toEqual(["now"]);
+  ctx.tx(() => {
+    ctx.afterCommit(() => ran.push("outer"));
+    ctx.tx(() => ctx.afterCommit(() => ran.push("inner")));
+    try {
+      ctx.tx(() => {
+        ctx.afterCommit(() => ran.push("undone"));
+        throw new Error("roll this part back");
+      });
+    } catch {
+      // The savepoint rolled back; the outer transaction goes on.
+    }
+    expect(ran).toEqual(["now"]);
+  });
+  expect(ran).toEqual(["now", "outer", "inner"]);
+  expect(() =>
+    ctx.tx(() => {
+      ctx.afterCommit(() => ran.push("never"));
+      throw new Error("roll it all back");
+    }),
+  ).toThrow();
+  expect(ran).toEqual(["now", "outer", "inner"]);
+});

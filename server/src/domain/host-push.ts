@@ -130,8 +130,11 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
      * up every other request for a second).
      */
     push(plan: SyncPlan): void {
-      const online = plan.hosts.filter((h) => agents.isConnected(h.id));
-      for (let i = 0; i < online.length; i += PUSH_CHUNK) pushChunk(online.slice(i, i + PUSH_CHUNK));
+      // Inside a larger transaction (fleet-config), once all of it has committed.
+      deps.afterCommit(() => {
+        const online = plan.hosts.filter((h) => agents.isConnected(h.id));
+        for (let i = 0; i < online.length; i += PUSH_CHUNK) pushChunk(online.slice(i, i + PUSH_CHUNK));
+      });
     },
   };
 }

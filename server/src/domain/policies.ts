@@ -2,7 +2,7 @@ import { audit } from "./audit.ts";
 import { blankSchedule } from "./blank-rows.ts";
 import { cronPreview } from "./cron.ts";
 import type { Actor, DomainContext } from "./deps.ts";
-import { DomainError, notFound } from "./errors.ts";
+import { DomainError, notFound, within } from "./errors.ts";
 import type { HostPush } from "./host-push.ts";
 import type { Hosts } from "./hosts.ts";
 import { checkName } from "./names.ts";
@@ -42,17 +42,6 @@ function checkPriority(priority: number): number {
     );
   }
   return priority;
-}
-
-/** A domain error from a check of one list item, its field named under the item. */
-function within<T>(prefix: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (!(err instanceof DomainError)) throw err;
-    const path = err.path ? `${prefix}.${err.path}` : prefix;
-    throw new DomainError(err.code, `${prefix}: ${err.message}`, path);
-  }
 }
 
 /** The policy schedules as given, checked by the same rules as a host's own (schedules.ts). */

@@ -78,7 +78,8 @@ export async function startTestServer(
       const token = init.token === undefined ? adminToken : init.token;
       const headers: Record<string, string> = { ...(init.headers ?? {}) };
       if (token) headers.Authorization = `Bearer ${token}`;
-      if (init.body !== undefined) headers["Content-Type"] = "application/json";
+      const typed = Object.keys(headers).some((k) => k.toLowerCase() === "content-type");
+      if (init.body !== undefined && !typed) headers["Content-Type"] = "application/json";
       return fetch(`${server.url}${path}`, {
         method: init.method ?? "GET",
         headers,
