@@ -12,6 +12,7 @@ import { itemsBudget, takePage } from "./pages.ts";
 import { requireAdmin } from "./permissions.ts";
 import { nextReadPart, readPartTaken } from "./read-cycles.ts";
 import { matches } from "./selector.ts";
+import { mergeTick } from "./tick-merge.ts";
 import { newId } from "./tokens.ts";
 import type { ActorKind, ApiJobCommand, ApiRestoreSpec, Job, JobCommand, JobState, Schedule } from "./types.ts";
 
@@ -21,7 +22,8 @@ export const ACCEPT_TIMEOUT_MS = 60_000;
 export const MAX_DISPATCH_ATTEMPTS = 2;
 
 export type FireResult =
-  | { ok: true; job: Job; created: boolean }
+  /** `skipped`: the tick was merged into `job`, its schedule's pending run (tick-merge.ts). */
+  | { ok: true; job: Job; created: boolean; skipped: boolean }
   | { ok: false; code: "not_found" | "conflict"; message: string };
 
 /** A run-now body as the API validated it: a command, or a schedule's (then its kind must match). */
@@ -237,13 +239,20 @@ export function createJobs(deps: DomainContext) {
       const problem = tickProblem(s.cron_expr, zone, new Date(p.scheduled_at), clock.now());
       if (problem) return { ok: false, code: "conflict", message: `schedule ${s.id}: ${problem}` };
       const scheduled_at = new Date(p.scheduled_at).toISOString();
-      const { job, created } = tx(() =>
-        scheduleJob(hostId, s, { kind: "schedule", id: s.id }, { scheduled_id: s.id, scheduled_at }),
-      );
-      // A repeated fire re-sends command.run only while the agent has not accepted the job.
-      if (job.status === "queued" && !job.accepted_at) dispatch(job);
+      const { job, created, skipped, counted } = tx(() => {
+        // At most one pending run per schedule: a tick behind a queued or running one is merged.
+        const seen = mergeTick(store, { schedule_id: s.id, host_id: hostId, scheduled_at }, now());
+        if (seen?.merged) return { job: seen.job, created: false, skipped: true, counted: seen.counted };
+        if (seen) return { job: seen.job, created: false, skipped: false, counted: false };
+        const made = scheduleJob(hostId, s, { kind: "schedule", id: s.id }, { scheduled_id: s.id, scheduled_at });
+        return { ...made, skipped: false, counted: false };
+      });
+      // A repeated fire re-sends command.run only while the agent has not accepted the job; a
+      // merged tick never does (the run it joined is its own tick's, delivered by that tick).
+      if (!skipped && job.status === "queued" && !job.accepted_at) dispatch(job);
       if (created) changed(job);
-      return { ok: true, job, created };
+      if (counted) events.publish({ type: "schedule.skipped", schedule_id: s.id, host_id: hostId, job_id: job.id });
+      return { ok: true, job, created, skipped };
     },
 
     runNow(actor: Actor, hostId: string, input: RunNowInput): Job {
