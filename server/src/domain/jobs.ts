@@ -153,6 +153,38 @@ export function createJobs(deps: DomainContext) {
     return inserted;
   }
 
+  /**
+   * Every check a run-now makes for one host (the host, its agent's protocol, the schedule, the
+   * spec's values, a restore's source), whichever door asked: a single run-now or a bulk one
+   * (bulk-run.ts). Throws the first problem; otherwise returns how to make the job, to be called
+   * inside the caller's transaction (a rolling check takes its part only with its job).
+   */
+  function planRun(actor: Actor, hostId: string, input: RunNowInput): () => Job {
+    const host = store.hostById(hostId);
+    if (!host) throw notFound(`host ${hostId}`);
+    const tooOld = commandProblem(input, host);
+    if (tooOld) throw new DomainError("conflict", tooOld, "kind");
+    const user = { kind: "user", id: actor.user_id } as const;
+    if (input.schedule_id) {
+      const s = store.scheduleById(input.schedule_id);
+      if (!s || s.host_id !== hostId)
+        throw new DomainError("not_found", `schedule ${input.schedule_id} not found on this host`, "schedule_id");
+      if (s.kind !== input.kind) throw new DomainError("invalid", `schedule ${s.id} is a ${s.kind} schedule`, "kind");
+      // A run of a schedule is one of its runs: a rolling check takes its next part.
+      return () => scheduleJob(hostId, s, user, {}).job;
+    }
+    checkJobSpec(input);
+    const body = fromApi(hostId, input);
+    return () => store.insertJob(newJob(hostId, user, body)).job;
+  }
+
+  /** After the commit that stored it: the job is announced and sent if its host is connected. */
+  function launch(job: Job): Job {
+    changed(job);
+    dispatch(job);
+    return store.jobById(job.id) as Job;
+  }
+
   function fail(job: Job, error: string) {
     if (store.finishJob(job.id, { status: "failed", exit_code: null, finished_at: now(), error })) changed(job);
   }
@@ -257,33 +289,17 @@ export function createJobs(deps: DomainContext) {
 
     runNow(actor: Actor, hostId: string, input: RunNowInput): Job {
       requireAdmin(actor, "running a job");
-      const host = store.hostById(hostId);
-      if (!host) throw notFound(`host ${hostId}`);
-      const tooOld = commandProblem(input, host);
-      if (tooOld) throw new DomainError("conflict", tooOld, "kind");
-      const user = { kind: "user", id: actor.user_id } as const;
-      let made: () => Job;
-      if (input.schedule_id) {
-        const s = store.scheduleById(input.schedule_id);
-        if (!s || s.host_id !== hostId)
-          throw new DomainError("not_found", `schedule ${input.schedule_id} not found on this host`, "schedule_id");
-        if (s.kind !== input.kind) throw new DomainError("invalid", `schedule ${s.id} is a ${s.kind} schedule`, "kind");
-        // A run of a schedule is one of its runs: a rolling check takes its next part.
-        made = () => scheduleJob(hostId, s, user, {}).job;
-      } else {
-        checkJobSpec(input);
-        const body = fromApi(hostId, input);
-        made = () => store.insertJob(newJob(hostId, user, body)).job;
-      }
+      const make = planRun(actor, hostId, input);
       const job = tx(() => {
-        const j = made();
+        const j = make();
         audit(deps, actor, "job.run", j.id, runDetail(hostId, input, j));
         return j;
       });
-      changed(job);
-      dispatch(job);
-      return store.jobById(job.id) as Job;
+      return launch(job);
     },
+
+    planRun,
+    launch,
 
     /** Queued and not yet accepted: cancelled at once. Otherwise the agent is asked to stop it. */
     cancel(actor: Actor, id: string): Job {
