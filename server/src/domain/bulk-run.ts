@@ -90,10 +90,15 @@ export function createBulkRun(deps: DomainContext, jobs: Jobs) {
         }
       }
       if (plans.length === 0) {
-        const why = refused.map((r) => `${r.host_name}: ${r.message}`).join("; ");
+        // The first 10 reasons (a fleet of old agents would otherwise make a message of megabytes).
+        const why = refused
+          .slice(0, 10)
+          .map((r) => `${r.host_name}: ${r.message}`)
+          .join("; ");
+        const more = refused.length > 10 ? `; and ${refused.length - 10} more` : "";
         throw new DomainError(
           "conflict",
-          `none of the ${hosts.length} selected hosts can run this ${input.kind}: ${why}`,
+          `none of the ${hosts.length} selected hosts can run this ${input.kind}: ${why}${more}`,
         );
       }
       const made = tx(() => {

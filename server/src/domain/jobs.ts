@@ -259,7 +259,11 @@ export function createJobs(deps: DomainContext) {
       return { items, next_cursor: more && last ? String(last.seq) : null };
     },
 
-    /** A schedule tick from the host's own agent becomes one job (idempotent per tick). */
+    /**
+     * A schedule tick from the host's own agent becomes one job (idempotent per tick), unless the
+     * schedule's previous run is still queued or running: then it is merged into that run and
+     * recorded as skipped (tick-merge.ts).
+     */
     fire(hostId: string, p: ScheduleFirePayload): FireResult {
       const s = store.scheduleById(p.schedule_id);
       if (!s || s.host_id !== hostId) {
