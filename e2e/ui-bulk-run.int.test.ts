@@ -88,7 +88,7 @@ test("every host with a label: a check on the three web hosts; bad labels and sp
   await panel().getByRole("button", { name: "Run now" }).click();
   await panel()
     .locator('[data-field="selector"] .field-error')
-    .filter({ hasText: "no host matches the selector {role=nope}" })
+    .filter({ hasText: "no host has all the labels {role=nope}" })
     .waitFor();
   await shot(page, "bulk-03-no-match-1366");
 

@@ -26,10 +26,11 @@ export interface BulkRun {
   refused: RefusedHost[];
 }
 
-/** `{env=prod, role=db}`, or "every host" for a selector without labels. */
+/** `{env=prod, role=db}`. */
 function selectorText(selector: Selector): string {
-  const pairs = Object.entries(selector.labels ?? {}).map(([k, v]) => `${k}=${v}`);
-  return pairs.length ? `{${pairs.join(", ")}}` : "{} (every host)";
+  return `{${Object.entries(selector.labels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ")}}`;
 }
 
 /**
@@ -65,9 +66,12 @@ export function createBulkRun(deps: DomainContext, jobs: Jobs) {
     const selector = checkSelector(target.selector ?? {});
     const hosts = store.listHosts().filter((h) => matches(selector, h.labels));
     if (hosts.length === 0) {
+      const labels = Object.keys(selector.labels ?? {}).length > 0;
       throw new DomainError(
         "conflict",
-        `no host matches the selector ${selectorText(selector)}: nothing was run (check the labels on the hosts page)`,
+        labels
+          ? `no host has all the labels ${selectorText(selector)}: nothing was run`
+          : "there are no hosts yet: nothing was run",
         "selector",
       );
     }

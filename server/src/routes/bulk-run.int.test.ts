@@ -102,7 +102,7 @@ test("bad requests: no match (409), both or neither selection, an empty list, ba
   const f = await fleet();
   const none = await bulk({ selector: { labels: { env: "prdo" } }, kind: "check" });
   expect(none.status).toBe(409);
-  expect(none.body.error.message).toContain("no host matches the selector {env=prdo}");
+  expect(none.body.error.message).toContain("no host has all the labels {env=prdo}: nothing was run");
 
   const both = await bulk({ selector: {}, host_ids: [f.web1.host_id], kind: "check" });
   expect(both.status).toBe(400);
