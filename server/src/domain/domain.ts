@@ -2,6 +2,7 @@ import { createAlertConfig } from "./alert-config.ts";
 import { createAlertDelivery } from "./alert-delivery.ts";
 import { createAlerts, watchForAlerts } from "./alerts.ts";
 import { createAuth } from "./auth.ts";
+import { createBulkRun } from "./bulk-run.ts";
 import { type DomainDeps, domainContext } from "./deps.ts";
 import type { FleetEvent } from "./events.ts";
 import { createFleet } from "./fleet.ts";
@@ -38,6 +39,8 @@ export function createDomain(input: DomainDeps) {
     schedules: createSchedules(deps, push),
     policies,
     jobs,
+    /** Bulk run-now: one job per selected host, through the single run-now's checks. */
+    bulkRun: createBulkRun(deps, jobs),
     reports: createReports(deps, jobs),
     presence: createPresence(deps),
     fleet: createFleet(deps, hosts),

@@ -5,7 +5,9 @@ export type FleetEvent =
   | { type: "job.log"; job_id: string; host_id: string; last_seq: number }
   | { type: "host.updated"; host_id: string; online: boolean }
   | { type: "snapshots.updated"; host_id: string; count: number }
-  | { type: "repo_stats.updated"; host_id: string };
+  | { type: "repo_stats.updated"; host_id: string }
+  /** A tick of the schedule was merged into its pending run, `job_id` (domain/tick-merge.ts). */
+  | { type: "schedule.skipped"; schedule_id: string; host_id: string; job_id: string };
 
 export class EventBus {
   #subscribers = new Set<(e: FleetEvent) => void>();

@@ -12,6 +12,7 @@ import { itemsBudget, takePage } from "./pages.ts";
 import { requireAdmin } from "./permissions.ts";
 import { nextReadPart, readPartTaken } from "./read-cycles.ts";
 import { matches } from "./selector.ts";
+import { mergeTick } from "./tick-merge.ts";
 import { newId } from "./tokens.ts";
 import type { ActorKind, ApiJobCommand, ApiRestoreSpec, Job, JobCommand, JobState, Schedule } from "./types.ts";
 
@@ -21,7 +22,8 @@ export const ACCEPT_TIMEOUT_MS = 60_000;
 export const MAX_DISPATCH_ATTEMPTS = 2;
 
 export type FireResult =
-  | { ok: true; job: Job; created: boolean }
+  /** `skipped`: the tick was merged into `job`, its schedule's pending run (tick-merge.ts). */
+  | { ok: true; job: Job; created: boolean; skipped: boolean }
   | { ok: false; code: "not_found" | "conflict"; message: string };
 
 /** A run-now body as the API validated it: a command, or a schedule's (then its kind must match). */
@@ -151,6 +153,38 @@ export function createJobs(deps: DomainContext) {
     return inserted;
   }
 
+  /**
+   * Every check a run-now makes for one host (the host, its agent's protocol, the schedule, the
+   * spec's values, a restore's source), whichever door asked: a single run-now or a bulk one
+   * (bulk-run.ts). Throws the first problem; otherwise returns how to make the job, to be called
+   * inside the caller's transaction (a rolling check takes its part only with its job).
+   */
+  function planRun(actor: Actor, hostId: string, input: RunNowInput): () => Job {
+    const host = store.hostById(hostId);
+    if (!host) throw notFound(`host ${hostId}`);
+    const tooOld = commandProblem(input, host);
+    if (tooOld) throw new DomainError("conflict", tooOld, "kind");
+    const user = { kind: "user", id: actor.user_id } as const;
+    if (input.schedule_id) {
+      const s = store.scheduleById(input.schedule_id);
+      if (!s || s.host_id !== hostId)
+        throw new DomainError("not_found", `schedule ${input.schedule_id} not found on this host`, "schedule_id");
+      if (s.kind !== input.kind) throw new DomainError("invalid", `schedule ${s.id} is a ${s.kind} schedule`, "kind");
+      // A run of a schedule is one of its runs: a rolling check takes its next part.
+      return () => scheduleJob(hostId, s, user, {}).job;
+    }
+    checkJobSpec(input);
+    const body = fromApi(hostId, input);
+    return () => store.insertJob(newJob(hostId, user, body)).job;
+  }
+
+  /** After the commit that stored it: the job is announced and sent if its host is connected. */
+  function launch(job: Job): Job {
+    changed(job);
+    dispatch(job);
+    return store.jobById(job.id) as Job;
+  }
+
   function fail(job: Job, error: string) {
     if (store.finishJob(job.id, { status: "failed", exit_code: null, finished_at: now(), error })) changed(job);
   }
@@ -225,7 +259,11 @@ export function createJobs(deps: DomainContext) {
       return { items, next_cursor: more && last ? String(last.seq) : null };
     },
 
-    /** A schedule tick from the host's own agent becomes one job (idempotent per tick). */
+    /**
+     * A schedule tick from the host's own agent becomes one job (idempotent per tick), unless the
+     * schedule's previous run is still queued or running: then it is merged into that run and
+     * recorded as skipped (tick-merge.ts).
+     */
     fire(hostId: string, p: ScheduleFirePayload): FireResult {
       const s = store.scheduleById(p.schedule_id);
       if (!s || s.host_id !== hostId) {
@@ -237,44 +275,35 @@ export function createJobs(deps: DomainContext) {
       const problem = tickProblem(s.cron_expr, zone, new Date(p.scheduled_at), clock.now());
       if (problem) return { ok: false, code: "conflict", message: `schedule ${s.id}: ${problem}` };
       const scheduled_at = new Date(p.scheduled_at).toISOString();
-      const { job, created } = tx(() =>
-        scheduleJob(hostId, s, { kind: "schedule", id: s.id }, { scheduled_id: s.id, scheduled_at }),
-      );
-      // A repeated fire re-sends command.run only while the agent has not accepted the job.
-      if (job.status === "queued" && !job.accepted_at) dispatch(job);
+      const { job, created, skipped, counted } = tx(() => {
+        // At most one pending run per schedule: a tick behind a queued or running one is merged.
+        const seen = mergeTick(store, { schedule_id: s.id, host_id: hostId, scheduled_at }, now());
+        if (seen?.merged) return { job: seen.job, created: false, skipped: true, counted: seen.counted };
+        if (seen) return { job: seen.job, created: false, skipped: false, counted: false };
+        const made = scheduleJob(hostId, s, { kind: "schedule", id: s.id }, { scheduled_id: s.id, scheduled_at });
+        return { ...made, skipped: false, counted: false };
+      });
+      // A repeated fire re-sends command.run only while the agent has not accepted the job; a
+      // merged tick never does (the run it joined is its own tick's, delivered by that tick).
+      if (!skipped && job.status === "queued" && !job.accepted_at) dispatch(job);
       if (created) changed(job);
-      return { ok: true, job, created };
+      if (counted) events.publish({ type: "schedule.skipped", schedule_id: s.id, host_id: hostId, job_id: job.id });
+      return { ok: true, job, created, skipped };
     },
 
     runNow(actor: Actor, hostId: string, input: RunNowInput): Job {
       requireAdmin(actor, "running a job");
-      const host = store.hostById(hostId);
-      if (!host) throw notFound(`host ${hostId}`);
-      const tooOld = commandProblem(input, host);
-      if (tooOld) throw new DomainError("conflict", tooOld, "kind");
-      const user = { kind: "user", id: actor.user_id } as const;
-      let made: () => Job;
-      if (input.schedule_id) {
-        const s = store.scheduleById(input.schedule_id);
-        if (!s || s.host_id !== hostId)
-          throw new DomainError("not_found", `schedule ${input.schedule_id} not found on this host`, "schedule_id");
-        if (s.kind !== input.kind) throw new DomainError("invalid", `schedule ${s.id} is a ${s.kind} schedule`, "kind");
-        // A run of a schedule is one of its runs: a rolling check takes its next part.
-        made = () => scheduleJob(hostId, s, user, {}).job;
-      } else {
-        checkJobSpec(input);
-        const body = fromApi(hostId, input);
-        made = () => store.insertJob(newJob(hostId, user, body)).job;
-      }
+      const make = planRun(actor, hostId, input);
       const job = tx(() => {
-        const j = made();
+        const j = make();
         audit(deps, actor, "job.run", j.id, runDetail(hostId, input, j));
         return j;
       });
-      changed(job);
-      dispatch(job);
-      return store.jobById(job.id) as Job;
+      return launch(job);
     },
+
+    planRun,
+    launch,
 
     /** Queued and not yet accepted: cancelled at once. Otherwise the agent is asked to stop it. */
     cancel(actor: Actor, id: string): Job {

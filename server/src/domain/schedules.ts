@@ -147,8 +147,18 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
     }
     // The name of the policy it comes from, so a host's page can say so without reading every policy.
     const policy_name = s.policy_id === null ? null : (store.policyById(s.policy_id)?.name ?? null);
+    // The newest ticks merged into a pending run (tick-merge.ts): null while none was.
+    const skipped = store.lastSkippedTicks(s.id);
+    const skipped_ticks = skipped && {
+      job_id: skipped.job_id,
+      count: skipped.count,
+      first_scheduled_at: skipped.first_scheduled_at,
+      last_scheduled_at: skipped.last_scheduled_at,
+      last_skipped_at: skipped.last_skipped_at,
+      last_reason: skipped.last_reason,
+    };
     // A rolling check's place in its cycle (read-cycles.ts); null for every other schedule.
-    return { ...s, policy_name, next_runs, read_cycle: readCycleView(store, s) };
+    return { ...s, policy_name, next_runs, read_cycle: readCycleView(store, s), skipped_ticks };
   };
 
   /** Writes a change and bumps the host's version in one transaction, then pushes the full set. */

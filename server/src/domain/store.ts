@@ -24,6 +24,7 @@ import type {
   RepositoryLastCheck,
   Role,
   Schedule,
+  SkippedTicks,
   StoredSnapshot,
   User,
 } from "./types.ts";
@@ -279,6 +280,10 @@ export interface JobsStore {
    */
   failSucceededJob(id: string, f: { error: string; failure_reason: string }): boolean;
   lastJobOfKind(host_id: string, kind: string): Job | null;
+  /** The job a schedule tick made, if any (the key of UNIQUE (scheduled_id, scheduled_at)). */
+  jobOfTick(scheduled_id: string, scheduled_at: string): Job | null;
+  /** The newest of the schedule's tick jobs on this host that is still queued or running. */
+  pendingTickJob(scheduled_id: string, host_id: string): Job | null;
   lastSuccessfulBackupAt: (host_id: string) => string | null;
   /**
    * What the host's succeeded backups said they saved (restic's summary in their stats), by the
@@ -389,6 +394,16 @@ export interface ReadCyclesStore {
   deleteReadCycle: (schedule_id: string) => void;
 }
 
+/** Ticks merged into a pending run of their schedule (migration 20, domain/tick-merge.ts). */
+export interface SkippedTicksStore {
+  /** The merge whose range of ticks holds `scheduled_at`: that tick was merged already. */
+  skipOfTick(schedule_id: string, scheduled_at: string): SkippedTicks | null;
+  /** Counts one more tick merged into the job (a first one makes its row). */
+  addSkippedTick(t: { job_id: string; schedule_id: string; scheduled_at: string; at: string; reason: string }): void;
+  /** The schedule's newest merge (by its last tick), for its view. */
+  lastSkippedTicks(schedule_id: string): SkippedTicks | null;
+}
+
 /** One schedule of a policy, as stored: what each matching host gets a copy of. */
 export interface PolicyScheduleRow {
   id: string;
@@ -464,6 +479,7 @@ export interface Store
     RepositoriesStore,
     PoliciesStore,
     ReadCyclesStore,
+    SkippedTicksStore,
     AlertsStore {
   /**
    * Runs fn in one transaction; a nested call runs in a savepoint inside the outer one, so its

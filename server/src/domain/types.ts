@@ -136,6 +136,21 @@ export interface ReadCycle {
   parts_done: number;
 }
 
+/**
+ * The ticks of a schedule merged into one of its runs because they came while that run was still
+ * queued or running (at most one pending run per schedule): how many, their range, and the last
+ * one's reason ("previous run job_… still running").
+ */
+export interface SkippedTicks {
+  job_id: string;
+  schedule_id: string;
+  count: number;
+  first_scheduled_at: string;
+  last_scheduled_at: string;
+  last_skipped_at: string;
+  last_reason: string;
+}
+
 export interface Schedule {
   id: string;
   host_id: string;

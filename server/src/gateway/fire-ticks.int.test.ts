@@ -92,6 +92,14 @@ test("the latest missed run (the agent's catch-up) and each run as it falls make
   const caughtUp = await h.fire("2026-11-30T20:30:00Z");
   expect(caughtUp.error).toBeNull();
   expect(caughtUp.job).toMatchObject({ actor_kind: "schedule", scheduled_at: "2026-11-30T20:30:00.000Z" });
+  // It runs and ends (a tick behind a run still pending is merged into it: tick-merge.int.test.ts).
+  const finished = h.agent.send("job.finished", {
+    job_id: caughtUp.job.id,
+    status: "succeeded",
+    exit_code: 0,
+    finished_at: "2026-12-01T12:05:00Z",
+  });
+  await h.agent.acked(finished);
   // Today's run, arriving 9 min late (a slow connection, or the host's clock behind).
   t.clock.advance(8.5 * 3_600_000 + 9 * 60_000);
   const onTime = await h.fire("2026-12-01T20:30:00Z");

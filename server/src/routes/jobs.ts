@@ -5,6 +5,7 @@ import type { Domain } from "../domain/domain.ts";
 import { parseLabelPairs } from "../domain/labels.ts";
 import { rollingParts, rollingRunNowProblem } from "../domain/read-cycles.ts";
 import type { AppEnv } from "../http/auth.ts";
+import { LabelMap } from "../http/label-map.ts";
 import { jsonBody, query } from "../http/validate.ts";
 
 /**
@@ -32,6 +33,19 @@ const NotRolling = v.rawCheck<unknown>(({ dataset, addIssue }) => {
   });
 });
 const RunNowBody = v.pipe(v.unknown(), NotRolling, RunNow);
+
+/**
+ * Bulk run-now (POST /jobs): the same per-kind command, for the hosts a selector (DESIGN §8.2)
+ * matches or the hosts picked by id. Which of the two, and every rule, is the domain's.
+ */
+const BulkRunNow = strictSpecByKind(
+  {
+    selector: v.optional(v.strictObject({ labels: v.optional(LabelMap) })),
+    host_ids: v.optional(v.pipe(v.array(Id), v.maxLength(10_000))),
+  },
+  ApiRestoreSpec,
+);
+const BulkRunNowBody = v.pipe(v.unknown(), NotRolling, BulkRunNow);
 
 /**
  * `since`/`until`: an RFC 3339 time (or a date, read as UTC midnight), normalised to the stored
@@ -68,6 +82,10 @@ export function jobRoutes(domain: Domain) {
     .post("/hosts/:id/jobs", async (c) => {
       const body = await jsonBody(c, RunNowBody);
       return c.json(domain.jobs.runNow(c.get("actor"), c.req.param("id"), body), 201);
+    })
+    .post("/jobs", async (c) => {
+      const { selector, host_ids, ...command } = await jsonBody(c, BulkRunNowBody);
+      return c.json(domain.bulkRun.run(c.get("actor"), { selector, host_ids }, command), 201);
     })
     .get("/jobs", (c) => {
       const q = query(c, ListQuery);

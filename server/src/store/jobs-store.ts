@@ -252,6 +252,23 @@ export function jobsStore(db: Database): JobsStore {
         .get(host_id, kind);
       return r ? toJob(r) : null;
     },
+    jobOfTick(scheduled_id: string, scheduled_at: string): Job | null {
+      const r = db
+        .query<Row, [string, string]>("SELECT * FROM jobs WHERE scheduled_id = ? AND scheduled_at = ?")
+        .get(scheduled_id, scheduled_at);
+      return r ? toJob(r) : null;
+    },
+    // One seek in the partial index jobs_pending_by_schedule (migration 20).
+    pendingTickJob(scheduled_id: string, host_id: string): Job | null {
+      const r = db
+        .query<Row, [string, string]>(
+          `SELECT * FROM jobs INDEXED BY jobs_pending_by_schedule
+           WHERE scheduled_id = ? AND host_id = ? AND ${NOT_TERMINAL}
+           ORDER BY created_at DESC, id DESC LIMIT 1`,
+        )
+        .get(scheduled_id, host_id);
+      return r ? toJob(r) : null;
+    },
     lastSuccessfulBackupAt: (host_id: string) =>
       db
         .query<{ at: string | null }, [string]>(

@@ -639,4 +639,29 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX jobs_by_status;
   CREATE INDEX jobs_by_status_time ON jobs(status, created_at DESC, id DESC);
   `,
+  // 19: another branch's (issue 18); a comment here only so that this branch's migration is 20.
+  // The lead's merge puts that branch's migration in this place.
+  `
+  SELECT 1;
+  `,
+  // 20 (2026-12-02): at most one pending run per schedule (issue 18, item 7). A tick that comes
+  // while the previous run of its schedule is still queued or running makes no job: it is merged
+  // into that run, and counted here, one row per run that absorbed ticks (so a */2 s schedule
+  // behind a 10 min backup writes one row, not 300). The range [first, last] of merged ticks makes
+  // a re-sent skipped fire a duplicate, as the jobs' UNIQUE (scheduled_id, scheduled_at) does for a
+  // fire that made a job. The partial index finds a schedule's pending run in one seek, however
+  // many finished runs the schedule has (a */2 s schedule makes 43,200 a day).
+  `
+  CREATE TABLE skipped_ticks (
+    job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+    schedule_id TEXT NOT NULL REFERENCES schedules(id) ON DELETE CASCADE,
+    count INTEGER NOT NULL CHECK (count > 0),
+    first_scheduled_at TEXT NOT NULL,
+    last_scheduled_at TEXT NOT NULL,
+    last_skipped_at TEXT NOT NULL,
+    last_reason TEXT NOT NULL
+  );
+  CREATE INDEX skipped_ticks_by_schedule ON skipped_ticks(schedule_id, last_scheduled_at DESC);
+  CREATE INDEX jobs_pending_by_schedule ON jobs(scheduled_id, host_id) WHERE status IN ('queued', 'running');
+  `,
 ];

@@ -1204,6 +1204,61 @@ export function storeContract(
       });
     });
 
+    describe("ticks and skipped ticks", () => {
+      const tick = (sec: number) => ({ actor_kind: "schedule" as const, scheduled_id: "s1", scheduled_at: t(sec) });
+
+      test("jobOfTick finds a tick's job; pendingTickJob the newest queued or running one of the schedule on the host", () => {
+        addHost("h1");
+        addHost("h2");
+        addSchedule("s1", "h1");
+        addSchedule("s2", "h1");
+        addJob("a", "h1", { ...tick(0), created_at: t(0) });
+        addJob("b", "h1", { ...tick(2), created_at: t(2) });
+        addJob("other", "h1", { actor_kind: "schedule", scheduled_id: "s2", scheduled_at: t(4), created_at: t(4) });
+        addJob("manual", "h1", { created_at: t(5) });
+        expect(s.jobOfTick("s1", t(2))?.id).toBe("b");
+        expect(s.jobOfTick("s1", t(4))).toBeNull();
+        expect(s.pendingTickJob("s1", "h1")?.id).toBe("b");
+        expect(s.pendingTickJob("s1", "h2")).toBeNull();
+        s.markRunning("a", t(1));
+        finish("b", "succeeded", t(3));
+        expect(s.pendingTickJob("s1", "h1")?.id).toBe("a");
+        finish("a", "cancelled", t(3));
+        expect(s.pendingTickJob("s1", "h1")).toBeNull();
+      });
+
+      test("addSkippedTick counts per job and widens the range; skipOfTick finds a tick inside it; the newest is the schedule's last", () => {
+        addHost("h1");
+        addSchedule("s1", "h1");
+        addJob("a", "h1", tick(0));
+        addJob("b", "h1", tick(10));
+        expect(s.lastSkippedTicks("s1")).toBeNull();
+        const skip = (job_id: string, sec: number, reason: string) =>
+          s.addSkippedTick({ job_id, schedule_id: "s1", scheduled_at: t(sec), at: t(sec + 0.5), reason });
+        skip("a", 4, "previous run a still queued");
+        skip("a", 2, "previous run a still running");
+        skip("a", 6, "previous run a still running");
+        expect(s.lastSkippedTicks("s1")).toEqual({
+          job_id: "a",
+          schedule_id: "s1",
+          count: 3,
+          first_scheduled_at: t(2),
+          last_scheduled_at: t(6),
+          last_skipped_at: t(6.5),
+          last_reason: "previous run a still running",
+        });
+        expect(s.skipOfTick("s1", t(4))?.job_id).toBe("a");
+        expect(s.skipOfTick("s1", t(8))).toBeNull();
+        skip("b", 12, "previous run b still running");
+        expect(s.lastSkippedTicks("s1")?.job_id).toBe("b");
+        expect(s.skipOfTick("s1", t(12))?.count).toBe(1);
+        expect(s.skipOfTick("s1", t(2))?.job_id).toBe("a");
+        // Gone with its schedule.
+        s.deleteSchedule("s1");
+        expect(s.lastSkippedTicks("s1")).toBeNull();
+      });
+    });
+
     describe("agent data", () => {
       test("rememberEnvelope is true the first time a host sends an id, false for a re-send", () => {
         addHost("h1");

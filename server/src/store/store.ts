@@ -12,6 +12,7 @@ import { policiesStore } from "./policies-store.ts";
 import { readCyclesStore } from "./read-cycles-store.ts";
 import { repositoriesStore } from "./repositories-store.ts";
 import { schedulesStore } from "./schedules-store.ts";
+import { skippedTicksStore } from "./skipped-ticks-store.ts";
 import { usersStore } from "./users-store.ts";
 
 /** The server's one persistence module: named methods over prepared statements (domain/store.ts). */
@@ -27,6 +28,7 @@ export function createStore(db: Database): Store {
     ...repositoriesStore(db),
     ...policiesStore(db),
     ...readCyclesStore(db),
+    ...skippedTicksStore(db),
     ...alertsStore(db),
     /** Runs fn in one transaction (BEGIN IMMEDIATE); a nested call runs in a savepoint inside it. */
     tx<T>(fn: () => T): T {

@@ -21,6 +21,7 @@ const TYPES = [
   "host.updated",
   "snapshots.updated",
   "repo_stats.updated",
+  "schedule.skipped",
 ];
 
 export function connectEvents(): void {

@@ -7,6 +7,7 @@ import { labelQuery, labelTags } from "../labels.ts";
 import type { FleetSummary, Host, List } from "../types.ts";
 import { ago, badge, drillFact, emptyState } from "../widgets.ts";
 import { alertBanner } from "./alert-banner.ts";
+import { bulkRunPanel } from "./bulk-run.ts";
 import { groupHosts, groupSection } from "./dashboard-groups.ts";
 
 const HEALTH_ORDER: Record<string, number> = { failed: 0, stale: 1, warning: 2, pending: 3, unscheduled: 4, ok: 5 };
@@ -70,6 +71,29 @@ export const dashboardView: View = async (root, ctx) => {
   );
   const groupBy = h("select", { name: "group", "aria-label": "Group hosts by label" });
   const counters = h("div", { class: "counters", role: "status", "aria-live": "polite" });
+  // Admins tick hosts for "Run now on several hosts"; the ticks outlive the list's re-renders.
+  const ticked = new Set<string>();
+  const bulk = ctx.isAdmin
+    ? bulkRunPanel({
+        selected: () => hosts.filter((x) => ticked.has(x.id)).map((x) => x.id),
+        labelFilter: () => labelFilter.value.trim(),
+        hostName: (id) => hosts.find((x) => x.id === id)?.name ?? id,
+      })
+    : null;
+  const tickBox = (x: Host) =>
+    bulk
+      ? h("input", {
+          type: "checkbox",
+          class: "host-tick",
+          "aria-label": `Select ${x.name}`,
+          checked: ticked.has(x.id),
+          onchange: (e: Event) => {
+            if ((e.target as HTMLInputElement).checked) ticked.add(x.id);
+            else ticked.delete(x.id);
+            bulk.selectionChanged();
+          },
+        })
+      : null;
   const table = h("div", { class: "table-wrap" });
 
   function renderCounters() {
@@ -220,7 +244,7 @@ export const dashboardView: View = async (root, ctx) => {
           h(
             "tr",
             { "data-host": x.id },
-            h("th", { scope: "row" }, h("a", { href: `#/hosts/${x.id}` }, x.name), labelTags(x.labels)),
+            h("th", { scope: "row" }, tickBox(x), h("a", { href: `#/hosts/${x.id}` }, x.name), labelTags(x.labels)),
             h(
               "td",
               { "data-label": "Backup" },
@@ -280,6 +304,7 @@ export const dashboardView: View = async (root, ctx) => {
     counters,
     h("div", { class: "toolbar" }, text, status, labelFilter, groupBy),
     labelError,
+    ...(bulk ? [bulk.panel] : []),
     table,
   );
   renderCounters();
@@ -289,6 +314,7 @@ export const dashboardView: View = async (root, ctx) => {
   let pending: ReturnType<typeof setTimeout> | null = null;
   ctx.onLeave(
     onEvent((e) => {
+      if (e.type === "job.updated" && e.job_id && e.status) bulk?.jobUpdated(e.job_id, e.status);
       if (e.type !== "host.updated" && e.type !== "job.updated" && e.type !== "repo_stats.updated") return;
       if (pending) return;
       // Coalesce bursts (a fleet reconnecting) into one reload.

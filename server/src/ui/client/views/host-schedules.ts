@@ -42,6 +42,37 @@ function whatText(s: Schedule) {
 }
 
 /**
+ * The ticks merged into a run of the schedule that was still queued or running (at most one
+ * pending run per schedule): "3 ticks skipped: previous run still running · last 2 min ago", the
+ * run linked. Nothing while no tick was skipped.
+ */
+function skippedNote(s: Schedule) {
+  const k = s.skipped_ticks;
+  if (!k) return [];
+  const state = /still (queued|running)/.exec(k.last_reason)?.[1] ?? "pending";
+  return [
+    h(
+      "div",
+      { class: "skipped-ticks", title: k.last_reason },
+      `${k.count} tick${k.count === 1 ? "" : "s"} skipped: `,
+      h("a", { href: `#/jobs/${k.job_id}` }, "previous run"),
+      ` still ${state} · last `,
+      ago(k.last_skipped_at),
+    ),
+  ];
+}
+
+/** Brings the skipped-ticks notes of a rendered table up to date, leaving an open form alone. */
+export function updateSkippedTicks(box: HTMLElement, schedules: Schedule[]): void {
+  for (const s of schedules) {
+    const slot = box.querySelector<HTMLElement>(`tr[data-schedule="${CSS.escape(s.id)}"] .skipped-slot`);
+    if (!slot) continue;
+    clear(slot);
+    slot.append(...skippedNote(s));
+  }
+}
+
+/**
  * One line per schedule where they are only listed (the policies page): its kind, when in words
  * (or its cron), and a forget's retention.
  */
@@ -138,7 +169,12 @@ export function renderHostSchedules(
                   ),
               ),
               h("td", { "data-label": "What" }, whatText(s)),
-              h("td", { "data-label": "State" }, s.enabled ? "enabled" : "disabled"),
+              h(
+                "td",
+                { "data-label": "State" },
+                s.enabled ? "enabled" : "disabled",
+                h("div", { class: "skipped-slot" }, skippedNote(s)),
+              ),
               h(
                 "td",
                 { class: "actions" },

@@ -11,7 +11,7 @@ import { alertBanner } from "./alert-banner.ts";
 import { renderHostConfig } from "./host-config.ts";
 import { renderHostLabels } from "./host-labels.ts";
 import { hostPolicyLine } from "./host-policy.ts";
-import { renderHostSchedules } from "./host-schedules.ts";
+import { renderHostSchedules, updateSkippedTicks } from "./host-schedules.ts";
 import { jobPager, jobTable, loadMoreButton } from "./job-list.ts";
 import { hostSyncText } from "./policy-form.ts";
 import { runForm } from "./run-form.ts";
@@ -399,6 +399,10 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
             renderHead();
           }
         }
+      } else if (e.type === "schedule.skipped") {
+        // A tick merged into a pending run: the notes only, so an open schedule form stays open.
+        schedules = await api<List<Schedule>>(`/hosts/${id}/schedules`);
+        updateSkippedTicks(schedBox, schedules.items);
       } else if (e.type === "snapshots.updated") {
         snapshots = await api<List<Snapshot>>(`/hosts/${id}/snapshots`);
         renderSnapshots();
