@@ -639,4 +639,10 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX jobs_by_status;
   CREATE INDEX jobs_by_status_time ON jobs(status, created_at DESC, id DESC);
   `,
+  // 19 (2026-12-02): jitter (issue 18, DESIGN §8.3). A host's schedule keeps its `jitter` ("30m")
+  // like a policy's schedule has since migration 11; a policy's copies carry the policy's. NULL:
+  // none, which every schedule made before has.
+  `
+  ALTER TABLE schedules ADD COLUMN jitter TEXT;
+  `,
 ];
