@@ -2,10 +2,14 @@
 // second at the nightly tick with `jitter: "1h"`, beside the same run without jitter. Through the
 // real server: each simulated agent speaks protocol 9, gets its delay in schedule.set (computed
 // by the server, domain/jitter.ts), and sends schedule.fire for the nominal 02:00 tick at its
-// delay; the server makes the job and sends command.run, which the agent accepts. Without
-// jitter every agent fires in the same instant. The hour of jitter is replayed compressed (full:
-// 60×, one minute; quick: 360× with 500 agents), and command.runs are counted per second of the
-// replayed hour; the row's note also gives the peak as scheduled, from the delays alone.
+// delay; the server makes the job and sends command.run, which the agent accepts.
+// - Without jitter every agent fires in the same instant; command.runs are counted per wall
+//   second as they arrive (the server's own pace sets that peak).
+// - With jitter the hour is replayed compressed (full: 60×, one minute; quick: 360× with 500
+//   agents), so the server takes the fires at 60× their real rate, and each command.run is
+//   counted in the second of the hour its agent's delay put its fire in. That is the real
+//   peak as long as the server answers well within a second even at the compressed rate: the
+//   fire → command.run p99 of the replay is the next row.
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { encode } from "../../protocol/index.ts";
@@ -13,6 +17,7 @@ import { removeDir, tempDir } from "../lib/cleanup.ts";
 import type { BenchContext, Benchmark } from "../lib/context.ts";
 import { seedHosts } from "../lib/seed.ts";
 import { apiClient, dbPath, initDataDir, startFleetServer } from "../lib/servers.ts";
+import { summarize } from "../lib/stats.ts";
 
 const BENCH = "10 jitter";
 const CRON = "0 2 * * *";
@@ -25,6 +30,8 @@ interface Agent {
   delay: number;
   /** performance.now() of each command.run, with its job id. */
   runs: { at: number; job: string }[];
+  /** performance.now() of the last schedule.fire sent. */
+  firedAt: number;
   sets: number;
 }
 
@@ -63,7 +70,7 @@ function connect(url: string, token: string, agents: Agent[]): Promise<Agent> {
     const ws = new WebSocket(`${url.replace(/^http/, "ws")}/api/v1/agent/ws`, {
       headers: { Authorization: `Bearer ${token}` },
     } as never);
-    const a: Agent = { ws, scheduleId: null, delay: 0, runs: [], sets: 0 };
+    const a: Agent = { ws, scheduleId: null, delay: 0, runs: [], sets: 0, firedAt: 0 };
     ws.addEventListener("open", () =>
       ws.send(
         encode("hello", {
@@ -142,8 +149,10 @@ export const jitter: Benchmark = {
           for (const a of agents) a.ws.send(encode("heartbeat", { sent_at: new Date().toISOString() }));
         }, 20_000);
         const tick = nominalTick(Date.now());
-        const fire = (a: Agent) =>
+        const fire = (a: Agent) => {
+          a.firedAt = performance.now();
           a.ws.send(encode("schedule.fire", { schedule_id: a.scheduleId as string, scheduled_at: tick }));
+        };
 
         // Without jitter: every agent fires in the same instant.
         ctx.log(`no jitter: ${n} fires of ${tick} at once`);
@@ -177,10 +186,13 @@ export const jitter: Benchmark = {
           (3600 * 1000) / speedup + 120_000,
           "command.run with jitter",
         );
-        // Each command.run at the second of the replayed hour it came in.
-        const spread = agents.map((a) => Math.floor((((a.runs[1] as { at: number }).at - t1) * speedup) / 1000));
-        const spreadPeak = peak(spread);
-        const scheduledPeak = peak(delays);
+        const replayed = summarize(agents.map((a) => (a.runs[1] as { at: number }).at - a.firedAt));
+        // Each command.run in the second of the replayed hour its arrival fell in, for the note:
+        // at 60× a stall of the server's (a commit, a GC) bunches a second of the replay's fires.
+        const compressedPeak = peak(
+          agents.map((a) => Math.floor((((a.runs[1] as { at: number }).at - t1) * speedup) / 1000)),
+        );
+        const jitterPeak = peak(delays);
 
         const jobs = plainJobs + scheduleJobs(dataDir);
         const runs = agents.reduce((s, a) => s + new Set(a.runs.map((r) => r.job)).size, 0);
@@ -188,10 +200,16 @@ export const jitter: Benchmark = {
         ctx.add(BENCH, {
           name: `peak command.run per second at the tick, jitter 1h (${load})`,
           unit: "count",
-          value: spreadPeak,
+          value: jitterPeak,
           baseline: burstPeak,
           baselineName: "no jitter",
-          note: `as scheduled from the delays the server sent: peak ${scheduledPeak} per second; the ${n.toLocaleString("en-US")} fires without jitter were all answered within ${Math.round(burstMs)} ms`,
+          note: `without jitter the server answered all ${n.toLocaleString("en-US")} fires within ${Math.round(burstMs)} ms; counted by arrival in the ${speedup}× replay (where a server stall bunches fires), the jittered peak is ${compressedPeak} per replayed second`,
+        });
+        ctx.add(BENCH, {
+          name: `fire → command.run p99, jitter 1h replayed ${speedup}× faster`,
+          unit: "ms",
+          value: replayed.p99,
+          note: `p50 ${replayed.p50.toFixed(1)} ms, max ${replayed.max.toFixed(1)} ms, at ${Math.round((n * speedup) / 3600)} fires/s (the real hour has ${(n / 3600).toFixed(1)}/s)`,
         });
         ctx.add(BENCH, {
           name: "first to last fire, jitter 1h",
