@@ -149,6 +149,17 @@ export const jitter: Benchmark = {
         beat = setInterval(() => {
           for (const a of agents) a.ws.send(encode("heartbeat", { sent_at: new Date().toISOString() }));
         }, 20_000);
+        // Fires start once the server has stored every agent's ack: no handshake work left behind.
+        const settled = async (policyId: string) => {
+          const end = performance.now() + 120_000;
+          for (;;) {
+            const p = await api<{ hosts_in_sync: number }>(`/api/v1/policies/${policyId}`);
+            if (p.body.hosts_in_sync >= n) return;
+            if (performance.now() > end) throw new Error(`policy ${policyId}: ${p.body.hosts_in_sync} of ${n} in sync`);
+            await Bun.sleep(200);
+          }
+        };
+        await settled(plain.body.id);
         const tick = nominalTick(Date.now());
         const fire = (a: Agent) => {
           a.firedAt = performance.now();
@@ -178,6 +189,7 @@ export const jitter: Benchmark = {
           120_000,
           "schedule.set with the jittered schedule",
         );
+        await settled(jittered.body.id);
         const delays = agents.map((a) => a.delay);
         // The hour's first `realS` seconds at the real pace: those agents fire at their delays.
         const early = agents.filter((a) => a.delay < realS);
