@@ -120,6 +120,10 @@ test("the policy form edits a policy schedule's jitter, and the policies list sa
   await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
   expect((await t.json(`/api/v1/policies/${p.body.id}`)).body.schedules[0].jitter).toBe("45m");
   await shot(page, "jitter-05-policy-form");
+  await page.setViewportSize({ width: 390, height: 844 });
+  expect(await overflows(page)).toBe(false);
+  await shot(page, "jitter-06-policy-form-phone");
+  await page.setViewportSize({ width: 1366, height: 900 });
   await page.goto(`${t.url}/#/policies`);
   const row = page.locator(`tr[data-policy="${p.body.id}"]`);
   await row.waitFor();
