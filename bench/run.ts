@@ -12,6 +12,7 @@ import { api } from "./benchmarks/api.ts";
 import { connections } from "./benchmarks/connections.ts";
 import { dispatch } from "./benchmarks/dispatch.ts";
 import { footprint } from "./benchmarks/footprint.ts";
+import { jitter } from "./benchmarks/jitter.ts";
 import { logs } from "./benchmarks/logs.ts";
 import { policies } from "./benchmarks/policies.ts";
 import { restore } from "./benchmarks/restore.ts";
@@ -23,7 +24,18 @@ import { type Benchmark, createContext } from "./lib/context.ts";
 import { type Metric, markdownTable, notesList, textTable } from "./lib/report.ts";
 import { scaleSvg } from "./lib/svg.ts";
 
-const BENCHMARKS: Benchmark[] = [supervision, footprint, connections, dispatch, logs, api, policies, alerts, restore];
+const BENCHMARKS: Benchmark[] = [
+  supervision,
+  footprint,
+  connections,
+  dispatch,
+  logs,
+  api,
+  policies,
+  alerts,
+  restore,
+  jitter,
+];
 
 const USAGE = `usage: bun bench/run.ts [--quick] [--only NAME[,NAME…]] [--docs] [--keep] [--out FILE]
   --quick   reduced sizes (CI proves the suite still works; under 2 minutes)

@@ -37,8 +37,12 @@
  *   right, locks). The server sends none of these to an agent before 8: it refuses the request,
  *   naming the agent's protocol version, and sends it the backend's key pair as
  *   repo_username/repo_credential instead of repo_env. Versions 1 to 7 are served.
+ * - 9 (2026-12-02): jitter. A schedule.set entry's `delay_seconds`: the host's stable offset in
+ *   [0, jitter) for that schedule, computed by the server; the agent fires each tick that much
+ *   later, and scheduled_at stays the nominal tick (so dedup holds). An agent of 1 to 8 is sent no
+ *   delay and fires at the nominal times; the server still serves it. Versions 1 to 8 are served.
  */
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 9;
 
 /** Versions this code base can speak; the server refuses a `hello` outside this list. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9];

@@ -26,11 +26,23 @@ interface Armed {
   entry: ScheduleEntry;
   /** The zone its expression is read in: the schedule's own, else the agent's. */
   zone: string | undefined;
-  /** The next scheduled run; null when there is none (or croner could not compute it). */
+  /** The next scheduled (nominal) run; null when there is none (or croner could not compute it). */
   next: Date | null;
+  /**
+   * The host's jitter offset (protocol 9, the entry's delay_seconds): each run fires this much
+   * after its nominal time, and still says the nominal time. The schedule then runs as its cron
+   * would on a clock that is `delayMs` behind: every "now" below is shifted back by it.
+   */
+  delayMs: number;
 }
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/** `now` on the schedule's own clock, its delay behind: the nominal time whose run is due now. */
+const shifted = (now: Date, armed: Armed) => new Date(now.getTime() - armed.delayMs);
+
+/** When the schedule's next run fires: its nominal time plus its delay. */
+const dueAt = (armed: Armed) => (armed.next as Date).getTime() + armed.delayMs;
 
 /**
  * Runs the host's schedules from the last schedule.set. croner only computes run times; the injected clock
@@ -39,6 +51,8 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
  * nothing else: the server builds the jobs.
  * A tick that cannot be sent (no connection, or while the agent was down) is fired once later,
  * with its scheduled time, the latest one per schedule (scheduler-fires.ts).
+ * A schedule with a delay (its jitter offset) fires each run that much after its nominal time,
+ * with the nominal time as scheduled_at; a run counts as missed once its delayed time has passed.
  */
 export class Scheduler {
   readonly #clock: Clock;
@@ -106,10 +120,16 @@ export class Scheduler {
     this.#fires.sendMissed();
   }
 
-  /** The next `n` run times of an enabled schedule, for `status`; [] for unknown or disabled ones. */
+  /**
+   * The next `n` times an enabled schedule fires, for `status`: its nominal runs plus its delay;
+   * [] for unknown or disabled ones.
+   */
   nextRuns(scheduleId: string, n: number): Date[] {
     const armed = this.#armed.get(scheduleId);
-    return armed ? cronFor(armed.entry, armed.zone).nextRuns(n, this.#clock.now()) : [];
+    if (!armed) return [];
+    return cronFor(armed.entry, armed.zone)
+      .nextRuns(n, shifted(this.#clock.now(), armed))
+      .map((d) => new Date(d.getTime() + armed.delayMs));
   }
 
   /** Stops every timer for good; a stopped scheduler fires nothing. Idempotent. */
@@ -138,7 +158,7 @@ export class Scheduler {
         const zone = scheduleZone(entry, this.#timezone);
         const cron = cronFor(entry, zone);
         if (zone !== this.#timezone) cron.nextRun(this.#clock.now()); // a bad zone throws here, not at tick time
-        next.set(entry.id, { entry, zone, next: null });
+        next.set(entry.id, { entry, zone, next: null, delayMs: (entry.delay_seconds ?? 0) * 1000 });
         crons.set(entry.id, cron);
       } catch (err) {
         // The server validated it already, so this is a croner difference: skip, keep the rest.
@@ -168,9 +188,21 @@ export class Scheduler {
       const cron = built?.get(id) ?? this.#safely(armed, () => cronFor(armed.entry, armed.zone));
       if (!cron) continue;
       if (boot) this.#fireMissedWhileDown(id, armed, cron, now);
-      armed.next = this.#safely(armed, () => cron.nextRun(now)) ?? null;
+      armed.next = this.#safely(armed, () => this.#nextAfterLastFire(id, cron, shifted(now, armed), now)) ?? null;
     }
     this.#arm();
+  }
+
+  /**
+   * The next run after `from` (now on the schedule's shifted clock), and after the schedule's last
+   * fire if that lies between `from` and now: a longer delay in a new set would otherwise fire a
+   * run again that already fired under the shorter one. (A last fire ahead of now is from a clock
+   * that has since stepped back, and is not waited for.)
+   */
+  #nextAfterLastFire(id: string, cron: Cron, from: Date, now: Date): Date | null {
+    const lastMs = Date.parse(this.#state.getLastFire(id) ?? "");
+    const recent = !Number.isNaN(lastMs) && lastMs >= from.getTime() && lastMs <= now.getTime();
+    return cron.nextRun(recent ? new Date(lastMs) : from);
   }
 
   /** For a schedule that has fired before: fire once if a run fell between that and now. */
@@ -178,17 +210,17 @@ export class Scheduler {
     const last = this.#state.getLastFire(id);
     const lastMs = last === undefined ? Number.NaN : Date.parse(last);
     if (Number.isNaN(lastMs)) return; // never fired here: a new schedule, nothing to catch up
-    const latest = this.#safely(armed, () => latestRunAtOrBefore(cron, now));
+    const latest = this.#safely(armed, () => latestRunAtOrBefore(cron, shifted(now, armed)));
     if (latest && latest.getTime() > lastMs) this.#fires.fire(id, latest);
   }
 
-  /** Sets the one timer for the earliest next run, or a 5-min hop if that is further away. */
+  /** Sets the one timer for the earliest next (delayed) run, or a 5-min hop if that is further away. */
   #arm(): void {
     this.#disarm();
     if (!this.#running) return;
     let earliest = Number.POSITIVE_INFINITY;
     for (const armed of this.#armed.values()) {
-      if (armed.next !== null) earliest = Math.min(earliest, armed.next.getTime());
+      if (armed.next !== null) earliest = Math.min(earliest, dueAt(armed));
     }
     if (earliest === Number.POSITIVE_INFINITY) return; // nothing will ever run
     const now = this.#clock.now().getTime();
@@ -209,23 +241,23 @@ export class Scheduler {
     if (now.getTime() < this.#wakeAt - CLOCK_STEP_MS) {
       // The wall clock went back since the timer was set: an earlier run may now come first.
       for (const armed of this.#armed.values()) {
-        if (armed.next !== null && now.getTime() < armed.next.getTime()) {
-          armed.next = this.#safely(armed, () => cronFor(armed.entry, armed.zone).nextRun(now)) ?? null;
+        if (armed.next !== null && now.getTime() < dueAt(armed)) {
+          armed.next = this.#safely(armed, () => cronFor(armed.entry, armed.zone).nextRun(shifted(now, armed))) ?? null;
         }
       }
     }
     // Every schedule that is due, earliest first (a 5-min hop finds none and only re-arms).
     const due = [...this.#armed.values()]
-      .filter((armed) => armed.next !== null && armed.next.getTime() <= now.getTime())
-      .sort((a, b) => (a.next?.getTime() ?? 0) - (b.next?.getTime() ?? 0));
+      .filter((armed) => armed.next !== null && dueAt(armed) <= now.getTime())
+      .sort((a, b) => dueAt(a) - dueAt(b));
     const fires: [string, Date][] = [];
     for (const armed of due) {
       const scheduled = armed.next as Date;
       const cron = this.#safely(armed, () => cronFor(armed.entry, armed.zone));
       // Late (suspend, clock step): runs between `next` and now collapse into the latest one.
-      const latest = cron && this.#safely(armed, () => latestRunAtOrBefore(cron, now));
+      const latest = cron && this.#safely(armed, () => latestRunAtOrBefore(cron, shifted(now, armed)));
       fires.push([armed.entry.id, latest && latest.getTime() >= scheduled.getTime() ? latest : scheduled]);
-      armed.next = (cron && this.#safely(armed, () => cron.nextRun(now))) ?? null;
+      armed.next = (cron && this.#safely(armed, () => cron.nextRun(shifted(now, armed)))) ?? null;
     }
     this.#arm();
     for (const [id, at] of fires) this.#fires.fire(id, at);

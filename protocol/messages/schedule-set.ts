@@ -11,6 +11,15 @@ export const ScheduleEntry = v.object({
    * (To a version 1 or 2 agent the server sends it as options.timezone instead.)
    */
   timezone: v.optional(TimeZone),
+  /**
+   * Since protocol 9: the host's jitter offset. The agent fires each tick this many seconds after
+   * its nominal time, and still sends the nominal time as scheduled_at. The server computes it, one
+   * stable offset in [0, jitter) per host and schedule (server/src/domain/jitter.ts); absent: 0.
+   * At most 24 h. An older agent (1 to 8) is never sent it, and fires at the nominal times.
+   */
+  delay_seconds: v.optional(
+    v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(0, "must not be negative"), v.maxValue(86_399)),
+  ),
   paths: v.optional(StringList),
   excludes: v.optional(StringList),
   tags: v.optional(StringList),

@@ -29,6 +29,7 @@ export const blankSchedule = (
   row: Partial<Schedule> & Pick<Schedule, "id" | "host_id" | "kind" | "cron_expr" | "created_at">,
 ): Schedule => ({
   timezone: null,
+  jitter: null,
   paths: [],
   excludes: [],
   tags: [],

@@ -74,22 +74,23 @@ const OFFSETS_MIN = Array.from({ length: (14 * 60 + 12 * 60) / 15 + 1 }, (_, i) 
 /**
  * Why `at` cannot be a schedule.fire of this expression, or null when it can. It must be a run of
  * the expression in the schedule's zone (with no zone known: in some UTC offset), at most
- * TICK_SKEW_MS ahead of `now`, and no older than the latest run at or before `now` less the skew.
+ * TICK_SKEW_MS ahead of `now`, and no older than the latest run at or before `now` less the skew
+ * and less `delayMs`, the host's jitter offset (its agent fires each run that much later).
  * The agent fires each run when it falls, and after a disconnection or a stop only the latest
  * run it missed (agent/src/scheduler.ts), so that is the only old run it has to send. An agent
  * that sends runs it invented makes no jobs: at most the few real runs inside the window, each
  * one job (idempotent per tick).
  */
-export function tickProblem(expr: string, zone: string | null, at: Date, now: Date): string | null {
+export function tickProblem(expr: string, zone: string | null, at: Date, now: Date, delayMs = 0): string | null {
   try {
-    return tickProblemOf(expr, zone, at, now);
+    return tickProblemOf(expr, zone, at, now, delayMs);
   } catch (err) {
     // Stored expressions were validated on write; a croner upgrade could still disagree.
     return `cannot compute the runs of "${expr}": ${err instanceof Error ? err.message : String(err)}`;
   }
 }
 
-function tickProblemOf(expr: string, zone: string | null, at: Date, now: Date): string | null {
+function tickProblemOf(expr: string, zone: string | null, at: Date, now: Date, delayMs: number): string | null {
   const t = at.getTime();
   const iso = at.toISOString();
   if (t > now.getTime() + TICK_SKEW_MS) {
@@ -98,7 +99,7 @@ function tickProblemOf(expr: string, zone: string | null, at: Date, now: Date): 
       `(at most ${TICK_SKEW_MS / 1000} s are allowed): check the host's clock (NTP)`
     );
   }
-  const horizon = now.getTime() - TICK_SKEW_MS;
+  const horizon = now.getTime() - TICK_SKEW_MS - delayMs;
   // Each candidate zone: the run's time in it, and the latest run in it before the horizon.
   const zones: Array<{ shift: number; cron: Cron }> = [];
   if (zone) zones.push({ shift: 0, cron: cronFor(expr, { timezone: zone }) });

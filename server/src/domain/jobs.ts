@@ -6,6 +6,7 @@ import { tickProblem } from "./cron.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
+import { hostDelay } from "./jitter.ts";
 import { type JobListItem, type JobListQuery, jobListItem } from "./job-list.ts";
 import { checkJobSpec } from "./job-spec.ts";
 import { itemsBudget, takePage } from "./pages.ts";
@@ -271,8 +272,11 @@ export function createJobs(deps: DomainContext) {
       }
       if (!s.enabled) return { ok: false, code: "conflict", message: `schedule ${p.schedule_id} is disabled` };
       // Only a real run of the schedule's cron, and a recent one: an agent cannot invent ticks.
-      const zone = s.timezone ?? store.hostById(hostId)?.timezone ?? null;
-      const problem = tickProblem(s.cron_expr, zone, new Date(p.scheduled_at), clock.now());
+      const host = store.hostById(hostId);
+      const zone = s.timezone ?? host?.timezone ?? null;
+      // A jittered tick arrives up to its delay after the nominal time it names (jitter.ts).
+      const { delay_seconds } = hostDelay(s, { id: hostId, protocol_version: host?.protocol_version ?? null });
+      const problem = tickProblem(s.cron_expr, zone, new Date(p.scheduled_at), clock.now(), delay_seconds * 1000);
       if (problem) return { ok: false, code: "conflict", message: `schedule ${s.id}: ${problem}` };
       const scheduled_at = new Date(p.scheduled_at).toISOString();
       const { job, created, skipped, counted } = tx(() => {

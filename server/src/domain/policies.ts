@@ -17,7 +17,6 @@ import type { Host } from "./types.ts";
 /** One schedule of a policy as the API takes it; `id` keeps an existing one (and its hosts' history). */
 export interface PolicyScheduleInput extends ScheduleInput {
   id?: string | undefined;
-  jitter?: string | null | undefined;
 }
 export interface PolicyInput {
   name: string;
@@ -58,9 +57,6 @@ function checkSchedules(
   const taken = new Set<string>();
   return inputs.map((input, i) =>
     within(`schedules.${i}`, () => {
-      if (input.jitter) {
-        throw new DomainError("invalid", "jitter is not supported by this server yet: leave it out", "jitter");
-      }
       // Keep a schedule's id (so its hosts' copies and their jobs stay the same schedule): the
       // one named, else the one at the same place of the same kind.
       let id: string;
@@ -80,6 +76,7 @@ function checkSchedules(
         cron_expr: input.cron_expr.trim(),
         created_at: now.toISOString(),
         timezone: input.timezone || null,
+        jitter: input.jitter || null,
         paths: input.paths ?? [],
         excludes: input.excludes ?? [],
         tags: input.tags ?? [],
@@ -89,14 +86,14 @@ function checkSchedules(
         post_hook: input.post_hook || null,
         enabled: input.enabled ?? true,
       });
-      checkDefinition(s, now);
+      const checked = checkDefinition(s, now);
       return {
         id,
         policy_id: policyId,
         kind: s.kind,
         cron_expr: s.cron_expr,
         timezone: s.timezone,
-        jitter: null,
+        jitter: checked.jitter,
         paths: s.paths,
         excludes: s.excludes,
         tags: s.tags,

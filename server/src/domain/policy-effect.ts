@@ -59,6 +59,7 @@ function copyOf(s: PolicyScheduleRow, host: Pick<Host, "id">, at: string, previo
     kind: s.kind,
     cron_expr: s.cron_expr,
     timezone: s.timezone,
+    jitter: s.jitter,
     paths: s.paths,
     excludes: s.excludes,
     tags: s.tags,

@@ -1,5 +1,6 @@
 import type { ScheduleEntry } from "../../../protocol/index.ts";
 import { kindProblem } from "./command-spec.ts";
+import { hostDelay } from "./jitter.ts";
 import { rollingParts } from "./read-cycles.ts";
 import type { Schedule } from "./types.ts";
 
@@ -11,6 +12,7 @@ export const SCHEDULE_FIELDS = [
   "kind",
   "cron_expr",
   "timezone",
+  "jitter",
   "paths",
   "excludes",
   "tags",
@@ -46,11 +48,17 @@ export function toEntry(s: Schedule, protocolVersion: number): ScheduleEntry {
 /**
  * A host's schedule.set entries, in its agent's protocol version: schedules of a kind the agent
  * does not know yet (a drill before protocol 7) are left out, since the agent would refuse the
- * whole frame; they are sent once it is upgraded.
+ * whole frame; they are sent once it is upgraded. A schedule with a jitter carries this host's
+ * delay (protocol 9; jitter.ts); an older agent gets none and fires at the nominal times.
  */
 export function entriesFor(schedules: readonly Schedule[], host: { id: string; protocol_version: number | null }) {
   const version = host.protocol_version ?? 1;
   return schedules
     .filter((s) => kindProblem(s.kind, { id: host.id, protocol_version: version }) === null)
-    .map((s) => toEntry(s, version));
+    .map((s) => {
+      const entry = toEntry(s, version);
+      const { delay_seconds } = hostDelay(s, { id: host.id, protocol_version: version });
+      if (delay_seconds > 0) entry.delay_seconds = delay_seconds;
+      return entry;
+    });
 }

@@ -14,16 +14,19 @@ import { cronPreview } from "./cron.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
 import type { HostPush } from "./host-push.ts";
+import { checkJitter, hostDelay } from "./jitter.ts";
 import { requireAdmin } from "./permissions.ts";
 import { readCycleView, rollingParts, rollingProblem } from "./read-cycles.ts";
 import { SCHEDULE_FIELDS } from "./schedule-entry.ts";
 import { newId } from "./tokens.ts";
-import type { Schedule } from "./types.ts";
+import type { Host, Schedule } from "./types.ts";
 
 export interface ScheduleInput {
   kind: JobKind;
   cron_expr: string;
   timezone?: string | null | undefined;
+  /** "30m": each host delays each tick by its own stable offset in [0, jitter) (jitter.ts). */
+  jitter?: string | null | undefined;
   paths?: string[] | undefined;
   excludes?: string[] | undefined;
   tags?: string[] | undefined;
@@ -44,11 +47,13 @@ function definition(s: Schedule, fields: ReadonlyArray<(typeof SCHEDULE_FIELDS)[
 
 /**
  * Rules a schedule must meet whatever door it came in by (a host's own, a policy's): a cron that
- * fires, in a zone that exists, and the kind's fields and options.
+ * fires, in a zone that exists, a jitter within its interval, and the kind's fields and options.
+ * Returns the schedule with its jitter as stored.
  */
-export function checkDefinition(s: Schedule, now: Date): void {
+export function checkDefinition<S extends Schedule>(s: S, now: Date): S {
   cronPreview(s.cron_expr, s.timezone, now);
   checkSchedule(s);
+  return { ...s, jitter: checkJitter(s, now) };
 }
 
 function checkSchedule(s: Schedule): void {
@@ -137,14 +142,23 @@ export { toEntry } from "./schedule-entry.ts";
 export function createSchedules(deps: DomainContext, push: HostPush) {
   const { store, tx, clock } = deps;
 
-  /** A schedule without a zone of its own runs in its host's (as the host's agent reported it). */
-  const view = (s: Schedule, hostZone: string | null = store.hostById(s.host_id)?.timezone ?? null) => {
+  /**
+   * A schedule without a zone of its own runs in its host's (as the host's agent reported it).
+   * `next_runs` are the nominal ticks (what a fire's scheduled_at says); `next_real_runs` the
+   * times this host's agent starts them, `delay_seconds` later (its jitter offset, jitter.ts).
+   */
+  const view = (s: Schedule, host: Host | null = store.hostById(s.host_id)) => {
+    const hostZone = host?.timezone ?? null;
+    const delay = hostDelay(s, { id: s.host_id, protocol_version: host?.protocol_version ?? null });
+    // Past the real start of a nominal tick that already fell, the next real run is the next tick's.
+    const from = new Date(clock.now().getTime() - delay.delay_seconds * 1000);
     let next_runs: string[] = [];
     try {
-      next_runs = s.enabled ? cronPreview(s.cron_expr, s.timezone ?? hostZone, clock.now()) : [];
+      next_runs = s.enabled ? cronPreview(s.cron_expr, s.timezone ?? hostZone, from) : [];
     } catch {
       // Stored schedules were validated on write; a croner upgrade could still disagree.
     }
+    const next_real_runs = next_runs.map((t) => new Date(Date.parse(t) + delay.delay_seconds * 1000).toISOString());
     // The name of the policy it comes from, so a host's page can say so without reading every policy.
     const policy_name = s.policy_id === null ? null : (store.policyById(s.policy_id)?.name ?? null);
     // The newest ticks merged into a pending run (tick-merge.ts): null while none was.
@@ -158,7 +172,15 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
       last_reason: skipped.last_reason,
     };
     // A rolling check's place in its cycle (read-cycles.ts); null for every other schedule.
-    return { ...s, policy_name, next_runs, read_cycle: readCycleView(store, s), skipped_ticks };
+    return {
+      ...s,
+      policy_name,
+      next_runs,
+      next_real_runs,
+      ...delay,
+      read_cycle: readCycleView(store, s),
+      skipped_ticks,
+    };
   };
 
   /** Writes a change and bumps the host's version in one transaction, then pushes the full set. */
@@ -192,6 +214,7 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
       ...(input.kind !== undefined && { kind: input.kind }),
       ...(input.cron_expr !== undefined && { cron_expr: input.cron_expr.trim() }),
       ...(input.timezone !== undefined && { timezone: input.timezone || null }),
+      ...(input.jitter !== undefined && { jitter: input.jitter || null }),
       ...(input.paths !== undefined && { paths: input.paths }),
       ...(input.excludes !== undefined && { excludes: input.excludes }),
       ...(input.tags !== undefined && { tags: input.tags }),
@@ -202,8 +225,7 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
       ...(input.enabled !== undefined && { enabled: input.enabled }),
       updated_at: clock.now().toISOString(),
     };
-    checkDefinition(s, clock.now());
-    return s;
+    return checkDefinition(s, clock.now());
   }
 
   return {
@@ -212,7 +234,7 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
     pushSet: push.pushSet,
     list(hostId: string) {
       if (!store.hostById(hostId)) throw notFound(`host ${hostId}`);
-      const zone = store.hostById(hostId)?.timezone ?? null;
+      const host = store.hostById(hostId);
       // Its own first, as made; then its policies' copies, in the policies' order and their own.
       const order = new Map(
         store
@@ -225,7 +247,7 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
       return all
         .map((s, i) => ({ s, i }))
         .sort((a, b) => rank(a.s) - rank(b.s) || a.i - b.i)
-        .map(({ s }) => view(s, zone));
+        .map(({ s }) => view(s, host));
     },
     get(id: string) {
       const s = store.scheduleById(id);

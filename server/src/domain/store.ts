@@ -411,7 +411,7 @@ export interface PolicyScheduleRow {
   kind: JobKind;
   cron_expr: string;
   timezone: string | null;
-  /** Stored for DESIGN §8.3's jitter; refused until the agents apply it. */
+  /** DESIGN §8.3's jitter ("30m"; null: none), copied to every host's copy (domain/jitter.ts). */
   jitter: string | null;
   paths: string[];
   excludes: string[];

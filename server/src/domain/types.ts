@@ -157,6 +157,8 @@ export interface Schedule {
   kind: JobKind;
   cron_expr: string;
   timezone: string | null;
+  /** The spread of its ticks over a fleet ("30m"; null: none), domain/jitter.ts. */
+  jitter: string | null;
   paths: string[];
   excludes: string[];
   tags: string[];

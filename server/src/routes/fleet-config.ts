@@ -43,12 +43,7 @@ const Policy = v.strictObject({
   repository: v.optional(v.nullable(Name)),
   priority: v.optional(v.number()),
   enabled: v.optional(v.boolean()),
-  schedules: v.optional(
-    list(
-      v.strictObject({ ...scheduleFields, jitter: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(32)))) }),
-      1000,
-    ),
-  ),
+  schedules: v.optional(list(v.strictObject(scheduleFields), 1000)),
 });
 const Channel = v.strictObject({
   name: Name,

@@ -11,7 +11,6 @@ import { scheduleFields } from "./schedules.ts";
 const PolicySchedule = v.strictObject({
   ...scheduleFields,
   id: v.optional(v.pipe(v.string(), v.maxLength(64))),
-  jitter: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(32)))),
 });
 const fields = {
   name: v.pipe(v.string(), v.maxLength(1024)),

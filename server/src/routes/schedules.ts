@@ -9,6 +9,7 @@ export const scheduleFields = {
   kind: JobKind,
   cron_expr: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(256)),
   timezone: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(64)))),
+  jitter: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(32)))),
   paths: v.optional(StringList),
   excludes: v.optional(StringList),
   tags: v.optional(StringList),

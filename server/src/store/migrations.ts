@@ -639,10 +639,11 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX jobs_by_status;
   CREATE INDEX jobs_by_status_time ON jobs(status, created_at DESC, id DESC);
   `,
-  // 19: another branch's (issue 18); a comment here only so that this branch's migration is 20.
-  // The lead's merge puts that branch's migration in this place.
+  // 19 (2026-12-02): jitter (issue 18, DESIGN §8.3). A host's schedule keeps its `jitter` ("30m")
+  // like a policy's schedule has since migration 11; a policy's copies carry the policy's. NULL:
+  // none, which every schedule made before has.
   `
-  SELECT 1;
+  ALTER TABLE schedules ADD COLUMN jitter TEXT;
   `,
   // 20 (2026-12-02): at most one pending run per schedule (issue 18, item 7). A tick that comes
   // while the previous run of its schedule is still queued or running makes no job: it is merged

@@ -51,15 +51,15 @@ export function schedulesStore(db: Database): SchedulesStore {
   return {
     insertSchedule(s: Schedule) {
       db.query(
-        `INSERT INTO schedules (id, host_id, kind, cron_expr, timezone, paths, excludes, tags, retention_policy, options,
+        `INSERT INTO schedules (id, host_id, kind, cron_expr, timezone, jitter, paths, excludes, tags, retention_policy, options,
            pre_hook, post_hook, enabled, policy_id, policy_schedule_id, created_at, updated_at)
-         VALUES ($id, $host_id, $kind, $cron_expr, $timezone, $paths, $excludes, $tags, $retention_policy, $options,
+         VALUES ($id, $host_id, $kind, $cron_expr, $timezone, $jitter, $paths, $excludes, $tags, $retention_policy, $options,
            $pre_hook, $post_hook, $enabled, $policy_id, $policy_schedule_id, $created_at, $updated_at)`,
       ).run(toRow(s));
     },
     updateSchedule(s: Schedule) {
       db.query(
-        `UPDATE schedules SET kind = $kind, cron_expr = $cron_expr, timezone = $timezone, paths = $paths,
+        `UPDATE schedules SET kind = $kind, cron_expr = $cron_expr, timezone = $timezone, jitter = $jitter, paths = $paths,
            excludes = $excludes, tags = $tags, retention_policy = $retention_policy, options = $options,
            pre_hook = $pre_hook, post_hook = $post_hook, enabled = $enabled, updated_at = $updated_at
          WHERE id = $id`,

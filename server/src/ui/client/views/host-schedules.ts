@@ -77,12 +77,41 @@ export function updateSkippedTicks(box: HTMLElement, schedules: Schedule[]): voi
  * (or its cron), and a forget's retention.
  */
 export function scheduleLine(
-  s: Pick<Schedule, "kind" | "cron_expr" | "timezone" | "retention_policy" | "options" | "enabled">,
+  s: Pick<Schedule, "kind" | "cron_expr" | "timezone" | "jitter" | "retention_policy" | "options" | "enabled">,
 ): string {
   const when = cronInWords(s.cron_expr) ?? s.cron_expr;
   const zone = s.timezone ? ` (${s.timezone})` : "";
+  const spread = s.jitter ? `, spread over ${s.jitter}` : "";
   const what = s.kind === "forget" ? ` · ${retentionInWords(s.retention_policy, s.options.prune === true)}` : "";
-  return `${s.kind} ${when}${zone}${what}${s.enabled ? "" : " (disabled)"}`;
+  return `${s.kind} ${when}${zone}${spread}${what}${s.enabled ? "" : " (disabled)"}`;
+}
+
+/** A delay as the Next runs column says it: "+12m", "+1h05m", "+45s". */
+export function delayText(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return `+${h}h${String(m).padStart(2, "0")}m`;
+  if (m > 0) return `+${m}m${s ? `${String(s).padStart(2, "0")}s` : ""}`;
+  return `+${s}s`;
+}
+
+/**
+ * The next runs as this host starts them: the nominal tick plus its jitter delay, with the delay
+ * named ("+12m jitter") and the nominal time in the tooltip; or why the jitter is not applied.
+ */
+function nextRunsCell(s: Schedule) {
+  const runs = s.next_real_runs.slice(0, 2).map((t, i) => {
+    const nominal = s.next_runs[i] ?? t;
+    const title = s.delay_seconds > 0 ? `${absolute(t)} (tick ${absolute(nominal)})` : absolute(t);
+    return h("div", {}, h("time", { datetime: t, title }, new Date(t).toLocaleString()));
+  });
+  const note = s.jitter_problem
+    ? h("div", { class: "jitter-note warn" }, `jitter ${s.jitter} not applied: `, s.jitter_problem)
+    : s.jitter && s.next_runs.length > 0
+      ? h("div", { class: "jitter-note" }, `(${delayText(s.delay_seconds)} jitter, of up to ${s.jitter})`)
+      : null;
+  return [...runs, note];
 }
 
 /** The cron expression, its zone, and the expression in words when it can be put in words. */
@@ -159,15 +188,7 @@ export function renderHostSchedules(
                   : null,
               ),
               h("td", { "data-label": "When" }, cronCell(s.cron_expr, s.timezone)),
-              h(
-                "td",
-                { "data-label": "Next runs" },
-                s.next_runs
-                  .slice(0, 2)
-                  .map((t) =>
-                    h("div", {}, h("time", { datetime: t, title: absolute(t) }, new Date(t).toLocaleString())),
-                  ),
-              ),
+              h("td", { "data-label": "Next runs" }, nextRunsCell(s)),
               h("td", { "data-label": "What" }, whatText(s)),
               h(
                 "td",

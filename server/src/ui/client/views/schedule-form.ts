@@ -86,6 +86,7 @@ export type ScheduleDefinition = Pick<
   | "kind"
   | "cron_expr"
   | "timezone"
+  | "jitter"
   | "paths"
   | "excludes"
   | "tags"
@@ -125,6 +126,13 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
     spellcheck: "false",
   });
   const tz = h("input", { name: "timezone", value: existing?.timezone ?? "", placeholder: zoneHint });
+  const jitter = h("input", {
+    name: "jitter",
+    value: existing?.jitter ?? "",
+    placeholder: "none, or e.g. 30m, 1h",
+    autocomplete: "off",
+    spellcheck: "false",
+  });
   const preview = h("ul", { class: "preview", "aria-live": "polite", "aria-label": "Next runs" });
   const paths = h("textarea", { name: "paths", rows: 3, value: existing?.paths.join("\n") ?? "" });
   const excludes = h("textarea", { name: "excludes", rows: 2, value: existing?.excludes.join("\n") ?? "" });
@@ -260,12 +268,19 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
   cronField.insertBefore(cronWords, cron.nextSibling);
   const presets = presetControls(cron);
   const tzField = field("Time zone", tz);
+  const jitterField = field(
+    "Jitter",
+    jitter,
+    "Spreads a fleet's tick: each host starts each run at its own fixed delay of up to this much " +
+      "(90s, 30m, 1h; at most 24h and the time between runs). Empty: every host at the minute.",
+  );
   const nodes = [
     field("Kind", kind),
     presets,
     cronField,
     preview,
     tzField,
+    jitterField,
     backupPart,
     forgetPart,
     checkPart,
@@ -316,6 +331,7 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
       kind: kind.value,
       cron_expr: cron.value.trim(),
       timezone: tz.value.trim() || null,
+      jitter: jitter.value.trim() || null,
       enabled: enabled.checked,
     };
     if (kind.value === "backup") {
