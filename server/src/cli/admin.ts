@@ -120,7 +120,9 @@ export function enrollmentTokenCommand(
       domain.auth.revokeEnrollmentToken(null, id);
       console.error(`enrollment token ${id} revoked: it enrolls no more hosts`);
     } else {
-      console.log(["ID", "LABELS", "USES_LEFT", "EXPIRES_AT", "CREATED_BY", "CREATED_AT", "REVOKED_AT", "USES"].join("\t"));
+      console.log(
+        ["ID", "LABELS", "USES_LEFT", "EXPIRES_AT", "CREATED_BY", "CREATED_AT", "REVOKED_AT", "USES"].join("\t"),
+      );
       let cursor: string | undefined;
       do {
         const page = domain.auth.listEnrollmentTokens(null, { limit: 500, cursor });
