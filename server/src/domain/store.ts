@@ -7,6 +7,7 @@ import type {
 } from "../../../protocol/index.ts";
 import type { AlertsStore } from "./alert-rows.ts";
 import type { Labels } from "./labels.ts";
+import type { MaintenanceStore } from "./maintenance-rows.ts";
 import type { Selector } from "./selector.ts";
 import type {
   ApiToken,
@@ -464,6 +465,7 @@ export interface Store
     RepositoriesStore,
     PoliciesStore,
     ReadCyclesStore,
+    MaintenanceStore,
     AlertsStore {
   /**
    * Runs fn in one transaction; a nested call runs in a savepoint inside the outer one, so its

@@ -1,0 +1,54 @@
+import { isTemplate } from "./repository-url.ts";
+import type { PolicyRow, PolicyScheduleRow, Store } from "./store.ts";
+import type { Host, Schedule } from "./types.ts";
+
+/**
+ * The one rule of repository-wide maintenance (DESIGN §8.1, §8.3): a `prune` or `check` schedule
+ * of an enabled policy whose repository is shared (its URL has no `{host}`) is fired by the server,
+ * once per repository per tick, on one host using it (maintenance.ts). A host's copy of such a
+ * schedule, on a host whose repository is that one, is therefore not the agent's to fire: it is
+ * left out of schedule.set and a fire of it is refused. Everything else (a template's per-host
+ * repositories, a host's own schedules, a host with a repository of its own) stays per host.
+ */
+export const REPOSITORY_WIDE_KINDS: ReadonlySet<string> = new Set(["prune", "check"]);
+
+/** Enabled policies whose repository is shared: policy id → repository id. Read once per push or sweep. */
+export function sharedPolicyRepositories(store: Pick<Store, "listPolicies" | "listRepositories">): Map<string, string> {
+  const shared = new Set(store.listRepositories().flatMap((r) => (isTemplate(r.url) ? [] : [r.id])));
+  const out = new Map<string, string>();
+  for (const p of store.listPolicies()) {
+    if (p.enabled && p.repository_id !== null && shared.has(p.repository_id)) out.set(p.id, p.repository_id);
+  }
+  return out;
+}
+
+/** Whether the server, not the host's agent, fires this copy of a policy schedule. */
+export function firedByServer(
+  s: Pick<Schedule, "kind" | "policy_id">,
+  host: Pick<Host, "policy_repository_id">,
+  shared: ReadonlyMap<string, string>,
+): boolean {
+  if (!REPOSITORY_WIDE_KINDS.has(s.kind) || s.policy_id === null || host.policy_repository_id === null) return false;
+  return shared.get(s.policy_id) === host.policy_repository_id;
+}
+
+/** A policy schedule the server fires for a repository: the sweep's unit. */
+export interface RepositoryWideSchedule {
+  policy: PolicyRow;
+  schedule: PolicyScheduleRow;
+  repository_id: string;
+}
+
+/** Every schedule the server fires, from the policies as stored. */
+export function repositoryWideSchedules(
+  store: Pick<Store, "listPolicies" | "listRepositories">,
+): RepositoryWideSchedule[] {
+  const shared = sharedPolicyRepositories(store);
+  return store.listPolicies().flatMap((policy) => {
+    const repository_id = shared.get(policy.id);
+    if (repository_id === undefined) return [];
+    return policy.schedules
+      .filter((s) => s.enabled && REPOSITORY_WIDE_KINDS.has(s.kind))
+      .map((schedule) => ({ policy, schedule, repository_id }));
+  });
+}
