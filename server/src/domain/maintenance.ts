@@ -3,7 +3,7 @@ import { kindProblem } from "./command-spec.ts";
 import type { DomainContext } from "./deps.ts";
 import { notFound } from "./errors.ts";
 import type { Jobs } from "./jobs.ts";
-import type { MaintenanceCandidate, MaintenanceTick, RepositoryJobFact } from "./maintenance-rows.ts";
+import type { MaintenanceCandidate, MaintenanceTick } from "./maintenance-rows.ts";
 import { isTemplate } from "./repository-url.ts";
 import { type RepositoryWideSchedule, repositoryWideSchedules } from "./repository-wide.ts";
 import type { Job } from "./types.ts";
@@ -239,9 +239,6 @@ export function createMaintenance(deps: DomainContext, jobs: Jobs) {
         ticks,
       };
     },
-
-    /** The newest finished prune of each repository it is asked for (the repository list's column). */
-    lastPrune: (id: string): RepositoryJobFact | null => store.repositoryLastJob(id, "prune"),
   };
 }
 
