@@ -72,7 +72,7 @@ export function createMaintenance(deps: DomainContext, jobs: Jobs) {
         reason:
           `a ${busy.kind} of the repository is already ${busy.status} on host ${busy.host_name} (job ${busy.job_id}): ` +
           "a tick is skipped, not queued behind it, so two never run at once",
-        host_id: busy.host_id,
+        host_id: null,
         job_id: null,
       };
     }
@@ -105,8 +105,8 @@ export function createMaintenance(deps: DomainContext, jobs: Jobs) {
     return {
       outcome: "fired",
       reason:
-        `on ${chosen.name}, of ${online.length} online host${online.length === 1 ? "" : "s"} using the repository ` +
-        `the one that ${chosen.last_used_at ? "ran its maintenance least recently" : "had not run it yet"}`,
+        `${chosen.name}: of the ${online.length} online host${online.length === 1 ? "" : "s"} using the repository, ` +
+        (chosen.last_used_at ? "the one that ran its maintenance least recently" : "one that had not run it yet"),
       host_id: chosen.host_id,
       job_id: job.id,
       job,
