@@ -140,6 +140,19 @@ test("the Maintenance card: schedules the server runs, what runs now, each tick'
   await shot(page, "maintenance-02-card-1366");
 });
 
+test("the host page says the server runs the repository's prune and check", async () => {
+  await page.goto(`${t.url}/#/hosts/${agents.get("web-a")?.id}`);
+  const prune = page.locator("tr[data-schedule]").filter({ hasText: "prune" });
+  await prune.locator(".repository-wide").waitFor();
+  expect(await prune.locator(".repository-wide").textContent()).toBe(
+    "run by the server for the shared repository, on one of its hosts per tick",
+  );
+  await shot(page, "maintenance-05-host-1366");
+  await page.goto(`${t.url}/#/repositories`);
+  await row().getByRole("button", { name: "Maintenance" }).click();
+  await page.locator("section.maintenance").waitFor();
+});
+
 test("at 390 px the list and the card fit the screen", async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.locator("section.maintenance").waitFor();

@@ -11,7 +11,7 @@ import { checkJobSpec } from "./job-spec.ts";
 import { itemsBudget, takePage } from "./pages.ts";
 import { requireAdmin } from "./permissions.ts";
 import { nextReadPart, readPartTaken } from "./read-cycles.ts";
-import { firedByServer, REPOSITORY_WIDE_KINDS, sharedPolicyRepositories } from "./repository-wide.ts";
+import { repositoryWideOf } from "./repository-wide.ts";
 import { matches } from "./selector.ts";
 import { newId } from "./tokens.ts";
 import type { ActorKind, ApiJobCommand, ApiRestoreSpec, Job, JobCommand, JobState, Schedule } from "./types.ts";
@@ -157,11 +157,10 @@ export function createJobs(deps: DomainContext) {
    * repository (repository-wide.ts); an agent still holding it has an old schedule list.
    */
   function repositoryWide(hostId: string, s: Schedule): string | null {
-    if (!REPOSITORY_WIDE_KINDS.has(s.kind) || s.policy_id === null) return null;
-    const host = store.hostById(hostId);
-    if (!host || !firedByServer(s, host, sharedPolicyRepositories(store))) return null;
+    const repository = repositoryWideOf(s, store, hostId);
+    if (repository === null) return null;
     return (
-      `schedule ${s.id}: the server fires this ${s.kind} once for the shared repository ${host.policy_repository_id}, ` +
+      `schedule ${s.id}: the server fires this ${s.kind} once for the shared repository ${repository}, ` +
       "on one of its hosts; this agent's schedule list is out of date"
     );
   }

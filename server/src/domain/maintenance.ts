@@ -5,11 +5,8 @@ import { notFound } from "./errors.ts";
 import type { Jobs } from "./jobs.ts";
 import type { MaintenanceCandidate, MaintenanceTick } from "./maintenance-rows.ts";
 import { isTemplate } from "./repository-url.ts";
-import { type RepositoryWideSchedule, repositoryWideSchedules } from "./repository-wide.ts";
+import { type RepositoryWideSchedule, repositoryWideSchedules, SERVER_ZONE } from "./repository-wide.ts";
 import type { Job } from "./types.ts";
-
-/** The zone of a repository-wide schedule without one: the server's own, as cron on that machine would. */
-const SERVER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 const cronOf = (s: RepositoryWideSchedule["schedule"]) =>
   new Cron(s.cron_expr, { paused: true, mode: "5-or-6-parts", timezone: s.timezone ?? SERVER_ZONE });

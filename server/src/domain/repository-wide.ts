@@ -12,6 +12,9 @@ import type { Host, Schedule } from "./types.ts";
  */
 export const REPOSITORY_WIDE_KINDS: ReadonlySet<string> = new Set(["prune", "check"]);
 
+/** The zone of a repository-wide schedule without one: the server's own, as cron on that machine would. */
+export const SERVER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
 /** Enabled policies whose repository is shared: policy id → repository id. Read once per push or sweep. */
 export function sharedPolicyRepositories(store: Pick<Store, "listPolicies" | "listRepositories">): Map<string, string> {
   const shared = new Set(store.listRepositories().flatMap((r) => (isTemplate(r.url) ? [] : [r.id])));
@@ -30,6 +33,17 @@ export function firedByServer(
 ): boolean {
   if (!REPOSITORY_WIDE_KINDS.has(s.kind) || s.policy_id === null || host.policy_repository_id === null) return false;
   return shared.get(s.policy_id) === host.policy_repository_id;
+}
+
+/** The repository whose server fires this host's copy (it is not the agent's to fire), or null. */
+export function repositoryWideOf(
+  s: Pick<Schedule, "kind" | "policy_id">,
+  store: Pick<Store, "listPolicies" | "listRepositories"> & { hostById(id: string): Host | null },
+  hostId: string,
+): string | null {
+  if (!REPOSITORY_WIDE_KINDS.has(s.kind) || s.policy_id === null) return null;
+  const host = store.hostById(hostId);
+  return host && firedByServer(s, host, sharedPolicyRepositories(store)) ? host.policy_repository_id : null;
 }
 
 /** A policy schedule the server fires for a repository: the sweep's unit. */

@@ -16,6 +16,7 @@ import { DomainError, notFound } from "./errors.ts";
 import type { HostPush } from "./host-push.ts";
 import { requireAdmin } from "./permissions.ts";
 import { readCycleView, rollingParts, rollingProblem } from "./read-cycles.ts";
+import { repositoryWideOf, SERVER_ZONE } from "./repository-wide.ts";
 import { SCHEDULE_FIELDS } from "./schedule-entry.ts";
 import { newId } from "./tokens.ts";
 import type { Schedule } from "./types.ts";
@@ -139,16 +140,20 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
 
   /** A schedule without a zone of its own runs in its host's (as the host's agent reported it). */
   const view = (s: Schedule, hostZone: string | null = store.hostById(s.host_id)?.timezone ?? null) => {
+    // A prune or check the server fires for the host's shared repository (repository-wide.ts): its
+    // runs are the server's, in the server's zone when it has none, and on one host of the repository.
+    const repository_wide = repositoryWideOf(s, store, s.host_id);
     let next_runs: string[] = [];
     try {
-      next_runs = s.enabled ? cronPreview(s.cron_expr, s.timezone ?? hostZone, clock.now()) : [];
+      const zone = s.timezone ?? (repository_wide ? SERVER_ZONE : hostZone);
+      next_runs = s.enabled ? cronPreview(s.cron_expr, zone, clock.now()) : [];
     } catch {
       // Stored schedules were validated on write; a croner upgrade could still disagree.
     }
     // The name of the policy it comes from, so a host's page can say so without reading every policy.
     const policy_name = s.policy_id === null ? null : (store.policyById(s.policy_id)?.name ?? null);
     // A rolling check's place in its cycle (read-cycles.ts); null for every other schedule.
-    return { ...s, policy_name, next_runs, read_cycle: readCycleView(store, s) };
+    return { ...s, policy_name, next_runs, read_cycle: readCycleView(store, s), repository_wide };
   };
 
   /** Writes a change and bumps the host's version in one transaction, then pushes the full set. */

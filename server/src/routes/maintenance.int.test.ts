@@ -118,16 +118,24 @@ async function finish(h: Host, jobId: string, status: "succeeded" | "failed", er
 const maintenance = async (repo: string) => (await t.json(`/api/v1/repositories/${repo}/maintenance`)).body;
 
 test("the agents are not given the shared repository's prune; an old agent's fire of it is refused", async () => {
-  const { hosts } = await fleet();
+  const { repo, hosts } = await fleet();
   for (const h of hosts) {
     const set = h.agent.of("schedule.set").at(-1);
     expect(set?.payload.schedules.map((s) => s.kind).sort()).toEqual(["backup"]);
   }
   // The host's copy still exists (the host page lists it), with the policy.
   const [h] = hosts as [Host];
-  const listed = (await t.json(`/api/v1/hosts/${h.id}/schedules`)).body.items as { id: string; kind: string }[];
+  const listed = (await t.json(`/api/v1/hosts/${h.id}/schedules`)).body.items as {
+    id: string;
+    kind: string;
+    repository_wide: string | null;
+  }[];
   const prune = listed.find((s) => s.kind === "prune");
-  expect(prune).toBeDefined();
+  // It says the server runs it, for which repository; the backup stays the host's.
+  expect(listed.map((s) => [s.kind, s.repository_wide])).toEqual([
+    ["backup", null],
+    ["prune", repo],
+  ]);
   const id = h.agent.send("schedule.fire", {
     schedule_id: prune?.id as string,
     scheduled_at: "2026-12-02T02:00:00.000Z",
@@ -302,7 +310,12 @@ test("a {host} template keeps its prune on each host, fired by each agent", asyn
   expect(runs(hosts)).toEqual([]);
   // Each agent's own fire makes its own job.
   for (const h of hosts) {
-    const listed = (await t.json(`/api/v1/hosts/${h.id}/schedules`)).body.items as { id: string; kind: string }[];
+    const listed = (await t.json(`/api/v1/hosts/${h.id}/schedules`)).body.items as {
+      id: string;
+      kind: string;
+      repository_wide: string | null;
+    }[];
+    expect(listed.map((s) => s.repository_wide)).toEqual([null, null]);
     const prune = listed.find((s) => s.kind === "prune")?.id as string;
     h.agent.send("schedule.fire", { schedule_id: prune, scheduled_at: "2026-12-02T02:00:00.000Z" });
     await h.agent.next("command.run");
