@@ -1,6 +1,6 @@
 import { isTemplate } from "./repository-url.ts";
 import type { PolicyRow, PolicyScheduleRow, Store } from "./store.ts";
-import type { Host, Schedule } from "./types.ts";
+import type { Host, RepositoryLastCheck, Schedule } from "./types.ts";
 
 /**
  * The one rule of repository-wide maintenance (DESIGN §8.1, §8.3): a `prune` or `check` schedule
@@ -65,4 +65,30 @@ export function repositoryWideSchedules(
       .filter((s) => s.enabled && REPOSITORY_WIDE_KINDS.has(s.kind))
       .map((schedule) => ({ policy, schedule, repository_id }));
   });
+}
+
+/**
+ * Each shared repository's newest finished check, by whichever of its hosts ran it: a check reads
+ * the whole repository, so on a shared one it is every host's last check (the check_failed alert).
+ * Without it, a check the server ran on web-b would never clear web-a's failed one.
+ */
+export function sharedRepositoryChecks(
+  store: Pick<Store, "listRepositories" | "repositoryLastChecks">,
+): Map<string, RepositoryLastCheck> {
+  const shared = new Set(store.listRepositories().flatMap((r) => (isTemplate(r.url) ? [] : [r.id])));
+  return new Map([...store.repositoryLastChecks()].filter(([id]) => shared.has(id)));
+}
+
+/** A host's facts with its shared repository's last check, when that is newer than its own. */
+export function withRepositoryCheck<
+  F extends {
+    policy_repository_id: string | null;
+    last_check: { job_id: string; status: string; finished_at: string | null; error: string | null } | null;
+  },
+>(facts: F, checks: ReadonlyMap<string, RepositoryLastCheck>): F {
+  const repo = facts.policy_repository_id === null ? undefined : checks.get(facts.policy_repository_id);
+  if (!repo || repo.job_id === facts.last_check?.job_id) return facts;
+  if (facts.last_check && (facts.last_check.finished_at ?? "") >= (repo.finished_at ?? "")) return facts;
+  const { host_id: _, ...check } = repo;
+  return { ...facts, last_check: { ...check, stats: null } };
 }

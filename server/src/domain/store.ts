@@ -211,7 +211,7 @@ export interface HostSummaryStore {
 
 /** A host's alert-relevant facts, as hostFacts reads them. */
 export interface HostFacts {
-  host: Pick<Host, "id" | "name" | "labels" | "online" | "last_seen_at" | "enrolled_at">;
+  host: Pick<Host, "id" | "name" | "labels" | "online" | "last_seen_at" | "enrolled_at" | "policy_repository_id">;
   summary: Pick<
     HostSummary,
     "last_backup" | "last_backup_warning" | "last_successful_backup_at" | "last_check" | "last_drill"

@@ -341,3 +341,34 @@ test("a schedule made after its tick does not fire for it; a restarted server ca
   expect(m.ticks).toHaveLength(1);
   expect(m.ticks[0]).toMatchObject({ outcome: "fired", scheduled_at: "2026-12-04T02:00:00.000Z", host_name: "web-a" });
 });
+
+test("a shared repository's last check is each of its hosts': check_failed fires on all, and one host's sound check clears all", async () => {
+  const repo = await post("/api/v1/repositories", { name: "shared", url: "/srv/restic/alerts", password: "pw-123" });
+  const policy = await post("/api/v1/policies", {
+    name: "checks",
+    selector: {},
+    repository_id: repo.body.id,
+    schedules: [{ kind: "check", cron_expr: "0 3 * * *", timezone: "UTC" }],
+  });
+  expect(policy.status).toBe(201);
+  const a = await host("web-a");
+  const b = await host("web-b");
+  const firing = async () =>
+    ((await t.json("/api/v1/alerts?state=firing")).body.items as { condition: string; host_name: string }[])
+      .filter((x) => x.condition === "check_failed")
+      .map((x) => x.host_name);
+
+  await at("2026-12-02T03:00:05Z");
+  const first = (await a.agent.next("command.run")).payload.job_id;
+  await finish(a, first, "failed", "Fatal: pack 1f2e3d4c is damaged");
+  await at("2026-12-02T03:01:00Z");
+  // The repository is damaged: every host backing up into it is told, not only the one that checked.
+  expect((await firing()).sort()).toEqual(["web-a", "web-b"]);
+
+  // The next night web-b checks the same repository, and it is sound: both alerts resolve.
+  await at("2026-12-03T03:00:05Z");
+  const second = (await b.agent.next("command.run")).payload.job_id;
+  await finish(b, second, "succeeded");
+  await at("2026-12-03T03:01:00Z");
+  expect(await firing()).toEqual([]);
+});
