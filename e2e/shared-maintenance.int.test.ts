@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ManualClock } from "../server/src/clock.ts";
 import { startTestServer, type TestServer } from "../server/src/testing/harness.ts";
@@ -87,7 +87,11 @@ beforeAll(async () => {
     name: "nightly",
     selector: {},
     repository_id: repoId,
-    schedules: [{ kind: "prune", cron_expr: "0 2 * * *", timezone: "UTC" }],
+    schedules: [
+      // A backup the agents hold (on 1 January: it never fires during the test), and the nightly prune.
+      { kind: "backup", cron_expr: "0 0 1 1 *", timezone: "UTC", paths: [join(work, "srv-0")] },
+      { kind: "prune", cron_expr: "0 2 * * *", timezone: "UTC" },
+    ],
   });
   expect(p.status).toBe(201);
   for (const name of ["web-a", "web-b", "web-c"]) {
@@ -119,6 +123,27 @@ afterAll(async () => {
   }
   await t?.close();
   rmSync(work, { recursive: true, force: true });
+});
+
+test("the agents hold no prune schedule: the server runs it for the shared repository", async () => {
+  for (const h of hosts) {
+    const events = h.events ?? (await h.watch());
+    // Applied and acked by the agent (the ack publishes host.updated).
+    for (let from = events.seen.length; ; from = events.seen.length) {
+      if ((await fleet.api<{ schedule_in_sync: boolean }>(`/hosts/${h.hostId}`)).body.schedule_in_sync) break;
+      await events.until((e) => e.type === "host.updated" && e.host_id === h.hostId, from);
+    }
+    const held = JSON.parse(readFileSync(join(h.stateDir, "schedules.json"), "utf8"));
+    expect(JSON.stringify(held)).toContain('"backup"');
+    expect(JSON.stringify(held)).not.toContain('"prune"');
+    const listed = (
+      await fleet.api<{ items: { kind: string; repository_wide: string | null }[] }>(`/hosts/${h.hostId}/schedules`)
+    ).body.items;
+    expect(listed).toEqual([
+      expect.objectContaining({ kind: "backup", repository_wide: null }),
+      expect.objectContaining({ kind: "prune", repository_wide: repoId }),
+    ]);
+  }
 });
 
 test(`a shared repository used by 3 real agents gets one prune per night, and it succeeds (${RESTIC})`, async () => {
