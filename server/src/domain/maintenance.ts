@@ -186,7 +186,10 @@ export function createMaintenance(deps: DomainContext, jobs: Jobs) {
         if (job) made.push(job);
       }
       for (const unit of units) {
-        const after = store.maintenanceMark(unit.schedule.id) ?? unit.policy.updated_at;
+        // Ticks after the last look, and after the policy's last change: a cron just edited (or a
+        // schedule just added) does not fire a tick of the new expression from before the edit.
+        const mark = store.maintenanceMark(unit.schedule.id);
+        const after = mark !== null && mark > unit.policy.updated_at ? mark : unit.policy.updated_at;
         const tick = latestTick(unit.schedule, after, now);
         if (tick === null) continue;
         const job = tx(() => tickNow(unit, tick, at));
