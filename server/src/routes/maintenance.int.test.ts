@@ -372,3 +372,36 @@ test("a shared repository's last check is each of its hosts': check_failed fires
   await at("2026-12-03T03:01:00Z");
   expect(await firing()).toEqual([]);
 });
+
+test("a prune's cron edited to a time already past today fires at the new time from the next day, not at once", async () => {
+  const { repo, policy, hosts } = await fleet("/srv/restic/edited");
+  await at("2026-12-02T02:00:05Z");
+  await hosts[1]?.agent.next("command.run");
+  expect(runs(hosts)).toHaveLength(1);
+  await at("2026-12-02T23:30:00Z");
+  const schedules = policy.schedules.map((s: { id: string; kind: string; cron_expr: string }) =>
+    s.kind === "prune" ? { id: s.id, kind: "prune", cron_expr: "0 23 * * *", timezone: "UTC" } : s,
+  );
+  const patched = await t.json(`/api/v1/policies/${policy.id}`, {
+    method: "PATCH",
+    body: {
+      schedules: schedules.map(({ id, kind, cron_expr, timezone, paths }: Record<string, unknown>) => ({
+        id,
+        kind,
+        cron_expr,
+        timezone,
+        ...(paths && (paths as string[]).length ? { paths } : {}),
+      })),
+    },
+  });
+  expect(patched.status).toBe(200);
+  // 23:00 today is a run of the new expression after the last tick, but it fell before the edit: nothing now.
+  await at("2026-12-02T23:30:10Z");
+  expect((await maintenance(repo)).ticks).toHaveLength(1);
+  await at("2026-12-03T23:00:05Z");
+  const m = await maintenance(repo);
+  expect(m.ticks.map((x: { scheduled_at: string }) => x.scheduled_at)).toEqual([
+    "2026-12-03T23:00:00.000Z",
+    "2026-12-02T02:00:00.000Z",
+  ]);
+});

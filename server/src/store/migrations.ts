@@ -649,9 +649,11 @@ export const MIGRATIONS: readonly string[] = [
   // repository was online: it fires when one is). The key makes a tick one row however often it
   // is looked at. A mark per policy schedule is how far its ticks have been looked at, so a
   // restarted server catches up the latest tick it missed, once, and a new schedule none before it.
+  // No foreign key to policy_schedules: a policy's update rewrites its schedule rows (same ids),
+  // and a tick is the repository's history, kept after its schedule is gone.
   `
   CREATE TABLE maintenance_ticks (
-    policy_schedule_id TEXT NOT NULL REFERENCES policy_schedules(id) ON DELETE CASCADE,
+    policy_schedule_id TEXT NOT NULL,
     scheduled_at TEXT NOT NULL,
     repository_id TEXT NOT NULL,
     policy_id TEXT NOT NULL,
@@ -668,7 +670,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX maintenance_ticks_pending ON maintenance_ticks(outcome) WHERE outcome = 'pending';
   CREATE INDEX maintenance_ticks_by_job ON maintenance_ticks(job_id) WHERE job_id IS NOT NULL;
   CREATE TABLE maintenance_marks (
-    policy_schedule_id TEXT PRIMARY KEY REFERENCES policy_schedules(id) ON DELETE CASCADE,
+    policy_schedule_id TEXT PRIMARY KEY,
     looked_through TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
