@@ -86,7 +86,7 @@ test("repositories: a shared one is refused without a password, by field; then t
     "per host",
     "generated per host",
     "yes",
-    "EditTest connectionExport keysDelete",
+    "MaintenanceEditTest connectionExport keysDelete",
   ]);
   expect(await page.locator("tr[data-repository]").filter({ hasText: "shared-nas" }).textContent()).toContain("shared");
 

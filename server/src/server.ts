@@ -114,6 +114,8 @@ export function startServer(opts: ServerOptions): RunningServer {
   function sweep() {
     for (const hostId of domain.presence.sweep()) registry.close(hostId, 4003, "no heartbeat for 90 s");
     domain.jobs.sweep();
+    // Repository-wide prune and check: the ticks due, and those waiting for a host to come online.
+    domain.maintenance.sweep();
     // Browses and downloads whose agent has not answered within 30 s.
     domain.snapshotFiles.sweep();
     // Repository tests whose agent has not answered within 60 s.

@@ -4,8 +4,10 @@ import { isMuted, offlineAfterFor, rulesFor } from "./alert-rules.ts";
 import type { AlertItem } from "./channels.ts";
 import type { DomainContext } from "./deps.ts";
 import type { HostFactsView, Hosts } from "./hosts.ts";
+import { sharedRepositoryChecks, withRepositoryCheck } from "./repository-wide.ts";
 import { matches, type Selector } from "./selector.ts";
 import { newId } from "./tokens.ts";
+import type { RepositoryLastCheck } from "./types.ts";
 
 /**
  * How long a resolved host_offline alert waits before its resolution is told: a host that comes
@@ -43,11 +45,13 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
     at: string;
     rules: AlertRuleRow[];
     mutes: MuteRow[];
+    /** Shared repositories' last checks: each one's is every host's of it (repository-wide.ts). */
+    checks: ReadonlyMap<string, RepositoryLastCheck>;
   }
   const context = (): Context => {
     const now = clock.now();
     const at = now.toISOString();
-    return { now, at, rules: store.listRules(), mutes: store.activeMutes(at) };
+    return { now, at, rules: store.listRules(), mutes: store.activeMutes(at), checks: sharedRepositoryChecks(store) };
   };
 
   /**
@@ -108,7 +112,7 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
   /** Evaluates these hosts (views as the host list builds them) and applies the transitions. */
   function evaluate(c: Context, views: readonly HostFactsView[], firingOf: (id: string) => AlertRow[]) {
     for (const host of views) {
-      const held = heldConditions(host, c.now, offlineAfterFor(c.rules, host.labels));
+      const held = heldConditions(withRepositoryCheck(host, c.checks), c.now, offlineAfterFor(c.rules, host.labels));
       const open = firingOf(host.id);
       const { fire: starting, resolve: ending } = transitions(held, open);
       for (const [condition, h] of starting) fire(c, host, condition, h.summary);
@@ -170,7 +174,7 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
         return; // revoked meanwhile
       }
       const open = store.firingAlertsOfHost(hostId);
-      const held = heldConditions(view, c.now, offlineAfterFor(c.rules, view.labels));
+      const held = heldConditions(withRepositoryCheck(view, c.checks), c.now, offlineAfterFor(c.rules, view.labels));
       const { fire: starting, resolve: ending } = transitions(held, open);
       if (starting.length === 0 && ending.length === 0) return; // nothing changes: no write at all
       tx(() => evaluate(c, [view], (id) => store.firingAlertsOfHost(id)));

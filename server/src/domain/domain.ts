@@ -10,6 +10,7 @@ import { createFleetConfig } from "./fleet-config.ts";
 import { createHostPush } from "./host-push.ts";
 import { createHosts } from "./hosts.ts";
 import { createJobs } from "./jobs.ts";
+import { createMaintenance } from "./maintenance.ts";
 import { createPolicies } from "./policies.ts";
 import { createPolicySync } from "./policy-sync.ts";
 import { createPresence } from "./presence.ts";
@@ -45,6 +46,8 @@ export function createDomain(input: DomainDeps) {
     presence: createPresence(deps),
     fleet: createFleet(deps, hosts),
     repositories,
+    /** Repository-wide prune and check, fired by the server once per shared repository per tick (DESIGN §8.3). */
+    maintenance: createMaintenance(deps, jobs),
     /** Test connection: one host's agent tests a repository live (protocol 8). */
     repositoryTest: createRepositoryTest(deps, repositories),
     alerts,

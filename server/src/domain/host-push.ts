@@ -2,6 +2,7 @@ import { type ConfigUpdatePayload, CREDENTIAL_PAIRS } from "../../../protocol/in
 import type { DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
 import type { SyncPlan } from "./policy-sync.ts";
+import { sharedPolicyRepositories } from "./repository-wide.ts";
 import { entriesFor } from "./schedule-entry.ts";
 import type { Host, ResolvedRepository } from "./types.ts";
 
@@ -96,7 +97,7 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
   function pushSet(hostId: string): boolean {
     const host = store.hostById(hostId);
     if (!host || host.policy_conflict) return false;
-    const schedules = entriesFor(store.schedulesForHost(hostId), host);
+    const schedules = entriesFor(store.schedulesForHost(hostId), host, sharedPolicyRepositories(store));
     return agents.send(hostId, "schedule.set", { version: host.schedule_version, schedules });
   }
 
@@ -107,7 +108,7 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
   }
 
   /** Hosts and their schedules read once per chunk, so memory stays flat however many hosts change. */
-  function pushChunk(chunk: SyncPlan["hosts"]): void {
+  function pushChunk(chunk: SyncPlan["hosts"], shared: ReadonlyMap<string, string>): void {
     const ids = chunk.map((h) => h.id);
     const hosts = new Map(store.hostsByIds(ids).map((h) => [h.id, h]));
     const schedules = Map.groupBy(store.schedulesForHosts(ids), (s) => s.host_id);
@@ -115,7 +116,7 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
       const host = hosts.get(id);
       if (!host || host.policy_conflict) continue;
       if (config) pushConfig(id);
-      const entries = entriesFor(schedules.get(id) ?? [], host);
+      const entries = entriesFor(schedules.get(id) ?? [], host, shared);
       agents.send(id, "schedule.set", { version: host.schedule_version, schedules: entries });
     }
   }
@@ -133,7 +134,9 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
       // Inside a larger transaction (fleet-config), once all of it has committed.
       deps.afterCommit(() => {
         const online = plan.hosts.filter((h) => agents.isConnected(h.id));
-        for (let i = 0; i < online.length; i += PUSH_CHUNK) pushChunk(online.slice(i, i + PUSH_CHUNK));
+        if (online.length === 0) return;
+        const shared = sharedPolicyRepositories(store);
+        for (let i = 0; i < online.length; i += PUSH_CHUNK) pushChunk(online.slice(i, i + PUSH_CHUNK), shared);
       });
     },
   };

@@ -12,6 +12,7 @@ import { checkJobSpec } from "./job-spec.ts";
 import { itemsBudget, takePage } from "./pages.ts";
 import { requireAdmin } from "./permissions.ts";
 import { nextReadPart, readPartTaken } from "./read-cycles.ts";
+import { repositoryWideOf } from "./repository-wide.ts";
 import { matches } from "./selector.ts";
 import { mergeTick } from "./tick-merge.ts";
 import { newId } from "./tokens.ts";
@@ -186,12 +187,32 @@ export function createJobs(deps: DomainContext) {
     return store.jobById(job.id) as Job;
   }
 
+  /**
+   * Why the host's agent may not fire this schedule: the server fires it for the host's shared
+   * repository (repository-wide.ts); an agent still holding it has an old schedule list.
+   */
+  function repositoryWide(hostId: string, s: Schedule): string | null {
+    const repository = repositoryWideOf(s, store, hostId);
+    if (repository === null) return null;
+    return (
+      `schedule ${s.id}: the server fires this ${s.kind} once for the shared repository ${repository}, ` +
+      "on one of its hosts; this agent's schedule list is out of date"
+    );
+  }
+
   function fail(job: Job, error: string) {
     if (store.finishJob(job.id, { status: "failed", exit_code: null, finished_at: now(), error })) changed(job);
   }
 
   return {
     dispatch,
+    /**
+     * A schedule's tick the server fires itself (maintenance.ts): the job of the host's schedule
+     * row, as a fire of it would make (actor_kind "schedule", scheduled_id, scheduled_at, so a tick
+     * is one job). Inside the caller's transaction; the caller dispatches once it committed.
+     */
+    scheduledJob: (hostId: string, s: Schedule, scheduled_at: string) =>
+      scheduleJob(hostId, s, { kind: "schedule", id: s.id }, { scheduled_id: s.id, scheduled_at }),
     get(id: string) {
       const j = store.jobById(id);
       if (!j) throw notFound(`job ${id}`);
@@ -271,6 +292,8 @@ export function createJobs(deps: DomainContext) {
         return { ok: false, code: "not_found", message: `schedule ${p.schedule_id} does not exist for this host` };
       }
       if (!s.enabled) return { ok: false, code: "conflict", message: `schedule ${p.schedule_id} is disabled` };
+      const wide = repositoryWide(hostId, s);
+      if (wide) return { ok: false, code: "conflict", message: wide };
       // Only a real run of the schedule's cron, and a recent one: an agent cannot invent ticks.
       const host = store.hostById(hostId);
       const zone = s.timezone ?? host?.timezone ?? null;

@@ -50,8 +50,13 @@ export function repositoryView(r: RepositoryRow, secretNames: string[] = []) {
   };
 }
 export type RepositoryView = ReturnType<typeof repositoryView>;
-/** What the API answers: the view with the last check among its hosts (createRepositories). */
-export type ShownRepository = RepositoryView & { last_check: RepositoryLastCheck | null };
+/** A repository's last check or prune as shown: which job, on which host, and how it ended. */
+export type RepositoryLastRun = RepositoryLastCheck & { host_name: string };
+/** What the API answers: the view with the last check and prune among its hosts (createRepositories). */
+export type ShownRepository = RepositoryView & {
+  last_check: RepositoryLastRun | null;
+  last_prune: RepositoryLastRun | null;
+};
 
 /** A shared repository has one password for every host; only a template can go without. */
 function checkShape(r: RepositoryRow): void {
@@ -113,8 +118,24 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
    * As the API shows it, with the newest finished check among the hosts it is given to (their
    * server-side records, migration 12): {job_id, host_id, status, finished_at, error}, or null.
    */
-  function shown(r: RepositoryRow, checks = store.repositoryLastChecks()) {
-    return { ...view(r), last_check: checks.get(r.id) ?? null };
+  function shown(r: RepositoryRow, checks = store.repositoryLastChecks()): ShownRepository {
+    const check = checks.get(r.id);
+    const prune = store.repositoryLastJob(r.id, "prune");
+    return {
+      ...view(r),
+      last_check: check ? { ...check, host_name: store.hostById(check.host_id)?.name ?? check.host_id } : null,
+      // Issue 18: the newest finished prune, by whichever host ran it (the server picks one for a shared repository).
+      last_prune: prune
+        ? {
+            job_id: prune.job_id,
+            host_id: prune.host_id,
+            host_name: prune.host_name,
+            status: prune.status,
+            finished_at: prune.finished_at,
+            error: prune.error,
+          }
+        : null,
+    };
   }
 
   return {
@@ -149,7 +170,7 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
         store.insertRepository(r);
         audit(deps, actor, "repository.create", r.id, { after: view(r) });
       });
-      return { ...view(r), last_check: null };
+      return { ...view(r), last_check: null, last_prune: null };
     },
 
     /**
@@ -158,7 +179,7 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
      */
     update(actor: Actor, id: string, patch: RepositoryPatch): ShownRepository {
       requireAdmin(actor, "changing a repository");
-      const { after, plan } = tx(() => {
+      const { plan } = tx(() => {
         const old = get(id);
         const url = patch.url === undefined ? old.url : checkRepositoryUrl(patch.url);
         const env = mergeEnv(url, { ...old.env, ...openEnv(old) }, patch.env);
@@ -185,12 +206,11 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
         });
         // Its hosts are sent the change (a new URL, password, variable or auto_init).
         return {
-          after: view(r),
           plan: recompute(store.hostsWithPolicyRepository(id), { configChanged: true }),
         };
       });
       push().push(plan);
-      return { ...after, last_check: store.repositoryLastChecks().get(id) ?? null };
+      return shown(get(id));
     },
 
     /** Refused (409, naming them) while anything uses it; its generated passwords go with it. */

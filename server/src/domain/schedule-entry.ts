@@ -2,6 +2,7 @@ import type { ScheduleEntry } from "../../../protocol/index.ts";
 import { kindProblem } from "./command-spec.ts";
 import { hostDelay } from "./jitter.ts";
 import { rollingParts } from "./read-cycles.ts";
+import { firedByServer } from "./repository-wide.ts";
 import type { Schedule } from "./types.ts";
 
 /**
@@ -48,13 +49,21 @@ export function toEntry(s: Schedule, protocolVersion: number): ScheduleEntry {
 /**
  * A host's schedule.set entries, in its agent's protocol version: schedules of a kind the agent
  * does not know yet (a drill before protocol 7) are left out, since the agent would refuse the
- * whole frame; they are sent once it is upgraded. A schedule with a jitter carries this host's
- * delay (protocol 9; jitter.ts); an older agent gets none and fires at the nominal times.
+ * whole frame; they are sent once it is upgraded. So are the prunes and checks the server fires
+ * for the host's shared repository (`shared`, repository-wide.ts), so nothing runs twice. A
+ * schedule with a jitter carries this host's delay (protocol 9; jitter.ts); an older agent gets
+ * none and fires at the nominal times.
  */
-export function entriesFor(schedules: readonly Schedule[], host: { id: string; protocol_version: number | null }) {
+export function entriesFor(
+  schedules: readonly Schedule[],
+  host: { id: string; protocol_version: number | null; policy_repository_id?: string | null },
+  shared: ReadonlyMap<string, string> = new Map(),
+) {
   const version = host.protocol_version ?? 1;
+  const repository = { policy_repository_id: host.policy_repository_id ?? null };
   return schedules
     .filter((s) => kindProblem(s.kind, { id: host.id, protocol_version: version }) === null)
+    .filter((s) => !firedByServer(s, repository, shared))
     .map((s) => {
       const entry = toEntry(s, version);
       const { delay_seconds } = hostDelay(s, { id: host.id, protocol_version: version });

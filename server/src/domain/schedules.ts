@@ -17,6 +17,7 @@ import type { HostPush } from "./host-push.ts";
 import { checkJitter, hostDelay } from "./jitter.ts";
 import { requireAdmin } from "./permissions.ts";
 import { readCycleView, rollingParts, rollingProblem } from "./read-cycles.ts";
+import { repositoryWideOf, SERVER_ZONE } from "./repository-wide.ts";
 import { SCHEDULE_FIELDS } from "./schedule-entry.ts";
 import { newId } from "./tokens.ts";
 import type { Host, Schedule } from "./types.ts";
@@ -149,12 +150,20 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
    */
   const view = (s: Schedule, host: Host | null = store.hostById(s.host_id)) => {
     const hostZone = host?.timezone ?? null;
-    const delay = hostDelay(s, { id: s.host_id, protocol_version: host?.protocol_version ?? null });
+    // A prune or check the server fires for the host's shared repository (repository-wide.ts): its
+    // runs are the server's, in the server's zone when it has none, on one host of the repository,
+    // and without a jitter delay (the server fires them at the nominal tick).
+    const repository_wide = repositoryWideOf(s, store, s.host_id);
+    const delay = hostDelay(repository_wide ? { id: s.id, jitter: null } : s, {
+      id: s.host_id,
+      protocol_version: host?.protocol_version ?? null,
+    });
     // Past the real start of a nominal tick that already fell, the next real run is the next tick's.
     const from = new Date(clock.now().getTime() - delay.delay_seconds * 1000);
     let next_runs: string[] = [];
     try {
-      next_runs = s.enabled ? cronPreview(s.cron_expr, s.timezone ?? hostZone, from) : [];
+      const zone = s.timezone ?? (repository_wide ? SERVER_ZONE : hostZone);
+      next_runs = s.enabled ? cronPreview(s.cron_expr, zone, from) : [];
     } catch {
       // Stored schedules were validated on write; a croner upgrade could still disagree.
     }
@@ -180,6 +189,7 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
       ...delay,
       read_cycle: readCycleView(store, s),
       skipped_ticks,
+      repository_wide,
     };
   };
 

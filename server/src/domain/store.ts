@@ -7,6 +7,7 @@ import type {
 } from "../../../protocol/index.ts";
 import type { AlertsStore } from "./alert-rows.ts";
 import type { Labels } from "./labels.ts";
+import type { MaintenanceStore } from "./maintenance-rows.ts";
 import type { Selector } from "./selector.ts";
 import type {
   ApiToken,
@@ -211,7 +212,7 @@ export interface HostSummaryStore {
 
 /** A host's alert-relevant facts, as hostFacts reads them. */
 export interface HostFacts {
-  host: Pick<Host, "id" | "name" | "labels" | "online" | "last_seen_at" | "enrolled_at">;
+  host: Pick<Host, "id" | "name" | "labels" | "online" | "last_seen_at" | "enrolled_at" | "policy_repository_id">;
   summary: Pick<
     HostSummary,
     "last_backup" | "last_backup_warning" | "last_successful_backup_at" | "last_check" | "last_drill"
@@ -480,6 +481,7 @@ export interface Store
     PoliciesStore,
     ReadCyclesStore,
     SkippedTicksStore,
+    MaintenanceStore,
     AlertsStore {
   /**
    * Runs fn in one transaction; a nested call runs in a savepoint inside the outer one, so its

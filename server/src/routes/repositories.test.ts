@@ -49,6 +49,7 @@ describe("create", () => {
       created_at: "2026-12-01T12:00:00.000Z",
       updated_at: "2026-12-01T12:00:00.000Z",
       last_check: null,
+      last_prune: null,
     });
     const list = await t.call("GET", "/repositories");
     expect(list.body).toEqual({ items: [r.body], next_cursor: null });
@@ -59,7 +60,7 @@ describe("create", () => {
       for (const secret of [SHARED_PASSWORD, CREDENTIAL, "rest-pass"]) expect(text).not.toContain(secret);
     }
     // The audit holds the definition; the last check among its hosts is a fact of the view only.
-    const { last_check: _, ...definition } = r.body;
+    const { last_check: _, last_prune: __, ...definition } = r.body;
     expect((await audit())[0]).toMatchObject({
       action: "repository.create",
       target: r.body.id,

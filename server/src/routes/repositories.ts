@@ -42,6 +42,8 @@ export function repositoryRoutes(domain: Domain) {
         repos.remove(c.get("actor"), c.req.param("id"));
         return c.body(null, 204);
       })
+      // Who runs its prune and check, their last results, and its recent ticks (DESIGN §8.3).
+      .get("/:id/maintenance", (c) => c.json(domain.maintenance.show(c.req.param("id"))))
       .get("/:id/keys", (c) => c.json(repos.keys(c.get("actor"), c.req.param("id"))))
       // The hosts it is given to, online first: where a test connection is best run.
       .get("/:id/hosts", (c) => c.json({ items: domain.repositoryTest.users(c.req.param("id")), next_cursor: null }))

@@ -321,6 +321,7 @@ test("the host's last check comes from the server's records with its stats; a re
   expect(shown.last_check).toEqual({
     job_id: second.body.id,
     host_id: b.id,
+    host_name: "web-02",
     status: "failed",
     finished_at: clock.now().toISOString(),
     error: "3 errors",

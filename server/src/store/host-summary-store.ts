@@ -63,7 +63,8 @@ type FactsCols = Pick<
   | "last_drill_snapshot_id"
   | "last_drill_reason"
 >;
-type FactsRow = FactsCols & Pick<HostRow, "id" | "name" | "labels" | "online" | "last_seen_at" | "enrolled_at">;
+type FactsRow = FactsCols &
+  Pick<HostRow, "id" | "name" | "labels" | "online" | "last_seen_at" | "enrolled_at" | "policy_repository_id">;
 
 const lastBackup = (r: FactsCols): HostSummary["last_backup"] =>
   r.last_backup_job_id !== null && r.last_backup_status !== null
@@ -139,7 +140,8 @@ export function hostSummaryStore(db: Database): HostSummaryStore {
         .query<FactsRow, []>(
           `SELECT id, name, labels, online, last_seen_at, enrolled_at, last_backup_job_id, last_backup_status,
              last_backup_finished_at, last_backup_error, last_backup_warning, last_successful_backup_at,
-             last_check_job_id, last_check_status, last_check_finished_at, last_check_error, ${drillCols}
+             last_check_job_id, last_check_status, last_check_finished_at, last_check_error, ${drillCols},
+             policy_repository_id
            FROM hosts ORDER BY id`,
         )
         .all()
@@ -151,6 +153,7 @@ export function hostSummaryStore(db: Database): HostSummaryStore {
             online: r.online === 1,
             last_seen_at: r.last_seen_at,
             enrolled_at: r.enrolled_at,
+            policy_repository_id: r.policy_repository_id,
           },
           summary: {
             last_backup: lastBackup(r),

@@ -665,4 +665,36 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX skipped_ticks_by_schedule ON skipped_ticks(schedule_id, last_scheduled_at DESC);
   CREATE INDEX jobs_pending_by_schedule ON jobs(scheduled_id, host_id) WHERE status IN ('queued', 'running');
   `,
+  // 21 (2026-12-02): repository-wide maintenance (issue 18 item 2, DESIGN §8.3). The server fires
+  // the prune and check schedules of a policy whose repository is shared, once per repository per
+  // tick, on one online host using it (domain/maintenance.ts). Each tick it considered is a row:
+  // fired (with the host and job), skipped (with the reason), or pending (no host using the
+  // repository was online: it fires when one is). The key makes a tick one row however often it
+  // is looked at. A mark per policy schedule is how far its ticks have been looked at, so a
+  // restarted server catches up the latest tick it missed, once, and a new schedule none before it.
+  // No foreign key to policy_schedules: a policy's update rewrites its schedule rows (same ids),
+  // and a tick is the repository's history, kept after its schedule is gone.
+  `
+  CREATE TABLE maintenance_ticks (
+    policy_schedule_id TEXT NOT NULL,
+    scheduled_at TEXT NOT NULL,
+    repository_id TEXT NOT NULL,
+    policy_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('fired', 'skipped', 'pending')),
+    reason TEXT,
+    host_id TEXT,
+    job_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (policy_schedule_id, scheduled_at)
+  ) WITHOUT ROWID;
+  CREATE INDEX maintenance_ticks_by_repository ON maintenance_ticks(repository_id, scheduled_at DESC);
+  CREATE INDEX maintenance_ticks_pending ON maintenance_ticks(outcome) WHERE outcome = 'pending';
+  CREATE INDEX maintenance_ticks_by_job ON maintenance_ticks(job_id) WHERE job_id IS NOT NULL;
+  CREATE TABLE maintenance_marks (
+    policy_schedule_id TEXT PRIMARY KEY,
+    looked_through TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -8,6 +8,7 @@ import { type Database, openDatabase } from "./db.ts";
 import { hostSummaryStore } from "./host-summary-store.ts";
 import { hostsStore } from "./hosts-store.ts";
 import { jobsStore } from "./jobs-store.ts";
+import { maintenanceStore } from "./maintenance-store.ts";
 import { policiesStore } from "./policies-store.ts";
 import { readCyclesStore } from "./read-cycles-store.ts";
 import { repositoriesStore } from "./repositories-store.ts";
@@ -29,6 +30,7 @@ export function createStore(db: Database): Store {
     ...policiesStore(db),
     ...readCyclesStore(db),
     ...skippedTicksStore(db),
+    ...maintenanceStore(db),
     ...alertsStore(db),
     /** Runs fn in one transaction (BEGIN IMMEDIATE); a nested call runs in a savepoint inside it. */
     tx<T>(fn: () => T): T {

@@ -10,6 +10,7 @@ import type { AlertItem, ChannelKind, DeliveryResult } from "../../domain/channe
 import type { FleetSummary as DomainFleetSummary } from "../../domain/fleet-summary.ts";
 import type { HostView } from "../../domain/hosts.ts";
 import type { JobListItem } from "../../domain/job-list.ts";
+import type { Maintenance } from "../../domain/maintenance.ts";
 import type { PolicyView } from "../../domain/policies.ts";
 import type { Repositories, ShownRepository } from "../../domain/repositories.ts";
 import type { ScheduleView } from "../../domain/schedules.ts";
@@ -38,6 +39,8 @@ export type PolicySchedule = Policy["schedules"][number];
 export type Repository = ShownRepository;
 /** GET /repositories/:id/keys: the passwords in clear, for disaster recovery. */
 export type RepositoryKeys = ReturnType<Repositories["keys"]>;
+/** GET /repositories/:id/maintenance: who runs its prune and check, their last results, its ticks. */
+export type RepositoryMaintenance = ReturnType<Maintenance["show"]>;
 
 export interface List<T> {
   items: T[];

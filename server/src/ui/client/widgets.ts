@@ -23,6 +23,8 @@ const BADGE_TEXT: Record<string, string> = {
   in_sync: "✓ in sync",
   not_synced: "… pending",
   passed: "✓ passed",
+  fired: "▶ fired",
+  skipped: "– skipped",
 };
 
 /** Status with a symbol and a word, so colour is never the only signal. */

@@ -186,6 +186,15 @@ export function renderHostSchedules(
                       ),
                     )
                   : null,
+                s.repository_wide
+                  ? h(
+                      "div",
+                      { class: "from-policy repository-wide" },
+                      "run by the server for the shared ",
+                      h("a", { href: "#/repositories" }, "repository"),
+                      ", on one of its hosts per tick",
+                    )
+                  : null,
               ),
               h("td", { "data-label": "When" }, cronCell(s.cron_expr, s.timezone)),
               h("td", { "data-label": "Next runs" }, nextRunsCell(s)),

@@ -2,24 +2,13 @@ import { ApiFailure, api } from "../api.ts";
 import type { View } from "../context.ts";
 import { clear, h } from "../dom.ts";
 import type { List, Repository, RepositoryKeys } from "../types.ts";
-import { ago, badge, emptyState, errorBox } from "../widgets.ts";
+import { emptyState, errorBox } from "../widgets.ts";
 import { repositoryForm } from "./repository-form.ts";
+import { lastRun, maintenanceCard } from "./repository-maintenance.ts";
 import { repositoryTestCard } from "./repository-test.ts";
 
 /** What the password column says: a template without its own password gets one generated per host. */
 const passwordText = (r: Repository) => (r.has_password ? "set" : r.templated ? "generated per host" : "not set");
-
-/** The repository's last finished check (by any host using it): result, linked to its job, and age. */
-function lastCheck(r: Repository) {
-  const c = r.last_check;
-  if (!c) return h("span", { class: "muted" }, "never");
-  return [
-    h("a", { href: `#/jobs/${c.job_id}`, class: "badge-link" }, badge(c.status)),
-    " ",
-    ago(c.finished_at),
-    c.status === "failed" && c.error ? h("small", { class: "error block" }, c.error) : null,
-  ];
-}
 
 /** The keys export: shown in a box and offered as a file, under a warning. */
 function keysCard(keys: RepositoryKeys, close: () => void) {
@@ -103,7 +92,7 @@ export const repositoriesView: View = async (root, ctx) => {
             h(
               "tr",
               { "data-repository": r.id },
-              h("th", { scope: "row" }, r.name, h("small", { class: "block last-check" }, "last check ", lastCheck(r))),
+              h("th", { scope: "row" }, r.name, lastRun("check", r.last_check), lastRun("prune", r.last_prune)),
               h("td", { "data-label": "URL", class: "url" }, h("code", {}, r.url)),
               h("td", { "data-label": "Kind" }, r.templated ? "per host" : "shared"),
               h(
@@ -117,6 +106,25 @@ export const repositoriesView: View = async (root, ctx) => {
               h(
                 "td",
                 { class: "actions" },
+                h(
+                  "button",
+                  {
+                    type: "button",
+                    class: "secondary",
+                    onclick: async () => {
+                      try {
+                        const card = await maintenanceCard(r, () => clear(editor));
+                        clear(notice);
+                        clear(editor);
+                        editor.append(card);
+                        card.querySelector<HTMLElement>("h2")?.scrollIntoView();
+                      } catch (err) {
+                        fail(err);
+                      }
+                    },
+                  },
+                  "Maintenance",
+                ),
                 ctx.isAdmin
                   ? [
                       h("button", { type: "button", class: "secondary", onclick: () => openForm(r) }, "Edit"),
