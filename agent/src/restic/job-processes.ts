@@ -4,7 +4,7 @@ import { ChildControl, quote } from "./child-control.ts";
 import { classifyFailure } from "./classify.ts";
 import { hookArgv, hookEnv } from "./hooks.ts";
 import type { LogBatcher } from "./log-batcher.ts";
-import { openResticSession, type ResticSession } from "./restic-session.ts";
+import { openResticSession, type ResticSession, SessionRefused } from "./restic-session.ts";
 import { errorText, type ProcessResult, runProcess } from "./run-process.ts";
 import type { Redact } from "./secrets.ts";
 import { StepOutput } from "./step-output.ts";
@@ -66,9 +66,11 @@ export class JobProcesses {
   }
 
   /** Writes the repository's password file, for the restic runs that follow; close() removes it. */
-  async open(repo: RepoConfig): Promise<void> {
+  async open(repo: RepoConfig, from?: RepoConfig): Promise<void> {
     const { resticPath, spawn, clock, tempDir, cacheDir } = this.#ctx;
-    this.#session = await openResticSession({ resticPath, repo, spawn, clock, tempDir, cacheDir }).catch((err) => {
+    const o = { resticPath, repo, spawn, clock, tempDir, cacheDir, ...(from ? { from } : {}) };
+    this.#session = await openResticSession(o).catch((err) => {
+      if (err instanceof SessionRefused) throw err;
       throw new Error(`could not write the password file in ${tempDir}: ${errorText(err)}`);
     });
   }

@@ -75,7 +75,10 @@ export function createJobs(deps: DomainContext) {
     }
     // A kind the host's agent does not know (a drill before protocol 7) fails with the upgrade it
     // needs rather than be sent: the agent would refuse it. Known only once the agent said hello.
-    if (job.status === "queued" && (job.kind === "drill" || job.kind === "tag" || job.kind === "forget")) {
+    if (
+      job.status === "queued" &&
+      (job.kind === "drill" || job.kind === "tag" || job.kind === "forget" || job.kind === "copy")
+    ) {
       const host = store.hostById(job.host_id);
       const problem = host ? commandProblem(job, host) : null;
       if (problem) {
@@ -131,6 +134,8 @@ export function createJobs(deps: DomainContext) {
       case "drill":
       case "tag":
         return { args: [], ...jobCommand(input) };
+      case "copy":
+        throw new DomainError("invalid", "copy jobs are made by the server after each backup", "kind");
     }
   }
 

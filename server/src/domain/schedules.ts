@@ -55,6 +55,13 @@ function checkSchedule(s: Schedule): void {
   if (s.kind === "restore" || s.kind === "tag") {
     throw new DomainError("invalid", `${s.kind} cannot be scheduled: run it from the host's snapshots`, "kind");
   }
+  if (s.kind === "copy") {
+    throw new DomainError(
+      "invalid",
+      "copy cannot be scheduled on its own: name the repository in copy_targets (a policy's or the host's), and it runs after each backup",
+      "kind",
+    );
+  }
   if (s.kind === "backup" && s.paths.length === 0) {
     throw new DomainError("invalid", "a backup schedule needs at least one path", "paths");
   }
