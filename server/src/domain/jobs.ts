@@ -2,6 +2,7 @@ import type { JobSpecs, ScheduleFirePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
 import { queuedJob } from "./blank-rows.ts";
 import { commandFor, commandProblem, jobCommand, specFromSchedule } from "./command-spec.ts";
+import { COPY_SINCE, copySpec, copyTargetsOf } from "./copy-targets.ts";
 import { tickProblem } from "./cron.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import type { Actor, DomainContext } from "./deps.ts";
@@ -134,8 +135,20 @@ export function createJobs(deps: DomainContext) {
       case "drill":
       case "tag":
         return { args: [], ...jobCommand(input) };
-      case "copy":
-        throw new DomainError("invalid", "copy jobs are made by the server after each backup", "kind");
+      case "copy": {
+        // A copy now, to one of the host's own targets, with that target's retention.
+        const host = store.hostById(hostId);
+        const targetId = input.spec?.target_id;
+        const target = host && targetId ? copyTargetsOf(store, host).find((t) => t.repository_id === targetId) : null;
+        if (!target) {
+          throw new DomainError(
+            "invalid",
+            `spec.target_id: ${targetId === undefined ? "a copy names its target" : `repository ${targetId} is not a copy target of host ${hostId}`} (see the host's copy_targets)`,
+            "spec.target_id",
+          );
+        }
+        return { args: [], kind: "copy", spec: copySpec(target) };
+      }
     }
   }
 
@@ -160,8 +173,26 @@ export function createJobs(deps: DomainContext) {
     if (store.finishJob(job.id, { status: "failed", exit_code: null, finished_at: now(), error })) changed(job);
   }
 
+  /**
+   * After a backup succeeded: one copy job per copy target of its host (copy-targets.ts), made by
+   * the system and naming the backup as its actor. Call inside the transaction that finished the
+   * backup; dispatch what it returns after the commit. None for an agent before protocol 9: it
+   * has no copy jobs (the host page shows the target as unsupported).
+   */
+  function copiesAfter(backup: Job): Job[] {
+    const host = store.hostById(backup.host_id);
+    if (!host || (host.protocol_version ?? 0) < COPY_SINCE) return [];
+    return copyTargetsOf(store, host).map(
+      (t) =>
+        store.insertJob(
+          newJob(host.id, { kind: "system", id: backup.id }, { args: [], kind: "copy", spec: copySpec(t) }),
+        ).job,
+    );
+  }
+
   return {
     dispatch,
+    copiesAfter,
     get(id: string) {
       const j = store.jobById(id);
       if (!j) throw notFound(`job ${id}`);

@@ -639,4 +639,19 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX jobs_by_status;
   CREATE INDEX jobs_by_status_time ON jobs(status, created_at DESC, id DESC);
   `,
+  // 19-23 are taken by other changes of issue 18 that land beside this one; until they merge
+  // here, these place-holders keep migration 24 at its number.
+  "SELECT 1; -- 19: reserved (issue 18)",
+  "SELECT 1; -- 20: reserved (issue 18)",
+  "SELECT 1; -- 21: reserved (issue 18)",
+  "SELECT 1; -- 22: reserved (issue 18)",
+  "SELECT 1; -- 23: reserved (issue 18)",
+  // 24 (2026-12-02): copy targets (issue 18 item 6, 3-2-1): further repositories a policy's or a
+  // host's snapshots are copied to, as a JSON list of {repository_id, retention_policy, prune}.
+  // A list, not a table: it is read whole with its owner, and never queried by its parts but for
+  // "who uses this repository" (a json_each scan of the policies and hosts, on a delete).
+  `
+  ALTER TABLE policies ADD COLUMN copy_targets TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE hosts ADD COLUMN copy_targets TEXT NOT NULL DEFAULT '[]';
+  `,
 ];
