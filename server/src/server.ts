@@ -114,6 +114,8 @@ export function startServer(opts: ServerOptions): RunningServer {
   function sweep() {
     for (const hostId of domain.presence.sweep()) registry.close(hostId, 4003, "no heartbeat for 90 s");
     domain.jobs.sweep();
+    // Copy targets on their own schedule (3-2-1): the latest tick of each, once.
+    domain.jobs.copyTicks();
     // Browses and downloads whose agent has not answered within 30 s.
     domain.snapshotFiles.sweep();
     // Repository tests whose agent has not answered within 60 s.

@@ -1,3 +1,4 @@
+import { Cron } from "croner";
 import {
   type CopyTarget,
   type JobSpecs,
@@ -5,7 +6,8 @@ import {
   type RetentionPolicy,
   tagProblem,
 } from "../../../protocol/index.ts";
-import { graceSeconds } from "./backup-health.ts";
+import { cronInterval, graceSeconds } from "./backup-health.ts";
+import { cronPreview } from "./cron.ts";
 import { DomainError } from "./errors.ts";
 import { matchingPolicies } from "./policy-effect.ts";
 import type { CopyTargetRow, PolicyRow, Store } from "./store.ts";
@@ -13,7 +15,8 @@ import type { Host, Job, ResolvedRepository } from "./types.ts";
 
 /**
  * Copy targets (issue 18 item 6, 3-2-1): further repositories a host's snapshots are copied to,
- * with `restic copy --host`, after each successful backup; each target keeps its own retention.
+ * with `restic copy --host`, after each successful backup or at the ticks of the target's own
+ * schedule (jobs.ts copyTicks); each target keeps its own retention.
  * A host's targets are its own list, then those of every enabled policy that matches it (highest
  * priority first); a repository named twice counts once (the first one's retention wins), and the
  * host's main repository is never its own copy target.
@@ -24,6 +27,7 @@ export interface CopyTargetInput {
   repository_id: string;
   retention_policy?: RetentionPolicy | null | undefined;
   prune?: boolean | undefined;
+  schedule?: string | null | undefined;
 }
 
 /** At most 8 targets per policy or host: 3-2-1 needs one; config.update carries at most 16. */
@@ -62,7 +66,15 @@ export function checkCopyTargets(
       const problem = tagProblem(tag, "keep_tags entry");
       if (problem) fail(`retention_policy.keep_tags.${j}`, problem);
     });
-    return { repository_id: t.repository_id, retention_policy: policy, prune: t.prune === true };
+    const schedule = t.schedule?.trim() || null;
+    if (schedule !== null) {
+      try {
+        cronPreview(schedule, null, new Date(), 1);
+      } catch (err) {
+        fail("schedule", err instanceof DomainError ? err.message : String(err));
+      }
+    }
+    return { repository_id: t.repository_id, retention_policy: policy, prune: t.prune === true, schedule };
   });
 }
 
@@ -82,7 +94,7 @@ export function effectiveCopyTargets(
   const add = (t: CopyTargetRow, source: EffectiveCopyTarget["source"]) => {
     if (seen.has(t.repository_id)) return;
     seen.add(t.repository_id);
-    out.push({ ...t, source });
+    out.push({ ...t, schedule: t.schedule ?? null, source });
   };
   for (const t of own) add(t, { kind: "host" });
   for (const p of matchingPolicies(policies, host)) {
@@ -145,7 +157,9 @@ export function wireCopyTargets(
  * - failed: its last finished copy failed;
  * - ok: a copy succeeded after the host's last successful backup finished;
  * - stale: the last successful backup is older than the grace (its expected interval, at most
- *   1 h: backup-health.ts) and no copy has succeeded since: the copy lags;
+ *   1 h: backup-health.ts) and no copy has succeeded since: the copy lags. A target on its own
+ *   schedule lags when its last copy (or, before the first, the backup waiting for it) is older
+ *   than that schedule's interval plus grace;
  * - pending: nothing to copy yet, or the copy of the newest backup is still within its grace.
  */
 export type CopyHealth = "ok" | "stale" | "failed" | "pending" | "unsupported";
@@ -158,14 +172,24 @@ export function copyHealth(input: {
   lastCopySuccessAt: string | null;
   /** The host's expected backup interval (s); null: the grace is 1 h. */
   intervalS: number | null;
+  /** A target on its own schedule: that schedule's interval (s); null: the copy follows each backup. */
+  scheduleIntervalS?: number | null;
 }): CopyHealth {
   if (input.protocolVersion !== null && input.protocolVersion < COPY_SINCE) return "unsupported";
   if (input.lastCopyStatus === "failed") return "failed";
   if (!input.lastBackupSuccessAt) return "pending";
   const backup = Date.parse(input.lastBackupSuccessAt);
-  if (input.lastCopySuccessAt && Date.parse(input.lastCopySuccessAt) >= backup) return "ok";
+  const copied = input.lastCopySuccessAt ? Date.parse(input.lastCopySuccessAt) : null;
+  if (copied !== null && copied >= backup) return "ok";
+  const now = input.now.getTime();
+  const every = input.scheduleIntervalS ?? null;
+  if (every !== null) {
+    // On its own schedule a copy may trail the backups by up to one interval (plus grace).
+    const limit = (every + graceSeconds(every)) * 1000;
+    return now - (copied ?? backup) > limit ? "stale" : copied !== null ? "ok" : "pending";
+  }
   const grace = graceSeconds(input.intervalS ?? 3600) * 1000;
-  return input.now.getTime() - backup > grace ? "stale" : "pending";
+  return now - backup > grace ? "stale" : "pending";
 }
 
 /** The newest copy job per target of one host (newest first), and its newest successful one. */
@@ -191,7 +215,13 @@ export function copyTargetViews(
   targets: readonly EffectiveCopyTarget[],
   copyJobs: Iterable<Job>,
   nameOf: (repositoryId: string) => string | null,
-  facts: { now: Date; protocolVersion: number | null; lastBackupSuccessAt: string | null; intervalS: number | null },
+  facts: {
+    now: Date;
+    protocolVersion: number | null;
+    lastBackupSuccessAt: string | null;
+    intervalS: number | null;
+    timezone: string | null;
+  },
 ) {
   const last = lastCopies(copyJobs);
   return targets.map((t) => {
@@ -204,6 +234,7 @@ export function copyTargetViews(
       source: t.source,
       retention_policy: t.retention_policy,
       prune: t.prune,
+      schedule: t.schedule,
       last_copy: jobs?.last
         ? {
             job_id: jobs.last.id,
@@ -227,9 +258,21 @@ export function copyTargetViews(
         lastCopyStatus: jobs?.last?.status ?? null,
         lastCopySuccessAt: jobs?.lastSuccess?.finished_at ?? null,
         intervalS: facts.intervalS,
+        scheduleIntervalS: t.schedule ? cronInterval(t.schedule, facts.timezone, facts.now) : null,
       }),
     };
   });
 }
 
 export type CopyTargetView = ReturnType<typeof copyTargetViews>[number];
+
+/** The latest run of a target's schedule at or before `now`, in the host's zone; null if none. */
+export function latestTick(expr: string, timezone: string | null, now: Date): string | null {
+  try {
+    const cron = new Cron(expr, { paused: true, mode: "5-or-6-parts", ...(timezone ? { timezone } : {}) });
+    // previousRuns leaves out a run exactly at its reference: look from 1 ms later.
+    return cron.previousRuns(1, new Date(now.getTime() + 1))[0]?.toISOString() ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -73,6 +73,7 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
         protocolVersion: row.host.protocol_version,
         lastBackupSuccessAt: row.summary.last_successful_backup_at,
         intervalS: interval,
+        timezone: row.host.timezone,
       },
     );
   }

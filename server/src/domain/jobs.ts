@@ -2,7 +2,7 @@ import type { JobSpecs, ScheduleFirePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
 import { queuedJob } from "./blank-rows.ts";
 import { commandFor, commandProblem, jobCommand, specFromSchedule } from "./command-spec.ts";
-import { COPY_SINCE, copySpec, copyTargetsOf } from "./copy-targets.ts";
+import { COPY_SINCE, copySpec, copyTargetsOf, effectiveCopyTargets, latestTick } from "./copy-targets.ts";
 import { tickProblem } from "./cron.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import type { Actor, DomainContext } from "./deps.ts";
@@ -182,17 +182,55 @@ export function createJobs(deps: DomainContext) {
   function copiesAfter(backup: Job): Job[] {
     const host = store.hostById(backup.host_id);
     if (!host || (host.protocol_version ?? 0) < COPY_SINCE) return [];
-    return copyTargetsOf(store, host).map(
-      (t) =>
-        store.insertJob(
-          newJob(host.id, { kind: "system", id: backup.id }, { args: [], kind: "copy", spec: copySpec(t) }),
-        ).job,
-    );
+    return copyTargetsOf(store, host)
+      .filter((t) => t.schedule === null)
+      .map(
+        (t) =>
+          store.insertJob(
+            newJob(host.id, { kind: "system", id: backup.id }, { args: [], kind: "copy", spec: copySpec(t) }),
+          ).job,
+      );
+  }
+
+  /**
+   * Copy targets on their own schedule (periodic, from the server's sweep): for each online host
+   * of protocol 9 or later, the latest tick of each such target becomes one copy job, made once
+   * (its `scheduled_at` is the tick). A host that was offline gets the latest tick it missed, once,
+   * not one per tick.
+   */
+  function copyTicks(): Job[] {
+    const policies = store.listPolicies();
+    const own = store.allHostCopyTargets();
+    const scheduled = (list: readonly { schedule: string | null }[]) => list.some((t) => t.schedule);
+    if (!policies.some((p) => p.enabled && scheduled(p.copy_targets)) && ![...own.values()].some(scheduled)) return [];
+    const now = clock.now();
+    const made: Job[] = [];
+    for (const host of store.listHosts()) {
+      if ((host.protocol_version ?? 0) < COPY_SINCE || !agents.isConnected(host.id)) continue;
+      const targets = effectiveCopyTargets(own.get(host.id) ?? [], policies, host).filter((t) => t.schedule);
+      if (targets.length === 0) continue;
+      const recent = [...store.listJobs({ host_id: host.id, kind: "copy", limit: 200 })];
+      for (const t of targets) {
+        const tick = latestTick(t.schedule as string, host.timezone, now);
+        if (tick === null) continue;
+        if (recent.some((j) => j.kind === "copy" && j.spec?.target_id === t.repository_id && j.scheduled_at === tick)) {
+          continue;
+        }
+        const job = newJob(host.id, { kind: "system", id: null }, { args: [], kind: "copy", spec: copySpec(t) });
+        made.push(store.insertJob({ ...job, scheduled_at: tick }).job);
+      }
+    }
+    for (const job of made) {
+      changed(job);
+      dispatch(job);
+    }
+    return made;
   }
 
   return {
     dispatch,
     copiesAfter,
+    copyTicks,
     get(id: string) {
       const j = store.jobById(id);
       if (!j) throw notFound(`job ${id}`);

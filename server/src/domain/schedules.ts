@@ -58,7 +58,7 @@ function checkSchedule(s: Schedule): void {
   if (s.kind === "copy") {
     throw new DomainError(
       "invalid",
-      "copy cannot be scheduled on its own: name the repository in copy_targets (a policy's or the host's), and it runs after each backup",
+      "copy is not a schedule kind: name the repository in copy_targets (a policy's or the host's), with a schedule of its own if it should not follow each backup",
       "kind",
     );
   }

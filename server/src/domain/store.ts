@@ -151,6 +151,8 @@ export interface UsersStore {
 export interface HostsStore {
   /** The host's own copy targets (beside its policies'). */
   hostCopyTargets: (host_id: string) => CopyTargetRow[];
+  /** Every host's own copy targets, for the hosts that have any. */
+  allHostCopyTargets: () => Map<string, CopyTargetRow[]>;
   setHostCopyTargets(host_id: string, targets: CopyTargetRow[]): void;
   insertHost(h: {
     id: string;
@@ -418,6 +420,11 @@ export interface CopyTargetRow {
   retention_policy: RetentionPolicy | null;
   /** prune the target after its forget. */
   prune: boolean;
+  /**
+   * A cron expression (the host's time zone): the target is copied on its own schedule instead of
+   * after each backup. null: after each successful backup.
+   */
+  schedule: string | null;
 }
 export interface PolicyRow {
   id: string;

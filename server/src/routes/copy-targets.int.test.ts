@@ -78,7 +78,7 @@ test("a policy's copy target reaches its hosts (each its own {host} repository, 
   });
   expect(policy.status).toBe(201);
   expect(policy.body.copy_targets).toEqual([
-    { repository_id: offsite, retention_policy: { keep_daily: 14 }, prune: true },
+    { repository_id: offsite, retention_policy: { keep_daily: 14 }, prune: true, schedule: null },
   ]);
 
   const update = await web.agent.until(
@@ -247,3 +247,66 @@ test("bad copy targets are refused by field; an agent before protocol 9 gets no 
   expect(refused.status).toBe(409);
   expect(refused.body.error.message).toContain("speaks protocol 8, and a copy needs protocol 9");
 });
+
+test("a target on its own schedule is copied at its ticks, once per tick, not after each backup; it is stale when its copies lag", async () => {
+  const offsite = await repository("offsite", "/mnt/offsite", "offsite-secret");
+  const web = await host({}, "web-01");
+  const bad = await t.json(`/api/v1/hosts/${web.id}`, {
+    method: "PATCH",
+    body: { copy_targets: [{ repository_id: offsite, schedule: "every hour" }] },
+  });
+  expect(bad.status).toBe(400);
+  expect(bad.body.error.path).toBe("copy_targets.0.schedule");
+  const set = await t.json(`/api/v1/hosts/${web.id}`, {
+    method: "PATCH",
+    body: { copy_targets: [{ repository_id: offsite, schedule: "0 * * * *" }] },
+  });
+  expect(set.status).toBe(200);
+  await backup(web);
+  // A scheduled target does not follow the backup ...
+  t.server.sweep();
+  await settleOn(web.agent);
+  const runs = copyRuns(web.agent);
+  // ... but its latest tick (the last full hour) makes one copy job, and only one.
+  expect(runs).toHaveLength(1);
+  const first = await t.json(`/api/v1/jobs/${runs[0]?.payload.job_id}`);
+  const hour = new Date(t.clock.now());
+  hour.setUTCMinutes(0, 0, 0);
+  expect(first.body).toMatchObject({ kind: "copy", actor_kind: "system", scheduled_at: hour.toISOString() });
+  t.server.sweep();
+  await settleOn(web.agent);
+  expect(copyRuns(web.agent)).toHaveLength(1);
+
+  const at = t.clock.now().toISOString();
+  await web.agent.acked(
+    web.agent.send("job.finished", {
+      job_id: runs[0]?.payload.job_id as string,
+      status: "succeeded",
+      exit_code: 0,
+      finished_at: at,
+    }),
+  );
+  const state = async () => (await t.json(`/api/v1/hosts/${web.id}/copy-targets`)).body.items[0];
+  expect(await state()).toMatchObject({ health: "ok", schedule: "0 * * * *" });
+  // A new backup need not wait for the next tick to count as copied: within the hour it is ok.
+  t.clock.advance(600_000);
+  await backup(web);
+  expect((await state()).health).toBe("ok");
+  // The next tick makes the next copy.
+  t.clock.advance(3_600_000);
+  // Still here (the sweep also marks hosts without a heartbeat for 90 s offline).
+  web.agent.send("heartbeat", { sent_at: t.clock.now().toISOString() });
+  await settleOn(web.agent);
+  t.server.sweep();
+  await web.agent.until(() => copyRuns(web.agent).length === 2, "the next tick's copy");
+  // Its copies lag: more than the interval plus grace (1 h + 1 h) since the last one.
+  t.clock.advance(3_600_000 * 2);
+  expect((await state()).health).toBe("stale");
+});
+
+/** Everything the server sent before it answered a frame sent now: a signal, not a sleep. */
+async function settleOn(agent: TestAgent) {
+  const errors = agent.of("error").length;
+  agent.sendRaw("{}");
+  await agent.until(() => agent.of("error").length > errors, "the error answer");
+}

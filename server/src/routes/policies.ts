@@ -21,6 +21,7 @@ export const CopyTargets = v.pipe(
       repository_id: v.pipe(v.string(), v.maxLength(64)),
       retention_policy: v.optional(v.nullable(v.strictObject(RetentionPolicy.entries))),
       prune: v.optional(v.boolean()),
+      schedule: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(256)))),
     }),
   ),
   v.maxLength(100),

@@ -45,6 +45,13 @@ export function hostsStore(db: Database): HostsStore {
         db.query<{ t: string }, [string]>("SELECT copy_targets AS t FROM hosts WHERE id = ?").get(host_id)?.t ?? null,
         [],
       ),
+    allHostCopyTargets: () =>
+      new Map(
+        db
+          .query<{ id: string; t: string }, []>("SELECT id, copy_targets AS t FROM hosts WHERE copy_targets <> '[]'")
+          .all()
+          .map((r) => [r.id, fromJson<CopyTargetRow[]>(r.t, [])]),
+      ),
     setHostCopyTargets(host_id: string, targets: CopyTargetRow[]) {
       db.query("UPDATE hosts SET copy_targets = ? WHERE id = ?").run(JSON.stringify(targets), host_id);
     },

@@ -57,6 +57,11 @@ export function renderHostCopies(
                 { class: "muted" },
                 t.source.kind === "policy" ? `from policy ${t.source.policy_name}` : "this host's own",
               ),
+              h(
+                "div",
+                { class: "muted" },
+                t.schedule ? `copied on its own schedule: ${t.schedule}` : "copied after each backup",
+              ),
             ),
             h("td", { "data-label": "State" }, badge(t.health), h("div", { class: "muted" }, HEALTH_TEXT[t.health])),
             h(
