@@ -145,6 +145,24 @@ test(
 );
 
 test(
+  "a wrong password of the host's own repository fails naming the source, not the target",
+  async () => {
+    const held = a.repo.value as RepoConfig;
+    a.repo.value = { ...held, repo_password: "not the main password" };
+    try {
+      const done = await copy({ target_id: "repo_offsite" });
+      expect(done.status).toBe("failed");
+      expect(done.failure_reason).toBe("wrong_password");
+      expect(done.error).toContain("the host's own repository (the copy's source) did not open");
+      expect(done.error).not.toContain("not the main password");
+    } finally {
+      a.repo.value = held;
+    }
+  },
+  INT_TIMEOUT,
+);
+
+test(
   "a missing target without auto_init, and a target the host holds no settings for, fail naming it",
   async () => {
     const missing = join(sb.root, "nowhere");

@@ -71,7 +71,13 @@ export async function runCopy(input: CopyInput, d: CopyDeps): Promise<Outcome> {
     if (d.cancelRequested()) return cancelled(result.exitCode, `while ${step.what}`);
     if (!result.started) return notStarted(result.error);
     if (result.exitCode !== 0 && !(step.args[0] === "forget" && result.exitCode === 3)) {
-      return prefixed(resticFailed(result.exitCode, out), `${step.what} to the ${target} failed`);
+      const failure = resticFailed(result.exitCode, out);
+      // The target opened in step 1, so a password restic copy refuses now is the source's.
+      const source = step.args[0] === "copy" && failure.reason === "wrong_password";
+      const headline = source
+        ? `the host's own repository (the copy's source) did not open: its password is wrong; nothing was copied to the ${target}`
+        : `${step.what} to the ${target} failed`;
+      return prefixed(failure, headline);
     }
   }
   const listed = await d.processes.capture(snapshotsArgv(d.globals.host));
