@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Recorder } from "../testing/fake-spawn.ts";
 import {
   INT_TIMEOUT,
   PASSWORD,
@@ -180,4 +181,46 @@ test(
     }
   },
   INT_TIMEOUT,
+);
+
+test(
+  "a cancelled copy leaves no lock behind, on the target or on the source",
+  async () => {
+    const big = join(sb.data, "big");
+    await randomTree(big, 150 * 1024 * 1024, 3);
+    const done = await a.run({ job_id: `b-${++n}`, kind: "backup", args: [big] });
+    expect(done.status).toBe("succeeded");
+    await rm(big, { recursive: true, force: true });
+    // A supervisor of its own, whose log tells the moment restic copy has started.
+    let copyStarted: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      copyStarted = resolve;
+    });
+    const rec = new Recorder();
+    const c = realSupervisor(sb, {
+      resticHost: "web-a",
+      machineHostname: "web-a",
+      logBatchMs: 1,
+      emit: (type, payload) => {
+        rec.emit(type, payload);
+        if (type === "job.log" && JSON.stringify(payload).includes("copy --json")) copyStarted();
+      },
+    });
+    c.repo.value = a.repo.value;
+    const jobId = `copy-cancel-${++n}`;
+    c.sup.enqueue({ job_id: jobId, kind: "copy", spec: { target_id: "repo_offsite" } });
+    await started;
+    c.sup.cancel(jobId);
+    await c.sup.idle();
+    const finished = rec.of("job.finished").find((f) => f.job_id === jobId);
+    expect(finished?.status).toBe("cancelled");
+    expect(rec.logLines.map((l) => l.payload)).toContain("removing the stale lock on the copy's source: restic unlock");
+    const locks = async (url: string, password: string) =>
+      (await onTarget(["list", "locks", "--no-lock"], url, password)).stdout
+        .split("\n")
+        .filter((l) => /^[0-9a-f]{64}$/.test(l));
+    expect(await locks(targetUrl, TARGET_PASSWORD)).toEqual([]);
+    expect(await locks(sb.repoUrl, PASSWORD)).toEqual([]);
+  },
+  INT_TIMEOUT * 4,
 );

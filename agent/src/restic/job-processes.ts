@@ -35,6 +35,8 @@ export class JobProcesses {
   readonly #hookShell: string | undefined;
   readonly #control: ChildControl;
   #session: ResticSession | null = null;
+  /** A copy's source repository (the session's repository is then the target). */
+  #from: RepoConfig | undefined;
   #started = false;
   #resticSpawned = false;
 
@@ -69,6 +71,7 @@ export class JobProcesses {
   async open(repo: RepoConfig, from?: RepoConfig): Promise<void> {
     const { resticPath, spawn, clock, tempDir, cacheDir } = this.#ctx;
     const o = { resticPath, repo, spawn, clock, tempDir, cacheDir, ...(from ? { from } : {}) };
+    this.#from = from;
     this.#session = await openResticSession(o).catch((err) => {
       if (err instanceof SessionRefused) throw err;
       throw new Error(`could not write the password file in ${tempDir}: ${errorText(err)}`);
@@ -132,6 +135,23 @@ export class JobProcesses {
     if (!result.started) this.#log.add("event", `restic unlock could not start: ${result.error}`);
     else if (result.exitCode !== 0) {
       this.#log.add("event", `restic unlock failed: ${classifyFailure(out.stderrTail, result.exitCode).summary}`);
+    }
+    // restic copy also holds a lock on its source, the host's own repository.
+    const from = this.#from;
+    if (!from) return;
+    this.#log.add("event", "removing the stale lock on the copy's source: restic unlock");
+    const { resticPath, spawn, clock, tempDir, cacheDir } = this.#ctx;
+    const source = await openResticSession({ resticPath, repo: from, spawn, clock, tempDir, cacheDir }).catch(
+      () => null,
+    );
+    if (!source) return;
+    try {
+      const done = await source.run(["unlock"], { onStdout: out.stdout, onStderr: out.stderr });
+      if (done.started && done.exitCode !== 0) {
+        this.#log.add("event", `restic unlock failed: ${classifyFailure(out.stderrTail, done.exitCode).summary}`);
+      }
+    } finally {
+      await source.close();
     }
   }
 
