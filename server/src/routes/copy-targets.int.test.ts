@@ -92,6 +92,11 @@ test("a policy's copy target reaches its hosts (each its own {host} repository, 
   expect(target?.repo_password?.length).toBeGreaterThan(30);
   const keys = await t.json(`/api/v1/repositories/${offsite}/keys`);
   expect(keys.body.hosts.map((h: { password: string }) => h.password)).toEqual([target?.repo_password]);
+  // Over a link that may not carry secrets (plain ws:// from off this machine) the target goes
+  // without them, and the payload says so; the agent keeps what it held for that id.
+  const insecure = t.server.domain.hosts.configPayload(web.id, false);
+  expect(insecure?.secrets_withheld).toBe("insecure_link");
+  expect(insecure?.copy_targets).toEqual([{ id: offsite, repo_url: "/mnt/offsite/web-01", auto_init: false }]);
   // Write-only: no API answer shows it.
   const shown = JSON.stringify([
     (await t.json(`/api/v1/hosts/${web.id}/copy-targets`)).body,
