@@ -1,8 +1,19 @@
 import * as v from "valibot";
 import { KEEP_WITHIN } from "./checks.ts";
 
-/** The job kinds the agent knows how to run, as named on the wire (`drill` since protocol 7). */
-export const JOB_KINDS = ["backup", "init", "forget", "prune", "check", "unlock", "restore", "drill", "tag"] as const;
+/** The job kinds the agent knows how to run, as named on the wire (`drill` since 7, `copy` since 9). */
+export const JOB_KINDS = [
+  "backup",
+  "init",
+  "forget",
+  "prune",
+  "check",
+  "unlock",
+  "restore",
+  "drill",
+  "tag",
+  "copy",
+] as const;
 export const JobKind = v.picklist(JOB_KINDS);
 export type JobKind = v.InferOutput<typeof JobKind>;
 

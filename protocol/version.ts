@@ -37,10 +37,14 @@
  *   right, locks). The server sends none of these to an agent before 8: it refuses the request,
  *   naming the agent's protocol version, and sends it the backend's key pair as
  *   repo_username/repo_credential instead of repo_env. Versions 1 to 7 are served.
- * - 9 (2026-12-02): jitter. A schedule.set entry's `delay_seconds`: the host's stable offset in
- *   [0, jitter) for that schedule, computed by the server; the agent fires each tick that much
- *   later, and scheduled_at stays the nominal tick (so dedup holds). An agent of 1 to 8 is sent no
- *   delay and fires at the nominal times; the server still serves it. Versions 1 to 8 are served.
+ * - 9 (2026-12-02): fleet operations (issue 18). Jitter: a schedule.set entry's `delay_seconds`,
+ *   the host's stable offset in [0, jitter) for that schedule, computed by the server; the agent
+ *   fires each tick that much later, and scheduled_at stays the nominal tick (so dedup holds).
+ *   Copies to a second repository (3-2-1): config.update.copy_targets (further repositories,
+ *   secrets as for the main one) and job kind `copy` with its spec (target_id, the target's
+ *   retention policy, prune). An agent of 1 to 8 is sent no delay (it fires at the nominal times)
+ *   and no copy targets, and a copy job for it is refused naming its protocol version. Versions 1
+ *   to 8 are served.
  */
 export const PROTOCOL_VERSION = 9;
 

@@ -163,6 +163,11 @@ export class Agent {
     o.redactor.add(state.config()?.repo_credential);
     for (const value of secretEnvValues(state.config()?.repo_env)) o.redactor.add(value);
     o.redactor.addUrlPassword(state.config()?.repo_url);
+    for (const t of state.config()?.copy_targets ?? []) {
+      o.redactor.add(t.repo_password);
+      for (const value of secretEnvValues(t.repo_env)) o.redactor.add(value);
+      o.redactor.addUrlPassword(t.repo_url);
+    }
     return new Agent(o, state, outbox, identity);
   }
 
@@ -183,6 +188,7 @@ export class Agent {
       ...(c.repo_env && Object.keys(c.repo_env).length > 0 ? { repo_env: c.repo_env } : {}),
       ...(c.hook_shell ? { hook_shell: c.hook_shell } : {}),
       ...(c.auto_init ? { auto_init: true } : {}),
+      ...(c.copy_targets?.length ? { copy_targets: c.copy_targets } : {}),
     };
   }
 

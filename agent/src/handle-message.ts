@@ -43,6 +43,11 @@ export async function handleServerMessage(msg: ServerMessage, c: MessageContext)
       c.redactor.add(config.repo_credential);
       for (const value of secretEnvValues(config.repo_env)) c.redactor.add(value);
       c.redactor.addUrlPassword(config.repo_url);
+      for (const t of config.copy_targets ?? []) {
+        c.redactor.add(t.repo_password);
+        for (const value of secretEnvValues(t.repo_env)) c.redactor.add(value);
+        c.redactor.addUrlPassword(t.repo_url);
+      }
       c.log.info("repository settings updated", { fields: Object.keys(msg.payload) });
       if (msg.payload.secrets_withheld) {
         c.log.warn(

@@ -95,6 +95,19 @@ export const TagSpec = v.object({
 });
 export type TagSpec = v.InferOutput<typeof TagSpec>;
 
+/**
+ * Since protocol 9: copy this host's snapshots (`restic copy --host`) from its repository to one of
+ * its copy targets (config.update.copy_targets, by `target_id`), then apply the target's own
+ * retention there (`forget --host`, and `prune` when asked). The job's stats carry `copy`: the
+ * target's newest snapshot of this host and how many it holds.
+ */
+export const CopySpec = v.object({
+  target_id: Id,
+  policy: v.optional(RetentionPolicy),
+  prune: v.optional(v.boolean()),
+});
+export type CopySpec = v.InferOutput<typeof CopySpec>;
+
 /** No spec fields yet; an object keeps room for them. */
 export const EmptySpec = v.object({});
 
@@ -113,6 +126,7 @@ export function specByKind<E extends v.ObjectEntries>(entries: E) {
     v.object({ ...entries, kind: v.literal("restore"), spec: v.optional(RestoreSpec) }),
     v.object({ ...entries, kind: v.literal("drill"), spec: v.optional(DrillSpec) }),
     v.object({ ...entries, kind: v.literal("tag"), spec: v.optional(TagSpec) }),
+    v.object({ ...entries, kind: v.literal("copy"), spec: v.optional(CopySpec) }),
   ]);
 }
 
@@ -132,6 +146,7 @@ export function strictSpecByKind<E extends v.ObjectEntries, R extends v.ObjectEn
     v.strictObject({ ...entries, kind: v.literal("restore"), spec: v.optional(v.strictObject(restore)) }),
     v.strictObject({ ...entries, kind: v.literal("drill"), spec: v.optional(v.strictObject(DrillSpec.entries)) }),
     v.strictObject({ ...entries, kind: v.literal("tag"), spec: v.optional(v.strictObject(TagSpec.entries)) }),
+    v.strictObject({ ...entries, kind: v.literal("copy"), spec: v.optional(v.strictObject(CopySpec.entries)) }),
   ]);
 }
 

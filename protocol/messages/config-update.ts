@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { envelope, ShortText, Text } from "../common.ts";
+import { envelope, Id, ShortText, Text } from "../common.ts";
 
 /**
  * Since protocol 8: restic's environment variables for the repository's backend (AWS_*, B2_*,
@@ -10,6 +10,21 @@ export const RepoEnv = v.pipe(
   v.record(v.pipe(v.string(), v.regex(/^[A-Z][A-Z0-9_]{0,63}$/, "must be an environment variable name")), Text),
   v.check((r) => Object.keys(r).length <= 16, "at most 16 variables"),
 );
+
+/**
+ * Since protocol 9: one further repository the host's snapshots are copied to (3-2-1). `id` is
+ * what a copy job's spec names. Secrets as for the main repository: left out (with
+ * secrets_withheld) over an insecure link, and then the agent keeps what it held for that id.
+ */
+export const CopyTarget = v.object({
+  id: Id,
+  repo_url: Text,
+  repo_password: v.optional(Text),
+  repo_env: v.optional(RepoEnv),
+  /** Initialise the target (with the main repository's chunker parameters) when it does not exist. */
+  auto_init: v.optional(v.boolean()),
+});
+export type CopyTarget = v.InferOutput<typeof CopyTarget>;
 
 /** Repository settings for the agent. An absent or empty field means "leave as is". */
 export const ConfigUpdatePayload = v.object({
@@ -34,6 +49,11 @@ export const ConfigUpdatePayload = v.object({
    * clears it). Absent leaves it as is; withheld whole, like the password, over an insecure link.
    */
   repo_env: v.optional(RepoEnv),
+  /**
+   * Since protocol 9: the host's copy targets, the whole list (replaces what the agent held; `[]`
+   * clears it). Absent leaves it as is.
+   */
+  copy_targets: v.optional(v.pipe(v.array(CopyTarget), v.maxLength(16))),
 });
 export type ConfigUpdatePayload = v.InferOutput<typeof ConfigUpdatePayload>;
 export const ConfigUpdate = envelope("config.update", ConfigUpdatePayload);

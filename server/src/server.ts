@@ -116,6 +116,8 @@ export function startServer(opts: ServerOptions): RunningServer {
     domain.jobs.sweep();
     // Repository-wide prune and check: the ticks due, and those waiting for a host to come online.
     domain.maintenance.sweep();
+    // Copy targets on their own schedule (3-2-1): the latest tick of each, once.
+    domain.jobs.copyTicks();
     // Browses and downloads whose agent has not answered within 30 s.
     domain.snapshotFiles.sweep();
     // Repository tests whose agent has not answered within 60 s.

@@ -3,6 +3,7 @@ import {
   type BackupSpec,
   type CheckSpec,
   type CommandRunPayload,
+  type CopySpec,
   type DrillSpec,
   type ForgetSpec,
   KEEP_WITHIN,
@@ -65,6 +66,8 @@ export interface JobPlan {
   snapshotAction?: SnapshotAction;
   /** A restore drill: its own steps (drill.ts), not `steps`. */
   drill?: DrillInput;
+  /** A copy to a target: its own steps (copy.ts) against the target, not `steps`. */
+  copy?: CopyInput;
   preHook?: string;
   postHook?: string;
 }
@@ -300,6 +303,40 @@ export function drillRestoreArgv(
   ];
 }
 
+/** What a copy job runs (copy.ts): the target by id, and its retention (forget args, prune). */
+export interface CopyInput {
+  targetId: string;
+  /** `forget --host` on the target after the copy; null when the target keeps everything. */
+  forget: string[] | null;
+  prune: boolean;
+}
+
+/**
+ * `restic copy --host=H`, run against the DESTINATION (RESTIC_REPOSITORY is the target): the source
+ * is the host's own repository, given as RESTIC_FROM_REPOSITORY and RESTIC_FROM_PASSWORD_FILE in
+ * the environment (restic-session.ts), never on the command line. Only this host's snapshots are
+ * copied; restic skips those the target already holds.
+ */
+export function copyArgv(g: GlobalFlags): string[] {
+  return ["copy", ...common(g, true), ...hostScope(g.host)];
+}
+
+/** A new copy target, initialised with the source's chunker parameters so the copy deduplicates. */
+export function copyInitArgv(g: GlobalFlags): string[] {
+  return ["init", ...common(g, false), "--copy-chunker-params"];
+}
+
+export function copyInput(spec: CopySpec | undefined, g: GlobalFlags): Checked<CopyInput> {
+  if (!spec) return { ok: false, error: "a copy needs a spec with the target_id" };
+  let forget: string[] | null = null;
+  if (spec.policy && Object.keys(spec.policy).length > 0) {
+    const f = forgetArgv({ policy: spec.policy }, g);
+    if (!f.ok) return { ok: false, error: `the target's retention policy: ${f.error}` };
+    forget = f.value;
+  }
+  return { ok: true, value: { targetId: spec.target_id, forget, prune: spec.prune === true } };
+}
+
 /** Whose snapshots are this host's: its restic host name, and the machine's (older agents'). */
 function ownHosts(g: GlobalFlags): string[] {
   return g.machineHost && g.machineHost !== g.host ? [g.host, g.machineHost] : [g.host];
@@ -383,6 +420,10 @@ export function buildPlan(cmd: CommandRunPayload, g: GlobalFlags): Checked<JobPl
     case "drill": {
       const drill = drillInput(cmd.spec);
       return drill.ok ? { ok: true, value: { steps: [], drill: drill.value } } : drill;
+    }
+    case "copy": {
+      const copy = copyInput(cmd.spec, g);
+      return copy.ok ? { ok: true, value: { steps: [], copy: copy.value } } : copy;
     }
     default: {
       const never: never = cmd;

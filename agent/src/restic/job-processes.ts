@@ -4,7 +4,7 @@ import { ChildControl, quote } from "./child-control.ts";
 import { classifyFailure } from "./classify.ts";
 import { hookArgv, hookEnv } from "./hooks.ts";
 import type { LogBatcher } from "./log-batcher.ts";
-import { openResticSession, type ResticSession } from "./restic-session.ts";
+import { openResticSession, type ResticSession, SessionRefused } from "./restic-session.ts";
 import { errorText, type ProcessResult, runProcess } from "./run-process.ts";
 import type { Redact } from "./secrets.ts";
 import { StepOutput } from "./step-output.ts";
@@ -35,6 +35,8 @@ export class JobProcesses {
   readonly #hookShell: string | undefined;
   readonly #control: ChildControl;
   #session: ResticSession | null = null;
+  /** A copy's source repository (the session's repository is then the target). */
+  #from: RepoConfig | undefined;
   #started = false;
   #resticSpawned = false;
 
@@ -66,9 +68,12 @@ export class JobProcesses {
   }
 
   /** Writes the repository's password file, for the restic runs that follow; close() removes it. */
-  async open(repo: RepoConfig): Promise<void> {
+  async open(repo: RepoConfig, from?: RepoConfig): Promise<void> {
     const { resticPath, spawn, clock, tempDir, cacheDir } = this.#ctx;
-    this.#session = await openResticSession({ resticPath, repo, spawn, clock, tempDir, cacheDir }).catch((err) => {
+    const o = { resticPath, repo, spawn, clock, tempDir, cacheDir, ...(from ? { from } : {}) };
+    this.#from = from;
+    this.#session = await openResticSession(o).catch((err) => {
+      if (err instanceof SessionRefused) throw err;
       throw new Error(`could not write the password file in ${tempDir}: ${errorText(err)}`);
     });
   }
@@ -130,6 +135,23 @@ export class JobProcesses {
     if (!result.started) this.#log.add("event", `restic unlock could not start: ${result.error}`);
     else if (result.exitCode !== 0) {
       this.#log.add("event", `restic unlock failed: ${classifyFailure(out.stderrTail, result.exitCode).summary}`);
+    }
+    // restic copy also holds a lock on its source, the host's own repository.
+    const from = this.#from;
+    if (!from) return;
+    this.#log.add("event", "removing the stale lock on the copy's source: restic unlock");
+    const { resticPath, spawn, clock, tempDir, cacheDir } = this.#ctx;
+    const source = await openResticSession({ resticPath, repo: from, spawn, clock, tempDir, cacheDir }).catch(
+      () => null,
+    );
+    if (!source) return;
+    try {
+      const done = await source.run(["unlock"], { onStdout: out.stdout, onStderr: out.stderr });
+      if (done.started && done.exitCode !== 0) {
+        this.#log.add("event", `restic unlock failed: ${classifyFailure(out.stderrTail, done.exitCode).summary}`);
+      }
+    } finally {
+      await source.close();
     }
   }
 

@@ -4,6 +4,7 @@ import { backupArgv, buildPlan, type GlobalFlags, type JobPlan, restoreArgv, sna
 import { ensureRepository } from "./auto-init.ts";
 import { missingPaths } from "./child-control.ts";
 import { classifyFailure, repositoryPresence } from "./classify.ts";
+import { type CopyDeps, runCopy } from "./copy.ts";
 import { type DrillDeps, runDrill } from "./drill.ts";
 import type { Capture, LastCheck, SnapshotSizes } from "./follow-up.ts";
 import { JobProcesses, type ProcessSeams } from "./job-processes.ts";
@@ -12,6 +13,7 @@ import { cancelled, failed, type Outcome, resticFailed, resticSucceeded, withPos
 import { ProgressThrottle } from "./progress.ts";
 import { reportAfter } from "./reports.ts";
 import { checkStats } from "./restic-json.ts";
+import { SessionRefused } from "./restic-session.ts";
 import { judgeRestoreSource, type RestoreSource } from "./restore-source.ts";
 import { restoreTargetProblem } from "./restore-target.ts";
 import { errorText } from "./run-process.ts";
@@ -102,9 +104,12 @@ export class JobRun {
       const prepared = await this.#prepare();
       if ("status" in prepared) {
         outcome = prepared;
+      } else if (!(await this.#open(prepared))) {
+        outcome = failed(-1, this.#openError, "target_missing");
       } else {
-        await this.#processes.open(prepared.repo);
-        const result = await this.#execute(prepared.repo, prepared.plan, prepared.globals);
+        const result = prepared.plan.copy
+          ? await runCopy(prepared.plan.copy, this.#copyDeps(prepared.globals, prepared.autoInit === true))
+          : await this.#execute(prepared.repo, prepared.plan, prepared.globals);
         outcome = result;
         this.#settled = true;
         this.#progress.stop();
@@ -131,7 +136,28 @@ export class JobRun {
     }
   }
 
-  async #prepare(): Promise<Outcome | { repo: RepoConfig; plan: JobPlan; globals: GlobalFlags }> {
+  #openError = "";
+
+  /**
+   * The job's restic session: the host's repository, or for a copy the target with the host's
+   * repository as the source. false (with #openError) when a copy's two repositories cannot share
+   * one environment.
+   */
+  async #open(p: { repo: RepoConfig; copyTarget?: RepoConfig }): Promise<boolean> {
+    try {
+      if (p.copyTarget) await this.#processes.open(p.copyTarget, p.repo);
+      else await this.#processes.open(p.repo);
+      return true;
+    } catch (err) {
+      if (!(err instanceof SessionRefused)) throw err;
+      this.#openError = err.message;
+      return false;
+    }
+  }
+
+  async #prepare(): Promise<
+    Outcome | { repo: RepoConfig; plan: JobPlan; globals: GlobalFlags; copyTarget?: RepoConfig; autoInit?: boolean }
+  > {
     const repo = this.#repo;
     if (!usableRepo(repo)) {
       return failed(-1, "no repository is configured on this host: the server has not sent repo_url and repo_password");
@@ -158,6 +184,24 @@ export class JobRun {
       this.#ctx.repositoryPin(),
     );
     if (refusal) return failed(-1, refusal, "policy");
+    const copy = plan.value.copy;
+    if (copy) {
+      const target = repo.copy_targets?.find((t) => t.id === copy.targetId);
+      if (!target?.repo_url || !target.repo_password) {
+        const why = target
+          ? "the server has not sent its password (an insecure link withholds it)"
+          : "the server has not sent its settings";
+        return failed(-1, `copy target ${copy.targetId} is not usable on this host: ${why}`, "target_missing");
+      }
+      const targetRefusal = await policyRefusal({ hooks: false, repoUrl: target.repo_url }, this.#ctx.policy, null);
+      if (targetRefusal) return failed(-1, `copy target ${copy.targetId}: ${targetRefusal}`, "policy");
+      const copyTarget: RepoConfig = {
+        repo_url: target.repo_url,
+        repo_password: target.repo_password,
+        ...(target.repo_env ? { repo_env: target.repo_env } : {}),
+      };
+      return { repo, plan: plan.value, globals, copyTarget, autoInit: target.auto_init === true };
+    }
     if (this.#cmd.kind === "restore" && this.#cmd.spec) {
       const staging = this.#ctx.policy.restore_targets?.[0];
       const problem = await restoreTargetProblem(this.#cmd.spec.target, { staging });
@@ -273,6 +317,18 @@ export class JobRun {
       if (hook.exitCode !== 0) outcome = withPostHookFailure(outcome, hook.exitCode, hook.tailLines);
     }
     return outcome;
+  }
+
+  #copyDeps(globals: GlobalFlags, autoInit: boolean): CopyDeps {
+    return {
+      processes: this.#processes,
+      output: () => new StepOutput(this.id, this.#log, this.#progress, this.#redact),
+      log: (text) => this.#log.add("event", text),
+      cancelRequested: () => this.#cancelRequested,
+      resticPath: this.#ctx.resticPath,
+      globals,
+      autoInit,
+    };
   }
 
   #drillDeps(globals: GlobalFlags): DrillDeps {

@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.ts";
 import { type ProcessResult, runProcess } from "./run-process.ts";
-import { removeSecretFile, resticEnv, writePasswordFile } from "./secrets.ts";
+import { copyEnv, removeSecretFile, resticEnv, writePasswordFile } from "./secrets.ts";
 import type { ChildLike, RepoConfig, SpawnFn } from "./types.ts";
 
 export interface ResticSessionOptions {
@@ -13,6 +13,11 @@ export interface ResticSessionOptions {
   cacheDir?: string;
   /** With a clock, output is drained for at most 2 s once restic exited (run-process.ts). */
   clock?: Clock;
+  /**
+   * A copy job's source: then `repo` is the copy target, and this repository goes into restic's
+   * environment as the one to copy from (secrets.ts copyEnv), its password in a second file.
+   */
+  from?: RepoConfig;
 }
 
 export interface ResticHandlers {
@@ -40,20 +45,40 @@ export interface ResticSession {
 
 /** Writes the password file and builds restic's env; throws when the file cannot be written. */
 export async function openResticSession(o: ResticSessionOptions): Promise<ResticSession> {
-  let file: string | null = await writePasswordFile(o.tempDir, o.repo.repo_password);
-  const env = resticEnv(o.repo, file, { cacheDir: o.cacheDir });
+  let files: string[] = [await writePasswordFile(o.tempDir, o.repo.repo_password)];
+  const close = async () => {
+    const done = files;
+    files = [];
+    await Promise.all(done.map((f) => removeSecretFile(f)));
+  };
+  const file = files[0] as string;
+  let env: Record<string, string>;
+  if (o.from) {
+    const fromFile = await writePasswordFile(o.tempDir, o.from.repo_password).catch(async (err) => {
+      await close();
+      throw err;
+    });
+    files.push(fromFile);
+    const made = copyEnv(o.repo, file, o.from, fromFile, { cacheDir: o.cacheDir });
+    if (!made.ok) {
+      await close();
+      throw new SessionRefused(made.error);
+    }
+    env = made.env;
+  } else {
+    env = resticEnv(o.repo, file, { cacheDir: o.cacheDir });
+  }
   const argv = (args: readonly string[]) => [o.resticPath, ...args];
   return {
     env,
     argv,
     run: (args, handlers) => runProcess({ spawn: o.spawn, clock: o.clock, argv: argv(args), env, ...handlers }),
-    async close() {
-      const done = file;
-      file = null;
-      await removeSecretFile(done);
-    },
+    close,
   };
 }
+
+/** The session's settings cannot be served (copyEnv's clash of two backends' variables). */
+export class SessionRefused extends Error {}
 
 /** Opens a session for fn and closes it afterwards, whatever fn does. */
 export async function withResticSession<T>(

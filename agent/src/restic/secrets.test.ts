@@ -1,7 +1,65 @@
 import { describe, expect, test } from "bun:test";
-import { baseEnv, redactorFor, resticEnv, usableRepo } from "./secrets.ts";
+import { baseEnv, copyEnv, redactorFor, resticEnv, usableRepo } from "./secrets.ts";
 
 describe("secrets", () => {
+  test("a copy's env: the target is the repository, the host's own the source, no secret in a value but files", () => {
+    const parent = { PATH: "/bin" };
+    const target = {
+      repo_url: "b2:offsite:/x",
+      repo_password: "tp",
+      repo_env: { B2_ACCOUNT_ID: "i", B2_ACCOUNT_KEY: "k" },
+    };
+    const source = { repo_url: "rest:https://h/r", repo_password: "sp", repo_env: { RESTIC_REST_PASSWORD: "rp" } };
+    const made = copyEnv(
+      target,
+      "/t/pw",
+      { ...source, repo_env: { RESTIC_REST_USERNAME: "u", RESTIC_REST_PASSWORD: "rp" } },
+      "/t/spw",
+      { parent },
+    );
+    expect(made).toEqual({
+      ok: true,
+      env: {
+        PATH: "/bin",
+        RESTIC_REPOSITORY: "b2:offsite:/x",
+        RESTIC_PASSWORD_FILE: "/t/pw",
+        B2_ACCOUNT_ID: "i",
+        B2_ACCOUNT_KEY: "k",
+        RESTIC_FROM_REPOSITORY: "rest:https://u:rp@h/r",
+        RESTIC_FROM_PASSWORD_FILE: "/t/spw",
+      },
+    });
+    // Two S3 repositories under different keys cannot share restic's one environment.
+    const s3 = (key: string) => ({
+      repo_url: "s3:s3.example.com/b",
+      repo_password: "p",
+      repo_env: { AWS_ACCESS_KEY_ID: "id", AWS_SECRET_ACCESS_KEY: key },
+    });
+    const clash = copyEnv(s3("one-secret"), "/a", s3("other-secret"), "/b", { parent });
+    expect(clash.ok).toBe(false);
+    if (!clash.ok) {
+      expect(clash.error).toContain("AWS_SECRET_ACCESS_KEY");
+      expect(clash.error).not.toContain("secret-");
+    }
+    expect(copyEnv(s3("same"), "/a", s3("same"), "/b", { parent }).ok).toBe(true);
+  });
+
+  test("the redactor covers the copy targets' secrets", () => {
+    const redact = redactorFor({
+      repo_url: "/r",
+      repo_password: "main-pw",
+      copy_targets: [
+        {
+          id: "t",
+          repo_url: "rest:https://u:url-pw@h/",
+          repo_password: "target-pw",
+          repo_env: { AWS_SECRET_ACCESS_KEY: "aws-key" },
+        },
+      ],
+    });
+    expect(redact("main-pw target-pw aws-key url-pw")).toBe("*** *** *** ***");
+  });
+
   test("the child env drops RESTIC_* and RF_* from the parent", () => {
     const env = baseEnv({ PATH: "/bin", HOME: "/root", RESTIC_PASSWORD: "x", restic_repository: "y", RF_TOKEN: "t" });
     expect(env).toEqual({ PATH: "/bin", HOME: "/root" });

@@ -60,6 +60,40 @@ export function resticEnv(
   return Object.assign(env, vars);
 }
 
+/**
+ * restic's environment for `restic copy` and the target's other steps: the TARGET is the repository
+ * (RESTIC_REPOSITORY, RESTIC_PASSWORD_FILE) and the host's own repository the source
+ * (RESTIC_FROM_REPOSITORY, RESTIC_FROM_PASSWORD_FILE; both read by restic 0.14 and 0.18). restic
+ * reads one environment for both backends, so a variable both need with different values (two S3
+ * buckets under different keys) cannot be served: that is an error naming the variable, not its
+ * value.
+ */
+export function copyEnv(
+  target: RepoConfig,
+  targetPasswordFile: string,
+  source: RepoConfig,
+  sourcePasswordFile: string,
+  opts: { cacheDir?: string; parent?: Record<string, string | undefined> } = {},
+): { ok: true; env: Record<string, string> } | { ok: false; error: string } {
+  const env = resticEnv(target, targetPasswordFile, opts);
+  const from = resticEnv(source, sourcePasswordFile, opts);
+  env.RESTIC_FROM_REPOSITORY = from.RESTIC_REPOSITORY as string;
+  env.RESTIC_FROM_PASSWORD_FILE = sourcePasswordFile;
+  for (const [name, value] of Object.entries(from)) {
+    if (name.startsWith("RESTIC_")) continue;
+    if (name in env && env[name] !== value) {
+      return {
+        ok: false,
+        error:
+          `the copy target and the host's repository both need ${name}, with different values: restic copy ` +
+          "reads one environment for both repositories, so use one set of credentials for both (or another backend)",
+      };
+    }
+    env[name] = value;
+  }
+  return { ok: true, env };
+}
+
 /** The backend's variables from the config: the old pair first, repo_env over it, foreign names dropped. */
 function backendVars(repo: RepoConfig): Record<string, string> {
   const out: Record<string, string> = {};
@@ -127,6 +161,11 @@ export function redactorFor(repo: RepoConfig | null, extra: readonly string[] = 
     repo?.repo_credential,
     ...secretEnvValues(repo?.repo_env),
     ...urlPasswordForms(repo?.repo_url),
+    ...(repo?.copy_targets ?? []).flatMap((t) => [
+      t.repo_password,
+      ...secretEnvValues(t.repo_env),
+      ...urlPasswordForms(t.repo_url),
+    ]),
     ...extra,
   ];
   for (const s of all) {

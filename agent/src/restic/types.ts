@@ -1,4 +1,4 @@
-import type { AgentMessageType, PayloadOf, ReportedHostPolicy } from "../../../protocol/index.ts";
+import type { AgentMessageType, CopyTarget, PayloadOf, ReportedHostPolicy } from "../../../protocol/index.ts";
 import type { Clock } from "../clock.ts";
 import type { RepositoryPin } from "../policy/policy-check.ts";
 
@@ -17,6 +17,8 @@ export interface RepoConfig {
    * for a repository that exists but will not open: a wrong password fails as it always did.
    */
   auto_init?: boolean;
+  /** Since protocol 9: further repositories this host's snapshots are copied to (copy jobs name one by id). */
+  copy_targets?: CopyTarget[];
 }
 
 /** The supervisor's only way out: one typed agent message at a time (the outbox sits behind it). */
@@ -87,6 +89,8 @@ export type FailureReason =
   | "target_unwritable"
   /** A restore drill found a file it could not restore, verify or match (drill.ts). */
   | "drill_failed"
+  /** A copy job named a target this host holds no settings for, or whose settings cannot be used. */
+  | "target_missing"
   | "unknown";
 
 /** The restic features the argv builders switch on; from `restic version`. */

@@ -111,6 +111,22 @@ describe("StateStore", () => {
     expect((await store.applyConfigUpdate({ repo_url: "/srv/r", repo_env: {} })).repo_env).toEqual({});
   });
 
+  test("config.update's copy_targets replace the list; a target sent without secrets keeps the held ones", async () => {
+    const dir = freshDir();
+    const store = await fillStore(dir);
+    const t = { id: "repo_b", repo_url: "/srv/b", repo_password: "pw-b", repo_env: { AWS_ACCESS_KEY_ID: "k" } };
+    await store.applyConfigUpdate({ copy_targets: [t, { id: "repo_c", repo_url: "/srv/c", repo_password: "pw-c" }] });
+    // An insecure link withholds the secrets: the same targets come without them.
+    const withheld = await store.applyConfigUpdate({
+      secrets_withheld: "insecure_link",
+      copy_targets: [{ id: "repo_b", repo_url: "/srv/b2" }],
+    });
+    expect(withheld.copy_targets).toEqual([{ ...t, repo_url: "/srv/b2" }]);
+    expect((await store.applyConfigUpdate({ hook_shell: "/bin/sh" })).copy_targets?.length).toBe(1);
+    expect((await StateStore.open(dir, recordingLog())).config()?.copy_targets?.[0]?.repo_password).toBe("pw-b");
+    expect((await store.applyConfigUpdate({ copy_targets: [] })).copy_targets).toEqual([]);
+  });
+
   test("a new schedule set forgets the last fires of removed schedules", async () => {
     const dir = freshDir();
     const store = await fillStore(dir);

@@ -168,7 +168,7 @@ export class StateStore {
    */
   async applyConfigUpdate(update: ConfigUpdatePayload): Promise<StoredConfig> {
     const merged: StoredConfig = { ...(this.#config ?? {}) };
-    const { secrets_withheld: _note, auto_init, repo_env, ...texts } = update;
+    const { secrets_withheld: _note, auto_init, repo_env, copy_targets, ...texts } = update;
     // secrets_withheld is a note about this one message (secrets left out), not a setting to keep.
     for (const key of Object.keys(texts) as (keyof typeof texts)[]) {
       const value = texts[key];
@@ -177,6 +177,18 @@ export class StateStore {
     if (auto_init !== undefined) merged.auto_init = auto_init;
     // The environment comes whole (protocol 8): it replaces the old one, and {} clears it.
     if (repo_env !== undefined) merged.repo_env = { ...repo_env };
+    // The copy targets come whole too (protocol 9); a target sent without its secrets (an insecure
+    // link withheld them) keeps the ones held for the same id.
+    if (copy_targets !== undefined) {
+      const held = new Map((merged.copy_targets ?? []).map((t) => [t.id, t]));
+      merged.copy_targets = copy_targets.map((t) => {
+        const before = held.get(t.id);
+        const out = { ...t };
+        if (!out.repo_password && before?.repo_password) out.repo_password = before.repo_password;
+        if (out.repo_env === undefined && before?.repo_env) out.repo_env = before.repo_env;
+        return out;
+      });
+    }
     await this.setConfig(merged);
     return merged;
   }

@@ -6,7 +6,7 @@ import type { Job, JobCommand, Schedule, WireCommand } from "./types.ts";
  * The protocol version since which agents know a job kind; kinds not listed are known to every
  * version. An older agent would refuse the command (and a schedule.set naming the kind whole).
  */
-export const KIND_SINCE: Partial<Record<JobKind, number>> = { drill: 7, tag: 8 };
+export const KIND_SINCE: Partial<Record<JobKind, number>> = { drill: 7, tag: 8, copy: 9 };
 
 /** A forget by `snapshot_ids` came with protocol 8: an older agent would need a policy. */
 export const FORGET_IDS_SINCE = 8;
@@ -81,6 +81,7 @@ export function specFromSchedule(s: Schedule, readPart: number | null = null): {
     case "unlock":
     case "restore":
     case "tag":
+    case "copy":
       return { args: [], kind: s.kind, spec: null };
   }
 }

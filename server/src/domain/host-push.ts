@@ -1,4 +1,5 @@
 import { type ConfigUpdatePayload, CREDENTIAL_PAIRS } from "../../../protocol/index.ts";
+import { COPY_SINCE, copyTargetsOf, wireCopyTargets } from "./copy-targets.ts";
 import type { DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
 import type { SyncPlan } from "./policy-sync.ts";
@@ -70,6 +71,13 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
     const envFor = p.repo_url ? forAgent(p.repo_url, env, host.protocol_version ?? 0) : null;
     if (envFor?.username && !p.repo_username) p.repo_username = envFor.username;
     if (envFor?.credential && credential === null) credential = envFor.credential;
+    // Protocol 9: the copy targets, the whole list with every config.update ([] clears them).
+    if ((host.protocol_version ?? 0) >= COPY_SINCE) {
+      const wire = wireCopyTargets(copyTargetsOf(store, host), (id) => resolve(id, host), secure);
+      for (const problem of wire.problems) log.warn("copy target not sent", { host_id: host.id, problem });
+      p.copy_targets = wire.targets;
+      if (!secure && wire.targets.length > 0) p.secrets_withheld = "insecure_link";
+    }
     if (password === null && credential === null) return p;
     if (!secure) {
       p.secrets_withheld = "insecure_link";

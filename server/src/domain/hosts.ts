@@ -1,5 +1,6 @@
 import { audit } from "./audit.ts";
 import { expectedInterval, expectedIntervals } from "./backup-health.ts";
+import { type CopyTargetInput, checkCopyTargets, copyTargetsOf, copyTargetViews } from "./copy-targets.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { notFound } from "./errors.ts";
 import { fleetSummary } from "./fleet-summary.ts";
@@ -37,6 +38,9 @@ function configDetail(input: ConfigInput, oldUrl: string | null): Record<string,
   return detail;
 }
 
+/** The newest copy jobs read for one host's page: 8 targets × a month of daily copies, with room. */
+const COPY_JOBS_READ = 500;
+
 export function createHosts(deps: DomainContext, recompute: Recompute, push: HostPush) {
   const { store, tx, clock, agents, secrets, events } = deps;
 
@@ -49,6 +53,29 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
     const now = clock.now();
     const interval = expectedInterval(store.schedulesForHost(id), now, row.host.timezone);
     return hostView(row.host, row.summary, interval, linkOf(id), now);
+  }
+
+  /**
+   * The host's copy targets with their state (copy-targets.ts): its own page only, since it reads
+   * the host's copy jobs (the list stays two statements for the whole fleet).
+   */
+  function copyTargets(id: string) {
+    const row = store.hostSummary(id);
+    if (!row) throw notFound(`host ${id}`);
+    const now = clock.now();
+    const interval = expectedInterval(store.schedulesForHost(id), now, row.host.timezone);
+    return copyTargetViews(
+      copyTargetsOf(store, row.host),
+      store.listJobs({ host_id: id, kind: "copy", limit: COPY_JOBS_READ }),
+      (repositoryId) => store.repositoryById(repositoryId)?.name ?? null,
+      {
+        now,
+        protocolVersion: row.host.protocol_version,
+        lastBackupSuccessAt: row.summary.last_successful_backup_at,
+        intervalS: interval,
+        timezone: row.host.timezone,
+      },
+    );
   }
 
   /**
@@ -109,6 +136,7 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
     /** What the host is sent in config.update (host-push.ts); null while its policies conflict. */
     configPayload: push.configPayload,
     list,
+    copyTargets,
     /** The dashboard's counters over the hosts the selector matches, from the list's own views. */
     summary: (selector: Selector = {}) => fleetSummary(list(selector)),
     show,
@@ -126,12 +154,28 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
      * An admin's change to a host: its display name, and/or its labels (the whole map, replaced).
      * The audit entry holds each changed field before and after.
      */
-    update(actor: Actor, id: string, change: { name?: string | undefined; labels?: Labels | undefined }) {
+    update(
+      actor: Actor,
+      id: string,
+      change: {
+        name?: string | undefined;
+        labels?: Labels | undefined;
+        copy_targets?: CopyTargetInput[] | undefined;
+      },
+    ) {
       requireAdmin(actor, "changing a host");
       const labels = change.labels === undefined ? undefined : checkLabels(change.labels);
+      const targets = change.copy_targets === undefined ? undefined : checkCopyTargets(store, change.copy_targets);
+      let copiesChanged = false;
       const plan = tx(() => {
         const before = get(id);
         const detail: Record<string, unknown> = {};
+        const oldTargets = store.hostCopyTargets(id);
+        if (targets !== undefined && JSON.stringify(targets) !== JSON.stringify(oldTargets)) {
+          store.setHostCopyTargets(id, targets);
+          detail.copy_targets = { before: oldTargets, after: targets };
+        }
+        copiesChanged = detail.copy_targets !== undefined;
         if (change.name !== undefined && change.name !== before.name) {
           store.renameHost(id, change.name);
           detail.name = { before: before.name, after: change.name };
@@ -139,6 +183,8 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
         if (labels !== undefined && JSON.stringify(labels) !== JSON.stringify(before.labels)) {
           store.setHostLabels(id, labels);
           detail.labels = { before: before.labels, after: labels };
+          // New labels may bring other policies, and their copy targets.
+          copiesChanged = true;
         }
         if (Object.keys(detail).length === 0) return null;
         audit(deps, actor, "host.update", id, detail);
@@ -147,6 +193,7 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
         return detail.labels ? recompute([id], { refuseNewConflicts: true }) : null;
       });
       if (plan) push.push(plan);
+      if (copiesChanged && !plan?.hosts.some((h) => h.id === id && h.config)) push.pushConfig(id);
       return show(id);
     },
     /** Revokes the host: its token stops working at once and its socket is closed. */

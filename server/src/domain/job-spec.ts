@@ -69,6 +69,7 @@ export function checkJobSpec(command: JobCommand | ApiJobCommand, at = "spec"): 
     case "check":
     case "unlock":
     case "drill":
+    case "copy":
       return;
   }
 }

@@ -2,6 +2,7 @@ import type { JobSpecs, ScheduleFirePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
 import { queuedJob } from "./blank-rows.ts";
 import { commandFor, commandProblem, jobCommand, specFromSchedule } from "./command-spec.ts";
+import { COPY_SINCE, copySpec, copyTargetsOf, effectiveCopyTargets, latestTick } from "./copy-targets.ts";
 import { tickProblem } from "./cron.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import type { Actor, DomainContext } from "./deps.ts";
@@ -79,7 +80,10 @@ export function createJobs(deps: DomainContext) {
     }
     // A kind the host's agent does not know (a drill before protocol 7) fails with the upgrade it
     // needs rather than be sent: the agent would refuse it. Known only once the agent said hello.
-    if (job.status === "queued" && (job.kind === "drill" || job.kind === "tag" || job.kind === "forget")) {
+    if (
+      job.status === "queued" &&
+      (job.kind === "drill" || job.kind === "tag" || job.kind === "forget" || job.kind === "copy")
+    ) {
       const host = store.hostById(job.host_id);
       const problem = host ? commandProblem(job, host) : null;
       if (problem) {
@@ -135,6 +139,20 @@ export function createJobs(deps: DomainContext) {
       case "drill":
       case "tag":
         return { args: [], ...jobCommand(input) };
+      case "copy": {
+        // A copy now, to one of the host's own targets, with that target's retention.
+        const host = store.hostById(hostId);
+        const targetId = input.spec?.target_id;
+        const target = host && targetId ? copyTargetsOf(store, host).find((t) => t.repository_id === targetId) : null;
+        if (!target) {
+          throw new DomainError(
+            "invalid",
+            `spec.target_id: ${targetId === undefined ? "a copy names its target" : `repository ${targetId} is not a copy target of host ${hostId}`} (see the host's copy_targets)`,
+            "spec.target_id",
+          );
+        }
+        return { args: [], kind: "copy", spec: copySpec(target) };
+      }
     }
   }
 
@@ -204,6 +222,60 @@ export function createJobs(deps: DomainContext) {
     if (store.finishJob(job.id, { status: "failed", exit_code: null, finished_at: now(), error })) changed(job);
   }
 
+  /**
+   * After a backup succeeded: one copy job per copy target of its host (copy-targets.ts), made by
+   * the system and naming the backup as its actor. Call inside the transaction that finished the
+   * backup; dispatch what it returns after the commit. None for an agent before protocol 9: it
+   * has no copy jobs (the host page shows the target as unsupported).
+   */
+  function copiesAfter(backup: Job): Job[] {
+    const host = store.hostById(backup.host_id);
+    if (!host || (host.protocol_version ?? 0) < COPY_SINCE) return [];
+    return copyTargetsOf(store, host)
+      .filter((t) => t.schedule === null)
+      .map(
+        (t) =>
+          store.insertJob(
+            newJob(host.id, { kind: "system", id: backup.id }, { args: [], kind: "copy", spec: copySpec(t) }),
+          ).job,
+      );
+  }
+
+  /**
+   * Copy targets on their own schedule (periodic, from the server's sweep): for each online host
+   * of protocol 9 or later, the latest tick of each such target becomes one copy job, made once
+   * (its `scheduled_at` is the tick). A host that was offline gets the latest tick it missed, once,
+   * not one per tick.
+   */
+  function copyTicks(): Job[] {
+    const policies = store.listPolicies();
+    const own = store.allHostCopyTargets();
+    const scheduled = (list: readonly { schedule: string | null }[]) => list.some((t) => t.schedule);
+    if (!policies.some((p) => p.enabled && scheduled(p.copy_targets)) && ![...own.values()].some(scheduled)) return [];
+    const now = clock.now();
+    const made: Job[] = [];
+    for (const host of store.listHosts()) {
+      if ((host.protocol_version ?? 0) < COPY_SINCE || !agents.isConnected(host.id)) continue;
+      const targets = effectiveCopyTargets(own.get(host.id) ?? [], policies, host).filter((t) => t.schedule);
+      if (targets.length === 0) continue;
+      const recent = [...store.listJobs({ host_id: host.id, kind: "copy", limit: 200 })];
+      for (const t of targets) {
+        const tick = latestTick(t.schedule as string, host.timezone, now);
+        if (tick === null) continue;
+        if (recent.some((j) => j.kind === "copy" && j.spec?.target_id === t.repository_id && j.scheduled_at === tick)) {
+          continue;
+        }
+        const job = newJob(host.id, { kind: "system", id: null }, { args: [], kind: "copy", spec: copySpec(t) });
+        made.push(store.insertJob({ ...job, scheduled_at: tick }).job);
+      }
+    }
+    for (const job of made) {
+      changed(job);
+      dispatch(job);
+    }
+    return made;
+  }
+
   return {
     dispatch,
     /**
@@ -213,6 +285,8 @@ export function createJobs(deps: DomainContext) {
      */
     scheduledJob: (hostId: string, s: Schedule, scheduled_at: string) =>
       scheduleJob(hostId, s, { kind: "schedule", id: s.id }, { scheduled_id: s.id, scheduled_at }),
+    copiesAfter,
+    copyTicks,
     get(id: string) {
       const j = store.jobById(id);
       if (!j) throw notFound(`job ${id}`);

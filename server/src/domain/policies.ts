@@ -1,5 +1,6 @@
 import { audit } from "./audit.ts";
 import { blankSchedule } from "./blank-rows.ts";
+import { type CopyTargetInput, checkCopyTargets } from "./copy-targets.ts";
 import { cronPreview } from "./cron.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound, within } from "./errors.ts";
@@ -25,6 +26,8 @@ export interface PolicyInput {
   priority?: number | undefined;
   enabled?: boolean | undefined;
   schedules?: PolicyScheduleInput[] | undefined;
+  /** Further repositories its hosts' snapshots are copied to (copy-targets.ts). */
+  copy_targets?: CopyTargetInput[] | undefined;
 }
 /** PATCH: an absent field is left as is; `schedules` replaces the whole list. */
 export type PolicyPatch = Partial<PolicyInput>;
@@ -158,6 +161,7 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
       repository_id: p.repository_id,
       priority: p.priority,
       enabled: p.enabled,
+      copy_targets: p.copy_targets,
       schedules: p.schedules.map(({ policy_id: _, ...s }) => {
         let next_runs: string[] = [];
         try {
@@ -178,12 +182,18 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
   }
 
   /** Writes the policy and recomputes the hosts it affects, in one transaction; pushes after commit. */
-  function commit(write: () => { row: PolicyRow; affected: Iterable<string> }) {
-    const { row, plan } = tx(() => {
-      const { row, affected } = write();
-      return { row, plan: recompute(affected, { refuseNewConflicts: true }) };
+  function commit(write: () => { row: PolicyRow; affected: Iterable<string>; copies?: boolean }) {
+    const { row, plan, copies, affected } = tx(() => {
+      const { row, affected, copies } = write();
+      const ids = [...affected];
+      return { row, plan: recompute(ids, { refuseNewConflicts: true }), copies, affected: ids };
     });
     push.push(plan);
+    // Copy targets travel in config.update: the hosts whose targets may have changed get it again.
+    if (copies) {
+      const sent = new Set(plan.hosts.filter((h) => h.config).map((h) => h.id));
+      for (const id of affected) if (!sent.has(id)) push.pushConfig(id);
+    }
     return view(get(row.id));
   }
 
@@ -210,14 +220,17 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
         priority: checkPriority(input.priority ?? 0),
         enabled: input.enabled ?? true,
         schedules: checkSchedules(input.schedules ?? [], id, [], clock.now()),
+        copy_targets: [],
         created_at: at,
         updated_at: at,
       };
+      row.copy_targets = checkCopyTargets(store, input.copy_targets ?? [], row.repository_id);
       return commit(() => {
         uniqueName(row.name, null);
         store.insertPolicy(row);
         audit(deps, actor, "policy.create", id, { after: definition(row) });
-        return { row, affected: selected(row.selector, store.listHosts()).map((h) => h.id) };
+        const affected = selected(row.selector, store.listHosts()).map((h) => h.id);
+        return { row, affected, copies: row.copy_targets.length > 0 };
       });
     },
 
@@ -236,8 +249,12 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
             patch.schedules === undefined
               ? old.schedules
               : checkSchedules(patch.schedules, id, old.schedules, clock.now()),
+          copy_targets: old.copy_targets,
           updated_at: clock.now().toISOString(),
         };
+        if (patch.copy_targets !== undefined || patch.repository_id !== undefined) {
+          row.copy_targets = checkCopyTargets(store, patch.copy_targets ?? old.copy_targets, row.repository_id);
+        }
         uniqueName(row.name, id);
         store.updatePolicy(row);
         const fields = (Object.keys(patch) as Array<keyof PolicyPatch>).filter((k) => patch[k] !== undefined);
@@ -248,7 +265,8 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
           ...selected(row.selector, all).map((h) => h.id),
           ...store.hostsOfPolicy(id),
         ]);
-        return { row, affected };
+        const copies = old.copy_targets.length > 0 || row.copy_targets.length > 0;
+        return { row, affected, copies };
       });
     },
 
@@ -257,15 +275,17 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
       requireAdmin(actor, "deleting a policy");
       const plan = tx(() => {
         const old = get(id);
-        const affected = new Set([
+        const affected = new Set<string>([
           ...selected(old.selector, store.listHosts()).map((h) => h.id),
           ...store.hostsOfPolicy(id),
         ]);
         store.deletePolicy(id);
         audit(deps, actor, "policy.delete", id, { before: definition(old) });
-        return recompute(affected, { refuseNewConflicts: true });
+        const plan = recompute(affected, { refuseNewConflicts: true });
+        return { plan, copiedTo: old.copy_targets.length > 0 ? [...affected] : [] };
       });
-      push.push(plan);
+      push.push(plan.plan);
+      for (const host of plan.copiedTo) push.pushConfig(host);
     },
   };
 }

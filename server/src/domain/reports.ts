@@ -2,6 +2,7 @@ import type { AgentMessage } from "../../../protocol/index.ts";
 import type { DomainContext } from "./deps.ts";
 import type { Jobs } from "./jobs.ts";
 import { storeLogLines } from "./log-quota.ts";
+import type { Job } from "./types.ts";
 import { utc, utcOrNull } from "./utc.ts";
 
 /** The messages the agent keeps in its durable outbox until acked, and sends again after a reconnect. */
@@ -48,13 +49,15 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
     return store.jobById(jobId)?.host_id === hostId;
   }
 
-  function apply(hostId: string, msg: Report, at: string): ReportResult & { touched: string[] } {
+  function apply(hostId: string, msg: Report, at: string): ReportResult & { touched: string[]; made: Job[] } {
     const touched: string[] = [];
+    const made: Job[] = [];
     const missing = (jobId: string) => ({
       ok: false as const,
       code: "not_found" as const,
       message: `job ${jobId} does not exist for this host`,
       touched,
+      made,
     });
     switch (msg.type) {
       case "command.result": {
@@ -88,7 +91,7 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
       case "job.finished": {
         const p = msg.payload;
         if (!ownJob(hostId, p.job_id)) return missing(p.job_id);
-        store.finishJob(p.job_id, {
+        const finished = store.finishJob(p.job_id, {
           status: p.status,
           exit_code: p.exit_code,
           finished_at: utc(p.finished_at),
@@ -96,6 +99,9 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
           error: p.error ?? null,
         });
         touched.push(p.job_id);
+        // 3-2-1: a backup that succeeded is copied to the host's copy targets (copy-targets.ts).
+        const job = finished && p.status === "succeeded" ? store.jobById(p.job_id) : null;
+        if (job?.kind === "backup") made.push(...jobs.copiesAfter(job));
         break;
       }
       case "job.log": {
@@ -163,18 +169,24 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
         break;
       }
     }
-    return { ok: true, duplicate: false, touched };
+    return { ok: true, duplicate: false, touched, made };
   }
 
   return {
     record(hostId: string, msg: Report): ReportResult {
       const at = clock.now().toISOString();
       const result = tx(() => {
-        if (!store.rememberEnvelope(hostId, msg.id, at)) return { ok: true as const, duplicate: true, touched: [] };
+        if (!store.rememberEnvelope(hostId, msg.id, at)) {
+          return { ok: true as const, duplicate: true, touched: [], made: [] as Job[] };
+        }
         return apply(hostId, msg, at);
       });
       for (const id of result.touched) jobs.changed({ id, host_id: hostId });
-      const { touched: _, ...rest } = result;
+      for (const job of result.made) {
+        jobs.changed(job);
+        jobs.dispatch(job);
+      }
+      const { touched: _, made: __, ...rest } = result;
       return rest;
     },
   };

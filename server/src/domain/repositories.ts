@@ -1,4 +1,5 @@
 import { audit } from "./audit.ts";
+import { effectiveCopyTargets } from "./copy-targets.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { DomainError, notFound } from "./errors.ts";
 import { ensureHostPassword } from "./host-passwords.ts";
@@ -109,6 +110,17 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
    * generated password, made on first use and the same ever after (the first write wins, so two
    * callers at once get the same one).
    */
+  /** The hosts that have this repository among their copy targets (copy-targets.ts). */
+  function hostsCopyingTo(repositoryId: string): string[] {
+    const policies = store.listPolicies();
+    return store
+      .listHosts()
+      .filter((h) =>
+        effectiveCopyTargets(store.hostCopyTargets(h.id), policies, h).some((t) => t.repository_id === repositoryId),
+      )
+      .map((h) => h.id);
+  }
+
   function hostPassword(r: RepositoryRow, host: Pick<Host, "id" | "name" | "restic_host">): string {
     if (r.password_enc !== null) return secrets.open(r.password_enc);
     return tx(() => secrets.open(ensureHostPassword(deps, r, host).password_enc));
@@ -210,6 +222,12 @@ export function createRepositories(deps: DomainContext, recompute: Recompute, pu
         };
       });
       push().push(plan);
+      // The hosts copying to it hold it as a copy target: they get the change too, once the
+      // whole change committed (inside fleet-config's transaction, after it; never for a dry run).
+      const sent = new Set(plan.hosts.filter((h) => h.config).map((h) => h.id));
+      deps.afterCommit(() => {
+        for (const host of hostsCopyingTo(id)) if (!sent.has(host)) push().pushConfig(host);
+      });
       return shown(get(id));
     },
 

@@ -61,6 +61,13 @@ function checkSchedule(s: Schedule): void {
   if (s.kind === "restore" || s.kind === "tag") {
     throw new DomainError("invalid", `${s.kind} cannot be scheduled: run it from the host's snapshots`, "kind");
   }
+  if (s.kind === "copy") {
+    throw new DomainError(
+      "invalid",
+      "copy is not a schedule kind: name the repository in copy_targets (a policy's or the host's), with a schedule of its own if it should not follow each backup",
+      "kind",
+    );
+  }
   if (s.kind === "backup" && s.paths.length === 0) {
     throw new DomainError("invalid", "a backup schedule needs at least one path", "paths");
   }

@@ -151,6 +151,11 @@ export interface UsersStore {
 
 /** Hosts, presence, schedule versions and repository settings. */
 export interface HostsStore {
+  /** The host's own copy targets (beside its policies'). */
+  hostCopyTargets: (host_id: string) => CopyTargetRow[];
+  /** Every host's own copy targets, for the hosts that have any. */
+  allHostCopyTargets: () => Map<string, CopyTargetRow[]>;
+  setHostCopyTargets(host_id: string, targets: CopyTargetRow[]): void;
   insertHost(h: {
     id: string;
     name: string;
@@ -424,6 +429,19 @@ export interface PolicyScheduleRow {
   enabled: boolean;
 }
 /** A policy as stored, its schedules in their order. */
+/** One copy target (issue 18 item 6): a further repository, with its own retention. */
+export interface CopyTargetRow {
+  repository_id: string;
+  /** `forget --host` on the target after each copy; null keeps every copy. */
+  retention_policy: RetentionPolicy | null;
+  /** prune the target after its forget. */
+  prune: boolean;
+  /**
+   * A cron expression (the host's time zone): the target is copied on its own schedule instead of
+   * after each backup. null: after each successful backup.
+   */
+  schedule: string | null;
+}
 export interface PolicyRow {
   id: string;
   /** Unique, whatever the case. */
@@ -433,6 +451,8 @@ export interface PolicyRow {
   priority: number;
   enabled: boolean;
   schedules: PolicyScheduleRow[];
+  /** Where the snapshots of the hosts it matches are copied to (in order). */
+  copy_targets: CopyTargetRow[];
   created_at: string;
   updated_at: string;
 }

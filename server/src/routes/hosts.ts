@@ -6,6 +6,7 @@ import { parseLabelPairs } from "../domain/labels.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { LabelMap } from "../http/label-map.ts";
 import { jsonBody, query } from "../http/validate.ts";
+import { CopyTargets } from "./policies.ts";
 import { snapshotActionRoutes } from "./snapshot-actions.ts";
 import { snapshotFileRoutes } from "./snapshot-files.ts";
 
@@ -13,8 +14,12 @@ const Patch = v.pipe(
   v.strictObject({
     name: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255))),
     labels: v.optional(LabelMap),
+    copy_targets: v.optional(CopyTargets),
   }),
-  v.check((p) => p.name !== undefined || p.labels !== undefined, "give name, labels or both"),
+  v.check(
+    (p) => p.name !== undefined || p.labels !== undefined || p.copy_targets !== undefined,
+    "give name, labels or both, or copy_targets",
+  ),
 );
 const Config = v.object({
   repo_url: v.optional(v.pipe(Text, v.maxLength(4096))),
@@ -50,6 +55,7 @@ export function hostRoutes(domain: Domain) {
       const body = await jsonBody(c, Config);
       return c.json(domain.hosts.setConfig(c.get("actor"), c.req.param("id"), body));
     })
+    .get("/:id/copy-targets", (c) => c.json({ items: domain.hosts.copyTargets(c.req.param("id")), next_cursor: null }))
     .get("/:id/snapshots", (c) => c.json({ items: domain.hosts.snapshots(c.req.param("id")), next_cursor: null }))
     .get("/:id/repo-stats", (c) => {
       const { limit } = query(c, StatsQuery);

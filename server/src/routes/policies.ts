@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import * as v from "valibot";
+import { RetentionPolicy } from "../../../protocol/index.ts";
 import type { Domain } from "../domain/domain.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { LabelMap } from "../http/label-map.ts";
@@ -12,6 +13,18 @@ const PolicySchedule = v.strictObject({
   ...scheduleFields,
   id: v.optional(v.pipe(v.string(), v.maxLength(64))),
 });
+/** One copy target (issue 18 item 6); policies and hosts take the same list. */
+export const CopyTargets = v.pipe(
+  v.array(
+    v.strictObject({
+      repository_id: v.pipe(v.string(), v.maxLength(64)),
+      retention_policy: v.optional(v.nullable(v.strictObject(RetentionPolicy.entries))),
+      prune: v.optional(v.boolean()),
+      schedule: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(256)))),
+    }),
+  ),
+  v.maxLength(100),
+);
 const fields = {
   name: v.pipe(v.string(), v.maxLength(1024)),
   selector: v.optional(v.strictObject({ labels: v.optional(LabelMap) })),
@@ -19,6 +32,7 @@ const fields = {
   priority: v.optional(v.number()),
   enabled: v.optional(v.boolean()),
   schedules: v.optional(v.pipe(v.array(PolicySchedule), v.maxLength(1000))),
+  copy_targets: v.optional(CopyTargets),
 };
 const NewPolicy = v.strictObject(fields);
 const PolicyPatch = v.partial(v.strictObject(fields));

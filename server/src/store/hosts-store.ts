@@ -1,5 +1,5 @@
 import type { Labels } from "../domain/labels.ts";
-import type { HelloInfo, HostsStore } from "../domain/store.ts";
+import type { CopyTargetRow, HelloInfo, HostsStore } from "../domain/store.ts";
 import type { Host, HostConfigRow } from "../domain/types.ts";
 import { type Database, fromJson, params } from "./db.ts";
 
@@ -40,6 +40,21 @@ export const hostCols = `id, name, hostname, restic_host, timezone, policy, labe
 
 export function hostsStore(db: Database): HostsStore {
   return {
+    hostCopyTargets: (host_id: string) =>
+      fromJson<CopyTargetRow[]>(
+        db.query<{ t: string }, [string]>("SELECT copy_targets AS t FROM hosts WHERE id = ?").get(host_id)?.t ?? null,
+        [],
+      ),
+    allHostCopyTargets: () =>
+      new Map(
+        db
+          .query<{ id: string; t: string }, []>("SELECT id, copy_targets AS t FROM hosts WHERE copy_targets <> '[]'")
+          .all()
+          .map((r) => [r.id, fromJson<CopyTargetRow[]>(r.t, [])]),
+      ),
+    setHostCopyTargets(host_id: string, targets: CopyTargetRow[]) {
+      db.query("UPDATE hosts SET copy_targets = ? WHERE id = ?").run(JSON.stringify(targets), host_id);
+    },
     insertHost(h: {
       id: string;
       name: string;

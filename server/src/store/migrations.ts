@@ -697,4 +697,12 @@ export const MIGRATIONS: readonly string[] = [
     looked_through TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 22 (2026-12-02): copy targets (issue 18 item 6, 3-2-1): further repositories a policy's or a
+  // host's snapshots are copied to, as a JSON list of {repository_id, retention_policy, prune}.
+  // A list, not a table: it is read whole with its owner, and never queried by its parts but for
+  // "who uses this repository" (a json_each scan of the policies and hosts, on a delete).
+  `
+  ALTER TABLE policies ADD COLUMN copy_targets TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE hosts ADD COLUMN copy_targets TEXT NOT NULL DEFAULT '[]';
+  `,
 ];

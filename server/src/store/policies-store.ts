@@ -2,7 +2,11 @@ import type { HostPolicyState, PoliciesStore, PolicyRow, PolicyScheduleRow } fro
 import { type Database, fromJson, params, toJson } from "./db.ts";
 import { fromColumns, toColumns } from "./schedules-store.ts";
 
-type Row = Omit<PolicyRow, "selector" | "enabled" | "schedules"> & { selector: string; enabled: number };
+type Row = Omit<PolicyRow, "selector" | "enabled" | "schedules" | "copy_targets"> & {
+  selector: string;
+  enabled: number;
+  copy_targets: string;
+};
 type ScheduleRow = Omit<
   PolicyScheduleRow,
   "paths" | "excludes" | "tags" | "retention_policy" | "options" | "enabled"
@@ -16,7 +20,7 @@ type ScheduleRow = Omit<
   enabled: number;
 };
 
-const cols = "id, name, selector, repository_id, priority, enabled, created_at, updated_at";
+const cols = "id, name, selector, repository_id, priority, enabled, copy_targets, created_at, updated_at";
 const scheduleCols =
   "id, policy_id, position, kind, cron_expr, timezone, jitter, paths, excludes, tags, retention_policy, options, pre_hook, post_hook, enabled";
 
@@ -34,6 +38,7 @@ export function policiesStore(db: Database): PoliciesStore {
     ...r,
     selector: fromJson(r.selector, {}),
     enabled: r.enabled === 1,
+    copy_targets: fromJson(r.copy_targets, []),
     schedules: schedulesOf(r.id),
   });
   const fields = (p: PolicyRow) =>
@@ -44,6 +49,7 @@ export function policiesStore(db: Database): PoliciesStore {
       repository_id: p.repository_id,
       priority: p.priority,
       enabled: p.enabled ? 1 : 0,
+      copy_targets: JSON.stringify(p.copy_targets),
       created_at: p.created_at,
       updated_at: p.updated_at,
     });
@@ -62,14 +68,15 @@ export function policiesStore(db: Database): PoliciesStore {
     insertPolicy(p: PolicyRow) {
       db.query(
         `INSERT INTO policies (${cols})
-         VALUES ($id, $name, $selector, $repository_id, $priority, $enabled, $created_at, $updated_at)`,
+         VALUES ($id, $name, $selector, $repository_id, $priority, $enabled, $copy_targets, $created_at, $updated_at)`,
       ).run(fields(p));
       writeSchedules(p);
     },
     updatePolicy(p: PolicyRow) {
       db.query(
         `UPDATE policies SET name = $name, selector = $selector, repository_id = $repository_id,
-           priority = $priority, enabled = $enabled, updated_at = $updated_at WHERE id = $id`,
+           priority = $priority, enabled = $enabled, copy_targets = $copy_targets, updated_at = $updated_at
+         WHERE id = $id`,
       ).run(fields(p));
       writeSchedules(p);
     },

@@ -64,7 +64,12 @@ export function repositoriesStore(db: Database): RepositoriesStore {
     repositoryUsers: (id: string) =>
       db
         .query<{ user: string }, [string]>(
-          "SELECT 'policy ' || name AS user FROM policies WHERE repository_id = ? ORDER BY name",
+          `SELECT 'policy ' || name AS user FROM policies WHERE repository_id = ?1
+           UNION ALL SELECT 'policy ' || name || ' (copy target)' FROM policies
+             WHERE EXISTS (SELECT 1 FROM json_each(policies.copy_targets) t WHERE t.value ->> 'repository_id' = ?1)
+           UNION ALL SELECT 'host ' || name || ' (copy target)' FROM hosts
+             WHERE EXISTS (SELECT 1 FROM json_each(hosts.copy_targets) t WHERE t.value ->> 'repository_id' = ?1)
+           ORDER BY 1`,
         )
         .all(id)
         .map((r) => r.user),

@@ -1558,6 +1558,7 @@ export function storeContract(
         repository_id: null,
         priority: 0,
         enabled: true,
+        copy_targets: [],
         schedules: [
           schedule(`${id}_s1`, id),
           schedule(`${id}_s2`, id, {

@@ -7,6 +7,7 @@ import type { AlertConfig, channelView } from "../../domain/alert-config.ts";
 import type { AlertDelivery } from "../../domain/alert-delivery.ts";
 import type { MuteRow } from "../../domain/alert-rows.ts";
 import type { AlertItem, ChannelKind, DeliveryResult } from "../../domain/channels.ts";
+import type { CopyTargetView } from "../../domain/copy-targets.ts";
 import type { FleetSummary as DomainFleetSummary } from "../../domain/fleet-summary.ts";
 import type { HostView } from "../../domain/hosts.ts";
 import type { JobListItem } from "../../domain/job-list.ts";
@@ -24,6 +25,8 @@ import type {
 } from "../../domain/types.ts";
 
 export type Host = HostView;
+/** One of a host's copy targets with its state (GET /hosts/:id/copy-targets). */
+export type CopyTarget = CopyTargetView;
 export type FleetSummary = DomainFleetSummary;
 export type Schedule = ScheduleView;
 /** Progress values are numbers (job.progress payload fields). */

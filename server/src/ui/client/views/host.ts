@@ -5,10 +5,11 @@ import { append, clear, h } from "../dom.ts";
 import { type LiveEvent, onEvent } from "../events.ts";
 import { interval } from "../format.ts";
 import { runChart } from "../run-chart.ts";
-import type { Host, List, Policy, RepoStats, Repository, Schedule, Snapshot } from "../types.ts";
+import type { CopyTarget, Host, List, Policy, RepoStats, Repository, Schedule, Snapshot } from "../types.ts";
 import { ago, badge, drillFact, emptyState, errorBox, failureText, snapshotSize } from "../widgets.ts";
 import { alertBanner } from "./alert-banner.ts";
 import { renderHostConfig } from "./host-config.ts";
+import { renderHostCopies } from "./host-copies.ts";
 import { renderHostLabels } from "./host-labels.ts";
 import { hostPolicyLine } from "./host-policy.ts";
 import { renderHostSchedules, updateSkippedTicks } from "./host-schedules.ts";
@@ -38,19 +39,20 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
       api<List<Schedule>>(`/hosts/${id}/schedules`),
       api<List<Snapshot>>(`/hosts/${id}/snapshots`),
       api<List<RepoStats>>(`/hosts/${id}/repo-stats?limit=200`),
+      api<List<CopyTarget>>(`/hosts/${id}/copy-targets`),
     ]);
   // Its runs, 15 a page with "Load more", of one kind or all (the timeline's chart and table).
   const runKind = h(
     "select",
     { name: "run_kind", class: "run-kind", "aria-label": "Runs of kind" },
     h("option", { value: "" }, "every kind"),
-    ["backup", "check", "drill", "forget", "prune", "restore"].map((k) => h("option", { value: k }, k)),
+    ["backup", "check", "copy", "drill", "forget", "prune", "restore"].map((k) => h("option", { value: k }, k)),
   );
   const runs = jobPager(
     () => `host_id=${encodeURIComponent(id)}${runKind.value ? `&kind=${runKind.value}` : ""}`,
     RUNS_PAGE,
   );
-  let [host, schedules, snapshots, stats] = await Promise.all([load(), runs.reload()]).then(([l]) => l);
+  let [host, schedules, snapshots, stats, copies] = await Promise.all([load(), runs.reload()]).then(([l]) => l);
   // Names for what policies give this host (its schedules, its repository); the other hosts, to
   // restore onto or to browse through while this one is offline.
   const [policies, repos, fleet] = await Promise.all([
@@ -69,6 +71,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   const runBox = h("div", {});
   const jobsBox = h("section", { class: "card", "aria-labelledby": "jobs-h" });
   const snapBox = h("section", { class: "card", "aria-labelledby": "snap-h" });
+  const copiesBox = h("section", { class: "card", "aria-labelledby": "copies-h" });
   const chartBox = h("section", { class: "card", "aria-labelledby": "chart-h" });
   const browseBox = h("div", {});
   let browsing: string | null = null;
@@ -368,6 +371,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
     h("div", { class: "columns" }, h("div", {}, labelsBox, configBox, schedBox), h("div", {}, runBox)),
     jobsBox,
     snapBox,
+    copiesBox,
     actions.box,
     browseBox,
     chartBox,
@@ -379,6 +383,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   renderRun();
   renderJobs();
   renderSnapshots();
+  renderHostCopies(copiesBox, copies.items, { hostId: id, isAdmin: ctx.isAdmin });
   renderChart();
 
   handle = async (e: LiveEvent) => {
@@ -388,6 +393,11 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
         renderJobs();
         host = await api<Host>(`/hosts/${id}`);
         renderHead();
+        // A finished backup makes its copies, and a finished copy changes its target's state.
+        if (copies.items.length > 0) {
+          copies = await api<List<CopyTarget>>(`/hosts/${id}/copy-targets`);
+          renderHostCopies(copiesBox, copies.items, { hostId: id, isAdmin: ctx.isAdmin });
+        }
         // A finished check moves a rolling check's next part: re-render (closing an open schedule
         // form) only when it moved.
         if (schedules.items.some((s) => s.read_cycle)) {

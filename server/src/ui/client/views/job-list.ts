@@ -60,6 +60,10 @@ const when = (iso: string) =>
 function result(j: JobItem) {
   if (j.error) return h("span", { class: j.status === "succeeded" ? "warn-text" : "error" }, j.error);
   const snap = j.stats && typeof j.stats === "object" ? (j.stats as Record<string, unknown>).snapshot_id : undefined;
+  const copied = j.kind === "copy" ? (j.stats as { copy?: { latest_snapshot_id?: unknown } } | null)?.copy : undefined;
+  if (typeof copied?.latest_snapshot_id === "string") {
+    return h("code", {}, `copied; newest ${copied.latest_snapshot_id.slice(0, 8)}`);
+  }
   return typeof snap === "string" ? h("code", {}, `snapshot ${snap.slice(0, 8)}`) : h("span", { class: "muted" }, "–");
 }
 

@@ -21,6 +21,7 @@ const HIDDEN = new Set([
   "warnings",
   "drill",
   "check",
+  "copy",
   "post_hook_failed",
 ]);
 
@@ -81,6 +82,16 @@ export function resultRows(stats: Record<string, unknown>, hostId?: string): { r
   }
   const check = stats.check as Record<string, unknown> | undefined;
   if (check && typeof check === "object") rows.push(...checkRows(check));
+  // A copy job (3-2-1): what the target holds of this host after the copy and its retention.
+  const copy = stats.copy as Record<string, unknown> | undefined;
+  if (copy && typeof copy === "object") {
+    if (typeof copy.target_id === "string") row("Copied to", copy.target_id);
+    if (typeof copy.snapshot_count === "number") {
+      const newest =
+        typeof copy.latest_snapshot_id === "string" ? `, newest ${copy.latest_snapshot_id.slice(0, 8)}` : "";
+      row("On the target", `${plural(copy.snapshot_count, "snapshot")} of this host${newest}`);
+    }
+  }
   const seconds = n("total_duration") ?? n("seconds_elapsed");
   if (seconds !== null) row("Duration", took(seconds));
   used.add("missing_paths");
