@@ -77,6 +77,21 @@ export function createFleetConfig(deps: DomainContext, parts: FleetConfigParts) 
       if (p.repository != null && !names.repository.has(nameKey(p.repository))) {
         throw invalid(`policies.${i}.repository`, `no repository ${JSON.stringify(p.repository)} in this document`);
       }
+      const seen = new Map<string, number>();
+      (p.copy_targets ?? []).forEach((t, j) => {
+        const at = `policies.${i}.copy_targets.${j}.repository`;
+        const key = nameKey(t.repository);
+        if (!names.repository.has(key))
+          throw invalid(at, `no repository ${JSON.stringify(t.repository)} in this document`);
+        if (p.repository != null && key === nameKey(p.repository)) {
+          throw invalid(at, "is the policy's own repository: a copy goes to another one");
+        }
+        const first = seen.get(key);
+        if (first !== undefined) {
+          throw invalid(at, `${JSON.stringify(t.repository)} is listed twice (also copy_targets.${first})`);
+        }
+        seen.set(key, j);
+      });
     });
     doc.alert_rules.forEach((r, i) => {
       r.channels.forEach((c, j) => {

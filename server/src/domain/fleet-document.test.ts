@@ -61,3 +61,22 @@ test("diffOf: type order, then name; a case-only rename is a change; secret fiel
     warnings: [],
   });
 });
+
+test("diffOf: a changed copy target is the field copy_targets as a whole, not its place in the list", () => {
+  const policy = { name: "p", repository: "main", copy_targets: [{ repository: "offsite", prune: true }] };
+  const doc = (p: object): FleetDocument => ({
+    version: 1,
+    repositories: [],
+    policies: [p as FleetDocument["policies"][number]],
+    notification_channels: [],
+    alert_rules: [],
+  });
+  const changed = (p: object) => diffOf(doc(policy), doc(p), new Map(), true, []).changed;
+  expect(changed({ ...policy, copy_targets: [{ repository: "offsite" }] })).toEqual([
+    { type: "policy", name: "p", fields: ["copy_targets"] },
+  ]);
+  expect(changed({ ...policy, copy_targets: undefined, priority: 3 })).toEqual([
+    { type: "policy", name: "p", fields: ["copy_targets", "priority"] },
+  ]);
+  expect(changed(policy)).toEqual([]);
+});

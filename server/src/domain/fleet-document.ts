@@ -1,3 +1,4 @@
+import type { RetentionPolicy } from "../../../protocol/index.ts";
 import type { AlertRuleRow, ChannelRow } from "./alert-rows.ts";
 import { type ChannelConfig, SECRET_FIELDS } from "./channels.ts";
 import { withoutUserinfo } from "./host-view.ts";
@@ -37,6 +38,15 @@ export interface PolicyDoc {
   priority?: number | undefined;
   enabled?: boolean | undefined;
   schedules?: Omit<PolicyScheduleInput, "id">[] | undefined;
+  /** Further repositories the hosts' snapshots are copied to (copy-targets.ts); left out: none. */
+  copy_targets?: CopyTargetDoc[] | undefined;
+}
+/** A copy target in a document: its repository by name, as a policy's own `repository`. */
+export interface CopyTargetDoc {
+  repository: string;
+  retention_policy?: RetentionPolicy | null | undefined;
+  prune?: boolean | undefined;
+  schedule?: string | null | undefined;
 }
 export interface ChannelDoc {
   name: string;
@@ -135,6 +145,20 @@ export function policyDoc(p: PolicyRow, repositoryName: (id: string) => string):
     schedules: p.schedules.map(
       ({ id: _id, policy_id: _p, ...s }) => compact(s) as unknown as Omit<PolicyScheduleInput, "id">,
     ),
+    ...(p.copy_targets.length === 0
+      ? {}
+      : {
+          // Defaults left out: no retention (keeps every copy), no prune, after each backup.
+          copy_targets: p.copy_targets.map(
+            (t) =>
+              compact({
+                repository: repositoryName(t.repository_id),
+                retention_policy: t.retention_policy,
+                prune: t.prune || null,
+                schedule: t.schedule,
+              }) as CopyTargetDoc,
+          ),
+        }),
   };
 }
 
@@ -198,6 +222,13 @@ export function changedPaths(a: unknown, b: unknown, path = "", out: string[] = 
 }
 
 /**
+ * Fields a diff names as a whole: a copy target is its repository, not its place in the list, so
+ * `copy_targets.0.repository` would mislead.
+ */
+const WHOLE_FIELDS = ["copy_targets"];
+const wholeField = (path: string) => WHOLE_FIELDS.find((f) => path.startsWith(`${f}.`)) ?? path;
+
+/**
  * The diff of two exports, the secret fields that changed added (an export shows no secret, so
  * they come from the apply): created, changed and deleted objects in type order, then by name.
  */
@@ -219,7 +250,9 @@ export function diffOf(
         diff.created.push({ type, name: o.name });
         continue;
       }
-      const fields = [...new Set([...changedPaths(was, o), ...(secretChanges.get(`${type}/${key}`) ?? [])])].sort();
+      const fields = [
+        ...new Set([...changedPaths(was, o).map(wholeField), ...(secretChanges.get(`${type}/${key}`) ?? [])]),
+      ].sort();
       if (fields.length > 0) diff.changed.push({ type, name: o.name, fields });
     }
     for (const [key, o] of old) if (!now.has(key)) diff.deleted.push({ type, name: o.name });

@@ -179,6 +179,11 @@ export function objectWriters(w: WriteContext) {
       priority: p.priority ?? 0,
       enabled: p.enabled ?? true,
       schedules: p.schedules ?? [],
+      // The document is the whole truth: a policy without the list has no copy targets.
+      copy_targets: (p.copy_targets ?? []).map(({ repository, ...t }) => ({
+        ...t,
+        repository_id: store.repositoryByName(repository.trim())?.id ?? repository,
+      })),
     };
     const old = store.policyByName(p.name.trim());
     if (!old) {

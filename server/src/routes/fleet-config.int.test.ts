@@ -37,7 +37,7 @@ policies:
     repository: prod
     priority: 10
     schedules:
-      - {kind: backup, cron_expr: "0 2 * * *", paths: [/etc, /srv], tags: [nightly]}
+      - {kind: backup, cron_expr: "0 2 * * *", jitter: 30m, paths: [/etc, /srv], tags: [nightly]}
       - {kind: forget, cron_expr: "0 4 * * *", retention_policy: {keep_daily: 7, keep_weekly: 4}}
   - name: staging-nightly
     selector: {labels: {env: staging}}
@@ -55,6 +55,16 @@ alert_rules:
     channels: [ops-webhook]
     offline_after: 2h
 `;
+
+/** FLEET with an offsite repository (a template) that the prod policy copies to. */
+const WITH_COPIES = FLEET.replace(
+  "  - name: staging\n",
+  "  - name: offsite\n    url: /srv/restic/offsite/{host}\n    auto_init: true\n  - name: staging\n",
+).replace(
+  "    priority: 10\n",
+  "    priority: 10\n    copy_targets:\n" +
+    '      - {repository: offsite, retention_policy: {keep_daily: 30}, prune: true, schedule: "0 3 * * *"}\n',
+);
 
 const put = (body: string, opts: { dry?: boolean; yaml?: boolean; token?: string } = {}) =>
   t
@@ -83,6 +93,8 @@ test("export, apply unchanged (empty diff), edit, dry run (the exact edit), appl
 
   const doc = await exported();
   expect(doc.repositories[0]).toEqual({ name: "prod", url: "/srv/restic/prod", auto_init: true });
+  expect(doc.policies[0].schedules[0]).toMatchObject({ cron_expr: "0 2 * * *", jitter: "30m" });
+  expect(doc.policies[0]).not.toHaveProperty("copy_targets"); // none: left out
   expect(doc.policies[0].schedules[1]).toEqual({
     kind: "forget",
     cron_expr: "0 4 * * *",
@@ -98,18 +110,25 @@ test("export, apply unchanged (empty diff), edit, dry run (the exact edit), appl
   expect(again).toEqual({ dry_run: false, created: [], changed: [], deleted: [], warnings: [] });
   expect(await auditCount()).toBe(audits + 1); // only the apply's own entry
 
-  // The edit: one cron, a rule's conditions, the staging policy gone, a new channel.
+  // The edit: one cron and jitter, a copy target to a new repository, a rule's conditions, the
+  // staging policy gone, a new channel.
   const edited = structuredClone(doc);
   edited.policies[0].schedules[0].cron_expr = "15 2 * * *";
+  edited.policies[0].schedules[0].jitter = "1h30m";
+  edited.repositories.unshift({ name: "offsite", url: "/srv/restic/offsite/{host}", auto_init: true });
+  edited.policies[0].copy_targets = [{ repository: "offsite", retention_policy: { keep_daily: 30 }, prune: true }];
   edited.alert_rules[0].conditions = ["backup_failed"];
   edited.policies = edited.policies.filter((p: { name: string }) => p.name !== "staging-nightly");
   edited.notification_channels.push({ name: "ntfy-oncall", kind: "ntfy", config: { url: "https://ntfy.sh/oncall" } });
   const dry = await put(JSON.stringify(edited), { dry: true, yaml: false });
   expect(dry.status).toBe(200);
   const expected = {
-    created: [{ type: "notification_channel", name: "ntfy-oncall" }],
+    created: [
+      { type: "repository", name: "offsite" },
+      { type: "notification_channel", name: "ntfy-oncall" },
+    ],
     changed: [
-      { type: "policy", name: "prod-nightly", fields: ["schedules.0.cron_expr"] },
+      { type: "policy", name: "prod-nightly", fields: ["copy_targets", "schedules.0.cron_expr", "schedules.0.jitter"] },
       { type: "alert_rule", name: "prod-backups", fields: ["conditions"] },
     ],
     deleted: [{ type: "policy", name: "staging-nightly" }],
@@ -125,16 +144,44 @@ test("export, apply unchanged (empty diff), edit, dry run (the exact edit), appl
   expect(after).toEqual(edited);
 
   const entry = (await t.json("/api/v1/audit-log?limit=1")).body.items[0];
-  expect(entry).toMatchObject({ action: "fleet_config.apply", detail: { created: 1, changed: 2, deleted: 1 } });
+  expect(entry).toMatchObject({ action: "fleet_config.apply", detail: { created: 2, changed: 2, deleted: 1 } });
+
+  // The copy target as the policy's API shows it: the repository by id.
+  const offsite = (await t.json("/api/v1/repositories")).body.items.find((r: { name: string }) => r.name === "offsite");
+  const policy = (await t.json("/api/v1/policies")).body.items.find((p: { name: string }) => p.name === "prod-nightly");
+  expect(policy.copy_targets).toEqual([
+    { repository_id: offsite.id, retention_policy: { keep_daily: 30 }, prune: true, schedule: null },
+  ]);
+
+  // A changed copy target is the field copy_targets; its own schedule round-trips.
+  after.policies[0].copy_targets = [{ repository: "offsite", schedule: "0 3 * * *" }];
+  const retimed = JSON.parse((await put(JSON.stringify(after), { yaml: false })).text);
+  expect(retimed.changed).toEqual([{ type: "policy", name: "prod-nightly", fields: ["copy_targets"] }]);
+  expect(await exported()).toEqual(after);
+
+  // The copy target and its repository dropped together: the policy lets go of it first.
+  const dropped = structuredClone(after);
+  delete dropped.policies[0].copy_targets;
+  dropped.repositories = dropped.repositories.filter((r: { name: string }) => r.name !== "offsite");
+  const gone = JSON.parse((await put(JSON.stringify(dropped), { yaml: false })).text);
+  expect(gone).toMatchObject({
+    changed: [{ type: "policy", name: "prod-nightly", fields: ["copy_targets"] }],
+    deleted: [{ type: "repository", name: "offsite" }],
+  });
+  expect(await exported()).toEqual(dropped);
 });
 
 test("YAML in and out: Accept or ?format=yaml, and the YAML export applies with an empty diff", async () => {
-  expect((await put(FLEET)).status).toBe(200);
+  expect((await put(WITH_COPIES)).status).toBe(200);
   const viaAccept = await t.api("/api/v1/fleet-config", { headers: { Accept: "application/yaml" } });
   expect(viaAccept.headers.get("content-type")).toStartWith("application/yaml");
   const yaml = await viaAccept.text();
   expect(await (await t.api("/api/v1/fleet-config?format=yaml")).text()).toBe(yaml);
   expect(Bun.YAML.parse(yaml)).toEqual(await exported());
+  expect((Bun.YAML.parse(yaml) as { policies: object[] }).policies[0]).toMatchObject({
+    copy_targets: [{ repository: "offsite", retention_policy: { keep_daily: 30 }, prune: true, schedule: "0 3 * * *" }],
+    schedules: [{ jitter: "30m" }, {}],
+  });
   expect(JSON.parse((await put(yaml, { dry: true })).text)).toMatchObject({ created: [], changed: [], deleted: [] });
   expect((await t.json("/api/v1/fleet-config?format=xml")).status).toBe(400);
 });
@@ -169,6 +216,20 @@ test("a bad document changes nothing: the first problem is named by its path", a
       { ...doc, policies: [{ ...doc.policies[0], repository: "nowhere" }] },
       "policies.0.repository",
       /no repository "nowhere"/,
+    ],
+    ...copyTargetCases(doc),
+    [
+      {
+        ...doc,
+        policies: [
+          {
+            ...doc.policies[0],
+            schedules: [{ kind: "backup", cron_expr: "0 2 * * *", jitter: "soon", paths: ["/etc"] }],
+          },
+        ],
+      },
+      "policies.0.schedules.0.jitter",
+      /duration/,
     ],
     [
       { ...doc, alert_rules: [{ ...doc.alert_rules[0], channels: ["pager"] }] },
@@ -220,6 +281,82 @@ test("a bad document changes nothing: the first problem is named by its path", a
   expect(JSON.parse(yaml.text).error.message).toMatch(/not valid YAML/);
   expect(await exported()).toEqual(before);
   expect(await auditCount()).toBe(audits);
+});
+
+/** A policy's copy targets that the document refuses, each with its path (`doc` has archive). */
+function copyTargetCases(doc: { policies: object[] }): [unknown, string, RegExp][] {
+  const withTargets = (copy_targets: unknown[]) => ({ ...doc, policies: [{ ...doc.policies[0], copy_targets }] });
+  return [
+    [withTargets([{ repository: "nowhere" }]), "policies.0.copy_targets.0.repository", /no repository "nowhere"/],
+    [withTargets([{ repository: "archive", keep: 1 }]), "policies.0.copy_targets.0.keep", /unknown field/],
+    [withTargets([{ repository: "prod" }]), "policies.0.copy_targets.0.repository", /the policy's own repository/],
+    [
+      withTargets([{ repository: "archive" }, { repository: "ARCHIVE" }]),
+      "policies.0.copy_targets.1.repository",
+      /listed twice/,
+    ],
+    [
+      withTargets([{ repository: "archive", retention_policy: {} }]),
+      "policies.0.copy_targets.0.retention_policy",
+      /keeps nothing/,
+    ],
+    [
+      withTargets([{ repository: "archive", retention_policy: { keep_daily: 3, keep_all: true } }]),
+      "policies.0.copy_targets.0.retention_policy.keep_all",
+      /unknown field/,
+    ],
+    [withTargets([{ repository: "archive", schedule: "every hour" }]), "policies.0.copy_targets.0.schedule", /./],
+    [withTargets([{ repository: "archive", prune: "yes" }]), "policies.0.copy_targets.0.prune", /./],
+    [{ ...doc, policies: [{ ...doc.policies[0], copy_targets: {} }] }, "policies.0.copy_targets", /must be a list/],
+  ];
+}
+
+test("a repository a host's own copy targets use is not deleted (409): nothing changes; one the document names is kept", async () => {
+  expect((await put(WITH_COPIES)).status).toBe(200);
+  const tok = await t.json("/api/v1/enrollment-tokens", { method: "POST", body: { uses: 1, labels: { env: "prod" } } });
+  const enrolled = await t.json("/api/v1/agent/enroll", {
+    method: "POST",
+    body: { token: tok.body.token, hostname: "web-01" },
+    token: null,
+  });
+  expect(enrolled.status).toBe(201);
+  const hostId = enrolled.body.host_id;
+  const repos = (await t.json("/api/v1/repositories")).body.items as { id: string; name: string }[];
+  const offsite = repos.find((r) => r.name === "offsite")?.id;
+  const archive = await t.json("/api/v1/repositories", {
+    method: "POST",
+    body: { name: "archive", url: "/srv/restic/archive", password: "archive-pw" },
+  });
+  const own = await t.json(`/api/v1/hosts/${hostId}`, {
+    method: "PATCH",
+    body: { copy_targets: [{ repository_id: archive.body.id }, { repository_id: offsite }] },
+  });
+  expect(own.status).toBe(200);
+  const before = await exported();
+  const audits = await auditCount();
+
+  // The document drops archive, which the host's own list still names: refused, naming both.
+  const doc = structuredClone(before);
+  doc.repositories = doc.repositories.filter((r: { name: string }) => r.name !== "archive");
+  const refused = await put(JSON.stringify(doc), { yaml: false });
+  expect(refused.status).toBe(409);
+  const { error } = JSON.parse(refused.text);
+  expect(error.message).toMatch(/^deleting repository "archive": repository "archive" is in use by host web-01/);
+  expect(await exported()).toEqual(before);
+  expect(await auditCount()).toBe(audits);
+
+  // Dropping offsite while the policy (and the host) still name it: the document's own reference is found first.
+  const named = structuredClone(before);
+  named.repositories = named.repositories.filter((r: { name: string }) => r.name !== "offsite");
+  const res = await put(JSON.stringify(named), { yaml: false });
+  expect(res.status).toBe(400);
+  expect(JSON.parse(res.text).error.path).toBe("policies.0.copy_targets.0.repository");
+
+  // The host lets go of archive: the same document applies, and the host keeps offsite.
+  await t.json(`/api/v1/hosts/${hostId}`, { method: "PATCH", body: { copy_targets: [{ repository_id: offsite }] } });
+  const applied = JSON.parse((await put(JSON.stringify(doc), { yaml: false })).text);
+  expect(applied).toMatchObject({ changed: [], deleted: [{ type: "repository", name: "archive" }] });
+  expect((await t.json(`/api/v1/hosts/${hostId}`)).status).toBe(200);
 });
 
 test("secrets: read from the environment, never answered; left out they stay, rotated they change", async () => {
@@ -348,7 +485,12 @@ test("the complete example of docs/fleet-config.md applies, and its export appli
   const res = await put(example as string);
   expect(res.text).toContain('"created"');
   expect(res.status).toBe(200);
-  expect(JSON.parse(res.text).created).toHaveLength(8);
+  expect(JSON.parse(res.text).created).toHaveLength(9);
+  const prod = (await exported()).policies.find((p: { name: string }) => p.name === "prod-nightly");
+  expect(prod.copy_targets).toEqual([
+    { repository: "offsite", retention_policy: { keep_daily: 14, keep_monthly: 3 }, prune: true },
+  ]);
+  expect(prod.schedules[0].jitter).toBe("30m");
   const diff = JSON.parse((await put(JSON.stringify(await exported()), { dry: true, yaml: false })).text);
   expect(diff).toMatchObject({ created: [], changed: [], deleted: [] });
 });

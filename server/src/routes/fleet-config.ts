@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import * as v from "valibot";
+import { RetentionPolicy } from "../../../protocol/index.ts";
 import type { Domain } from "../domain/domain.ts";
 import { DomainError } from "../domain/errors.ts";
 import type { FleetDocument } from "../domain/fleet-document.ts";
@@ -44,6 +45,17 @@ const Policy = v.strictObject({
   priority: v.optional(v.number()),
   enabled: v.optional(v.boolean()),
   schedules: v.optional(list(v.strictObject(scheduleFields), 1000)),
+  copy_targets: v.optional(
+    list(
+      v.strictObject({
+        repository: Name,
+        retention_policy: v.optional(v.nullable(v.strictObject(RetentionPolicy.entries))),
+        prune: v.optional(v.boolean()),
+        schedule: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(256)))),
+      }),
+      100,
+    ),
+  ),
 });
 const Channel = v.strictObject({
   name: Name,
