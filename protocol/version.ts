@@ -37,8 +37,13 @@
  *   right, locks). The server sends none of these to an agent before 8: it refuses the request,
  *   naming the agent's protocol version, and sends it the backend's key pair as
  *   repo_username/repo_credential instead of repo_env. Versions 1 to 7 are served.
+ * - 9 (2026-12-02): stdin backups. The backup spec's and the schedule entry's `stdin_command`
+ *   (an argv array) and `stdin_filename`: back up a command's output (`pg_dump mydb`) instead of
+ *   paths. The server sends neither to an agent before 9: it refuses such a run-now naming the
+ *   agent's protocol version, and leaves such schedules out of its schedule.set. Versions 1 to 8
+ *   are served.
  */
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 9;
 
 /** Versions this code base can speak; the server refuses a `hello` outside this list. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9];

@@ -20,6 +20,8 @@ export interface ResticHandlers {
   onStderr: (line: string) => void;
   /** Called right after restic started, e.g. to keep the child for a cancel. */
   onSpawn?: (child: ChildLike) => void;
+  /** restic's stdin (`backup --stdin`); absent, nothing. */
+  stdin?: ReadableStream<Uint8Array>;
 }
 
 /**

@@ -1,11 +1,14 @@
 import type { ChildLike, SpawnFn } from "./types.ts";
 
-/** The real spawn: Bun.spawn with both output streams piped and no stdin (restic must never prompt). */
+/**
+ * The real spawn: Bun.spawn with both output streams piped and no stdin (restic must never
+ * prompt), unless a stream is given: Bun pulls it as the pipe drains, so memory stays bounded.
+ */
 export const bunSpawn: SpawnFn = (argv, opts) => {
   const proc = Bun.spawn(argv, {
     env: opts.env,
     cwd: opts.cwd,
-    stdin: "ignore",
+    stdin: opts.stdin ?? "ignore",
     stdout: "pipe",
     stderr: "pipe",
   });

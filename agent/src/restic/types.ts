@@ -23,7 +23,11 @@ export interface RepoConfig {
 export type Emit = <T extends AgentMessageType>(type: T, payload: PayloadOf<T>) => void;
 
 /** The process seam over Bun.spawn, so tests script restic's output without a binary. */
-export type SpawnFn = (argv: string[], opts: { env: Record<string, string>; cwd?: string }) => ChildLike;
+export type SpawnFn = (
+  argv: string[],
+  /** stdin: what the child reads (a stdin backup's stream); absent, nothing (restic must never prompt). */
+  opts: { env: Record<string, string>; cwd?: string; stdin?: ReadableStream<Uint8Array> },
+) => ChildLike;
 
 export interface ChildLike {
   stdout: ReadableStream<Uint8Array>;
@@ -87,10 +91,14 @@ export type FailureReason =
   | "target_unwritable"
   /** A restore drill found a file it could not restore, verify or match (drill.ts). */
   | "drill_failed"
+  /** A stdin backup's command failed (non-zero exit, killed, or could not start): no snapshot. */
+  | "command_failed"
   | "unknown";
 
 /** The restic features the argv builders switch on; from `restic version`. */
 export interface ResticFeatures {
   /** `--retry-lock` exists (restic >= 0.16.0). */
   retryLock: boolean;
+  /** `backup --stdin-from-command` exists (restic >= 0.17.0); absent means no. */
+  stdinFromCommand?: boolean;
 }
