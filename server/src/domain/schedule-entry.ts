@@ -1,5 +1,5 @@
 import type { ScheduleEntry } from "../../../protocol/index.ts";
-import { kindProblem } from "./command-spec.ts";
+import { scheduleProblem } from "./command-spec.ts";
 import { rollingParts } from "./read-cycles.ts";
 import type { Schedule } from "./types.ts";
 
@@ -18,6 +18,8 @@ export const SCHEDULE_FIELDS = [
   "options",
   "pre_hook",
   "post_hook",
+  "stdin_command",
+  "stdin_filename",
   "enabled",
 ] as const satisfies ReadonlyArray<keyof Schedule>;
 
@@ -40,17 +42,20 @@ export function toEntry(s: Schedule, protocolVersion: number): ScheduleEntry {
   if (Object.keys(options).length) entry.options = options;
   if (s.pre_hook) entry.pre_hook = s.pre_hook;
   if (s.post_hook) entry.post_hook = s.post_hook;
+  if (s.stdin_command) entry.stdin_command = s.stdin_command;
+  if (s.stdin_command && s.stdin_filename) entry.stdin_filename = s.stdin_filename;
   return entry;
 }
 
 /**
  * A host's schedule.set entries, in its agent's protocol version: schedules of a kind the agent
  * does not know yet (a drill before protocol 7) are left out, since the agent would refuse the
- * whole frame; they are sent once it is upgraded.
+ * whole frame, and so are stdin backups before protocol 9 (the agent would drop the command and
+ * find no paths); they are sent once it is upgraded.
  */
 export function entriesFor(schedules: readonly Schedule[], host: { id: string; protocol_version: number | null }) {
   const version = host.protocol_version ?? 1;
   return schedules
-    .filter((s) => kindProblem(s.kind, { id: host.id, protocol_version: version }) === null)
+    .filter((s) => scheduleProblem(s, { id: host.id, protocol_version: version }) === null)
     .map((s) => toEntry(s, version));
 }

@@ -639,4 +639,17 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX jobs_by_status;
   CREATE INDEX jobs_by_status_time ON jobs(status, created_at DESC, id DESC);
   `,
+  // 19-22: numbers other work of issue 18 took; empty here until merged.
+  "SELECT 1; -- 19: reserved (issue 18)",
+  "SELECT 1; -- 20: reserved (issue 18)",
+  "SELECT 1; -- 21: reserved (issue 18)",
+  "SELECT 1; -- 22: reserved (issue 18)",
+  // 23 (2026-12-02): stdin backups (issue 18, item 5): a backup schedule may read a command's
+  // output instead of paths. The command is a JSON array (argv), NULL for a backup of paths.
+  `
+  ALTER TABLE schedules ADD COLUMN stdin_command TEXT;
+  ALTER TABLE schedules ADD COLUMN stdin_filename TEXT;
+  ALTER TABLE policy_schedules ADD COLUMN stdin_command TEXT;
+  ALTER TABLE policy_schedules ADD COLUMN stdin_filename TEXT;
+  `,
 ];

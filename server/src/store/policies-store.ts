@@ -5,9 +5,10 @@ import { fromColumns, toColumns } from "./schedules-store.ts";
 type Row = Omit<PolicyRow, "selector" | "enabled" | "schedules"> & { selector: string; enabled: number };
 type ScheduleRow = Omit<
   PolicyScheduleRow,
-  "paths" | "excludes" | "tags" | "retention_policy" | "options" | "enabled"
+  "paths" | "excludes" | "tags" | "retention_policy" | "options" | "stdin_command" | "enabled"
 > & {
   position: number;
+  stdin_command: string | null;
   paths: string | null;
   excludes: string | null;
   tags: string | null;
@@ -18,7 +19,7 @@ type ScheduleRow = Omit<
 
 const cols = "id, name, selector, repository_id, priority, enabled, created_at, updated_at";
 const scheduleCols =
-  "id, policy_id, position, kind, cron_expr, timezone, jitter, paths, excludes, tags, retention_policy, options, pre_hook, post_hook, enabled";
+  "id, policy_id, position, kind, cron_expr, timezone, jitter, paths, excludes, tags, retention_policy, options, pre_hook, post_hook, stdin_command, stdin_filename, enabled";
 
 const toSchedule = ({ position: _, ...r }: ScheduleRow): PolicyScheduleRow => fromColumns(r);
 
@@ -52,7 +53,7 @@ export function policiesStore(db: Database): PoliciesStore {
     const insert = db.query(
       `INSERT INTO policy_schedules (${scheduleCols})
        VALUES ($id, $policy_id, $position, $kind, $cron_expr, $timezone, $jitter, $paths, $excludes, $tags,
-         $retention_policy, $options, $pre_hook, $post_hook, $enabled)`,
+         $retention_policy, $options, $pre_hook, $post_hook, $stdin_command, $stdin_filename, $enabled)`,
     );
     for (const [position, s] of p.schedules.entries()) {
       insert.run(params({ ...toColumns(s), policy_id: p.id, position }));

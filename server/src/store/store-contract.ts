@@ -1493,6 +1493,8 @@ export function storeContract(
         options: {},
         pre_hook: "echo pre",
         post_hook: null,
+        stdin_command: null,
+        stdin_filename: null,
         enabled: true,
         ...over,
       });
