@@ -47,9 +47,7 @@ export function checkJobSpec(command: JobCommand | ApiJobCommand, at = "spec"): 
       }
       if (spec?.stdin_filename !== undefined) fail("stdin_filename", "stdin_filename needs a stdin_command");
       const paths = command.spec?.paths;
-      if (!paths || paths.length === 0) {
-        fail("paths", "a backup needs at least one path, or a command whose output it backs up (stdin_command)");
-      }
+      if (!paths || paths.length === 0) fail("paths", "a backup needs at least one path");
       each("paths", paths, (p, w) => absolutePathProblem(p, w), "backup path");
       each("excludes", command.spec?.excludes, textProblem, "exclude");
       each("tags", command.spec?.tags, tagProblem, "tag");

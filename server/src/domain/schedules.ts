@@ -61,11 +61,7 @@ function checkSchedule(s: Schedule): void {
   }
   checkStdin(s);
   if (s.kind === "backup" && s.paths.length === 0 && !s.stdin_command) {
-    throw new DomainError(
-      "invalid",
-      "a backup schedule needs at least one path, or a command whose output it backs up (stdin_command)",
-      "paths",
-    );
+    throw new DomainError("invalid", "a backup schedule needs at least one path", "paths");
   }
   for (const [i, p] of s.paths.entries()) {
     const problem = absolutePathProblem(p, "path");
