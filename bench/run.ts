@@ -15,6 +15,7 @@ import { footprint } from "./benchmarks/footprint.ts";
 import { logs } from "./benchmarks/logs.ts";
 import { policies } from "./benchmarks/policies.ts";
 import { restore } from "./benchmarks/restore.ts";
+import { stdin } from "./benchmarks/stdin.ts";
 import { supervision } from "./benchmarks/supervision.ts";
 import { RESTIC } from "./lib/agent-proc.ts";
 import { BENCH, buildAll, ROOT } from "./lib/build.ts";
@@ -23,7 +24,18 @@ import { type Benchmark, createContext } from "./lib/context.ts";
 import { type Metric, markdownTable, notesList, textTable } from "./lib/report.ts";
 import { scaleSvg } from "./lib/svg.ts";
 
-const BENCHMARKS: Benchmark[] = [supervision, footprint, connections, dispatch, logs, api, policies, alerts, restore];
+const BENCHMARKS: Benchmark[] = [
+  supervision,
+  footprint,
+  connections,
+  dispatch,
+  logs,
+  api,
+  policies,
+  alerts,
+  restore,
+  stdin,
+];
 
 const USAGE = `usage: bun bench/run.ts [--quick] [--only NAME[,NAME…]] [--docs] [--keep] [--out FILE]
   --quick   reduced sizes (CI proves the suite still works; under 2 minutes)

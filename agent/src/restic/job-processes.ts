@@ -112,6 +112,7 @@ export class JobProcesses {
       clock,
       command,
       env: stdinCommandEnv(this.#cmd.job_id),
+      fifoDir: this.#ctx.tempDir,
       runRestic: (stdin, onResticSpawn) =>
         this.#attached(true, (onSpawn) =>
           session.run(args, {

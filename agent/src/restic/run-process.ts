@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.ts";
 import { readLines } from "./spawn.ts";
-import type { ChildLike, SpawnFn } from "./types.ts";
+import type { ChildInput, ChildLike, SpawnFn } from "./types.ts";
 
 export interface RunProcessOptions {
   spawn: SpawnFn;
@@ -8,7 +8,7 @@ export interface RunProcessOptions {
   env: Record<string, string>;
   cwd?: string;
   /** What the process reads on stdin (a stdin backup's stream); absent, nothing. */
-  stdin?: ReadableStream<Uint8Array>;
+  stdin?: ChildInput;
   onStdout: (line: string) => void;
   onStderr: (line: string) => void;
   /** Called right after the process started; the supervisor keeps the child to signal it. */

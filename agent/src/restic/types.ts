@@ -25,9 +25,18 @@ export type Emit = <T extends AgentMessageType>(type: T, payload: PayloadOf<T>) 
 /** The process seam over Bun.spawn, so tests script restic's output without a binary. */
 export type SpawnFn = (
   argv: string[],
-  /** stdin: what the child reads (a stdin backup's stream); absent, nothing (restic must never prompt). */
-  opts: { env: Record<string, string>; cwd?: string; stdin?: ReadableStream<Uint8Array> },
+  opts: {
+    env: Record<string, string>;
+    cwd?: string;
+    /** What the child reads (a stdin backup's stream or FIFO); absent, nothing (restic must never prompt). */
+    stdin?: ChildInput;
+    /** Where the child's stdout goes instead of a pipe to the agent (a stdin backup's FIFO). */
+    stdoutTo?: { path: string };
+  },
 ) => ChildLike;
+
+/** A child's stdin: a stream the agent fills, or a file (a FIFO) the child opens itself. */
+export type ChildInput = ReadableStream<Uint8Array> | { path: string };
 
 export interface ChildLike {
   stdout: ReadableStream<Uint8Array>;
