@@ -23,7 +23,7 @@ function whatText(s: Schedule) {
             "span",
             { class: "stdin-what" },
             "output of ",
-            h("code", {}, joinWords(s.stdin_command)),
+            h("code", { class: "stdin-what" }, joinWords(s.stdin_command)),
             ` as ${s.stdin_filename ?? "stdin"}`,
           )
         : s.paths.join(", ");
