@@ -16,6 +16,7 @@ import { jitter } from "./benchmarks/jitter.ts";
 import { logs } from "./benchmarks/logs.ts";
 import { policies } from "./benchmarks/policies.ts";
 import { restore } from "./benchmarks/restore.ts";
+import { stdin } from "./benchmarks/stdin.ts";
 import { supervision } from "./benchmarks/supervision.ts";
 import { RESTIC } from "./lib/agent-proc.ts";
 import { BENCH, buildAll, ROOT } from "./lib/build.ts";
@@ -35,6 +36,7 @@ const BENCHMARKS: Benchmark[] = [
   alerts,
   restore,
   jitter,
+  stdin,
 ];
 
 const USAGE = `usage: bun bench/run.ts [--quick] [--only NAME[,NAME…]] [--docs] [--keep] [--out FILE]

@@ -99,6 +99,48 @@ export const TimeZone = v.pipe(
 /** A hook is a shell snippet run by the agent with `hook_shell`. */
 export const Hook = v.pipe(v.string(), v.maxLength(16 * 1024));
 
+/**
+ * Since protocol 9: a backup of a command's output (`pg_dump mydb`), as an argv array: the
+ * program and its arguments, run without a shell (a shell is asked for by naming it:
+ * `["/bin/sh", "-c", "pg_dump mydb | gzip"]`). Like a hook, a host whose policy has
+ * remote_hooks false refuses it.
+ */
+export const StdinCommand = v.pipe(
+  v.array(v.pipe(v.string(), v.maxLength(4096))),
+  v.minLength(1, "must name the program to run"),
+  v.maxLength(256),
+  v.check((argv) => stdinCommandProblem(argv) === null, "must start with a program name (not empty, no '=')"),
+);
+
+/** Why an argv cannot be a stdin command, or null (the program is not empty and has no '='). */
+export function stdinCommandProblem(argv: readonly string[]): string | null {
+  const program = argv[0];
+  if (program === undefined || program.trim() === "") return "the program (the first element) must not be empty";
+  // The agent may run it through `env -u ... -- PROGRAM`, which would take NAME=VALUE for a variable.
+  if (program.includes("=")) return "the program (the first element) must not contain '='";
+  if ([...argv.join("")].some((c) => c === "\0")) return "must not contain NUL characters";
+  return null;
+}
+
+/**
+ * Since protocol 9: the file name a stdin backup stores the command's output under (restic's
+ * --stdin-filename; restic's default is `stdin`). One name, no folders.
+ */
+export const StdinFilename = v.pipe(
+  v.string(),
+  v.minLength(1, "must not be empty"),
+  v.maxLength(255),
+  v.check((s) => stdinFilenameProblem(s) === null, "must be a plain file name such as mydb.sql (no / or \\)"),
+);
+
+/** Why a name cannot be a stdin backup's file name, or null. */
+export function stdinFilenameProblem(name: string): string | null {
+  if (name === "" || name === "." || name === "..") return "must be a file name such as mydb.sql";
+  if (/[/\\]/.test(name)) return "must be a plain file name such as mydb.sql, without / or \\";
+  if ([...name].some((c) => c < " " || c === "\x7f")) return "must not contain control characters";
+  return null;
+}
+
 /** valibot's record() also takes arrays; this is for places that mean a JSON object. */
 export function objectRecord<K extends v.GenericSchema<string>, V extends v.GenericSchema>(key: K, value: V) {
   // The check runs on the raw input: record() already copied an array into a plain object.

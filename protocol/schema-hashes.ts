@@ -12,5 +12,5 @@ export const SCHEMA_HASHES: Readonly<Record<number, string>> = {
   6: "5eacd2d2d9b583dda42d2c1bc34e0cd21f882eab9d04814763d61fd2f01d62cd",
   7: "485add285ec349d6732940de8906601729a6a7fd4daf0afc6825eb0dad7f29cf",
   8: "0f7eeb1277e3fbda2e6c660a111fae58fea0be136a01a4431e6b01f3ea979ee2",
-  9: "1a5b777d9e9dfaa257dd11ea871f15cbc0dcde379e0a3859c26ea2754dacce62",
+  9: "eb4c90eb8935529c847130634890b962bdc04d6a25b05a6c57b969d6e1b91bf0",
 };

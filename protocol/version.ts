@@ -42,9 +42,11 @@
  *   fires each tick that much later, and scheduled_at stays the nominal tick (so dedup holds).
  *   Copies to a second repository (3-2-1): config.update.copy_targets (further repositories,
  *   secrets as for the main one) and job kind `copy` with its spec (target_id, the target's
- *   retention policy, prune). An agent of 1 to 8 is sent no delay (it fires at the nominal times)
- *   and no copy targets, and a copy job for it is refused naming its protocol version. Versions 1
- *   to 8 are served.
+ *   retention policy, prune). Stdin backups: the backup spec's and the schedule entry's
+ *   `stdin_command` (an argv array) and `stdin_filename`, to back up a command's output
+ *   (`pg_dump mydb`) instead of paths. An agent of 1 to 8 is sent no delay (it fires at the
+ *   nominal times), no copy targets and no stdin schedules; a copy job or a stdin run-now for it
+ *   is refused naming its protocol version. Versions 1 to 8 are served.
  */
 export const PROTOCOL_VERSION = 9;
 

@@ -2,6 +2,7 @@
 # Installs the Debian packages the tests need, only when they are missing (idempotent; uses sudo
 # when not root). With arguments, only those: e.g. `ensure-system-deps.sh restic` for the demo.
 #   restic      the real restic the agent supervises
+#   sqlite3     a real database CLI for the stdin backup tests (sqlite3 .dump as the source)
 #   chromium    the web UI's browser tests
 #   qemu        qemu-user-static + libc6-arm64-cross, to run the linux-arm64 executables
 #   lintian     checks the .deb packages
@@ -24,7 +25,7 @@ packages() {
 }
 
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(restic chromium qemu lintian nuget unzip openssl)
+[ ${#wanted[@]} -gt 0 ] || wanted=(restic sqlite3 chromium qemu lintian nuget unzip openssl)
 missing=()
 for dep in "${wanted[@]}"; do
   if ! present "$dep"; then

@@ -1,6 +1,16 @@
 import * as v from "valibot";
 import { READ_DATA_SUBSET, SNAPSHOT_HEX_ID, SNAPSHOT_ID } from "../checks.ts";
-import { Count, envelope, Hook, Id, ResticHost, RetentionPolicy, StringList } from "../common.ts";
+import {
+  Count,
+  envelope,
+  Hook,
+  Id,
+  ResticHost,
+  RetentionPolicy,
+  StdinCommand,
+  StdinFilename,
+  StringList,
+} from "../common.ts";
 
 export const BackupSpec = v.object({
   paths: v.optional(StringList),
@@ -8,6 +18,14 @@ export const BackupSpec = v.object({
   tags: v.optional(StringList),
   pre_hook: v.optional(Hook),
   post_hook: v.optional(Hook),
+  /**
+   * Since protocol 9: back up this command's output instead of paths (then no paths and no
+   * excludes), stored in the snapshot as `stdin_filename` (absent: `stdin`, restic's default).
+   * On restic >= 0.17 restic runs it (`--stdin-from-command`); on older restic the agent pipes
+   * its output into `backup --stdin`. A failing command fails the job and leaves no snapshot.
+   */
+  stdin_command: v.optional(StdinCommand),
+  stdin_filename: v.optional(StdinFilename),
 });
 export type BackupSpec = v.InferOutput<typeof BackupSpec>;
 

@@ -1,5 +1,17 @@
 import * as v from "valibot";
-import { Count, envelope, Hook, Id, JobKind, Options, RetentionPolicy, StringList, TimeZone } from "../common.ts";
+import {
+  Count,
+  envelope,
+  Hook,
+  Id,
+  JobKind,
+  Options,
+  RetentionPolicy,
+  StdinCommand,
+  StdinFilename,
+  StringList,
+  TimeZone,
+} from "../common.ts";
 
 export const ScheduleEntry = v.object({
   id: Id,
@@ -27,6 +39,9 @@ export const ScheduleEntry = v.object({
   options: v.optional(Options),
   pre_hook: v.optional(Hook),
   post_hook: v.optional(Hook),
+  /** Since protocol 9: a backup of a command's output (BackupSpec.stdin_command); never sent to an older agent. */
+  stdin_command: v.optional(StdinCommand),
+  stdin_filename: v.optional(StdinFilename),
   enabled: v.boolean(),
 });
 export type ScheduleEntry = v.InferOutput<typeof ScheduleEntry>;

@@ -65,7 +65,8 @@ a job interrupted that way is cancelled.
 The host policy (--policy FILE, RF_POLICY, default ${defaultPolicyPath()}) limits what any
 server may ask of this host: remote hooks, restore targets, backup paths and repositories. A job
 outside it fails and names the setting. A policy file that does not parse stops the agent.
---no-remote-hooks refuses pre/post hooks whatever the policy file says.
+--no-remote-hooks refuses pre/post hooks and stdin commands (a backup of a command's output)
+whatever the policy file says.
 
 With RF_SERVER and RF_ENROLL_TOKEN set and no identity in the state dir, run enrolls first;
 --hostname, --fingerprint, --ca and --insecure then mean what they mean for enroll (see

@@ -6,6 +6,8 @@ import { urlPasswordForms } from "../log.ts";
 /** What a job asks of the host that its policy limits. */
 export interface PolicyRequest {
   hooks: boolean;
+  /** A backup of a command's output (stdin_command): a command the agent runs, as a hook is. */
+  stdinCommand?: boolean;
   restoreTarget?: string;
   backupPaths?: readonly string[];
   repoUrl: string;
@@ -31,6 +33,9 @@ export async function policyRefusal(
   const refuse = (what: string) =>
     `refused by this host's policy (${policy.source}): ${what}. Only the host's administrator can change this, in that file`;
   if (req.hooks && !policy.remote_hooks) return refuse("remote_hooks is false, so jobs may not carry pre/post hooks");
+  if (req.stdinCommand && !policy.remote_hooks) {
+    return refuse("remote_hooks is false, so jobs may not run a stdin command (stdin_command)");
+  }
   const repo = repositoryProblem(req.repoUrl, policy, pin);
   if (repo) return refuse(repo);
   if (req.restoreTarget !== undefined && policy.restore_targets) {

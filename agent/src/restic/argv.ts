@@ -17,6 +17,7 @@ import {
 import { DEFAULT_MAX_BYTES, DEFAULT_SAMPLE_FILES, parseByteSize } from "./drill-sample.ts";
 import type { RestoreSource } from "./restore-source.ts";
 import type { SnapshotAction } from "./snapshot-actions.ts";
+import { type StdinInput, stdinInput } from "./stdin-source.ts";
 import type { ResticFeatures } from "./types.ts";
 import {
   type Checked,
@@ -73,9 +74,12 @@ export interface JobPlan {
 }
 
 export interface BackupInput {
+  /** Empty for a stdin backup. */
   paths: string[];
   excludes: string[];
   tags: string[];
+  /** A backup of a command's output instead of paths (stdin-source.ts). */
+  stdin?: StdinInput;
 }
 
 // `--json` is a global flag in every version: commands without JSON output (0.14's init, check,
@@ -143,6 +147,14 @@ export function repoProbeArgv(g: GlobalFlags): string[] {
 }
 
 export function backupInput(spec: BackupSpec | undefined, args: string[] | undefined): Checked<BackupInput> {
+  const stdin = stdinInput(spec);
+  if (!stdin.ok) return stdin;
+  if (stdin.value) {
+    if (args?.length) return { ok: false, error: "a backup reads paths or a command's output, not both" };
+    const tags = checkAll(spec?.tags ?? [], (t) => checkTag(t));
+    if (!tags.ok) return tags;
+    return { ok: true, value: { paths: [], excludes: [], tags: tags.value, stdin: stdin.value } };
+  }
   // `args` keeps its original wire meaning (paths for backup) when the spec has none.
   const rawPaths = spec?.paths ?? args ?? [];
   if (rawPaths.length === 0) return { ok: false, error: "a backup needs at least one path" };
@@ -155,16 +167,21 @@ export function backupInput(spec: BackupSpec | undefined, args: string[] | undef
   return { ok: true, value: { paths: paths.value, excludes: excludes.value, tags: tags.value } };
 }
 
-export function backupArgv(input: BackupInput, g: GlobalFlags): string[] {
-  return [
-    "backup",
-    ...common(g, true),
-    ...hostScope(g.host),
-    ...input.excludes.map((e) => `--exclude=${e}`),
-    ...input.tags.map((t) => `--tag=${t}`),
-    "--",
-    ...input.paths,
-  ];
+/**
+ * A backup of paths, or of a command's output: with `command` (restic >= 0.17; stdin-source.ts
+ * builds it) restic runs it, the program and its arguments after `--`; without, restic reads
+ * its stdin, which the agent fills (stdin-pipe.ts). Either way scoped with --host.
+ */
+export function backupArgv(input: BackupInput, g: GlobalFlags, command?: readonly string[]): string[] {
+  const head = ["backup", ...common(g, true), ...hostScope(g.host)];
+  const tags = input.tags.map((t) => `--tag=${t}`);
+  if (input.stdin) {
+    const name = `--stdin-filename=${input.stdin.filename}`;
+    return command
+      ? [...head, ...tags, "--stdin-from-command", name, "--", ...command]
+      : [...head, ...tags, "--stdin", name];
+  }
+  return [...head, ...input.excludes.map((e) => `--exclude=${e}`), ...tags, "--", ...input.paths];
 }
 
 const KEEP_FLAGS = [

@@ -3,13 +3,14 @@ import type { Clock, TimerHandle } from "../clock.ts";
 import type { ChildLike } from "./types.ts";
 
 /**
- * The process a job is running right now, and how a cancel stops it: SIGINT first, so restic can
- * finish its current pack and remove its lock, then SIGKILL once graceMs have passed on the
- * injected clock. Once interrupted, every later child of the job is interrupted as it starts.
+ * The processes a job is running right now (one restic, or a stdin backup's command and restic),
+ * and how a cancel stops them: SIGINT first, so restic can finish its current pack and remove
+ * its lock, then SIGKILL once graceMs have passed on the injected clock. Once interrupted, every
+ * later child of the job is interrupted as it starts.
  */
 export class ChildControl {
-  #child: ChildLike | null = null;
-  #killTimer: TimerHandle | null = null;
+  readonly #children = new Set<ChildLike>();
+  readonly #killTimers = new Map<ChildLike, TimerHandle>();
   #interrupted = false;
 
   constructor(
@@ -20,19 +21,28 @@ export class ChildControl {
   ) {}
 
   attach(child: ChildLike): void {
-    this.#child = child;
+    this.#children.add(child);
     if (this.#interrupted) this.#signal(child);
   }
 
-  detach(): void {
-    this.#child = null;
-    if (this.#killTimer) this.clock.clearTimeout(this.#killTimer);
-    this.#killTimer = null;
+  /** Forgets one child, or every child when none is named, and their pending SIGKILLs. */
+  detach(child?: ChildLike): void {
+    for (const c of child ? [child] : [...this.#children]) {
+      this.#children.delete(c);
+      const timer = this.#killTimers.get(c);
+      if (timer) this.clock.clearTimeout(timer);
+      this.#killTimers.delete(c);
+    }
   }
 
   interrupt(): void {
     this.#interrupted = true;
-    if (this.#child) this.#signal(this.#child);
+    for (const child of this.#children) this.#signal(child);
+  }
+
+  /** Stops one child the same way (SIGINT, then SIGKILL after the grace period), without a cancel. */
+  stop(child: ChildLike): void {
+    if (this.#children.has(child) && !this.#killTimers.has(child)) this.#signal(child);
   }
 
   #signal(child: ChildLike): void {
@@ -44,12 +54,16 @@ export class ChildControl {
     }
     this.log(`sending SIGINT to pid ${child.pid}`);
     send(child, "SIGINT");
-    this.#killTimer = this.clock.setTimeout(() => {
-      this.#killTimer = null;
-      if (this.#child !== child) return;
-      this.log(`pid ${child.pid} still running after ${this.graceMs} ms: sending SIGKILL`);
-      send(child, "SIGKILL");
-    }, this.graceMs);
+    if (this.#killTimers.has(child)) return;
+    this.#killTimers.set(
+      child,
+      this.clock.setTimeout(() => {
+        this.#killTimers.delete(child);
+        if (!this.#children.has(child)) return;
+        this.log(`pid ${child.pid} still running after ${this.graceMs} ms: sending SIGKILL`);
+        send(child, "SIGKILL");
+      }, this.graceMs),
+    );
   }
 }
 

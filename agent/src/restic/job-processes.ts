@@ -7,6 +7,8 @@ import type { LogBatcher } from "./log-batcher.ts";
 import { openResticSession, type ResticSession, SessionRefused } from "./restic-session.ts";
 import { errorText, type ProcessResult, runProcess } from "./run-process.ts";
 import type { Redact } from "./secrets.ts";
+import { type PipeResult, runPiped } from "./stdin-pipe.ts";
+import { stdinCommandEnv, subprocessPrefix } from "./stdin-source.ts";
 import { StepOutput } from "./step-output.ts";
 import type { ChildLike, Emit, RepoConfig, SpawnFn } from "./types.ts";
 
@@ -39,6 +41,7 @@ export class JobProcesses {
   #from: RepoConfig | undefined;
   #started = false;
   #resticSpawned = false;
+  #cancelRequested = false;
 
   constructor(o: {
     cmd: CommandRunPayload;
@@ -64,6 +67,7 @@ export class JobProcesses {
 
   /** Interrupts the running process, and every later one as it starts. */
   interrupt(): void {
+    this.#cancelRequested = true;
     this.#control.interrupt();
   }
 
@@ -90,6 +94,54 @@ export class JobProcesses {
       session.run(args, { onStdout: out.stdout, onStderr: out.stderr, onSpawn }),
     );
     if (result.started) this.#log.add("event", `restic ${args[0]} exited with code ${result.exitCode}`);
+    return result;
+  }
+
+  /** The environment restic runs with (the session's): what a stdin command must not inherit. */
+  resticEnv(): Readonly<Record<string, string>> {
+    return this.#openSession().env;
+  }
+
+  /**
+   * A stdin backup on restic without --stdin-from-command: the agent starts the command and
+   * pipes its stdout into `restic backup --stdin` (stdin-pipe.ts). The command's stderr goes to
+   * the job log with the prefix restic >= 0.17 gives it, so both paths read alike.
+   */
+  async piped(args: string[], out: StepOutput, command: readonly string[]): Promise<PipeResult> {
+    const session = this.#openSession();
+    const { spawn, clock } = this.#ctx;
+    this.#log.add("event", `$ ${command.map(quote).join(" ")} | ${session.argv(args).map(quote).join(" ")}`);
+    const prefix = subprocessPrefix(command);
+    const result = await runPiped({
+      spawn,
+      clock,
+      command,
+      env: stdinCommandEnv(this.#cmd.job_id),
+      fifoDir: this.#ctx.tempDir,
+      runRestic: (stdin, onResticSpawn) =>
+        this.#attached(true, (onSpawn) =>
+          session.run(args, {
+            stdin,
+            onStdout: out.stdout,
+            onStderr: out.stderr,
+            onSpawn: (child) => {
+              onSpawn(child);
+              onResticSpawn(child);
+            },
+          }),
+        ),
+      attach: (child) => this.#onSpawn(false, child),
+      detach: (child) => this.#control.detach(child),
+      stop: (child) => this.#control.stop(child),
+      onStderr: (line) => this.#log.add("stderr", `${prefix}${line}`),
+      cancelRequested: () => this.#cancelRequested,
+    });
+    if (!result.command.started) {
+      this.#log.add("event", `the stdin command could not start: ${this.#redact(result.command.error)}`);
+    } else {
+      this.#log.add("event", `the stdin command exited with code ${result.command.exitCode}`);
+    }
+    if (result.restic?.started) this.#log.add("event", `restic ${args[0]} exited with code ${result.restic.exitCode}`);
     return result;
   }
 
@@ -160,19 +212,28 @@ export class JobProcesses {
     isRestic: boolean,
     start: (onSpawn: (child: ChildLike) => void) => Promise<ProcessResult>,
   ): Promise<ProcessResult> {
+    let spawned: ChildLike | null = null;
     const onSpawn = (child: ChildLike) => {
-      if (isRestic) this.#resticSpawned = true;
-      if (!this.#started) {
-        this.#started = true;
-        this.#ctx.emit("job.started", {
-          job_id: this.#cmd.job_id,
-          kind: this.#cmd.kind,
-          started_at: this.#ctx.clock.now().toISOString(),
-        });
-      }
-      this.#control.attach(child);
+      spawned = child;
+      this.#onSpawn(isRestic, child);
     };
-    return start(onSpawn).finally(() => this.#control.detach());
+    return start(onSpawn).finally(() => {
+      if (spawned) this.#control.detach(spawned);
+    });
+  }
+
+  /** The first process of the job to start sends job.started; a cancel reaches every one. */
+  #onSpawn(isRestic: boolean, child: ChildLike): void {
+    if (isRestic) this.#resticSpawned = true;
+    if (!this.#started) {
+      this.#started = true;
+      this.#ctx.emit("job.started", {
+        job_id: this.#cmd.job_id,
+        kind: this.#cmd.kind,
+        started_at: this.#ctx.clock.now().toISOString(),
+      });
+    }
+    this.#control.attach(child);
   }
 
   #openSession(): ResticSession {

@@ -16,9 +16,17 @@ import { checkStats } from "./restic-json.ts";
 import { SessionRefused } from "./restic-session.ts";
 import { judgeRestoreSource, type RestoreSource } from "./restore-source.ts";
 import { restoreTargetProblem } from "./restore-target.ts";
-import { errorText } from "./run-process.ts";
+import { errorText, type ProcessResult } from "./run-process.ts";
 import { type Redact, redactorFor, usableRepo } from "./secrets.ts";
 import { runSnapshotAction } from "./snapshot-actions.ts";
+import {
+  commandFailedError,
+  resticCommandFailure,
+  resticRunsCommand,
+  type StdinInput,
+  stdinCommandArgv,
+  subprocessPrefix,
+} from "./stdin-source.ts";
 import { forgetCounts, StepOutput } from "./step-output.ts";
 import type { RepoConfig, ResticFeatures } from "./types.ts";
 
@@ -176,6 +184,7 @@ export class JobRun {
     const refusal = await policyRefusal(
       {
         hooks: !!(plan.value.preHook || plan.value.postHook),
+        stdinCommand: !!plan.value.backup?.stdin,
         repoUrl: repo.repo_url,
         ...(this.#cmd.kind === "restore" && this.#cmd.spec ? { restoreTarget: this.#cmd.spec.target } : {}),
         ...(plan.value.backup ? { backupPaths: plan.value.backup.paths } : {}),
@@ -267,7 +276,15 @@ export class JobRun {
       steps[0] = restore.value;
     }
     let missing: string[] = [];
-    if (plan.backup) {
+    const stdin = plan.backup?.stdin;
+    // restic >= 0.17 runs the command itself; the env wrapper needs the session's variables.
+    const viaRestic = stdin && resticRunsCommand(globals.features) ? stdin : null;
+    if (plan.backup && stdin) {
+      const command = viaRestic ? stdinCommandArgv(stdin.command, this.#processes.resticEnv(), this.id) : undefined;
+      steps[0] = backupArgv(plan.backup, globals, command);
+      const initOutcome = repo.auto_init ? await this.#autoInit(repo.repo_url, globals) : null;
+      if (initOutcome) return initOutcome;
+    } else if (plan.backup) {
       // restic 0.14 skips a missing path with one stderr line and exits 0: check first.
       missing = await missingPaths(plan.backup.paths);
       if (missing.length === plan.backup.paths.length) {
@@ -293,7 +310,14 @@ export class JobRun {
     for (const args of steps) {
       if (this.#cancelRequested) return cancelled(-1, "between steps");
       const out = new StepOutput(this.id, this.#log, this.#progress, this.#redact);
-      const result = await this.#processes.restic(args, out);
+      let result: ProcessResult;
+      if (stdin && args[0] === "backup") {
+        const ran = await this.#stdinBackup(args, out, stdin, viaRestic !== null);
+        if ("status" in ran) return ran;
+        result = ran;
+      } else {
+        result = await this.#processes.restic(args, out);
+      }
       if (this.#cancelRequested) return cancelled(result.exitCode, `while restic ${args[0]} ran`);
       if (!result.started) return failed(-1, `could not start restic (${this.#ctx.resticPath}): ${result.error}`);
       const forget = args[0] === "forget" ? forgetCounts(out.otherJson) : null;
@@ -329,6 +353,42 @@ export class JobRun {
       globals,
       autoInit,
     };
+  }
+
+  /**
+   * A stdin backup's restic step (stdin-source.ts): restic runs the command, or the agent pipes
+   * it. A failed command fails the job with its stderr, as `command_failed`; neither path leaves
+   * a snapshot then. Anything else comes back as restic's result, judged as any backup's.
+   */
+  async #stdinBackup(
+    args: string[],
+    out: StepOutput,
+    stdin: StdinInput,
+    viaRestic: boolean,
+  ): Promise<Outcome | ProcessResult> {
+    const program = stdin.command;
+    if (viaRestic) {
+      const result = await this.#processes.restic(args, out);
+      if (this.#cancelRequested || !result.started || result.exitCode === 0) return result;
+      const failure = resticCommandFailure(out.stderrTail, subprocessPrefix(args.slice(args.indexOf("--") + 1)));
+      if (!failure) return result;
+      return failed(result.exitCode, commandFailedError(program, failure.verdict, failure.lines), "command_failed");
+    }
+    const piped = await this.#processes.piped(args, out, program);
+    if (this.#cancelRequested) return cancelled(piped.restic?.exitCode ?? -1, "while the stdin backup ran");
+    if (!piped.command.started) {
+      return failed(
+        -1,
+        `the stdin command ${program[0]} could not start: ${piped.command.error}; restic did not run`,
+        "command_failed",
+      );
+    }
+    const code = piped.command.exitCode;
+    if (code !== 0) {
+      const verdict = code > 128 ? `killed by signal ${code - 128}` : `exit code ${code}`;
+      return failed(code, commandFailedError(program, verdict, piped.stderrTail), "command_failed");
+    }
+    return piped.restic ?? failed(-1, "restic did not run");
   }
 
   #drillDeps(globals: GlobalFlags): DrillDeps {

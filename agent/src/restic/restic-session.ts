@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.ts";
 import { type ProcessResult, runProcess } from "./run-process.ts";
 import { copyEnv, removeSecretFile, resticEnv, writePasswordFile } from "./secrets.ts";
-import type { ChildLike, RepoConfig, SpawnFn } from "./types.ts";
+import type { ChildInput, ChildLike, RepoConfig, SpawnFn } from "./types.ts";
 
 export interface ResticSessionOptions {
   resticPath: string;
@@ -25,6 +25,8 @@ export interface ResticHandlers {
   onStderr: (line: string) => void;
   /** Called right after restic started, e.g. to keep the child for a cancel. */
   onSpawn?: (child: ChildLike) => void;
+  /** restic's stdin (`backup --stdin`); absent, nothing. */
+  stdin?: ChildInput;
 }
 
 /**

@@ -1,12 +1,14 @@
 import type { Clock } from "../clock.ts";
 import { readLines } from "./spawn.ts";
-import type { ChildLike, SpawnFn } from "./types.ts";
+import type { ChildInput, ChildLike, SpawnFn } from "./types.ts";
 
 export interface RunProcessOptions {
   spawn: SpawnFn;
   argv: string[];
   env: Record<string, string>;
   cwd?: string;
+  /** What the process reads on stdin (a stdin backup's stream); absent, nothing. */
+  stdin?: ChildInput;
   onStdout: (line: string) => void;
   onStderr: (line: string) => void;
   /** Called right after the process started; the supervisor keeps the child to signal it. */
@@ -25,7 +27,11 @@ const DRAIN_AFTER_EXIT_MS = 2000;
 export async function runProcess(opts: RunProcessOptions): Promise<ProcessResult> {
   let child: ChildLike;
   try {
-    child = opts.spawn(opts.argv, opts.cwd ? { env: opts.env, cwd: opts.cwd } : { env: opts.env });
+    child = opts.spawn(opts.argv, {
+      env: opts.env,
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+      ...(opts.stdin ? { stdin: opts.stdin } : {}),
+    });
   } catch (err) {
     return { started: false, exitCode: -1, error: errorText(err) };
   }

@@ -1,16 +1,21 @@
 import type { ChildLike, SpawnFn } from "./types.ts";
 
-/** The real spawn: Bun.spawn with both output streams piped and no stdin (restic must never prompt). */
+/**
+ * The real spawn: Bun.spawn with both output streams piped and no stdin (restic must never
+ * prompt), unless a stream is given: Bun pulls it as the pipe drains, so memory stays bounded.
+ */
 export const bunSpawn: SpawnFn = (argv, opts) => {
+  const stdin = opts.stdin === undefined ? "ignore" : "path" in opts.stdin ? Bun.file(opts.stdin.path) : opts.stdin;
   const proc = Bun.spawn(argv, {
     env: opts.env,
     cwd: opts.cwd,
-    stdin: "ignore",
-    stdout: "pipe",
+    stdin,
+    stdout: opts.stdoutTo ? Bun.file(opts.stdoutTo.path) : "pipe",
     stderr: "pipe",
   });
   const child: ChildLike = {
-    stdout: proc.stdout,
+    // With stdout elsewhere, the agent reads nothing from it: an empty stream.
+    stdout: proc.stdout instanceof ReadableStream ? proc.stdout : emptyStream(),
     stderr: proc.stderr,
     exited: proc.exited,
     pid: proc.pid,
@@ -20,6 +25,14 @@ export const bunSpawn: SpawnFn = (argv, opts) => {
   };
   return child;
 };
+
+function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.close();
+    },
+  });
+}
 
 // A restic status line holds `current_files`; a line longer than this is cut, never a frame-buster.
 const MAX_LINE_CHARS = 16 * 1024;

@@ -25,7 +25,20 @@ export interface RepoConfig {
 export type Emit = <T extends AgentMessageType>(type: T, payload: PayloadOf<T>) => void;
 
 /** The process seam over Bun.spawn, so tests script restic's output without a binary. */
-export type SpawnFn = (argv: string[], opts: { env: Record<string, string>; cwd?: string }) => ChildLike;
+export type SpawnFn = (
+  argv: string[],
+  opts: {
+    env: Record<string, string>;
+    cwd?: string;
+    /** What the child reads (a stdin backup's stream or FIFO); absent, nothing (restic must never prompt). */
+    stdin?: ChildInput;
+    /** Where the child's stdout goes instead of a pipe to the agent (a stdin backup's FIFO). */
+    stdoutTo?: { path: string };
+  },
+) => ChildLike;
+
+/** A child's stdin: a stream the agent fills, or a file (a FIFO) the child opens itself. */
+export type ChildInput = ReadableStream<Uint8Array> | { path: string };
 
 export interface ChildLike {
   stdout: ReadableStream<Uint8Array>;
@@ -91,10 +104,14 @@ export type FailureReason =
   | "drill_failed"
   /** A copy job named a target this host holds no settings for, or whose settings cannot be used. */
   | "target_missing"
+  /** A stdin backup's command failed (non-zero exit, killed, or could not start): no snapshot. */
+  | "command_failed"
   | "unknown";
 
 /** The restic features the argv builders switch on; from `restic version`. */
 export interface ResticFeatures {
   /** `--retry-lock` exists (restic >= 0.16.0). */
   retryLock: boolean;
+  /** `backup --stdin-from-command` exists (restic >= 0.17.0); absent means no. */
+  stdinFromCommand?: boolean;
 }

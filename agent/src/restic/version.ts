@@ -37,6 +37,8 @@ export function featuresOf(v: ResticVersion | null): ResticFeatures {
   return {
     // restic 0.16.0 (2023-07-31), "Enh #719: Add --retry-lock option".
     retryLock: versionAtLeast(v, 0, 16),
+    // restic 0.17.0 (2024-07-26), "Enh #4251: Support reading backup from a command's standard output".
+    stdinFromCommand: versionAtLeast(v, 0, 17),
   };
 }
 

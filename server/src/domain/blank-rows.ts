@@ -37,6 +37,8 @@ export const blankSchedule = (
   options: {},
   pre_hook: null,
   post_hook: null,
+  stdin_command: null,
+  stdin_filename: null,
   enabled: true,
   policy_id: null,
   policy_schedule_id: null,

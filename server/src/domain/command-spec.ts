@@ -25,13 +25,35 @@ export function kindProblem(kind: JobKind, host: { id: string; protocol_version:
   );
 }
 
-/** kindProblem, and a forget by snapshot_ids for an agent before protocol 8. */
+/** A backup of a command's output (stdin_command) came with protocol 9. */
+export const STDIN_BACKUP_SINCE = 9;
+
+function stdinProblem(host: { id: string; protocol_version: number | null }): string | null {
+  const version = host.protocol_version;
+  if (version === null || version >= STDIN_BACKUP_SINCE) return null;
+  return (
+    `the agent on host ${host.id} speaks protocol ${version}, and a backup of a command's output (stdin_command) ` +
+    `needs protocol ${STDIN_BACKUP_SINCE}: upgrade the agent to run it`
+  );
+}
+
+/** Why the host's agent cannot run this schedule (its kind, or a stdin backup), or null. */
+export function scheduleProblem(
+  s: { kind: JobKind; stdin_command: readonly string[] | null },
+  host: { id: string; protocol_version: number | null },
+): string | null {
+  return kindProblem(s.kind, host) ?? (s.stdin_command ? stdinProblem(host) : null);
+}
+
+/** kindProblem, a forget by snapshot_ids before protocol 8, and a stdin backup before 9. */
 export function commandProblem(
   cmd: { kind: JobKind; spec?: unknown },
   host: { id: string; protocol_version: number | null },
 ): string | null {
   const kind = kindProblem(cmd.kind, host);
   if (kind) return kind;
+  const stdin = cmd.kind === "backup" && (cmd.spec as { stdin_command?: unknown } | null)?.stdin_command !== undefined;
+  if (stdin) return stdinProblem(host);
   const version = host.protocol_version;
   const byIds = cmd.kind === "forget" && (cmd.spec as { snapshot_ids?: unknown } | null)?.snapshot_ids !== undefined;
   if (!byIds || version === null || version >= FORGET_IDS_SINCE) return null;
@@ -49,7 +71,8 @@ export function commandProblem(
 export function specFromSchedule(s: Schedule, readPart: number | null = null): { args: string[] } & JobCommand {
   switch (s.kind) {
     case "backup": {
-      const spec: JobSpecs["backup"] = { paths: s.paths };
+      const spec: JobSpecs["backup"] = s.stdin_command ? { stdin_command: s.stdin_command } : { paths: s.paths };
+      if (s.stdin_command && s.stdin_filename) spec.stdin_filename = s.stdin_filename;
       if (s.excludes.length) spec.excludes = s.excludes;
       if (s.tags.length) spec.tags = s.tags;
       if (s.pre_hook) spec.pre_hook = s.pre_hook;

@@ -1,6 +1,8 @@
 import {
   absolutePathProblem,
   keepsSomething,
+  stdinCommandProblem,
+  stdinFilenameProblem,
   tagChangeProblem,
   tagProblem,
   textProblem,
@@ -31,6 +33,19 @@ export function checkJobSpec(command: JobCommand | ApiJobCommand, at = "spec"): 
   };
   switch (command.kind) {
     case "backup": {
+      const spec = command.spec;
+      if (spec?.stdin_command !== undefined) {
+        // A backup of a command's output: the command and a file name, no paths.
+        const problem = stdinCommandProblem(spec.stdin_command);
+        if (problem) fail("stdin_command", problem);
+        if (spec.paths?.length) fail("paths", "a backup reads paths or a command's output (stdin_command), not both");
+        if (spec.excludes?.length) fail("excludes", "excludes are for paths: a backup of a command's output has none");
+        const name = spec.stdin_filename === undefined ? null : stdinFilenameProblem(spec.stdin_filename);
+        if (name) fail("stdin_filename", name);
+        each("tags", spec.tags, tagProblem, "tag");
+        return;
+      }
+      if (spec?.stdin_filename !== undefined) fail("stdin_filename", "stdin_filename needs a stdin_command");
       const paths = command.spec?.paths;
       if (!paths || paths.length === 0) fail("paths", "a backup needs at least one path");
       each("paths", paths, (p, w) => absolutePathProblem(p, w), "backup path");

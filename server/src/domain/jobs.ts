@@ -1,7 +1,7 @@
 import type { JobSpecs, ScheduleFirePayload } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
 import { queuedJob } from "./blank-rows.ts";
-import { commandFor, commandProblem, jobCommand, specFromSchedule } from "./command-spec.ts";
+import { commandFor, commandProblem, jobCommand, scheduleProblem, specFromSchedule } from "./command-spec.ts";
 import { COPY_SINCE, copySpec, copyTargetsOf, effectiveCopyTargets, latestTick } from "./copy-targets.ts";
 import { tickProblem } from "./cron.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
@@ -190,6 +190,8 @@ export function createJobs(deps: DomainContext) {
       if (!s || s.host_id !== hostId)
         throw new DomainError("not_found", `schedule ${input.schedule_id} not found on this host`, "schedule_id");
       if (s.kind !== input.kind) throw new DomainError("invalid", `schedule ${s.id} is a ${s.kind} schedule`, "kind");
+      const unfit = scheduleProblem(s, host);
+      if (unfit) throw new DomainError("conflict", unfit, "schedule_id");
       // A run of a schedule is one of its runs: a rolling check takes its next part.
       return () => scheduleJob(hostId, s, user, {}).job;
     }

@@ -87,6 +87,8 @@ function checkSchedules(
         options: input.options ?? {},
         pre_hook: input.pre_hook || null,
         post_hook: input.post_hook || null,
+        stdin_command: input.stdin_command ?? null,
+        stdin_filename: input.stdin_filename || null,
         enabled: input.enabled ?? true,
       });
       const checked = checkDefinition(s, now);
@@ -104,6 +106,8 @@ function checkSchedules(
         options: s.options,
         pre_hook: s.pre_hook,
         post_hook: s.post_hook,
+        stdin_command: s.stdin_command,
+        stdin_filename: s.stdin_filename,
         enabled: s.enabled,
       };
     }),

@@ -67,6 +67,8 @@ function copyOf(s: PolicyScheduleRow, host: Pick<Host, "id">, at: string, previo
     options: s.options,
     pre_hook: s.pre_hook,
     post_hook: s.post_hook,
+    stdin_command: s.stdin_command,
+    stdin_filename: s.stdin_filename,
     enabled: s.enabled,
     policy_id: s.policy_id,
     policy_schedule_id: s.id,

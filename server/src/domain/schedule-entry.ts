@@ -1,5 +1,5 @@
 import type { ScheduleEntry } from "../../../protocol/index.ts";
-import { kindProblem } from "./command-spec.ts";
+import { scheduleProblem } from "./command-spec.ts";
 import { hostDelay } from "./jitter.ts";
 import { rollingParts } from "./read-cycles.ts";
 import { firedByServer } from "./repository-wide.ts";
@@ -21,6 +21,8 @@ export const SCHEDULE_FIELDS = [
   "options",
   "pre_hook",
   "post_hook",
+  "stdin_command",
+  "stdin_filename",
   "enabled",
 ] as const satisfies ReadonlyArray<keyof Schedule>;
 
@@ -43,13 +45,16 @@ export function toEntry(s: Schedule, protocolVersion: number): ScheduleEntry {
   if (Object.keys(options).length) entry.options = options;
   if (s.pre_hook) entry.pre_hook = s.pre_hook;
   if (s.post_hook) entry.post_hook = s.post_hook;
+  if (s.stdin_command) entry.stdin_command = s.stdin_command;
+  if (s.stdin_command && s.stdin_filename) entry.stdin_filename = s.stdin_filename;
   return entry;
 }
 
 /**
  * A host's schedule.set entries, in its agent's protocol version: schedules of a kind the agent
  * does not know yet (a drill before protocol 7) are left out, since the agent would refuse the
- * whole frame; they are sent once it is upgraded. So are the prunes and checks the server fires
+ * whole frame, and so are stdin backups before protocol 9 (the agent would drop the command and
+ * find no paths); they are sent once it is upgraded. So are the prunes and checks the server fires
  * for the host's shared repository (`shared`, repository-wide.ts), so nothing runs twice. A
  * schedule with a jitter carries this host's delay (protocol 9; jitter.ts); an older agent gets
  * none and fires at the nominal times.
@@ -62,7 +67,7 @@ export function entriesFor(
   const version = host.protocol_version ?? 1;
   const repository = { policy_repository_id: host.policy_repository_id ?? null };
   return schedules
-    .filter((s) => kindProblem(s.kind, { id: host.id, protocol_version: version }) === null)
+    .filter((s) => scheduleProblem(s, { id: host.id, protocol_version: version }) === null)
     .filter((s) => !firedByServer(s, repository, shared))
     .map((s) => {
       const entry = toEntry(s, version);

@@ -6,6 +6,8 @@ import {
   keepsSomething,
   READ_DATA_SUBSET,
   type RetentionPolicy,
+  stdinCommandProblem,
+  stdinFilenameProblem,
   tagProblem,
 } from "../../../protocol/index.ts";
 import { audit } from "./audit.ts";
@@ -35,6 +37,8 @@ export interface ScheduleInput {
   options?: Record<string, string | number | boolean> | undefined;
   pre_hook?: string | null | undefined;
   post_hook?: string | null | undefined;
+  stdin_command?: string[] | null | undefined;
+  stdin_filename?: string | null | undefined;
   enabled?: boolean | undefined;
 }
 
@@ -68,7 +72,8 @@ function checkSchedule(s: Schedule): void {
       "kind",
     );
   }
-  if (s.kind === "backup" && s.paths.length === 0) {
+  checkStdin(s);
+  if (s.kind === "backup" && s.paths.length === 0 && !s.stdin_command) {
     throw new DomainError("invalid", "a backup schedule needs at least one path", "paths");
   }
   for (const [i, p] of s.paths.entries()) {
@@ -128,6 +133,36 @@ function checkSchedule(s: Schedule): void {
       s.pre_hook ? "pre_hook" : "post_hook",
     );
   }
+}
+
+/**
+ * A stdin backup (its command's output as one file): backups only, instead of paths and
+ * excludes, with a plain file name. The agent checks the same (protocol stdin*Problem).
+ */
+function checkStdin(s: Schedule): void {
+  if (s.stdin_command === null) {
+    if (s.stdin_filename !== null) {
+      throw new DomainError(
+        "invalid",
+        "stdin_filename needs a stdin_command (the command whose output it names)",
+        "stdin_filename",
+      );
+    }
+    return;
+  }
+  if (s.kind !== "backup") {
+    throw new DomainError("invalid", "stdin_command is only for backup schedules", "stdin_command");
+  }
+  const problem = stdinCommandProblem(s.stdin_command);
+  if (problem) throw new DomainError("invalid", `stdin_command: ${problem}`, "stdin_command");
+  if (s.paths.length > 0) {
+    throw new DomainError("invalid", "a backup reads paths or a command's output (stdin_command), not both", "paths");
+  }
+  if (s.excludes.length > 0) {
+    throw new DomainError("invalid", "excludes are for paths: a backup of a command's output has none", "excludes");
+  }
+  const name = s.stdin_filename === null ? null : stdinFilenameProblem(s.stdin_filename);
+  if (name) throw new DomainError("invalid", `stdin_filename ${name}`, "stdin_filename");
 }
 
 /** A drill schedule's options, by the protocol's own DrillSpec rules (each field's message). */
@@ -239,6 +274,8 @@ export function createSchedules(deps: DomainContext, push: HostPush) {
       ...(input.options !== undefined && { options: input.options }),
       ...(input.pre_hook !== undefined && { pre_hook: input.pre_hook || null }),
       ...(input.post_hook !== undefined && { post_hook: input.post_hook || null }),
+      ...(input.stdin_command !== undefined && { stdin_command: input.stdin_command }),
+      ...(input.stdin_filename !== undefined && { stdin_filename: input.stdin_filename || null }),
       ...(input.enabled !== undefined && { enabled: input.enabled }),
       updated_at: clock.now().toISOString(),
     };

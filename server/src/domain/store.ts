@@ -426,6 +426,8 @@ export interface PolicyScheduleRow {
   options: Record<string, string | number | boolean>;
   pre_hook: string | null;
   post_hook: string | null;
+  stdin_command: string[] | null;
+  stdin_filename: string | null;
   enabled: boolean;
 }
 /** A policy as stored, its schedules in their order. */

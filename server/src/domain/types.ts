@@ -166,6 +166,10 @@ export interface Schedule {
   options: Record<string, string | number | boolean>;
   pre_hook: string | null;
   post_hook: string | null;
+  /** A backup of this command's output (an argv array) instead of paths; null for paths. */
+  stdin_command: string[] | null;
+  /** The file name the output is stored under; null means restic's default, `stdin`. */
+  stdin_filename: string | null;
   enabled: boolean;
   /** Set on a schedule a policy gives the host: it is changed through that policy only. */
   policy_id: string | null;

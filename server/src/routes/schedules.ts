@@ -1,6 +1,14 @@
 import { Hono } from "hono";
 import * as v from "valibot";
-import { Hook, JobKind, Options, RetentionPolicy, StringList } from "../../../protocol/index.ts";
+import {
+  Hook,
+  JobKind,
+  Options,
+  RetentionPolicy,
+  StdinCommand,
+  StdinFilename,
+  StringList,
+} from "../../../protocol/index.ts";
 import type { Domain } from "../domain/domain.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { jsonBody } from "../http/validate.ts";
@@ -17,6 +25,8 @@ export const scheduleFields = {
   options: v.optional(Options),
   pre_hook: v.optional(v.nullable(Hook)),
   post_hook: v.optional(v.nullable(Hook)),
+  stdin_command: v.optional(v.nullable(StdinCommand)),
+  stdin_filename: v.optional(v.nullable(StdinFilename)),
   enabled: v.optional(v.boolean()),
 };
 // Strict: a misspelt field (`pathz`) is refused by name instead of being dropped without a word.

@@ -705,4 +705,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE policies ADD COLUMN copy_targets TEXT NOT NULL DEFAULT '[]';
   ALTER TABLE hosts ADD COLUMN copy_targets TEXT NOT NULL DEFAULT '[]';
   `,
+  // 23 (2026-12-02): stdin backups (issue 18, item 5): a backup schedule may read a command's
+  // output instead of paths. The command is a JSON array (argv), NULL for a backup of paths.
+  `
+  ALTER TABLE schedules ADD COLUMN stdin_command TEXT;
+  ALTER TABLE schedules ADD COLUMN stdin_filename TEXT;
+  ALTER TABLE policy_schedules ADD COLUMN stdin_command TEXT;
+  ALTER TABLE policy_schedules ADD COLUMN stdin_filename TEXT;
+  `,
 ];

@@ -9,9 +9,10 @@ type Row = Omit<PolicyRow, "selector" | "enabled" | "schedules" | "copy_targets"
 };
 type ScheduleRow = Omit<
   PolicyScheduleRow,
-  "paths" | "excludes" | "tags" | "retention_policy" | "options" | "enabled"
+  "paths" | "excludes" | "tags" | "retention_policy" | "options" | "stdin_command" | "enabled"
 > & {
   position: number;
+  stdin_command: string | null;
   paths: string | null;
   excludes: string | null;
   tags: string | null;
@@ -22,7 +23,7 @@ type ScheduleRow = Omit<
 
 const cols = "id, name, selector, repository_id, priority, enabled, copy_targets, created_at, updated_at";
 const scheduleCols =
-  "id, policy_id, position, kind, cron_expr, timezone, jitter, paths, excludes, tags, retention_policy, options, pre_hook, post_hook, enabled";
+  "id, policy_id, position, kind, cron_expr, timezone, jitter, paths, excludes, tags, retention_policy, options, pre_hook, post_hook, stdin_command, stdin_filename, enabled";
 
 const toSchedule = ({ position: _, ...r }: ScheduleRow): PolicyScheduleRow => fromColumns(r);
 
@@ -58,7 +59,7 @@ export function policiesStore(db: Database): PoliciesStore {
     const insert = db.query(
       `INSERT INTO policy_schedules (${scheduleCols})
        VALUES ($id, $policy_id, $position, $kind, $cron_expr, $timezone, $jitter, $paths, $excludes, $tags,
-         $retention_policy, $options, $pre_hook, $post_hook, $enabled)`,
+         $retention_policy, $options, $pre_hook, $post_hook, $stdin_command, $stdin_filename, $enabled)`,
     );
     for (const [position, s] of p.schedules.entries()) {
       insert.run(params({ ...toColumns(s), policy_id: p.id, position }));

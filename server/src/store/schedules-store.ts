@@ -2,8 +2,12 @@ import type { SchedulesStore } from "../domain/store.ts";
 import type { BackupCadence, Schedule } from "../domain/types.ts";
 import { type Database, fromJson, toJson } from "./db.ts";
 
-type Row = Omit<Schedule, "paths" | "excludes" | "tags" | "retention_policy" | "options" | "enabled"> & {
+type Row = Omit<
+  Schedule,
+  "paths" | "excludes" | "tags" | "retention_policy" | "options" | "stdin_command" | "enabled"
+> & {
   paths: string | null;
+  stdin_command: string | null;
   excludes: string | null;
   tags: string | null;
   retention_policy: string | null;
@@ -18,9 +22,13 @@ export type DefinitionColumns = {
   tags: string | null;
   retention_policy: string | null;
   options: string | null;
+  stdin_command: string | null;
   enabled: number;
 };
-type Definition = Pick<Schedule, "paths" | "excludes" | "tags" | "retention_policy" | "options" | "enabled">;
+type Definition = Pick<
+  Schedule,
+  "paths" | "excludes" | "tags" | "retention_policy" | "options" | "stdin_command" | "enabled"
+>;
 
 /** Those columns read back (policies-store.ts reads policy schedules with it too). */
 export const fromColumns = <R extends DefinitionColumns>(r: R): Omit<R, keyof DefinitionColumns> & Definition => ({
@@ -30,6 +38,7 @@ export const fromColumns = <R extends DefinitionColumns>(r: R): Omit<R, keyof De
   tags: fromJson(r.tags, []),
   retention_policy: fromJson(r.retention_policy, null),
   options: fromJson(r.options, {}),
+  stdin_command: fromJson(r.stdin_command, null),
   enabled: r.enabled === 1,
 });
 
@@ -41,6 +50,7 @@ export const toColumns = <S extends Definition>(s: S): Omit<S, keyof Definition>
   tags: toJson(s.tags),
   retention_policy: toJson(s.retention_policy),
   options: toJson(s.options),
+  stdin_command: toJson(s.stdin_command),
   enabled: s.enabled ? 1 : 0,
 });
 
@@ -52,16 +62,19 @@ export function schedulesStore(db: Database): SchedulesStore {
     insertSchedule(s: Schedule) {
       db.query(
         `INSERT INTO schedules (id, host_id, kind, cron_expr, timezone, jitter, paths, excludes, tags, retention_policy, options,
-           pre_hook, post_hook, enabled, policy_id, policy_schedule_id, created_at, updated_at)
+           pre_hook, post_hook, stdin_command, stdin_filename, enabled, policy_id, policy_schedule_id, created_at,
+           updated_at)
          VALUES ($id, $host_id, $kind, $cron_expr, $timezone, $jitter, $paths, $excludes, $tags, $retention_policy, $options,
-           $pre_hook, $post_hook, $enabled, $policy_id, $policy_schedule_id, $created_at, $updated_at)`,
+           $pre_hook, $post_hook, $stdin_command, $stdin_filename, $enabled, $policy_id, $policy_schedule_id,
+           $created_at, $updated_at)`,
       ).run(toRow(s));
     },
     updateSchedule(s: Schedule) {
       db.query(
         `UPDATE schedules SET kind = $kind, cron_expr = $cron_expr, timezone = $timezone, jitter = $jitter, paths = $paths,
            excludes = $excludes, tags = $tags, retention_policy = $retention_policy, options = $options,
-           pre_hook = $pre_hook, post_hook = $post_hook, enabled = $enabled, updated_at = $updated_at
+           pre_hook = $pre_hook, post_hook = $post_hook, stdin_command = $stdin_command,
+           stdin_filename = $stdin_filename, enabled = $enabled, updated_at = $updated_at
          WHERE id = $id`,
       ).run(toRow(s));
     },

@@ -1548,6 +1548,8 @@ export function storeContract(
         options: {},
         pre_hook: "echo pre",
         post_hook: null,
+        stdin_command: null,
+        stdin_filename: null,
         enabled: true,
         ...over,
       });

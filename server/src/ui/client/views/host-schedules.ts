@@ -1,6 +1,7 @@
 import { cronInWords } from "../../../domain/cron-words.ts";
 import { retentionInWords } from "../../../domain/retention-words.ts";
 import { api } from "../api.ts";
+import { joinWords } from "../argv-words.ts";
 import { clear, h } from "../dom.ts";
 import { absolute } from "../format.ts";
 import type { Schedule } from "../types.ts";
@@ -8,7 +9,7 @@ import { ago, emptyState } from "../widgets.ts";
 import { scheduleForm } from "./schedule-form.ts";
 
 /**
- * What a schedule does, in short: a backup's paths, a forget's retention, a check's data subset
+ * What a schedule does, in short: a backup's paths (or the command whose output it keeps), a forget's retention, a check's data subset
  * (a rolling "k/N" one with the part it reads next and when it last read all of them), a
  * drill's sample.
  */
@@ -16,7 +17,16 @@ function whatText(s: Schedule) {
   const o = s.options;
   switch (s.kind) {
     case "backup":
-      return s.paths.join(", ");
+      // A command's output: the command as typed, and the file it becomes in the snapshot.
+      return s.stdin_command
+        ? h(
+            "span",
+            { class: "stdin-what" },
+            "output of ",
+            h("code", { class: "stdin-what" }, joinWords(s.stdin_command)),
+            ` as ${s.stdin_filename ?? "stdin"}`,
+          )
+        : s.paths.join(", ");
     case "forget":
       return retentionInWords(s.retention_policy, o.prune === true);
     case "check": {

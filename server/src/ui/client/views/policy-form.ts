@@ -349,16 +349,17 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
       e.preventDefault();
       ok.textContent = "";
       for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-      const body = {
-        name: name.value.trim(),
-        selector: { labels: selector() },
-        repository_id: repo.value || null,
-        priority: Number(priority.value || 0),
-        enabled: enabled.checked,
-        schedules: entries.map((x) => ({ ...(x.id ? { id: x.id } : {}), ...x.fields.body() })),
-      };
       submit.disabled = true;
       try {
+        // Inside the try: a schedule's body can refuse its own input (a command with an open quote).
+        const body = {
+          name: name.value.trim(),
+          selector: { labels: selector() },
+          repository_id: repo.value || null,
+          priority: Number(priority.value || 0),
+          enabled: enabled.checked,
+          schedules: entries.map((x) => ({ ...(x.id ? { id: x.id } : {}), ...x.fields.body() })),
+        };
         const wasNew = !policy;
         policy = p
           ? await api<Policy>(`/policies/${p.id}`, "PATCH", body)

@@ -2,6 +2,7 @@ import { ApiFailure, api } from "../api.ts";
 import { field, h, showFormError } from "../dom.ts";
 import { defaultRestoreFolder, landingLine } from "../restore-landing.ts";
 import type { Host, Schedule, Snapshot } from "../types.ts";
+import { backupSource } from "./backup-source.ts";
 
 const lines = (text: string) =>
   text
@@ -52,7 +53,17 @@ export function runForm({ host, hosts, schedules, snapshots, started }: RunFormI
       h("option", { value: k }, k),
     ),
   );
-  const paths = h("textarea", { name: "spec", rows: 2, value: backupSchedule?.paths.join("\n") ?? "" });
+  const paths = h("textarea", { name: "paths", rows: 2, value: backupSchedule?.paths.join("\n") ?? "" });
+  // Prefilled from the host's first backup schedule, a command's output included.
+  const source = backupSource(backupSchedule ?? null, () => {
+    pathsField.hidden = !source.readsPaths();
+  });
+  const pathsField = field(
+    "Paths (one per line)",
+    paths,
+    backupSchedule ? `From schedule ${backupSchedule.id}.` : undefined,
+  );
+  pathsField.hidden = !source.readsPaths();
   const keepLast = h("input", {
     name: "spec",
     type: "number",
@@ -133,11 +144,7 @@ export function runForm({ host, hosts, schedules, snapshots, started }: RunFormI
   const sampleFiles = h("input", { name: "sample_files", type: "number", min: 1, max: 1000, placeholder: "20" });
   const maxBytes = h("input", { name: "max_bytes", placeholder: "100M", autocomplete: "off", spellcheck: "false" });
   const parts: Record<string, HTMLElement> = {
-    backup: h(
-      "div",
-      {},
-      field("Paths (one per line)", paths, backupSchedule ? `From schedule ${backupSchedule.id}.` : undefined),
-    ),
+    backup: h("div", {}, ...source.nodes, pathsField),
     forget: h(
       "div",
       {},
@@ -187,7 +194,7 @@ export function runForm({ host, hosts, schedules, snapshots, started }: RunFormI
     for (const [k, el] of Object.entries(parts)) {
       el.hidden = k !== kind.value;
       // An error on `spec.target` or `spec.max_bytes` lands by its field in the part shown.
-      if ((k === "restore" || k === "drill") && !el.hidden) el.setAttribute("data-scope", "spec");
+      if ((k === "restore" || k === "drill" || k === "backup") && !el.hidden) el.setAttribute("data-scope", "spec");
       else el.removeAttribute("data-scope");
     }
   };
@@ -197,7 +204,20 @@ export function runForm({ host, hosts, schedules, snapshots, started }: RunFormI
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     let body: Record<string, unknown> = { kind: kind.value };
-    if (kind.value === "backup") body.spec = { paths: lines(paths.value) };
+    if (kind.value === "backup") {
+      const from = source.body();
+      if (from.source === "invalid") {
+        showFormError(form, { message: from.message, path: `spec.${from.field}` });
+        return;
+      }
+      body.spec =
+        from.source === "command"
+          ? {
+              stdin_command: from.stdin_command,
+              ...(from.stdin_filename ? { stdin_filename: from.stdin_filename } : {}),
+            }
+          : { paths: lines(paths.value) };
+    }
     if (kind.value === "forget") body.spec = { policy: { keep_last: Number(keepLast.value) }, prune: prune.checked };
     if (kind.value === "check" && subset.value.trim()) body.spec = { read_data_subset: subset.value.trim() };
     // A restore onto another host is that host's job, of this host's snapshot.

@@ -5,6 +5,7 @@ import { ApiFailure, api } from "../api.ts";
 import { clear, field, h, showFormError } from "../dom.ts";
 import { absolute } from "../format.ts";
 import type { Schedule } from "../types.ts";
+import { backupSource } from "./backup-source.ts";
 
 const lines = (text: string) =>
   text
@@ -94,6 +95,8 @@ export type ScheduleDefinition = Pick<
   | "options"
   | "pre_hook"
   | "post_hook"
+  | "stdin_command"
+  | "stdin_filename"
   | "enabled"
 > & { id?: string };
 
@@ -110,7 +113,8 @@ let seq = 0;
 
 /**
  * The fields of one schedule: kind, cron with its preview (the next 5 runs, or croner's error, as
- * you type), time zone, and each kind's own part (paths, excludes, tags and hooks for backup;
+ * you type), time zone, and each kind's own part (paths and excludes or a command whose output
+ * is backed up, tags and hooks for backup;
  * retention and prune for forget; the data subset for check; snapshot, sample size and byte limit
  * for a drill). `zoneHint` is the time zone field's
  * placeholder: a host's schedule defaults to the host's local time.
@@ -205,12 +209,21 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
   };
   const retentionWords = h("p", { class: "retention-words", "aria-live": "polite" });
 
+  const pathsField = field("Paths (one per line, absolute)", paths);
+  const excludesField = field("Excludes (one per line)", excludes);
+  const source = backupSource(existing ?? null, () => {
+    pathsField.hidden = !source.readsPaths();
+    excludesField.hidden = !source.readsPaths();
+  });
+  pathsField.hidden = !source.readsPaths();
+  excludesField.hidden = !source.readsPaths();
   const backupPart = h(
     "fieldset",
     {},
     h("legend", {}, "What to back up"),
-    field("Paths (one per line, absolute)", paths),
-    field("Excludes (one per line)", excludes),
+    ...source.nodes,
+    pathsField,
+    excludesField,
     field("Tags (comma separated)", tags),
     field("Pre-hook (shell)", preHook, "Runs before restic; if it fails, the backup does not run."),
     field("Post-hook (shell)", postHook),
@@ -335,14 +348,25 @@ export function scheduleFields(existing: ScheduleDefinition | null, zoneHint = "
       enabled: enabled.checked,
     };
     if (kind.value === "backup") {
-      out.paths = lines(paths.value);
-      out.excludes = lines(excludes.value);
+      const from = source.body();
+      if (from.source === "invalid") {
+        throw new ApiFailure({ status: 400, code: "invalid", message: from.message, path: from.field });
+      }
+      out.paths = from.source === "paths" ? lines(paths.value) : [];
+      out.excludes = from.source === "paths" ? lines(excludes.value) : [];
+      out.stdin_command = from.source === "command" ? from.stdin_command : null;
+      out.stdin_filename = from.source === "command" ? from.stdin_filename : null;
       out.tags = tags.value
         .split(",")
         .map((t) => t.trim())
         .filter(Boolean);
       out.pre_hook = preHook.value.trim() || null;
       out.post_hook = postHook.value.trim() || null;
+    }
+    // Only a backup reads a command's output: a schedule changed to another kind drops it.
+    if (kind.value !== "backup") {
+      out.stdin_command = null;
+      out.stdin_filename = null;
     }
     if (kind.value === "forget") {
       out.retention_policy = retentionBody();
