@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { type JobKind, specByKind, type TerminalJobStatus } from "../../../protocol/index.ts";
 import { jobCommand } from "../domain/command-spec.ts";
-import type { JobFilter, JobsStore } from "../domain/store.ts";
+import type { JobFilter, JobsStore, LastCopyJobRow } from "../domain/store.ts";
 import type { Job, JobCommand, JobState } from "../domain/types.ts";
 import { type Database, fromJson, lazily, toJson } from "./db.ts";
 
@@ -251,6 +251,23 @@ export function jobsStore(db: Database): JobsStore {
         )
         .get(host_id, kind);
       return r ? toJob(r) : null;
+    },
+    lastCopyJobs(host_id?: string): LastCopyJobRow[] {
+      const one = host_id === undefined ? "" : "AND host_id = $host";
+      // SQLite takes a bare column from the row holding the MAX: each group's newest job.
+      const part = (role: string, statuses: string) =>
+        `SELECT host_id, target_id, '${role}' AS role, id, status, finished_at, error, stats, MAX(k) AS k FROM (
+           SELECT host_id, spec ->> 'target_id' AS target_id, id, status, finished_at, error, stats,
+             created_at || id AS k
+           FROM jobs WHERE kind = 'copy' AND status IN (${statuses}) ${one}
+         ) WHERE target_id IS NOT NULL GROUP BY host_id, target_id`;
+      const sql = `${part("last", "'succeeded', 'failed'")} UNION ALL ${part("success", "'succeeded'")}`;
+      type R = Omit<LastCopyJobRow, "stats"> & { stats: string | null; k: string };
+      const rows =
+        host_id === undefined
+          ? db.query<R, []>(sql).all()
+          : db.query<R, [{ host: string }]>(sql).all({ host: host_id });
+      return rows.map(({ k: _k, stats, ...r }) => ({ ...r, stats: fromJson(stats, null) }));
     },
     jobOfTick(scheduled_id: string, scheduled_at: string): Job | null {
       const r = db
