@@ -2,6 +2,7 @@ import { type Condition, heldConditions, transitions } from "./alert-conditions.
 import type { AlertRow, AlertRuleRow, MuteRow, NotificationEvent } from "./alert-rows.ts";
 import { isMuted, offlineAfterFor, rulesFor } from "./alert-rules.ts";
 import type { AlertItem } from "./channels.ts";
+import { createCopyJobsCache } from "./copy-jobs-cache.ts";
 import { type CopyHostFacts, type CopyTargetView, copyViewsReader } from "./copy-targets.ts";
 import type { DomainContext } from "./deps.ts";
 import type { HostFactsView, Hosts } from "./hosts.ts";
@@ -40,6 +41,7 @@ export function alertItem(a: AlertRow, host: { name: string; labels: Record<stri
  */
 export function createAlerts(deps: DomainContext, hosts: Hosts) {
   const { store, tx, clock } = deps;
+  const copyJobs = createCopyJobsCache(deps);
 
   interface Context {
     now: Date;
@@ -60,7 +62,10 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
       rules: store.listRules(),
       mutes: store.activeMutes(at),
       checks: sharedRepositoryChecks(store),
-      copies: copyViewsReader(store, now, hostId),
+      copies:
+        hostId === undefined
+          ? copyViewsReader(store, now, copyJobs.all)
+          : copyViewsReader(store, now, () => new Map([[hostId, copyJobs.of(hostId)]]), hostId),
     };
   };
   const factsOf = (c: Context, host: HostFactsView) => ({

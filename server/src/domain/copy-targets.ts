@@ -296,25 +296,25 @@ export type CopyHostFacts = Pick<Host, "id" | "labels" | "policy_repository_id" 
 
 /**
  * The copy targets' views of many hosts from a few reads, whatever their number: the policies,
- * the hosts' own targets, the repositories' names, and the copy jobs (store.lastCopyJobs, once;
- * of one host with `hostId`). Nothing but the policies and hosts lists is read when no host has a
- * copy target.
+ * the hosts' own targets, the repositories' names, and the copy jobs (`copies`, asked once, only
+ * when some host has a target: the sweep's come from copy-jobs-cache.ts). `hostId`: one host's.
  */
 export function copyViewsReader(
-  store: Pick<Store, "listPolicies" | "allHostCopyTargets" | "hostCopyTargets" | "listRepositories" | "lastCopyJobs">,
+  store: Pick<Store, "listPolicies" | "allHostCopyTargets" | "hostCopyTargets" | "listRepositories">,
   now: Date,
+  copies: () => ReadonlyMap<string, LastCopies>,
   hostId?: string,
 ): (host: CopyHostFacts) => CopyTargetView[] {
   const policies = store.listPolicies();
   const own = hostId === undefined ? store.allHostCopyTargets() : new Map([[hostId, store.hostCopyTargets(hostId)]]);
   if (own.size === 0 && !policies.some((p) => p.enabled && p.copy_targets.length > 0)) return () => [];
   let names: Map<string, string> | null = null;
-  let jobs: Map<string, LastCopies> | null = null;
+  let jobs: ReadonlyMap<string, LastCopies> | null = null;
   return (host) => {
     const targets = effectiveCopyTargets(own.get(host.id) ?? [], policies, host);
     if (targets.length === 0) return [];
     names ??= new Map(store.listRepositories().map((r) => [r.id, r.name]));
-    jobs ??= lastCopiesByHost(store.lastCopyJobs(hostId));
+    jobs ??= copies();
     return copyTargetViews(targets, jobs.get(host.id) ?? new Map(), (id) => names?.get(id) ?? null, {
       now,
       protocolVersion: host.protocol_version,
