@@ -38,6 +38,8 @@ const fleet: FleetMetrics = {
     host_offline: 0,
     check_failed: 0,
     drill_failed: 0,
+    copy_stale: 0,
+    copy_failed: 0,
   },
 };
 

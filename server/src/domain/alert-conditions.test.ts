@@ -84,3 +84,33 @@ test("drill_failed holds while the last drill failed, naming the host, the snaps
   expect(unnamed.get("drill_failed")?.summary).toBe("restore drill failed on web-1 (snapshot latest): no reason given");
   expect(held(facts({ last_drill: { result: "passed", snapshot_id: "3f2a9c1d", reason: null } }))).toEqual([]);
 });
+
+test("copy_stale and copy_failed name each target in that state; ok, pending and unsupported ones hold nothing", () => {
+  const copy = (name: string, health: string, age: number | null = null, error: string | null = null) => ({
+    repository_id: `repo_${name}`,
+    repository_name: name,
+    health,
+    latest_snapshot_age_s: age,
+    last_copy: error === null ? null : { error },
+  });
+  expect(held(facts({ copies: [copy("a", "ok"), copy("b", "pending"), copy("c", "unsupported")] }))).toEqual([]);
+  const h = heldConditions(
+    facts({
+      copies: [
+        copy("offsite", "stale", 2 * 86_400 + 600),
+        copy("b2", "stale"),
+        copy("usb", "failed", 3600, "\nFatal: unable to open repository at /mnt/usb\n"),
+        copy("nas", "ok"),
+      ],
+    }),
+    now,
+    3600,
+  );
+  expect(h.get("copy_stale")?.summary).toBe(
+    "copy to offsite is stale: newest copied snapshot 2 d old; copy to b2 is stale: nothing copied yet",
+  );
+  expect(h.get("copy_failed")?.summary).toBe("copy to usb failed: Fatal: unable to open repository at /mnt/usb");
+  // A target whose repository is gone is named by its id.
+  const gone = heldConditions(facts({ copies: [{ ...copy("x", "stale", 90), repository_name: null }] }), now, 3600);
+  expect(gone.get("copy_stale")?.summary).toBe("copy to repo_x is stale: newest copied snapshot 90 s old");
+});

@@ -9,6 +9,8 @@ export const CONDITIONS = [
   "host_offline",
   "check_failed",
   "drill_failed",
+  "copy_stale",
+  "copy_failed",
 ] as const;
 export type Condition = (typeof CONDITIONS)[number];
 
@@ -33,6 +35,17 @@ export interface HostFacts {
   last_successful_backup_at: string | null;
   /** The last finished drill (migration 15): failed when its job failed or its report said so. */
   last_drill: { result: "passed" | "failed"; snapshot_id: string | null; reason: string | null } | null;
+  /** Its copy targets' state (copy-targets.ts copyTargetViews, health by copyHealth); none: no targets. */
+  copies?: readonly CopyFact[] | undefined;
+}
+
+/** What copy_stale and copy_failed need of one copy target's view. */
+export interface CopyFact {
+  repository_id: string;
+  repository_name: string | null;
+  health: string;
+  latest_snapshot_age_s: number | null;
+  last_copy: { error: string | null } | null;
 }
 
 export interface Held {
@@ -54,6 +67,33 @@ const ago = (from: string | null, now: Date): string => {
   if (s < 172_800) return `${Math.round(s / 3600)} h ago`;
   return `${Math.round(s / 86_400)} days ago`;
 };
+
+/** An age in the largest unit that fits: `40 s`, `12 min`, `5 h`, `2 d`. */
+const age = (s: number): string =>
+  s < 120
+    ? `${s} s`
+    : s < 7200
+      ? `${Math.round(s / 60)} min`
+      : s < 172_800
+        ? `${Math.round(s / 3600)} h`
+        : `${Math.round(s / 86_400)} d`;
+
+/** One summary for every target in that health, each named: `copy to offsite is stale: ...; copy to b2 ...`. */
+function copySummary(copies: readonly CopyFact[], health: "stale" | "failed"): string | null {
+  const of = copies.filter((c) => c.health === health);
+  if (of.length === 0) return null;
+  return of
+    .map((c) => {
+      const name = c.repository_name ?? c.repository_id;
+      if (health === "failed") return `copy to ${name} failed: ${firstLine(c.last_copy?.error, "no error given")}`;
+      const newest =
+        c.latest_snapshot_age_s === null
+          ? "nothing copied yet"
+          : `newest copied snapshot ${age(c.latest_snapshot_age_s)} old`;
+      return `copy to ${name} is stale: ${newest}`;
+    })
+    .join("; ");
+}
 
 /**
  * The conditions that hold for a host now, each with a one-line summary. `offlineAfterS` is the
@@ -92,6 +132,11 @@ export function heldConditions(f: HostFacts, now: Date, offlineAfterS: number): 
       summary: `restore drill failed on ${f.name} (snapshot ${snapshot}): ${firstLine(f.last_drill.reason, "no reason given")}`,
     });
   }
+  // A copy target's health is copyHealth's (copy-targets.ts); here it only names the targets.
+  const stale = copySummary(f.copies ?? [], "stale");
+  if (stale) held.set("copy_stale", { summary: stale });
+  const failed = copySummary(f.copies ?? [], "failed");
+  if (failed) held.set("copy_failed", { summary: failed });
   return held;
 }
 

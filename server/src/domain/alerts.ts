@@ -2,6 +2,8 @@ import { type Condition, heldConditions, transitions } from "./alert-conditions.
 import type { AlertRow, AlertRuleRow, MuteRow, NotificationEvent } from "./alert-rows.ts";
 import { isMuted, offlineAfterFor, rulesFor } from "./alert-rules.ts";
 import type { AlertItem } from "./channels.ts";
+import { createCopyJobsCache } from "./copy-jobs-cache.ts";
+import { type CopyHostFacts, type CopyTargetView, copyViewsReader } from "./copy-targets.ts";
 import type { DomainContext } from "./deps.ts";
 import type { HostFactsView, Hosts } from "./hosts.ts";
 import { sharedRepositoryChecks, withRepositoryCheck } from "./repository-wide.ts";
@@ -39,6 +41,7 @@ export function alertItem(a: AlertRow, host: { name: string; labels: Record<stri
  */
 export function createAlerts(deps: DomainContext, hosts: Hosts) {
   const { store, tx, clock } = deps;
+  const copyJobs = createCopyJobsCache(deps);
 
   interface Context {
     now: Date;
@@ -47,12 +50,28 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
     mutes: MuteRow[];
     /** Shared repositories' last checks: each one's is every host's of it (repository-wide.ts). */
     checks: ReadonlyMap<string, RepositoryLastCheck>;
+    /** Each host's copy targets with their health (copy_stale, copy_failed): a few reads per sweep. */
+    copies: (host: CopyHostFacts) => CopyTargetView[];
   }
-  const context = (): Context => {
+  const context = (hostId?: string): Context => {
     const now = clock.now();
     const at = now.toISOString();
-    return { now, at, rules: store.listRules(), mutes: store.activeMutes(at), checks: sharedRepositoryChecks(store) };
+    return {
+      now,
+      at,
+      rules: store.listRules(),
+      mutes: store.activeMutes(at),
+      checks: sharedRepositoryChecks(store),
+      copies:
+        hostId === undefined
+          ? copyViewsReader(store, now, copyJobs.all)
+          : copyViewsReader(store, now, () => new Map([[hostId, copyJobs.of(hostId)]]), hostId),
+    };
   };
+  const factsOf = (c: Context, host: HostFactsView) => ({
+    ...withRepositoryCheck(host, c.checks),
+    copies: c.copies(host),
+  });
 
   /**
    * Queues the alert's event for every channel of every rule that watches it; false when a mute
@@ -112,7 +131,7 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
   /** Evaluates these hosts (views as the host list builds them) and applies the transitions. */
   function evaluate(c: Context, views: readonly HostFactsView[], firingOf: (id: string) => AlertRow[]) {
     for (const host of views) {
-      const held = heldConditions(withRepositoryCheck(host, c.checks), c.now, offlineAfterFor(c.rules, host.labels));
+      const held = heldConditions(factsOf(c, host), c.now, offlineAfterFor(c.rules, host.labels));
       const open = firingOf(host.id);
       const { fire: starting, resolve: ending } = transitions(held, open);
       for (const [condition, h] of starting) fire(c, host, condition, h.summary);
@@ -166,7 +185,7 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
 
     /** One host, after an event that changes its facts (a job finished). */
     evaluateHost(hostId: string): void {
-      const c = context();
+      const c = context(hostId);
       let view: HostFactsView;
       try {
         view = hosts.show(hostId);
@@ -174,7 +193,7 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
         return; // revoked meanwhile
       }
       const open = store.firingAlertsOfHost(hostId);
-      const held = heldConditions(withRepositoryCheck(view, c.checks), c.now, offlineAfterFor(c.rules, view.labels));
+      const held = heldConditions(factsOf(c, view), c.now, offlineAfterFor(c.rules, view.labels));
       const { fire: starting, resolve: ending } = transitions(held, open);
       if (starting.length === 0 && ending.length === 0) return; // nothing changes: no write at all
       tx(() => evaluate(c, [view], (id) => store.firingAlertsOfHost(id)));

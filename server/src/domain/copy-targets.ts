@@ -10,7 +10,7 @@ import { cronInterval, graceSeconds } from "./backup-health.ts";
 import { cronPreview } from "./cron.ts";
 import { DomainError } from "./errors.ts";
 import { matchingPolicies } from "./policy-effect.ts";
-import type { CopyTargetRow, PolicyRow, Store } from "./store.ts";
+import type { CopyTargetRow, LastCopyJobRow, PolicyRow, Store } from "./store.ts";
 import type { Host, Job, ResolvedRepository } from "./types.ts";
 
 /**
@@ -192,16 +192,28 @@ export function copyHealth(input: {
   return now - backup > grace ? "stale" : "pending";
 }
 
-/** The newest copy job per target of one host (newest first), and its newest successful one. */
-export function lastCopies(jobs: Iterable<Job>): Map<string, { last: Job | null; lastSuccess: Job | null }> {
-  const out = new Map<string, { last: Job | null; lastSuccess: Job | null }>();
-  for (const j of jobs) {
-    if (j.kind !== "copy" || !j.spec) continue;
-    if (j.status !== "succeeded" && j.status !== "failed") continue;
-    const entry = out.get(j.spec.target_id) ?? { last: null, lastSuccess: null };
-    entry.last ??= j;
-    if (j.status === "succeeded") entry.lastSuccess ??= j;
-    out.set(j.spec.target_id, entry);
+/** What a copy target's state needs of a finished copy job. */
+export type CopyJobFact = Pick<Job, "id" | "status" | "finished_at" | "error" | "stats">;
+/** Per target of one host: its newest finished copy job and its newest successful one. */
+export type LastCopies = ReadonlyMap<string, { last: CopyJobFact | null; lastSuccess: CopyJobFact | null }>;
+
+/** The store's lastCopyJobs rows, per host, then per target. */
+export function lastCopiesByHost(rows: readonly LastCopyJobRow[]): Map<string, LastCopies> {
+  const out = new Map<string, Map<string, { last: CopyJobFact | null; lastSuccess: CopyJobFact | null }>>();
+  for (const r of rows) {
+    const host = out.get(r.host_id) ?? new Map();
+    out.set(r.host_id, host);
+    const entry = host.get(r.target_id) ?? { last: null, lastSuccess: null };
+    const job: CopyJobFact = {
+      id: r.id,
+      status: r.status as Job["status"],
+      finished_at: r.finished_at,
+      error: r.error,
+      stats: r.stats as Job["stats"],
+    };
+    if (r.role === "last") entry.last = job;
+    else entry.lastSuccess = job;
+    host.set(r.target_id, entry);
   }
   return out;
 }
@@ -209,11 +221,11 @@ export function lastCopies(jobs: Iterable<Job>): Map<string, { last: Job | null;
 /**
  * The host page's view of each copy target: where it comes from, its retention, the last copy
  * (job, status, error), the newest copied snapshot of this host on it and how many, and its
- * health by copyHealth.
+ * health by copyHealth. The alert sweep (copy_stale, copy_failed) reads the same views.
  */
 export function copyTargetViews(
   targets: readonly EffectiveCopyTarget[],
-  copyJobs: Iterable<Job>,
+  last: LastCopies,
   nameOf: (repositoryId: string) => string | null,
   facts: {
     now: Date;
@@ -223,7 +235,6 @@ export function copyTargetViews(
     timezone: string | null;
   },
 ) {
-  const last = lastCopies(copyJobs);
   return targets.map((t) => {
     const jobs = last.get(t.repository_id);
     const copied = (jobs?.lastSuccess?.stats as { copy?: Record<string, unknown> } | null)?.copy ?? {};
@@ -275,4 +286,41 @@ export function latestTick(expr: string, timezone: string | null, now: Date): st
   } catch {
     return null;
   }
+}
+
+/** The facts of a host that its copy targets' state needs (the sweep's and one host's views have them). */
+export type CopyHostFacts = Pick<Host, "id" | "labels" | "policy_repository_id" | "protocol_version" | "timezone"> & {
+  last_successful_backup_at: string | null;
+  expected_interval_s: number | null;
+};
+
+/**
+ * The copy targets' views of many hosts from a few reads, whatever their number: the policies,
+ * the hosts' own targets, the repositories' names, and the copy jobs (`copies`, asked once, only
+ * when some host has a target: the sweep's come from copy-jobs-cache.ts). `hostId`: one host's.
+ */
+export function copyViewsReader(
+  store: Pick<Store, "listPolicies" | "allHostCopyTargets" | "hostCopyTargets" | "listRepositories">,
+  now: Date,
+  copies: () => ReadonlyMap<string, LastCopies>,
+  hostId?: string,
+): (host: CopyHostFacts) => CopyTargetView[] {
+  const policies = store.listPolicies();
+  const own = hostId === undefined ? store.allHostCopyTargets() : new Map([[hostId, store.hostCopyTargets(hostId)]]);
+  if (own.size === 0 && !policies.some((p) => p.enabled && p.copy_targets.length > 0)) return () => [];
+  let names: Map<string, string> | null = null;
+  let jobs: ReadonlyMap<string, LastCopies> | null = null;
+  return (host) => {
+    const targets = effectiveCopyTargets(own.get(host.id) ?? [], policies, host);
+    if (targets.length === 0) return [];
+    names ??= new Map(store.listRepositories().map((r) => [r.id, r.name]));
+    jobs ??= copies();
+    return copyTargetViews(targets, jobs.get(host.id) ?? new Map(), (id) => names?.get(id) ?? null, {
+      now,
+      protocolVersion: host.protocol_version,
+      lastBackupSuccessAt: host.last_successful_backup_at,
+      intervalS: host.expected_interval_s,
+      timezone: host.timezone,
+    });
+  };
 }

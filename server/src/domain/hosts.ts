@@ -1,6 +1,12 @@
 import { audit } from "./audit.ts";
 import { expectedInterval, expectedIntervals } from "./backup-health.ts";
-import { type CopyTargetInput, checkCopyTargets, copyTargetsOf, copyTargetViews } from "./copy-targets.ts";
+import {
+  type CopyTargetInput,
+  checkCopyTargets,
+  copyTargetsOf,
+  copyTargetViews,
+  lastCopiesByHost,
+} from "./copy-targets.ts";
 import type { Actor, DomainContext } from "./deps.ts";
 import { notFound } from "./errors.ts";
 import { fleetSummary } from "./fleet-summary.ts";
@@ -38,9 +44,6 @@ function configDetail(input: ConfigInput, oldUrl: string | null): Record<string,
   return detail;
 }
 
-/** The newest copy jobs read for one host's page: 8 targets × a month of daily copies, with room. */
-const COPY_JOBS_READ = 500;
-
 export function createHosts(deps: DomainContext, recompute: Recompute, push: HostPush) {
   const { store, tx, clock, agents, secrets, events } = deps;
 
@@ -57,7 +60,8 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
 
   /**
    * The host's copy targets with their state (copy-targets.ts): its own page only, since it reads
-   * the host's copy jobs (the list stays two statements for the whole fleet).
+   * the host's copy jobs (the list stays two statements for the whole fleet; the alert sweep reads
+   * every host's in one more: copyViewsReader).
    */
   function copyTargets(id: string) {
     const row = store.hostSummary(id);
@@ -66,7 +70,7 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
     const interval = expectedInterval(store.schedulesForHost(id), now, row.host.timezone);
     return copyTargetViews(
       copyTargetsOf(store, row.host),
-      store.listJobs({ host_id: id, kind: "copy", limit: COPY_JOBS_READ }),
+      lastCopiesByHost(store.lastCopyJobs(id)).get(id) ?? new Map(),
       (repositoryId) => store.repositoryById(repositoryId)?.name ?? null,
       {
         now,

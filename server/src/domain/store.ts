@@ -217,7 +217,18 @@ export interface HostSummaryStore {
 
 /** A host's alert-relevant facts, as hostFacts reads them. */
 export interface HostFacts {
-  host: Pick<Host, "id" | "name" | "labels" | "online" | "last_seen_at" | "enrolled_at" | "policy_repository_id">;
+  host: Pick<
+    Host,
+    | "id"
+    | "name"
+    | "labels"
+    | "online"
+    | "last_seen_at"
+    | "enrolled_at"
+    | "policy_repository_id"
+    | "protocol_version"
+    | "timezone"
+  >;
   summary: Pick<
     HostSummary,
     "last_backup" | "last_backup_warning" | "last_successful_backup_at" | "last_check" | "last_drill"
@@ -244,6 +255,18 @@ export interface SchedulesStore {
    */
   cadenceGeneration: () => number;
   deleteSchedule: (id: string) => boolean;
+}
+
+/** One row of lastCopyJobs. */
+export interface LastCopyJobRow {
+  host_id: string;
+  target_id: string;
+  role: "last" | "success";
+  id: string;
+  status: string;
+  finished_at: string | null;
+  error: string | null;
+  stats: unknown;
 }
 
 /** Jobs: creation (idempotent per tick), delivery and state transitions. */
@@ -286,6 +309,12 @@ export interface JobsStore {
    */
   failSucceededJob(id: string, f: { error: string; failure_reason: string }): boolean;
   lastJobOfKind(host_id: string, kind: string): Job | null;
+  /**
+   * Per host and copy target (the spec's target_id): its newest finished copy job (`last`) and
+   * its newest succeeded one (`success`), by (created_at, id); one statement over the copy jobs,
+   * of one host or of all (the alert sweep reads it once per sweep).
+   */
+  lastCopyJobs(host_id?: string): LastCopyJobRow[];
   /** The job a schedule tick made, if any (the key of UNIQUE (scheduled_id, scheduled_at)). */
   jobOfTick(scheduled_id: string, scheduled_at: string): Job | null;
   /** The newest of the schedule's tick jobs on this host that is still queued or running. */

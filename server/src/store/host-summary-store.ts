@@ -64,7 +64,18 @@ type FactsCols = Pick<
   | "last_drill_reason"
 >;
 type FactsRow = FactsCols &
-  Pick<HostRow, "id" | "name" | "labels" | "online" | "last_seen_at" | "enrolled_at" | "policy_repository_id">;
+  Pick<
+    HostRow,
+    | "id"
+    | "name"
+    | "labels"
+    | "online"
+    | "last_seen_at"
+    | "enrolled_at"
+    | "policy_repository_id"
+    | "protocol_version"
+    | "timezone"
+  >;
 
 const lastBackup = (r: FactsCols): HostSummary["last_backup"] =>
   r.last_backup_job_id !== null && r.last_backup_status !== null
@@ -141,7 +152,7 @@ export function hostSummaryStore(db: Database): HostSummaryStore {
           `SELECT id, name, labels, online, last_seen_at, enrolled_at, last_backup_job_id, last_backup_status,
              last_backup_finished_at, last_backup_error, last_backup_warning, last_successful_backup_at,
              last_check_job_id, last_check_status, last_check_finished_at, last_check_error, ${drillCols},
-             policy_repository_id
+             policy_repository_id, protocol_version, timezone
            FROM hosts ORDER BY id`,
         )
         .all()
@@ -154,6 +165,8 @@ export function hostSummaryStore(db: Database): HostSummaryStore {
             last_seen_at: r.last_seen_at,
             enrolled_at: r.enrolled_at,
             policy_repository_id: r.policy_repository_id,
+            protocol_version: r.protocol_version,
+            timezone: r.timezone,
           },
           summary: {
             last_backup: lastBackup(r),

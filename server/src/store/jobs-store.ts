@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { type JobKind, specByKind, type TerminalJobStatus } from "../../../protocol/index.ts";
 import { jobCommand } from "../domain/command-spec.ts";
-import type { JobFilter, JobsStore } from "../domain/store.ts";
+import type { JobFilter, JobsStore, LastCopyJobRow } from "../domain/store.ts";
 import type { Job, JobCommand, JobState } from "../domain/types.ts";
 import { type Database, fromJson, lazily, toJson } from "./db.ts";
 
@@ -251,6 +251,36 @@ export function jobsStore(db: Database): JobsStore {
         )
         .get(host_id, kind);
       return r ? toJob(r) : null;
+    },
+    lastCopyJobs(host_id?: string): LastCopyJobRow[] {
+      const one = host_id === undefined ? "" : "AND host_id = $host";
+      // One pass: each (host, target, status)'s newest job (SQLite takes a bare column from the
+      // row holding the MAX); the newest of the two statuses is the last. 1.1 s at 300,000 copy
+      // jobs where a UNION of the two questions took 1.7 s (bench/copy-jobs-read.ts).
+      const sql = `SELECT host_id, spec ->> 'target_id' AS target_id, id, status, finished_at, error, stats,
+          MAX(created_at || id) AS k
+        FROM jobs WHERE kind = 'copy' AND status IN ('succeeded', 'failed') ${one}
+        GROUP BY host_id, target_id, status HAVING target_id IS NOT NULL`;
+      type R = Omit<LastCopyJobRow, "stats" | "role"> & { stats: string | null; k: string };
+      const rows =
+        host_id === undefined
+          ? db.query<R, []>(sql).all()
+          : db.query<R, [{ host: string }]>(sql).all({ host: host_id });
+      const newest = new Map<string, R>();
+      const out: LastCopyJobRow[] = [];
+      const row = ({ k: _k, stats, ...r }: R, role: LastCopyJobRow["role"]): LastCopyJobRow => ({
+        ...r,
+        role,
+        stats: fromJson(stats, null),
+      });
+      for (const r of rows) {
+        if (r.status === "succeeded") out.push(row(r, "success"));
+        const key = `${r.host_id}\u0000${r.target_id}`;
+        const seen = newest.get(key);
+        if (!seen || r.k > seen.k) newest.set(key, r);
+      }
+      for (const r of newest.values()) out.push(row(r, "last"));
+      return out;
     },
     jobOfTick(scheduled_id: string, scheduled_at: string): Job | null {
       const r = db

@@ -895,6 +895,42 @@ export function storeContract(
         );
       });
 
+      test("lastCopyJobs: per host and copy target, the newest finished copy and the newest succeeded one", () => {
+        addHost("h1");
+        addHost("h2");
+        const copy = (id: string, host: string, target: string, sec: number, status: TerminalJobStatus) => {
+          addJob(id, host, { kind: "copy", spec: { target_id: target }, created_at: t(sec) });
+          s.finishJob(id, {
+            status,
+            exit_code: status === "succeeded" ? 0 : 1,
+            finished_at: t(sec + 5),
+            stats: status === "succeeded" ? { copy: { snapshot_count: sec } } : undefined,
+            error: status === "failed" ? "Fatal: no key" : null,
+          });
+        };
+        copy("c1", "h1", "repo_a", 10, "succeeded");
+        copy("c2", "h1", "repo_a", 20, "succeeded");
+        copy("c3", "h1", "repo_a", 30, "failed");
+        copy("c4", "h1", "repo_b", 40, "succeeded");
+        copy("c5", "h2", "repo_a", 50, "failed");
+        addJob("c6", "h1", { kind: "copy", spec: { target_id: "repo_b" }, created_at: t(60) }); // queued: not finished
+        addJob("b1", "h1", { created_at: t(70) }); // not a copy
+        const pick = (rows: ReturnType<typeof s.lastCopyJobs>) =>
+          rows
+            .map((r) => [r.host_id, r.target_id, r.role, r.id, r.status, r.error])
+            .sort((x, y) => x.join().localeCompare(y.join()));
+        expect(pick(s.lastCopyJobs())).toEqual([
+          ["h1", "repo_a", "last", "c3", "failed", "Fatal: no key"],
+          ["h1", "repo_a", "success", "c2", "succeeded", null],
+          ["h1", "repo_b", "last", "c4", "succeeded", null],
+          ["h1", "repo_b", "success", "c4", "succeeded", null],
+          ["h2", "repo_a", "last", "c5", "failed", "Fatal: no key"],
+        ]);
+        expect(pick(s.lastCopyJobs("h2"))).toEqual([["h2", "repo_a", "last", "c5", "failed", "Fatal: no key"]]);
+        expect(s.lastCopyJobs("h1").find((r) => r.id === "c2")?.stats).toEqual({ copy: { snapshot_count: 20 } });
+        expect(s.lastCopyJobs("hx")).toEqual([]);
+      });
+
       test("insertJob is idempotent per schedule tick: created false and the first job back", () => {
         addHost("h1");
         addSchedule("s1", "h1");

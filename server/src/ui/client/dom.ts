@@ -91,9 +91,15 @@ export function showFormError(form: HTMLElement, error: { message: string; path?
   const target = slot ?? form.querySelector(".form-error");
   // Inside its list item, "schedules.0: a backup schedule needs…" needs no "schedules.0: ".
   const prefix = scope === form ? "" : `${scope.getAttribute("data-scope")}: `;
+  // ... nor "copy_targets.1.repository_id: " beside the repository box.
+  const fieldPrefix = prefix && top ? `${prefix.slice(0, -2)}.${top}: ` : "";
   if (target)
     target.textContent =
-      prefix && error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+      fieldPrefix && error.message.startsWith(fieldPrefix)
+        ? error.message.slice(fieldPrefix.length)
+        : prefix && error.message.startsWith(prefix)
+          ? error.message.slice(prefix.length)
+          : error.message;
   const input = top ? scope.querySelector<HTMLElement>(`[name="${CSS.escape(top)}"]`) : null;
   input?.setAttribute("aria-invalid", "true");
   input?.focus();

@@ -13,6 +13,8 @@ export const CONDITION_TEXT: Record<AlertCondition, string> = {
   host_offline: "host offline",
   check_failed: "check failed",
   drill_failed: "restore drill failed",
+  copy_stale: "copy lags its schedule",
+  copy_failed: "copy failed",
 };
 export const CONDITIONS = Object.keys(CONDITION_TEXT) as AlertCondition[];
 

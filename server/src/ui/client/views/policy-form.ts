@@ -5,6 +5,7 @@ import { plural } from "../format.ts";
 import { labelTags } from "../labels.ts";
 import type { Host, List, Policy, Repository } from "../types.ts";
 import { badge, errorBox } from "../widgets.ts";
+import { copyTargetFields, copyTargetText } from "./copy-target-form.ts";
 import { syncText } from "./policies.ts";
 import { type ScheduleDefinition, type ScheduleFields, scheduleFields } from "./schedule-form.ts";
 
@@ -273,6 +274,46 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
     for (const s of p?.schedules ?? []) addSchedule(s);
     renumber();
 
+    // Copy targets (3-2-1): each entry scoped so `copy_targets.0.schedule` finds its box.
+    const copyList = h("div", { class: "policy-schedules" });
+    let copies: Array<{ el: HTMLElement; body: ReturnType<typeof copyTargetFields>["body"] }> = [];
+    const renumberCopies = () => {
+      copies.forEach((c, i) => {
+        c.el.setAttribute("data-scope", `copy_targets.${i}`);
+        (c.el.querySelector("legend") as HTMLElement).textContent = `Copy target ${i + 1}`;
+      });
+      emptyCopies.hidden = copies.length > 0;
+    };
+    const addCopy = (t: Policy["copy_targets"][number] | null) => {
+      const fields = copyTargetFields(t, repos);
+      const el = h(
+        "fieldset",
+        { class: "policy-schedule" },
+        h("legend", {}, "Copy target"),
+        ...fields.nodes,
+        h(
+          "button",
+          {
+            type: "button",
+            class: "danger",
+            onclick: () => {
+              copies = copies.filter((c) => c.el !== el);
+              el.remove();
+              renumberCopies();
+            },
+          },
+          "Remove copy target",
+        ),
+      );
+      copies.push({ el, body: fields.body });
+      copyList.append(el);
+      renumberCopies();
+      return el;
+    };
+    const emptyCopies = h("p", { class: "muted" }, "No copy targets: the backups live in one repository only.");
+    for (const t of p?.copy_targets ?? []) addCopy(t);
+    renumberCopies();
+
     const submit = h("button", { type: "submit" }, p ? "Save policy" : "Create policy");
     const ok = h("p", { class: "ok-text", role: "status" }, saved);
     const form = h(
@@ -306,6 +347,30 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
             },
             "Add schedule",
           ),
+        ),
+        h(
+          "div",
+          { class: "field", "data-field": "copy_targets" },
+          h("h2", {}, "Copy targets (3-2-1)"),
+          h(
+            "p",
+            { class: "hint" },
+            "A second repository each matching host's snapshots are copied to (restic copy), with its own retention.",
+          ),
+          emptyCopies,
+          copyList,
+          h("p", { class: "field-error", role: "alert" }),
+          repos.length === 0
+            ? h("p", { class: "muted" }, "Add a repository under Repositories first.")
+            : h(
+                "button",
+                {
+                  type: "button",
+                  class: "secondary",
+                  onclick: () => addCopy(null).querySelector<HTMLElement>("select")?.focus(),
+                },
+                "Add copy target",
+              ),
         ),
       ),
       h("p", { class: "form-error", role: "alert" }),
@@ -359,6 +424,7 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
           priority: Number(priority.value || 0),
           enabled: enabled.checked,
           schedules: entries.map((x) => ({ ...(x.id ? { id: x.id } : {}), ...x.fields.body() })),
+          copy_targets: copies.map((c) => c.body()),
         };
         const wasNew = !policy;
         policy = p
@@ -392,8 +458,21 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
         ? h(
             "p",
             { class: "facts" },
-            `${syncText(p)} · ${plural(p.schedules.length, "schedule")} · `,
+            `${syncText(p)} · ${plural(p.schedules.length, "schedule")} · ${plural(p.copy_targets.length, "copy target")} · `,
             p.enabled ? "enabled" : "disabled",
+          )
+        : null,
+      p && p.copy_targets.length > 0
+        ? h(
+            "ul",
+            { class: "copy-targets", "aria-label": "Copy targets" },
+            p.copy_targets.map((t) =>
+              h(
+                "li",
+                {},
+                copyTargetText(t, (rid) => repos.find((r) => r.id === rid)?.name ?? rid),
+              ),
+            ),
           )
         : null,
       p ? conflictBanner(p) : null,
