@@ -12,11 +12,11 @@ import {
   type RestoreSpec,
   SNAPSHOT_HEX_ID,
   SNAPSHOT_ID,
+  type TagSpec,
   tagChangeProblem,
 } from "../../../protocol/index.ts";
 import { DEFAULT_MAX_BYTES, DEFAULT_SAMPLE_FILES, parseByteSize } from "./drill-sample.ts";
 import type { RestoreSource } from "./restore-source.ts";
-import type { SnapshotAction } from "./snapshot-actions.ts";
 import { type StdinInput, stdinInput } from "./stdin-source.ts";
 import type { ResticFeatures } from "./types.ts";
 import {
@@ -52,6 +52,14 @@ export interface GlobalFlags {
   /** `--retry-lock` value when the version has it; null for none. */
   retryLock: string | null;
   platform?: NodeJS.Platform;
+}
+
+/** Forget by id or re-tag: the ids, looked up first (snapshot-actions.ts), must be `hosts`' snapshots. */
+export interface SnapshotAction {
+  action: "forget" | "tag";
+  ids: string[];
+  hosts: string[];
+  tag?: TagSpec;
 }
 
 /** What one job runs: restic steps in order, the backup inputs, and the hooks. */

@@ -1,5 +1,5 @@
 import { RESERVED_TAG_PREFIX, type TagSpec } from "../../../protocol/index.ts";
-import { type GlobalFlags, hostScope, snapshotLookupArgv, snapshotsArgv } from "./argv.ts";
+import { type GlobalFlags, hostScope, type SnapshotAction, snapshotLookupArgv, snapshotsArgv } from "./argv.ts";
 import { cancelled, failed, type Outcome, resticFailed } from "./outcome.ts";
 import { parseJsonLine, type ResticSnapshot, ResticSnapshotList } from "./restic-json.ts";
 import { judgeSnapshotOwner } from "./restore-source.ts";
@@ -12,13 +12,6 @@ import type { StepOutput } from "./step-output.ts";
  * filters as there are explicit snapshot ids given", and another host's snapshot is forgotten or
  * re-tagged). So every id is looked up first and must be one of `hosts`' snapshots.
  */
-export interface SnapshotAction {
-  action: "forget" | "tag";
-  ids: string[];
-  hosts: string[];
-  tag?: TagSpec;
-}
-
 export interface SnapshotActionDeps {
   capture: (args: string[]) => Promise<{ result: ProcessResult; out: StepOutput; lines: string[] }>;
   restic: (args: string[], out: StepOutput) => Promise<ProcessResult>;
