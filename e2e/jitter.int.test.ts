@@ -108,6 +108,20 @@ test("100 hosts on one 0 2 * * * schedule with jitter 1h fire spread across the 
 
   advanceTo("2026-12-01T03:00:00Z");
   await commandRuns(1);
+  // Each host's run ends before the next night's tick, which would otherwise be merged into it
+  // (at most one pending run per schedule: tick-merge.int.test.ts).
+  await Promise.all(
+    hosts.map(async (h) => {
+      const run = h.agent.of("command.run")[0];
+      const finished = h.agent.send("job.finished", {
+        job_id: (run?.payload as { job_id: string }).job_id,
+        status: "succeeded",
+        exit_code: 0,
+        finished_at: agentClock.now().toISOString(),
+      });
+      await h.agent.acked(finished);
+    }),
+  );
   advanceTo("2026-12-02T03:00:00Z");
   await commandRuns(2);
 

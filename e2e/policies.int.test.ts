@@ -27,10 +27,12 @@ const hostView = async (h: TestHost) => (await fleet.api<HostView>(`/hosts/${h.h
 /** Waits (on the event stream, never a timer) until the host's agent has acked its current version. */
 async function inSync(h: TestHost, atLeast: number): Promise<HostView> {
   const events = h.events ?? (await h.watch());
-  for (let from = 0; ; ) {
+  for (;;) {
+    // The mark is taken before the read: an update landing between the two is still seen, so the
+    // wait cannot miss the host's last update (after which nothing else may come).
+    const from = events.seen.length;
     const view = await hostView(h);
     if (view.schedule_in_sync && view.acked_schedule_version >= atLeast) return view;
-    from = events.seen.length;
     await events.until((e) => e.type === "host.updated" && e.host_id === h.hostId, from);
   }
 }
@@ -110,7 +112,7 @@ test("one labelled token and one policy: three hosts get their own repository, i
   // A change of the policy's schedule reaches all three; the host it does not select is untouched.
   const otherBefore = await hostView(other);
   const versions = await Promise.all(hosts.map(hostView));
-  const changed = await fleet.api("/policies/" + policy.body.id, "PATCH", {
+  const changed = await fleet.api(`/policies/${policy.body.id}`, "PATCH", {
     schedules: [{ id: policy.body.schedules[0]?.id, kind: "backup", cron_expr: "0 3 * * *", paths: [data] }],
   });
   expect(changed.status).toBe(200);
