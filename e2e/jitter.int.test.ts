@@ -112,9 +112,8 @@ test("100 hosts on one 0 2 * * * schedule with jitter 1h fire spread across the 
   // (at most one pending run per schedule: tick-merge.int.test.ts).
   await Promise.all(
     hosts.map(async (h) => {
-      const run = h.agent.of("command.run")[0];
       const finished = h.agent.send("job.finished", {
-        job_id: (run?.payload as { job_id: string }).job_id,
+        job_id: h.agent.of("command.run")[0]?.payload.job_id ?? "",
         status: "succeeded",
         exit_code: 0,
         finished_at: agentClock.now().toISOString(),
