@@ -11,7 +11,7 @@ import { type AgentProc, enrollAgent, RESTIC, startAgent } from "../lib/agent-pr
 import { removeDir, tempDir } from "../lib/cleanup.ts";
 import type { BenchContext, Benchmark } from "../lib/context.ts";
 import { EventStream } from "../lib/events.ts";
-import { resticEnv, resticInit } from "../lib/restic-data.ts";
+import { freshRepositories, resticEnv } from "../lib/restic-data.ts";
 import { apiClient, initDataDir, type Served, startFleetServer } from "../lib/servers.ts";
 import { median } from "../lib/stats.ts";
 
@@ -116,21 +116,9 @@ export const stdin: Benchmark = {
       const policy = join(work, "policy.json");
       writeFileSync(policy, JSON.stringify({ remote_hooks: true, repositories: null }));
       agent = await startAgent(ctx.bins, stateDir, hostId, events, { RF_POLICY: policy });
-      let run = 0;
-      const fresh = () => {
-        run += 1;
-        const repo = join(work, `repo-${run}`);
-        const cache = join(work, `cache-${run}`);
-        resticInit(repo, passwordFile, cache);
-        return { repo, cache };
-      };
+      const { fresh, warmUp } = freshRepositories(work, passwordFile);
       // Warm the page cache (the stream's file) and restic once, untimed.
-      {
-        const { repo, cache } = fresh();
-        await bareBackup(file, repo, passwordFile, cache);
-        removeDir(repo);
-        removeDir(cache);
-      }
+      await warmUp((repo, cache) => bareBackup(file, repo, passwordFile, cache));
       const rssBefore = peakRssMb(agent.pid);
       const bare: number[] = [];
       const viaAgent: number[] = [];

@@ -7,7 +7,7 @@ import { type AgentProc, enrollAgent, RESTIC, startAgent } from "../lib/agent-pr
 import { removeDir, tempDir } from "../lib/cleanup.ts";
 import type { BenchContext, Benchmark } from "../lib/context.ts";
 import { EventStream } from "../lib/events.ts";
-import { type DataSet, makeDataSet, resticEnv, resticInit } from "../lib/restic-data.ts";
+import { type DataSet, freshRepositories, makeDataSet, resticEnv } from "../lib/restic-data.ts";
 import { apiClient, initDataDir, type Served, startFleetServer } from "../lib/servers.ts";
 import { median } from "../lib/stats.ts";
 
@@ -117,21 +117,9 @@ export const supervision: Benchmark = {
       const hostId = await enrollAgent(ctx.bins, server.url, api, stateDir);
       agent = await startAgent(ctx.bins, stateDir, hostId, events);
 
-      let run = 0;
-      const fresh = () => {
-        run += 1;
-        const repo = join(work, `repo-${run}`);
-        const cache = join(work, `cache-${run}`);
-        resticInit(repo, passwordFile, cache);
-        return { repo, cache };
-      };
+      const { fresh, warmUp } = freshRepositories(work, passwordFile);
       // Warm the page cache and restic itself once, untimed.
-      {
-        const { repo, cache } = fresh();
-        await bareBackup(data, repo, passwordFile, cache);
-        removeDir(repo);
-        removeDir(cache);
-      }
+      await warmUp((repo, cache) => bareBackup(data, repo, passwordFile, cache));
       const bare: number[] = [];
       const viaAgent: AgentRun[] = [];
       for (let pair = 0; pair < sizes.pairs; pair++) {

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { RESTIC } from "./agent-proc.ts";
+import { removeDir } from "./cleanup.ts";
 
 export interface DataSet {
   dir: string;
@@ -40,4 +41,27 @@ export function resticEnv(repo: string, passwordFile: string, cacheDir: string):
 export function resticInit(repo: string, passwordFile: string, cacheDir: string): void {
   const r = Bun.spawnSync([RESTIC, "init"], { env: resticEnv(repo, passwordFile, cacheDir), stdin: "ignore" });
   if (r.exitCode !== 0) throw new Error(`restic init failed: ${r.stderr.toString()}`);
+}
+
+/**
+ * A maker of fresh repositories under `work` (repo-N with its cache-N), each initialised, for
+ * benchmarks that give every timed run its own; and a warm-up with one of them, untimed, that
+ * loads the page cache and restic itself before the first timed run.
+ */
+export function freshRepositories(work: string, passwordFile: string) {
+  let run = 0;
+  const fresh = () => {
+    run += 1;
+    const repo = join(work, `repo-${run}`);
+    const cache = join(work, `cache-${run}`);
+    resticInit(repo, passwordFile, cache);
+    return { repo, cache };
+  };
+  const warmUp = async (backup: (repo: string, cache: string) => Promise<unknown>) => {
+    const { repo, cache } = fresh();
+    await backup(repo, cache);
+    removeDir(repo);
+    removeDir(cache);
+  };
+  return { fresh, warmUp };
 }

@@ -63,19 +63,8 @@ type FactsCols = Pick<
   | "last_drill_snapshot_id"
   | "last_drill_reason"
 >;
-type FactsRow = FactsCols &
-  Pick<
-    HostRow,
-    | "id"
-    | "name"
-    | "labels"
-    | "online"
-    | "last_seen_at"
-    | "enrolled_at"
-    | "policy_repository_id"
-    | "protocol_version"
-    | "timezone"
-  >;
+// The host's columns are the ones HostFacts names (domain/store.ts), as stored.
+type FactsRow = FactsCols & Pick<HostRow, keyof HostFacts["host"]>;
 
 const lastBackup = (r: FactsCols): HostSummary["last_backup"] =>
   r.last_backup_job_id !== null && r.last_backup_status !== null
