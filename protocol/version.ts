@@ -47,8 +47,16 @@
  *   (`pg_dump mydb`) instead of paths. An agent of 1 to 8 is sent no delay (it fires at the
  *   nominal times), no copy targets and no stdin schedules; a copy job or a stdin run-now for it
  *   is refused naming its protocol version. Versions 1 to 8 are served.
+ * - 10 (2026-12-03): backups go on when the server is down (issue 19, DESIGN §8.7).
+ *   config.update.max_offline_age_seconds (how long the agent may run its backup schedules on its
+ *   own while the link is down; 0: never); command.run's `schedule_id` and `scheduled_at` (the tick
+ *   a job runs, for the agent's ledger of fires); job.started's `autonomous` (a backup the agent
+ *   started on its own authority: the tick, the spec it ran, the ticks it let go by). The server
+ *   stores such a job as a row with actor_kind "agent". An agent of 1 to 9 is sent none of these
+ *   and never runs on its own; an agent of 10 whose server is older never gets
+ *   max_offline_age_seconds, and so never runs on its own either. Versions 1 to 9 are served.
  */
-export const PROTOCOL_VERSION = 9;
+export const PROTOCOL_VERSION = 10;
 
 /** Versions this code base can speak; the server refuses a `hello` outside this list. */
-export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+export const SUPPORTED_PROTOCOL_VERSIONS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];

@@ -10,6 +10,7 @@ import {
   StdinCommand,
   StdinFilename,
   StringList,
+  Timestamp,
 } from "../common.ts";
 
 export const BackupSpec = v.object({
@@ -168,7 +169,17 @@ export function strictSpecByKind<E extends v.ObjectEntries, R extends v.ObjectEn
   ]);
 }
 
-export const CommandRunPayload = specByKind({ job_id: Id, args: v.optional(StringList) });
+export const CommandRunPayload = specByKind({
+  job_id: Id,
+  args: v.optional(StringList),
+  /**
+   * Since protocol 10: the schedule tick this job runs (a fire's schedule_id and scheduled_at), so
+   * the agent's ledger of fires holds one job per tick whoever runs it: a command.run for a tick
+   * the agent already ran on its own while the link was down is refused, not run twice.
+   */
+  schedule_id: v.optional(Id),
+  scheduled_at: v.optional(Timestamp),
+});
 export type CommandRunPayload = v.InferOutput<typeof CommandRunPayload>;
 /**
  * Each job kind's spec, as command.run carries it (`JobSpecs["forget"]` is a ForgetSpec): the one

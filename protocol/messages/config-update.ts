@@ -54,6 +54,15 @@ export const ConfigUpdatePayload = v.object({
    * clears it). Absent leaves it as is.
    */
   copy_targets: v.optional(v.pipe(v.array(CopyTarget), v.maxLength(16))),
+  /**
+   * Since protocol 10: how long the agent may go on running its backup schedules on its own
+   * authority while it has no link to the server (DESIGN §8.7), counted from the last time the
+   * link was up; 0 switches that off. A setting the agent keeps; absent leaves it as is. An agent
+   * that never got it (its server is older than 10) runs nothing on its own.
+   */
+  max_offline_age_seconds: v.optional(
+    v.pipe(v.number(), v.safeInteger("must be an integer"), v.minValue(0, "must not be negative")),
+  ),
 });
 export type ConfigUpdatePayload = v.InferOutput<typeof ConfigUpdatePayload>;
 export const ConfigUpdate = envelope("config.update", ConfigUpdatePayload);

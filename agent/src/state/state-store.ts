@@ -168,13 +168,15 @@ export class StateStore {
    */
   async applyConfigUpdate(update: ConfigUpdatePayload): Promise<StoredConfig> {
     const merged: StoredConfig = { ...(this.#config ?? {}) };
-    const { secrets_withheld: _note, auto_init, repo_env, copy_targets, ...texts } = update;
+    const { secrets_withheld: _note, auto_init, repo_env, copy_targets, max_offline_age_seconds, ...texts } = update;
     // secrets_withheld is a note about this one message (secrets left out), not a setting to keep.
     for (const key of Object.keys(texts) as (keyof typeof texts)[]) {
       const value = texts[key];
       if (value !== undefined && value !== "") merged[key] = value;
     }
     if (auto_init !== undefined) merged.auto_init = auto_init;
+    // A number is never empty either: 0 is a value (no autonomy).
+    if (max_offline_age_seconds !== undefined) merged.max_offline_age_seconds = max_offline_age_seconds;
     // The environment comes whole (protocol 8): it replaces the old one, and {} clears it.
     if (repo_env !== undefined) merged.repo_env = { ...repo_env };
     // The copy targets come whole too (protocol 9); a target sent without its secrets (an insecure
