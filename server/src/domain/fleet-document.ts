@@ -40,6 +40,8 @@ export interface PolicyDoc {
   schedules?: Omit<PolicyScheduleInput, "id">[] | undefined;
   /** Further repositories the hosts' snapshots are copied to (copy-targets.ts); left out: none. */
   copy_targets?: CopyTargetDoc[] | undefined;
+  /** How long its hosts back up on their own while the server is away (offline-age.ts); left out: not set. */
+  max_offline_age?: string | null | undefined;
 }
 /** A copy target in a document: its repository by name, as a policy's own `repository`. */
 export interface CopyTargetDoc {
@@ -159,6 +161,7 @@ export function policyDoc(p: PolicyRow, repositoryName: (id: string) => string):
               }) as CopyTargetDoc,
           ),
         }),
+    ...(p.max_offline_age === null ? {} : { max_offline_age: p.max_offline_age }),
   };
 }
 

@@ -184,6 +184,8 @@ export function objectWriters(w: WriteContext) {
         ...t,
         repository_id: store.repositoryByName(repository.trim())?.id ?? repository,
       })),
+      // Likewise: left out, the policy sets none (its hosts' own value or the default decides).
+      max_offline_age: p.max_offline_age ?? null,
     };
     const old = store.policyByName(p.name.trim());
     if (!old) {

@@ -2,6 +2,7 @@ import { type ConfigUpdatePayload, CREDENTIAL_PAIRS } from "../../../protocol/in
 import { COPY_SINCE, copyTargetsOf, wireCopyTargets } from "./copy-targets.ts";
 import type { DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
+import { effectiveMaxOfflineAge, OFFLINE_AGE_SINCE_PROTOCOL } from "./offline-age.ts";
 import type { SyncPlan } from "./policy-sync.ts";
 import { sharedPolicyRepositories } from "./repository-wide.ts";
 import { entriesFor } from "./schedule-entry.ts";
@@ -78,6 +79,11 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
       p.copy_targets = wire.targets;
       if (!secure && wire.targets.length > 0) p.secrets_withheld = "insecure_link";
     }
+    // Protocol 10: how long the agent may back up on its own while the server is away, in every
+    // payload (the agent keeps it; one never sent it runs nothing on its own). Not a secret.
+    if ((host.protocol_version ?? 0) >= OFFLINE_AGE_SINCE_PROTOCOL) {
+      p.max_offline_age_seconds = effectiveMaxOfflineAge(host, store.listPolicies()).seconds;
+    }
     if (password === null && credential === null) return p;
     if (!secure) {
       p.secrets_withheld = "insecure_link";
@@ -133,6 +139,17 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
     configPayload,
     pushSet,
     pushConfig,
+    /**
+     * config.update again to these hosts, once the change's transaction (and any larger one it is
+     * part of, such as a fleet-config apply) has committed: a rolled-back change reaches no host.
+     */
+    pushConfigs(hostIds: Iterable<string>): void {
+      const ids = [...hostIds];
+      if (ids.length === 0) return;
+      deps.afterCommit(() => {
+        for (const id of ids) pushConfig(id);
+      });
+    },
     /**
      * After the plan's transaction committed: config first, then schedules, to each online host.
      * The hosts and their schedules are read in one go (5,000 hosts read one by one would hold

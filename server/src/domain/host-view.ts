@@ -1,4 +1,5 @@
 import { backupHealth } from "./backup-health.ts";
+import type { EffectiveMaxOfflineAge } from "./offline-age.ts";
 import type { Host, HostSummary } from "./types.ts";
 
 /** restic URLs may carry a password (rest:https://user:pass@host/): never show it. */
@@ -38,6 +39,7 @@ export function hostView(
   interval: number | null,
   link: { connected: boolean; secure: boolean },
   now: Date,
+  offlineAge: EffectiveMaxOfflineAge,
 ) {
   const lastBackup = s.last_backup;
   const config = s.config;
@@ -69,6 +71,11 @@ export function hostView(
     expected_interval_s: interval,
     backup_health: healthOf(h, s, interval, now),
     repo_size_bytes: s.repo_size_bytes,
+    /**
+     * How long its agent may back up on its own while the server is away (DESIGN §8.7), and where
+     * that comes from (`max_offline_age` is the host's own setting, null when not set).
+     */
+    effective_max_offline_age: offlineAge,
     config: {
       repo_url: config.repo_url ? withoutUserinfo(config.repo_url) : null,
       repo_username: config.repo_username,

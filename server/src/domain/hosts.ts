@@ -13,6 +13,7 @@ import { fleetSummary } from "./fleet-summary.ts";
 import type { HostPush } from "./host-push.ts";
 import { healthOf, hostView, withoutUserinfo } from "./host-view.ts";
 import { checkLabels, type Labels } from "./labels.ts";
+import { checkMaxOfflineAge, effectiveMaxOfflineAge } from "./offline-age.ts";
 import { requireAdmin } from "./permissions.ts";
 import type { Recompute } from "./policy-sync.ts";
 import { matches, type Selector } from "./selector.ts";
@@ -55,7 +56,8 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
     if (!row) throw notFound(`host ${id}`);
     const now = clock.now();
     const interval = expectedInterval(store.schedulesForHost(id), now, row.host.timezone);
-    return hostView(row.host, row.summary, interval, linkOf(id), now);
+    const offlineAge = effectiveMaxOfflineAge(row.host, store.listPolicies());
+    return hostView(row.host, row.summary, interval, linkOf(id), now, offlineAge);
   }
 
   /**
@@ -104,10 +106,20 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
   function list(selector: Selector = {}) {
     const now = clock.now();
     const intervals = intervalsAt(now);
+    const policies = store.listPolicies();
     return store
       .hostSummaries()
       .filter(({ host }) => matches(selector, host.labels))
-      .map(({ host, summary }) => hostView(host, summary, intervals.get(host.id) ?? null, linkOf(host.id), now));
+      .map(({ host, summary }) =>
+        hostView(
+          host,
+          summary,
+          intervals.get(host.id) ?? null,
+          linkOf(host.id),
+          now,
+          effectiveMaxOfflineAge(host, policies),
+        ),
+      );
   }
 
   function get(id: string): Host {
@@ -155,8 +167,9 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
       return store.repoStatsForHost(id, Math.min(Math.max(limit, 1), 1000));
     },
     /**
-     * An admin's change to a host: its display name, and/or its labels (the whole map, replaced).
-     * The audit entry holds each changed field before and after.
+     * An admin's change to a host: its display name, its labels (the whole map, replaced), its copy
+     * targets, its own max_offline_age (null clears it). The audit entry holds each changed field
+     * before and after.
      */
     update(
       actor: Actor,
@@ -165,9 +178,11 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
         name?: string | undefined;
         labels?: Labels | undefined;
         copy_targets?: CopyTargetInput[] | undefined;
+        max_offline_age?: string | null | undefined;
       },
     ) {
       requireAdmin(actor, "changing a host");
+      const offlineAge = change.max_offline_age === undefined ? undefined : checkMaxOfflineAge(change.max_offline_age);
       const labels = change.labels === undefined ? undefined : checkLabels(change.labels);
       const targets = change.copy_targets === undefined ? undefined : checkCopyTargets(store, change.copy_targets);
       let copiesChanged = false;
@@ -179,7 +194,12 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
           store.setHostCopyTargets(id, targets);
           detail.copy_targets = { before: oldTargets, after: targets };
         }
-        copiesChanged = detail.copy_targets !== undefined;
+        if (offlineAge !== undefined && offlineAge !== before.max_offline_age) {
+          store.setHostMaxOfflineAge(id, offlineAge);
+          detail.max_offline_age = { before: before.max_offline_age, after: offlineAge };
+        }
+        // Both travel in config.update.
+        copiesChanged = detail.copy_targets !== undefined || detail.max_offline_age !== undefined;
         if (change.name !== undefined && change.name !== before.name) {
           store.renameHost(id, change.name);
           detail.name = { before: before.name, after: change.name };
@@ -197,7 +217,7 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
         return detail.labels ? recompute([id], { refuseNewConflicts: true }) : null;
       });
       if (plan) push.push(plan);
-      if (copiesChanged && !plan?.hosts.some((h) => h.id === id && h.config)) push.pushConfig(id);
+      if (copiesChanged && !plan?.hosts.some((h) => h.id === id && h.config)) push.pushConfigs([id]);
       return show(id);
     },
     /** Revokes the host: its token stops working at once and its socket is closed. */

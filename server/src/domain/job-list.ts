@@ -1,12 +1,14 @@
 import type { JobKind, JobStatus } from "../../../protocol/index.ts";
 import type { Labels } from "./labels.ts";
-import type { Job } from "./types.ts";
+import type { ActorKind, Job } from "./types.ts";
 
 /** GET /jobs's filters, as the route decoded them (DESIGN §3, issue 17). */
 export interface JobListQuery {
   host_id?: string | undefined;
   status?: JobStatus | undefined;
   kind?: JobKind | undefined;
+  /** Who made the job; `agent`: the agent ran it on its own while the server was away. */
+  actor_kind?: ActorKind | undefined;
   /** Every label must match the job's host (as GET /hosts?label=); `{}` matches every host. */
   labels?: Labels | undefined;
   /** created_at on or after (ISO time). */

@@ -319,6 +319,7 @@ export function createJobs(deps: DomainContext) {
         host_id: q.host_id,
         status: q.status,
         kind: q.kind,
+        actor_kind: q.actor_kind,
         host_ids: hostIds,
         since: q.since,
         until: q.until,

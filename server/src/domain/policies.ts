@@ -7,6 +7,7 @@ import { DomainError, notFound, within } from "./errors.ts";
 import type { HostPush } from "./host-push.ts";
 import type { Hosts } from "./hosts.ts";
 import { checkName } from "./names.ts";
+import { checkMaxOfflineAge } from "./offline-age.ts";
 import { requireAdmin } from "./permissions.ts";
 import type { Recompute } from "./policy-sync.ts";
 import { checkDefinition, type ScheduleInput } from "./schedules.ts";
@@ -28,6 +29,8 @@ export interface PolicyInput {
   schedules?: PolicyScheduleInput[] | undefined;
   /** Further repositories its hosts' snapshots are copied to (copy-targets.ts). */
   copy_targets?: CopyTargetInput[] | undefined;
+  /** How long its hosts' agents may back up on their own while the server is away (offline-age.ts); null: not set. */
+  max_offline_age?: string | null | undefined;
 }
 /** PATCH: an absent field is left as is; `schedules` replaces the whole list. */
 export type PolicyPatch = Partial<PolicyInput>;
@@ -166,6 +169,7 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
       priority: p.priority,
       enabled: p.enabled,
       copy_targets: p.copy_targets,
+      max_offline_age: p.max_offline_age,
       schedules: p.schedules.map(({ policy_id: _, ...s }) => {
         let next_runs: string[] = [];
         try {
@@ -193,10 +197,11 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
       return { row, plan: recompute(ids, { refuseNewConflicts: true }), copies, affected: ids };
     });
     push.push(plan);
-    // Copy targets travel in config.update: the hosts whose targets may have changed get it again.
+    // Copy targets and max_offline_age travel in config.update: the hosts whose may have changed
+    // get it again.
     if (copies) {
       const sent = new Set(plan.hosts.filter((h) => h.config).map((h) => h.id));
-      for (const id of affected) if (!sent.has(id)) push.pushConfig(id);
+      push.pushConfigs(affected.filter((id) => !sent.has(id)));
     }
     return view(get(row.id));
   }
@@ -225,6 +230,7 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
         enabled: input.enabled ?? true,
         schedules: checkSchedules(input.schedules ?? [], id, [], clock.now()),
         copy_targets: [],
+        max_offline_age: checkMaxOfflineAge(input.max_offline_age ?? null),
         created_at: at,
         updated_at: at,
       };
@@ -234,7 +240,7 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
         store.insertPolicy(row);
         audit(deps, actor, "policy.create", id, { after: definition(row) });
         const affected = selected(row.selector, store.listHosts()).map((h) => h.id);
-        return { row, affected, copies: row.copy_targets.length > 0 };
+        return { row, affected, copies: row.copy_targets.length > 0 || row.max_offline_age !== null };
       });
     },
 
@@ -254,6 +260,8 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
               ? old.schedules
               : checkSchedules(patch.schedules, id, old.schedules, clock.now()),
           copy_targets: old.copy_targets,
+          max_offline_age:
+            patch.max_offline_age === undefined ? old.max_offline_age : checkMaxOfflineAge(patch.max_offline_age),
           updated_at: clock.now().toISOString(),
         };
         if (patch.copy_targets !== undefined || patch.repository_id !== undefined) {
@@ -269,7 +277,12 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
           ...selected(row.selector, all).map((h) => h.id),
           ...store.hostsOfPolicy(id),
         ]);
-        const copies = old.copy_targets.length > 0 || row.copy_targets.length > 0;
+        // A policy that sets either may change them on the hosts it matched or matches now.
+        const copies =
+          old.copy_targets.length > 0 ||
+          row.copy_targets.length > 0 ||
+          old.max_offline_age !== null ||
+          row.max_offline_age !== null;
         return { row, affected, copies };
       });
     },
@@ -286,10 +299,11 @@ export function createPolicies(deps: DomainContext, recompute: Recompute, push: 
         store.deletePolicy(id);
         audit(deps, actor, "policy.delete", id, { before: definition(old) });
         const plan = recompute(affected, { refuseNewConflicts: true });
-        return { plan, copiedTo: old.copy_targets.length > 0 ? [...affected] : [] };
+        const configured = old.copy_targets.length > 0 || old.max_offline_age !== null;
+        return { plan, copiedTo: configured ? [...affected] : [] };
       });
       push.push(plan.plan);
-      for (const host of plan.copiedTo) push.pushConfig(host);
+      push.pushConfigs(plan.copiedTo);
     },
   };
 }

@@ -10,6 +10,7 @@ import type { Labels } from "./labels.ts";
 import type { MaintenanceStore } from "./maintenance-rows.ts";
 import type { Selector } from "./selector.ts";
 import type {
+  ActorKind,
   ApiToken,
   AuditEntry,
   BackupCadence,
@@ -70,6 +71,7 @@ export interface JobFilter {
   host_id?: string | undefined;
   status?: JobStatus | undefined;
   kind?: JobKind | undefined;
+  actor_kind?: ActorKind | undefined;
   /** Only jobs of these hosts (a label filter, resolved by the domain). */
   host_ids?: readonly string[] | undefined;
   /** created_at on or after this ISO time. */
@@ -156,6 +158,8 @@ export interface HostsStore {
   /** Every host's own copy targets, for the hosts that have any. */
   allHostCopyTargets: () => Map<string, CopyTargetRow[]>;
   setHostCopyTargets(host_id: string, targets: CopyTargetRow[]): void;
+  /** The host's own max_offline_age (domain/offline-age.ts); null clears it. */
+  setHostMaxOfflineAge(host_id: string, value: string | null): void;
   insertHost(h: {
     id: string;
     name: string;
@@ -484,6 +488,8 @@ export interface PolicyRow {
   schedules: PolicyScheduleRow[];
   /** Where the snapshots of the hosts it matches are copied to (in order). */
   copy_targets: CopyTargetRow[];
+  /** How long its hosts' agents may back up on their own while the server is away; null: not set here. */
+  max_offline_age: string | null;
   created_at: string;
   updated_at: string;
 }

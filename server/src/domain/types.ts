@@ -49,6 +49,11 @@ export interface Host {
   repository_policy_id: string | null;
   /** Matching policies of one priority name different repositories: nothing is pushed to the host. */
   policy_conflict: PolicyConflict | null;
+  /**
+   * The host's own max_offline_age ("36h", "0"), set by an admin (DESIGN §8.7); null when not set
+   * here, so its policies or the default decide (domain/offline-age.ts).
+   */
+  max_offline_age: string | null;
 }
 
 /** A tie between policies on a host's repository (DESIGN §8.3), as shown on the host and policy. */
@@ -186,7 +191,13 @@ export interface BackupCadence {
   timezone: string | null;
 }
 
-export type ActorKind = "user" | "schedule" | "system";
+/**
+ * Who made a job: a user (or API token), a schedule's tick, the server itself, or (issue 19,
+ * DESIGN §8.7) the agent on its own authority while the server was away.
+ */
+export type ActorKind = "user" | "schedule" | "system" | "agent";
+/** Every actor kind, as GET /jobs?actor_kind= takes them. */
+export const ACTOR_KINDS = ["user", "schedule", "system", "agent"] as const satisfies readonly ActorKind[];
 
 /**
  * A job's kind with that kind's spec, as command.run carries them (`null`: no spec, which the wire

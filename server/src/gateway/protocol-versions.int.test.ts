@@ -204,3 +204,51 @@ describe("protocol 3", () => {
     agent.close();
   });
 });
+
+describe("protocol 10: max_offline_age_seconds (DESIGN §8.7)", () => {
+  const patchHost = (id: string, body: Record<string, unknown>) =>
+    t.json(`/api/v1/hosts/${id}`, { method: "PATCH", body });
+
+  test("every config.update carries the host's value in effect, and a change sends a fresh one", async () => {
+    const h = await hostWithSchedule(null);
+    const agent = await TestAgent.connect(t.url, h.agent_token);
+    await agent.hello(10, { activeJobIds: [] });
+    // The default: 7 days.
+    expect((await agent.next("config.update")).payload.max_offline_age_seconds).toBe(604_800);
+
+    expect((await patchHost(h.host_id, { max_offline_age: "36h" })).status).toBe(200);
+    expect((await agent.next("config.update", 1)).payload.max_offline_age_seconds).toBe(129_600);
+
+    // "0": the agent never runs a backup on its own.
+    expect((await patchHost(h.host_id, { max_offline_age: "off" })).status).toBe(200);
+    expect((await agent.next("config.update", 2)).payload.max_offline_age_seconds).toBe(0);
+
+    // Cleared: a policy that matches the host and sets one decides, pushed when it is created.
+    expect((await patchHost(h.host_id, { max_offline_age: null })).status).toBe(200);
+    expect((await agent.next("config.update", 3)).payload.max_offline_age_seconds).toBe(604_800);
+    const policy = await t.json("/api/v1/policies", { method: "POST", body: { name: "p", max_offline_age: "2d" } });
+    expect(policy.status).toBe(201);
+    expect((await agent.next("config.update", 4)).payload.max_offline_age_seconds).toBe(172_800);
+    // Its change reaches the host too.
+    await t.json(`/api/v1/policies/${policy.body.id}`, { method: "PATCH", body: { max_offline_age: "12h" } });
+    expect((await agent.next("config.update", 5)).payload.max_offline_age_seconds).toBe(43_200);
+    // An unchanged value pushes nothing: the next frame the agent sees is the next real change.
+    expect((await patchHost(h.host_id, { max_offline_age: null })).status).toBe(200);
+    expect((await patchHost(h.host_id, { max_offline_age: "1d" })).status).toBe(200);
+    expect((await agent.next("config.update", 6)).payload.max_offline_age_seconds).toBe(86_400);
+    agent.close();
+  });
+
+  test("an agent of protocol 9 is never sent it", async () => {
+    const h = await hostWithSchedule(null);
+    const agent = await TestAgent.connect(t.url, h.agent_token);
+    await agent.hello(9, { activeJobIds: [] });
+    const first = await agent.next("config.update");
+    expect(first.payload.repo_url).toBe("/srv/repo");
+    expect("max_offline_age_seconds" in first.payload).toBe(false);
+    expect((await patchHost(h.host_id, { max_offline_age: "36h" })).status).toBe(200);
+    const second = await agent.next("config.update", 1);
+    expect("max_offline_age_seconds" in second.payload).toBe(false);
+    agent.close();
+  });
+});

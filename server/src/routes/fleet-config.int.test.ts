@@ -208,6 +208,11 @@ test("a bad document changes nothing: the first problem is named by its path", a
     ],
     [{ ...doc, policies: [{ ...doc.policies[0], colour: "red" }] }, "policies.0.colour", /unknown field/],
     [
+      { ...doc, policies: [doc.policies[0], { ...doc.policies[1], max_offline_age: "a week" }] },
+      "policies.1.max_offline_age",
+      /like 90m, 36h or 7d/,
+    ],
+    [
       { ...doc, repositories: [...doc.repositories, { name: "PROD", url: "/x" }] },
       "repositories.3.name",
       /listed twice/,
@@ -491,6 +496,7 @@ test("the complete example of docs/fleet-config.md applies, and its export appli
     { repository: "offsite", retention_policy: { keep_daily: 14, keep_monthly: 3 }, prune: true },
   ]);
   expect(prod.schedules[0].jitter).toBe("30m");
+  expect(prod.max_offline_age).toBe("3d");
   const diff = JSON.parse((await put(JSON.stringify(await exported()), { dry: true, yaml: false })).text);
   expect(diff).toMatchObject({ created: [], changed: [], deleted: [] });
 });

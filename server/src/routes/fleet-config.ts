@@ -56,6 +56,7 @@ const Policy = v.strictObject({
       100,
     ),
   ),
+  max_offline_age: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(64)))),
 });
 const Channel = v.strictObject({
   name: Name,

@@ -15,11 +15,9 @@ const Patch = v.pipe(
     name: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255))),
     labels: v.optional(LabelMap),
     copy_targets: v.optional(CopyTargets),
+    max_offline_age: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(64)))),
   }),
-  v.check(
-    (p) => p.name !== undefined || p.labels !== undefined || p.copy_targets !== undefined,
-    "give name, labels or both, or copy_targets",
-  ),
+  v.check((p) => Object.values(p).some((x) => x !== undefined), "give name, labels, copy_targets or max_offline_age"),
 );
 const Config = v.object({
   repo_url: v.optional(v.pipe(Text, v.maxLength(4096))),

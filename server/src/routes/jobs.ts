@@ -4,6 +4,7 @@ import { Id, JobKind, JobStatus, RestoreSpec, strictSpecByKind } from "../../../
 import type { Domain } from "../domain/domain.ts";
 import { parseLabelPairs } from "../domain/labels.ts";
 import { rollingParts, rollingRunNowProblem } from "../domain/read-cycles.ts";
+import { ACTOR_KINDS } from "../domain/types.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { LabelMap } from "../http/label-map.ts";
 import { jsonBody, query } from "../http/validate.ts";
@@ -67,6 +68,7 @@ const ListQuery = v.object({
   host_id: v.optional(v.string()),
   status: v.optional(JobStatus),
   kind: v.optional(JobKind),
+  actor_kind: v.optional(v.picklist(ACTOR_KINDS, `must be one of ${ACTOR_KINDS.join(", ")}`)),
   since: v.optional(Time),
   until: v.optional(Time),
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/, "must be 1-500"), v.transform(Number)), "50"),
@@ -94,6 +96,7 @@ export function jobRoutes(domain: Domain) {
           host_id: q.host_id,
           status: q.status,
           kind: q.kind,
+          actor_kind: q.actor_kind,
           // ?label=env=prod&label=role=db, parsed as GET /hosts parses it (400 naming `label`).
           labels: parseLabelPairs(c.req.queries("label") ?? [], "label"),
           since: q.since,

@@ -33,6 +33,8 @@ const fields = {
   enabled: v.optional(v.boolean()),
   schedules: v.optional(v.pipe(v.array(PolicySchedule), v.maxLength(1000))),
   copy_targets: v.optional(CopyTargets),
+  /** A duration ("36h", "7d") or "0"/"off"; null clears it. Its rule is the domain's (offline-age.ts). */
+  max_offline_age: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(64)))),
 };
 const NewPolicy = v.strictObject(fields);
 const PolicyPatch = v.partial(v.strictObject(fields));

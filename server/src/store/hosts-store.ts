@@ -32,11 +32,12 @@ export const toHost = (r: HostRow): Host => ({
   policy_repository_id: r.policy_repository_id,
   repository_policy_id: r.repository_policy_id,
   policy_conflict: fromJson(r.policy_conflict, null),
+  max_offline_age: r.max_offline_age,
 });
 
 /** The columns of a Host (hosts also holds the host list's facts, see host-summary-store.ts). */
 export const hostCols = `id, name, hostname, restic_host, timezone, policy, labels, os, arch, agent_version, restic_version, protocol_version, boot_time, online,
-  last_seen_at, enrolled_at, schedule_version, acked_schedule_version, policy_repository_id, repository_policy_id, policy_conflict`;
+  last_seen_at, enrolled_at, schedule_version, acked_schedule_version, policy_repository_id, repository_policy_id, policy_conflict, max_offline_age`;
 
 export function hostsStore(db: Database): HostsStore {
   return {
@@ -54,6 +55,9 @@ export function hostsStore(db: Database): HostsStore {
       ),
     setHostCopyTargets(host_id: string, targets: CopyTargetRow[]) {
       db.query("UPDATE hosts SET copy_targets = ? WHERE id = ?").run(JSON.stringify(targets), host_id);
+    },
+    setHostMaxOfflineAge(host_id: string, value: string | null) {
+      db.query("UPDATE hosts SET max_offline_age = ? WHERE id = ?").run(value, host_id);
     },
     insertHost(h: {
       id: string;

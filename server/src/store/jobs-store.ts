@@ -85,6 +85,12 @@ export function jobListQuery(f: JobFilter): { sql: string; args: Array<string | 
     where.push(seekHosts && f.host_id === undefined ? "+kind = ?" : "kind = ?");
     args.push(f.kind);
   }
+  if (f.actor_kind !== undefined) {
+    // Alone, its own (actor_kind, created_at, id) index (migration 25): agent jobs are rare, and a
+    // page of them must not walk every job. With hosts, theirs, as for a kind.
+    where.push(f.host_id !== undefined || seekHosts ? "+actor_kind = ?" : "actor_kind = ?");
+    args.push(f.actor_kind);
+  }
   if (f.host_ids !== undefined) {
     // Up to SEEK_HOSTS hosts, SQLite seeks each one's (created_at, id) index from the cursor and
     // reads at most a page from each (its IN early-out) before sorting: bounded by hosts × limit.

@@ -713,4 +713,18 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE policy_schedules ADD COLUMN stdin_command TEXT;
   ALTER TABLE policy_schedules ADD COLUMN stdin_filename TEXT;
   `,
+  // 24: reserved (lead)
+  `
+  SELECT 1;
+  `,
+  // 25 (2026-12-02): max_offline_age (issue 19, DESIGN §8.7): how long an agent may go on running
+  // its backups on its own while the server is away, as a duration ("36h", "7d", "0" for never),
+  // on a host and on a policy (domain/offline-age.ts resolves a host's). NULL: not set there, so
+  // the host's policies or the default of 7 days decide. The index serves GET /jobs?actor_kind=,
+  // as jobs_by_kind_time serves ?kind= (a page of the rare agent jobs must not scan all jobs).
+  `
+  ALTER TABLE hosts ADD COLUMN max_offline_age TEXT;
+  ALTER TABLE policies ADD COLUMN max_offline_age TEXT;
+  CREATE INDEX jobs_by_actor_time ON jobs(actor_kind, created_at DESC, id DESC);
+  `,
 ];

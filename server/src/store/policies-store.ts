@@ -21,7 +21,8 @@ type ScheduleRow = Omit<
   enabled: number;
 };
 
-const cols = "id, name, selector, repository_id, priority, enabled, copy_targets, created_at, updated_at";
+const cols =
+  "id, name, selector, repository_id, priority, enabled, copy_targets, max_offline_age, created_at, updated_at";
 const scheduleCols =
   "id, policy_id, position, kind, cron_expr, timezone, jitter, paths, excludes, tags, retention_policy, options, pre_hook, post_hook, stdin_command, stdin_filename, enabled";
 
@@ -51,6 +52,7 @@ export function policiesStore(db: Database): PoliciesStore {
       priority: p.priority,
       enabled: p.enabled ? 1 : 0,
       copy_targets: JSON.stringify(p.copy_targets),
+      max_offline_age: p.max_offline_age,
       created_at: p.created_at,
       updated_at: p.updated_at,
     });
@@ -69,14 +71,16 @@ export function policiesStore(db: Database): PoliciesStore {
     insertPolicy(p: PolicyRow) {
       db.query(
         `INSERT INTO policies (${cols})
-         VALUES ($id, $name, $selector, $repository_id, $priority, $enabled, $copy_targets, $created_at, $updated_at)`,
+         VALUES ($id, $name, $selector, $repository_id, $priority, $enabled, $copy_targets, $max_offline_age,
+           $created_at, $updated_at)`,
       ).run(fields(p));
       writeSchedules(p);
     },
     updatePolicy(p: PolicyRow) {
       db.query(
         `UPDATE policies SET name = $name, selector = $selector, repository_id = $repository_id,
-           priority = $priority, enabled = $enabled, copy_targets = $copy_targets, updated_at = $updated_at
+           priority = $priority, enabled = $enabled, copy_targets = $copy_targets,
+           max_offline_age = $max_offline_age, updated_at = $updated_at
          WHERE id = $id`,
       ).run(fields(p));
       writeSchedules(p);

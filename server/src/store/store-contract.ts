@@ -427,6 +427,7 @@ export function storeContract(
           policy_repository_id: null,
           repository_policy_id: null,
           policy_conflict: null,
+          max_offline_age: null,
         });
       });
 
@@ -1597,6 +1598,7 @@ export function storeContract(
         priority: 0,
         enabled: true,
         copy_targets: [],
+        max_offline_age: null,
         schedules: [
           schedule(`${id}_s1`, id),
           schedule(`${id}_s2`, id, {
