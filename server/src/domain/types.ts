@@ -186,7 +186,7 @@ export interface BackupCadence {
   timezone: string | null;
 }
 
-export type ActorKind = "user" | "schedule" | "system";
+export type ActorKind = "user" | "schedule" | "system" | "agent";
 
 /**
  * A job's kind with that kind's spec, as command.run carries them (`null`: no spec, which the wire
