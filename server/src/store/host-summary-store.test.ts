@@ -4,8 +4,8 @@ import { queuedJob } from "../domain/blank-rows.ts";
 import type { Job } from "../domain/types.ts";
 import { migrate, openDatabase } from "./db.ts";
 import { MIGRATIONS } from "./migrations.ts";
-import { applyMigration } from "./table-rebuild.ts";
 import { createStore, type Store } from "./store.ts";
+import { applyMigration } from "./table-rebuild.ts";
 
 const job = (id: string, host_id: string, kind: Job["kind"], created_at: string) =>
   queuedJob({ id, host_id, kind, actor_kind: "user", created_at });

@@ -4,8 +4,8 @@ import { blankSchedule, queuedJob } from "../domain/blank-rows.ts";
 import type { Job } from "../domain/types.ts";
 import { migrate, openDatabase } from "./db.ts";
 import { MIGRATIONS } from "./migrations.ts";
-import { applyMigration } from "./table-rebuild.ts";
 import { createStore, type Store } from "./store.ts";
+import { applyMigration } from "./table-rebuild.ts";
 
 // Migration 15 through the store: drill facts, the last check's stats, rolling read cycles and a
 // repository's last check.

@@ -2,8 +2,8 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { migrate, openDatabase } from "./db.ts";
 import { MIGRATIONS } from "./migrations.ts";
-import { applyMigration } from "./table-rebuild.ts";
 import { createStore } from "./store.ts";
+import { applyMigration } from "./table-rebuild.ts";
 
 // The store's behaviour is pinned by the contract suite (store-contract.ts, run by
 // sqlite-store.contract.test.ts); what stays here is SQLite's own: pragmas and migrations.
@@ -43,7 +43,9 @@ describe("migration 24: jobs by the agent's own authority", () => {
     );
     db.exec(`INSERT INTO jobs (id, host_id, kind, status, actor_kind, created_at, finished_at)
       VALUES ('j1', 'h1', 'backup', 'succeeded', 'schedule', '2026-11-30T01:00:00Z', '2026-11-30T01:05:00Z')`);
-    db.exec("INSERT INTO job_logs (job_id, seq, ts, stream, payload) VALUES ('j1', 1, '2026-11-30T01:00:01Z', 'stdout', 'hi')");
+    db.exec(
+      "INSERT INTO job_logs (job_id, seq, ts, stream, payload) VALUES ('j1', 1, '2026-11-30T01:00:01Z', 'stdout', 'hi')",
+    );
     migrate(db);
     expect(db.query<{ user_version: number }, []>("PRAGMA user_version").get()?.user_version).toBe(MIGRATIONS.length);
     expect(db.query<{ foreign_keys: number }, []>("PRAGMA foreign_keys").get()?.foreign_keys).toBe(1);
