@@ -13,5 +13,5 @@ export const SCHEMA_HASHES: Readonly<Record<number, string>> = {
   7: "485add285ec349d6732940de8906601729a6a7fd4daf0afc6825eb0dad7f29cf",
   8: "0f7eeb1277e3fbda2e6c660a111fae58fea0be136a01a4431e6b01f3ea979ee2",
   9: "eb4c90eb8935529c847130634890b962bdc04d6a25b05a6c57b969d6e1b91bf0",
-  10: "3f4720b57cd33330ca574afc71cb34122462a4a787f0ffb9991e4bf7d910d192",
+  10: "d6c3e1d3e72c985f332febd80a1ade70088f1a7c14bd9da1c3ccc065d8b21000",
 };

@@ -13,7 +13,8 @@ export const AutonomousRun = v.object({
   schedule_id: Id,
   scheduled_at: Timestamp,
   spec: v.optional(BackupSpec),
-  missed_ticks: v.optional(Count),
+  /** The schedule's ticks before this one that fell during the outage and were not run. */
+  missed: v.optional(v.object({ count: Count, first_scheduled_at: Timestamp, last_scheduled_at: Timestamp })),
 });
 export type AutonomousRun = v.InferOutput<typeof AutonomousRun>;
 

@@ -125,5 +125,9 @@ export function wireCommand<K extends JobKind>(c: JobCommand<K>): WireCommand<K>
 
 /** The command.run payload for a stored job. */
 export function commandFor(job: Job): CommandRunPayload {
-  return { job_id: job.id, ...wireCommand(job), args: job.args };
+  // Protocol 10: the tick a schedule's job runs, for the agent's ledger of fires (an older agent
+  // drops the fields it does not know).
+  const tick =
+    job.scheduled_id && job.scheduled_at ? { schedule_id: job.scheduled_id, scheduled_at: job.scheduled_at } : {};
+  return { job_id: job.id, ...wireCommand(job), args: job.args, ...tick };
 }

@@ -1,4 +1,5 @@
 import type { AgentMessage } from "../../../protocol/index.ts";
+import { adoptAgentJob, rebuildAgentJobs } from "./agent-jobs.ts";
 import type { DomainContext } from "./deps.ts";
 import type { Jobs } from "./jobs.ts";
 import { storeLogLines } from "./log-quota.ts";
@@ -75,11 +76,27 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
         touched.push(p.job_id);
         break;
       }
-      case "job.started":
+      case "job.started": {
+        if (msg.payload.autonomous) {
+          // A backup the agent ran on its own while the link was down (agent-jobs.ts).
+          const adopted = adoptAgentJob(store, hostId, msg.payload, at);
+          if (!adopted.ok) return { ok: false, code: "not_found", message: adopted.message, touched, made };
+          if (adopted.replaced) {
+            deps.log.info("a tick's job became the one the agent ran on its own while the link was down", {
+              host_id: hostId,
+              job_id: msg.payload.job_id,
+              replaced_job_id: adopted.replaced,
+            });
+          }
+          if (adopted.note) deps.log.warn(adopted.note, { host_id: hostId, job_id: msg.payload.job_id });
+          touched.push(msg.payload.job_id);
+          break;
+        }
         if (!ownJob(hostId, msg.payload.job_id)) return missing(msg.payload.job_id);
         store.markRunning(msg.payload.job_id, utc(msg.payload.started_at));
         touched.push(msg.payload.job_id);
         break;
+      }
       case "job.progress": {
         const { job_id, ...progress } = msg.payload;
         if (!ownJob(hostId, job_id)) return missing(job_id);
@@ -139,6 +156,8 @@ export function createReports(deps: DomainContext, jobs: Jobs) {
           }),
         );
         events.publish({ type: "snapshots.updated", host_id: hostId, count: snapshots.length });
+        // The backups the agent ran on its own whose reports were lost come back from their tags.
+        for (const job of rebuildAgentJobs(store, hostId, snapshots, clock.now())) touched.push(job.id);
         break;
       }
       case "repo.stats":

@@ -321,6 +321,12 @@ export interface JobsStore {
   lastCopyJobs(host_id?: string): LastCopyJobRow[];
   /** The job a schedule tick made, if any (the key of UNIQUE (scheduled_id, scheduled_at)). */
   jobOfTick(scheduled_id: string, scheduled_at: string): Job | null;
+  /**
+   * The two jobs of one tick become one (agent-jobs.ts): `job` (the agent's, same scheduled_id and
+   * scheduled_at) takes the place of the server's row `replaced`, which never ran, and the ticks
+   * merged into it. One statement group, inside the caller's transaction.
+   */
+  replaceTickJob(replaced: string, job: Job): void;
   /** The newest of the schedule's tick jobs on this host that is still queued or running. */
   pendingTickJob(scheduled_id: string, host_id: string): Job | null;
   lastSuccessfulBackupAt: (host_id: string) => string | null;
@@ -439,6 +445,16 @@ export interface SkippedTicksStore {
   skipOfTick(schedule_id: string, scheduled_at: string): SkippedTicks | null;
   /** Counts one more tick merged into the job (a first one makes its row). */
   addSkippedTick(t: { job_id: string; schedule_id: string; scheduled_at: string; at: string; reason: string }): void;
+  /** Counts `count` ticks in one range, all merged into the job (the ticks an agent let go by). */
+  addSkippedTicks(t: {
+    job_id: string;
+    schedule_id: string;
+    count: number;
+    first_scheduled_at: string;
+    last_scheduled_at: string;
+    at: string;
+    reason: string;
+  }): void;
   /** The schedule's newest merge (by its last tick), for its view. */
   lastSkippedTicks(schedule_id: string): SkippedTicks | null;
 }

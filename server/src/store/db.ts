@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { MIGRATIONS } from "./migrations.ts";
+import { applyMigration, type Migration } from "./table-rebuild.ts";
 
 export type { Database };
 
@@ -33,10 +34,7 @@ export function migrate(db: Database): void {
     );
   }
   for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version] as string);
-      db.exec(`PRAGMA user_version = ${version + 1}`);
-    })();
+    applyMigration(db, MIGRATIONS[version] as Migration, version + 1);
   }
 }
 

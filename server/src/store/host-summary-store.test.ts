@@ -5,6 +5,7 @@ import type { Job } from "../domain/types.ts";
 import { migrate, openDatabase } from "./db.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import { createStore, type Store } from "./store.ts";
+import { applyMigration } from "./table-rebuild.ts";
 
 const job = (id: string, host_id: string, kind: Job["kind"], created_at: string) =>
   queuedJob({ id, host_id, kind, actor_kind: "user", created_at });
@@ -165,8 +166,7 @@ test("the triggers keep the facts equal to the jobs and repo_stats, whatever cha
 test("migration 4 fills in the facts of a database from before it", () => {
   const db = new Database(":memory:", { strict: true });
   db.exec("PRAGMA foreign_keys = ON");
-  for (const m of MIGRATIONS.slice(0, 3)) db.exec(m);
-  db.exec("PRAGMA user_version = 3");
+  for (const [i, m] of MIGRATIONS.slice(0, 3).entries()) applyMigration(db, m, i + 1);
   const insertHost = db.query(
     "INSERT INTO hosts (id, name, hostname, agent_token_hash, enrolled_at) VALUES (?, ?, ?, ?, '2026-11-29T00:00:00Z')",
   );
@@ -198,8 +198,7 @@ test("migration 4 fills in the facts of a database from before it", () => {
 test("migration 13 recomputes the facts of a database from before it: the last finished backup and its warning", () => {
   const db = new Database(":memory:", { strict: true });
   db.exec("PRAGMA foreign_keys = ON");
-  for (const m of MIGRATIONS.slice(0, 12)) db.exec(m);
-  db.exec("PRAGMA user_version = 12");
+  for (const [i, m] of MIGRATIONS.slice(0, 12).entries()) applyMigration(db, m, i + 1);
   const insertHost = db.query(
     "INSERT INTO hosts (id, name, hostname, agent_token_hash, enrolled_at) VALUES (?, ?, ?, ?, '2026-11-29T00:00:00Z')",
   );

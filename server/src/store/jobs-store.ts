@@ -124,35 +124,36 @@ export function jobListQuery(f: JobFilter): { sql: string; args: Array<string | 
 
 export function jobsStore(db: Database): JobsStore {
   const byId = db.query<Row, [string]>("SELECT * FROM jobs WHERE id = ?");
+  /**
+   * Inserts a job; for a schedule tick already seen, returns the existing job and created=false.
+   * Only that conflict is absorbed: any other constraint (a duplicate id, a host that does not
+   * exist) throws, so it cannot pass for a tick seen before.
+   */
+  function insertJob(j: Job): { job: Job; created: boolean } {
+    const res = db
+      .query(
+        `INSERT INTO jobs (id, host_id, kind, status, actor_kind, actor_id, scheduled_id, scheduled_at, args, spec,
+           progress, stats, exit_code, error, created_at, dispatched_at, dispatch_attempts, accepted_at, started_at, finished_at)
+         VALUES ($id, $host_id, $kind, $status, $actor_kind, $actor_id, $scheduled_id, $scheduled_at, $args, $spec,
+           $progress, $stats, $exit_code, $error, $created_at, $dispatched_at, $dispatch_attempts, $accepted_at, $started_at, $finished_at)
+         ON CONFLICT (scheduled_id, scheduled_at) DO NOTHING`,
+      )
+      .run({
+        ...j,
+        args: toJson(j.args),
+        spec: toJson(j.spec),
+        progress: toJson(j.progress),
+        stats: toJson(j.stats),
+      });
+    if (res.changes > 0) return { job: j, created: true };
+    const existing = db
+      .query<Row, [string | null, string | null]>("SELECT * FROM jobs WHERE scheduled_id = ? AND scheduled_at = ?")
+      .get(j.scheduled_id, j.scheduled_at);
+    if (!existing) throw new Error(`job ${j.id} was neither inserted nor found`);
+    return { job: toJob(existing), created: false };
+  }
   return {
-    /**
-     * Inserts a job; for a schedule tick already seen, returns the existing job and created=false.
-     * Only that conflict is absorbed: any other constraint (a duplicate id, a host that does not
-     * exist) throws, so it cannot pass for a tick seen before.
-     */
-    insertJob(j: Job): { job: Job; created: boolean } {
-      const res = db
-        .query(
-          `INSERT INTO jobs (id, host_id, kind, status, actor_kind, actor_id, scheduled_id, scheduled_at, args, spec,
-             progress, stats, exit_code, error, created_at, dispatched_at, dispatch_attempts, accepted_at, started_at, finished_at)
-           VALUES ($id, $host_id, $kind, $status, $actor_kind, $actor_id, $scheduled_id, $scheduled_at, $args, $spec,
-             $progress, $stats, $exit_code, $error, $created_at, $dispatched_at, $dispatch_attempts, $accepted_at, $started_at, $finished_at)
-           ON CONFLICT (scheduled_id, scheduled_at) DO NOTHING`,
-        )
-        .run({
-          ...j,
-          args: toJson(j.args),
-          spec: toJson(j.spec),
-          progress: toJson(j.progress),
-          stats: toJson(j.stats),
-        });
-      if (res.changes > 0) return { job: j, created: true };
-      const existing = db
-        .query<Row, [string | null, string | null]>("SELECT * FROM jobs WHERE scheduled_id = ? AND scheduled_at = ?")
-        .get(j.scheduled_id, j.scheduled_at);
-      if (!existing) throw new Error(`job ${j.id} was neither inserted nor found`);
-      return { job: toJob(existing), created: false };
-    },
+    insertJob,
     jobById(id: string): Job | null {
       const r = byId.get(id);
       return r ? toJob(r) : null;
@@ -287,6 +288,14 @@ export function jobsStore(db: Database): JobsStore {
       }
       for (const r of newest.values()) out.push(row(r, "last"));
       return out;
+    },
+    replaceTickJob(replaced: string, job: Job): void {
+      // The new row comes in beside the old one without its tick (UNIQUE (scheduled_id,
+      // scheduled_at)), takes the old one's merged ticks, and gets the tick once the old row is gone.
+      insertJob({ ...job, scheduled_id: null });
+      db.query("UPDATE skipped_ticks SET job_id = ? WHERE job_id = ?").run(job.id, replaced);
+      db.query("DELETE FROM jobs WHERE id = ?").run(replaced);
+      db.query("UPDATE jobs SET scheduled_id = ? WHERE id = ?").run(job.scheduled_id, job.id);
     },
     jobOfTick(scheduled_id: string, scheduled_at: string): Job | null {
       const r = db

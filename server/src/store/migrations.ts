@@ -1,3 +1,5 @@
+import { type Migration, rebuildTable } from "./table-rebuild.ts";
+
 // Used by migration 4: once shipped, a change here needs a new migration that recreates the triggers.
 /** Recomputes the last backup job and the last successful backup of the hosts matching `where`. */
 const backupFacts = (where: string) => `
@@ -76,7 +78,7 @@ const repoFacts = (where: string) => `
  * Schema migrations, applied in order and keyed by `PRAGMA user_version`. Never edit a
  * shipped migration: append a new one.
  */
-export const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly Migration[] = [
   // 1 (2026-11-30): the first schema.
   `
   CREATE TABLE users (
@@ -713,10 +715,19 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE policy_schedules ADD COLUMN stdin_command TEXT;
   ALTER TABLE policy_schedules ADD COLUMN stdin_filename TEXT;
   `,
-  // 24: reserved (lead)
-  `
-  SELECT 1;
-  `,
+  // 24 (2026-12-03): backups the agent ran on its own while the server was down (issue 19, DESIGN
+  // §8.7) are job rows with actor_kind 'agent'. SQLite cannot widen a CHECK constraint in place, so
+  // the jobs table is rebuilt (table-rebuild.ts), rows, indexes and triggers as they were.
+  {
+    foreignKeysOff: true,
+    run: (db) =>
+      rebuildTable(db, "jobs", (sql) =>
+        sql.replace(
+          "CHECK (actor_kind IN ('user', 'schedule', 'system'))",
+          "CHECK (actor_kind IN ('user', 'schedule', 'system', 'agent'))",
+        ),
+      ),
+  },
   // 25 (2026-12-02): max_offline_age (issue 19, DESIGN §8.7): how long an agent may go on running
   // its backups on its own while the server is away, as a duration ("36h", "7d", "0" for never),
   // on a host and on a policy (domain/offline-age.ts resolves a host's). NULL: not set there, so

@@ -5,6 +5,7 @@ import type { Job } from "../domain/types.ts";
 import { migrate, openDatabase } from "./db.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import { createStore, type Store } from "./store.ts";
+import { applyMigration } from "./table-rebuild.ts";
 
 // Migration 15 through the store: drill facts, the last check's stats, rolling read cycles and a
 // repository's last check.
@@ -87,8 +88,7 @@ test("the last finished drill is kept on its host: passed, failed by its job or 
 test("migration 15 fills in the drill facts of a database from before it", () => {
   const db = new Database(":memory:", { strict: true });
   db.exec("PRAGMA foreign_keys = ON");
-  for (const m of MIGRATIONS.slice(0, 14)) db.exec(m);
-  db.exec("PRAGMA user_version = 14");
+  for (const [i, m] of MIGRATIONS.slice(0, 14).entries()) applyMigration(db, m, i + 1);
   db.exec(
     `INSERT INTO hosts (id, name, hostname, agent_token_hash, enrolled_at) VALUES ('h1', 'h1', 'h1', 't', '${t(0)}')`,
   );
