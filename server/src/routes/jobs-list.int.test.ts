@@ -145,6 +145,38 @@ test("pages walk every job once, newest first, while new jobs are made between p
   f.agent.close();
 });
 
+test("actor_kind narrows the list to who made the job: a user, a schedule's tick, the agent on its own", async () => {
+  const f = await fleet();
+  // A protocol 10 host with a schedule: one tick fired through the server, one the agent ran alone.
+  const own = await t.enroll("app-01");
+  const schedule = await t.json(`/api/v1/hosts/${own.host_id}/schedules`, {
+    method: "POST",
+    body: { kind: "backup", cron_expr: "0 * * * *", paths: ["/srv"] },
+  });
+  const agent = await TestAgent.connect(t.url, own.agent_token);
+  await agent.hello(10, { hostname: "app-01" });
+  const hour = Math.floor(t.clock.now().getTime() / 3_600_000) * 3_600_000;
+  const tick = (h: number) => new Date(hour - h * 3_600_000).toISOString();
+  agent.send("schedule.fire", { schedule_id: schedule.body.id, scheduled_at: tick(0) });
+  const fired = (await agent.next("command.run")).payload.job_id;
+  const alone = "0193a0b0-7c00-7000-8000-0000000000a1";
+  await agent.ranOnItsOwn({ jobId: alone, scheduleId: schedule.body.id, scheduledAt: tick(1) });
+  const user = await run(f.web, "backup");
+
+  expect(ids((await list("actor_kind=agent")).items)).toEqual([alone]);
+  expect((await list("actor_kind=agent")).items[0]).toMatchObject({ actor_kind: "agent", host_name: "app-01" });
+  expect(ids((await list("actor_kind=schedule")).items)).toEqual([fired]);
+  expect(ids((await list("actor_kind=user")).items)).toEqual([user]);
+  expect((await list("actor_kind=system")).items).toEqual([]);
+  // With the others: a host's list, a kind, a label.
+  expect(ids((await list(`actor_kind=agent&host_id=${own.host_id}`)).items)).toEqual([alone]);
+  expect((await list(`actor_kind=agent&host_id=${f.web}`)).items).toEqual([]);
+  expect(ids((await list("actor_kind=agent&kind=backup&status=succeeded")).items)).toEqual([alone]);
+  expect((await list("actor_kind=agent&label=env=prod")).items).toEqual([]);
+  agent.close();
+  f.agent.close();
+});
+
 test("a bad filter answers 400 naming its field", async () => {
   await fleet();
   const bad = async (q: string, path: string) => {
@@ -162,5 +194,6 @@ test("a bad filter answers 400 naming its field", async () => {
   expect(await bad("since=2026-12-02&until=2026-12-01", "until")).toContain("later than since");
   expect(await bad("kind=backups", "kind")).toBeTruthy();
   expect(await bad("status=done", "status")).toBeTruthy();
+  expect(await bad("actor_kind=robot", "actor_kind")).toContain("user, schedule, system, agent");
   expect(await bad("cursor=nope", "cursor")).toContain("next_cursor");
 });

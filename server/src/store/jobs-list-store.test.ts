@@ -30,6 +30,9 @@ const shapes: Array<[string, Omit<JobFilter, "limit">, string]> = [
     { host_ids: Array.from({ length: 1001 }, (_, i) => `h${i}`), kind: "drill" },
     "jobs_by_kind_time",
   ],
+  ["actor kind", { actor_kind: "agent" }, "jobs_by_actor_time"],
+  ["host and actor kind", { host_id: "h1", actor_kind: "agent" }, "jobs_by_host_time"],
+  ["host, kind and actor kind", { host_id: "h1", kind: "backup", actor_kind: "agent" }, "jobs_by_host_kind_time"],
   ["time range", { since: "2026-12-01T00:00:00.000Z", until: "2026-12-03T00:00:00.000Z" }, "jobs_by_time"],
 ];
 

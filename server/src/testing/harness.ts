@@ -234,6 +234,36 @@ export class TestAgent {
     return SUPPORTED_PROTOCOL_VERSIONS.includes(version) ? await this.next("schedule.set") : null;
   }
 
+  /**
+   * A backup this agent ran on its own authority while the server was away (protocol 10, DESIGN
+   * §8.7), as a protocol 10 agent reports it after reconnecting: job.started with its tick, then
+   * job.finished, both acked. Say hello(10) first.
+   */
+  async ranOnItsOwn(job: {
+    jobId: string;
+    scheduleId: string;
+    scheduledAt: string;
+    status?: "succeeded" | "failed";
+    finishedAt?: string;
+  }): Promise<void> {
+    const status = job.status ?? "succeeded";
+    await this.acked(
+      this.send("job.started", {
+        job_id: job.jobId,
+        kind: "backup",
+        started_at: job.scheduledAt,
+        autonomous: { schedule_id: job.scheduleId, scheduled_at: job.scheduledAt },
+      }),
+      this.send("job.finished", {
+        job_id: job.jobId,
+        status,
+        exit_code: status === "succeeded" ? 0 : 1,
+        finished_at: job.finishedAt ?? job.scheduledAt,
+        ...(status === "failed" ? { error: "repository locked" } : {}),
+      }),
+    );
+  }
+
   close() {
     this.#ws.close();
   }
