@@ -32,6 +32,24 @@ export function badge(status: string) {
   return h("span", { class: `badge badge-${status}` }, BADGE_TEXT[status] ?? status);
 }
 
+/**
+ * The mark of a job the agent ran on its own authority while the server was away (actor_kind
+ * "agent", DESIGN §8.7); null for any other job. Words, not only a colour.
+ */
+export function awayBadge(job: { actor_kind: string }) {
+  if (job.actor_kind !== "agent") return null;
+  return h(
+    "span",
+    {
+      class: "badge badge-away",
+      title:
+        "The agent ran this backup on its own, from the last config it held, while it had no link to the server; " +
+        "the server recorded it when the agent came back.",
+    },
+    "⇄ ran while the server was away",
+  );
+}
+
 /** The row a dialog form ends with: its submit button, then Cancel. */
 export function formActions(submit: HTMLElement, cancel: () => void): HTMLElement {
   return h(

@@ -11,6 +11,7 @@ import { alertBanner } from "./alert-banner.ts";
 import { renderHostConfig } from "./host-config.ts";
 import { renderHostCopies } from "./host-copies.ts";
 import { renderHostLabels } from "./host-labels.ts";
+import { renderHostOffline } from "./host-offline.ts";
 import { hostPolicyLine } from "./host-policy.ts";
 import { renderHostSchedules, updateSkippedTicks } from "./host-schedules.ts";
 import { jobPager, jobTable, loadMoreButton } from "./job-list.ts";
@@ -67,6 +68,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   const head = h("section", { class: "host-head" });
   const labelsBox = h("section", { class: "card", "aria-labelledby": "labels-h" });
   const configBox = h("section", { class: "card", "aria-labelledby": "cfg-h" });
+  const offlineBox = h("section", { class: "card", "aria-labelledby": "offline-h" });
   const schedBox = h("section", { class: "card", "aria-labelledby": "sch-h" });
   const runBox = h("div", {});
   const jobsBox = h("section", { class: "card", "aria-labelledby": "jobs-h" });
@@ -218,6 +220,8 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   function renderLabels() {
     renderHostLabels(labelsBox, id, host, ctx.isAdmin, (updated) => {
       host = updated;
+      // Its labels choose its policies, and so maybe its limit while the server is down.
+      renderOffline();
     });
   }
 
@@ -231,6 +235,19 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
         host = updated;
       },
       { policyNames, repoNames },
+    );
+  }
+
+  function renderOffline() {
+    renderHostOffline(
+      offlineBox,
+      id,
+      host,
+      ctx.isAdmin,
+      (updated) => {
+        host = updated;
+      },
+      policyNames,
     );
   }
 
@@ -368,7 +385,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
     h("p", { class: "crumbs" }, h("a", { href: "#/" }, "Fleet"), " / ", host.name),
     head,
     alertBanner(ctx, id),
-    h("div", { class: "columns" }, h("div", {}, labelsBox, configBox, schedBox), h("div", {}, runBox)),
+    h("div", { class: "columns" }, h("div", {}, labelsBox, configBox, offlineBox, schedBox), h("div", {}, runBox)),
     jobsBox,
     snapBox,
     copiesBox,
@@ -379,6 +396,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   renderHead();
   renderLabels();
   renderConfig();
+  renderOffline();
   renderSchedules();
   renderRun();
   renderJobs();

@@ -2,7 +2,7 @@ import { api } from "../api.ts";
 import { h } from "../dom.ts";
 import { absolute, age, bytes, duration } from "../format.ts";
 import type { JobItem, List } from "../types.ts";
-import { badge, emptyState } from "../widgets.ts";
+import { awayBadge, badge, emptyState } from "../widgets.ts";
 
 /**
  * Pages of GET /jobs for one filter (the query without limit and cursor): the first page, "Load
@@ -93,7 +93,7 @@ export function jobTable(items: readonly JobItem[], opts: { host: boolean; empty
           h("td", { "data-label": "Time" }, h("a", { href: `#/jobs/${j.id}` }, when(j.created_at))),
           opts.host ? h("td", { "data-label": "Host" }, h("a", { href: `#/hosts/${j.host_id}` }, j.host_name)) : null,
           h("td", { "data-label": "Kind" }, j.kind),
-          h("td", { "data-label": "Status" }, badge(j.status)),
+          h("td", { "data-label": "Status" }, badge(j.status), j.actor_kind === "agent" ? [" ", awayBadge(j)] : null),
           h("td", { "data-label": "Duration" }, duration(j.duration_seconds)),
           h("td", { "data-label": "Data added" }, bytes(j.data_added)),
           h("td", { "data-label": "Result", class: "job-result" }, result(j)),

@@ -4,7 +4,7 @@ import { append, clear, h } from "../dom.ts";
 import { type LiveEvent, onEvent } from "../events.ts";
 import { age, bytes, duration, plural, secondsBetween, took } from "../format.ts";
 import type { DrillReport, Host, Job, List } from "../types.ts";
-import { ago, badge, errorBox } from "../widgets.ts";
+import { ago, awayBadge, badge, errorBox } from "../widgets.ts";
 import { drillReport } from "./job-drill.ts";
 import { type LogLine, logItem, phaseText } from "./job-log.ts";
 import { summary } from "./job-result.ts";
@@ -117,7 +117,7 @@ export const jobView: View = async (root, ctx, { id = "" }) => {
   function renderHead() {
     clear(head);
     append(head, [
-      h("h1", { tabindex: "-1" }, `${job.kind} job`, " ", badge(job.status)),
+      h("h1", { tabindex: "-1" }, `${job.kind} job`, " ", badge(job.status), " ", awayBadge(job)),
       ctx.isAdmin && !TERMINAL.has(job.status)
         ? h(
             "button",
@@ -143,7 +143,7 @@ export const jobView: View = async (root, ctx, { id = "" }) => {
     ]);
     clear(facts);
     append(facts, [
-      `${job.id} · by ${job.actor_kind}`,
+      `${job.id} · by ${job.actor_kind === "agent" ? "the agent, on its own (the server was away)" : job.actor_kind}`,
       job.scheduled_at ? ` (tick ${new Date(job.scheduled_at).toLocaleString()})` : "",
       " · created ",
       ago(job.created_at),

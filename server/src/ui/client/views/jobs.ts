@@ -10,6 +10,13 @@ import { jobPager, jobTable, loadMoreButton } from "./job-list.ts";
 
 const KINDS = ["backup", "check", "drill", "forget", "prune", "restore", "init", "unlock"];
 const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"];
+/** Who made a job (GET /jobs?actor_kind=): "agent" is a backup its agent ran while the server was away. */
+const ACTORS: Array<[string, string]> = [
+  ["user", "by a user"],
+  ["schedule", "by a schedule"],
+  ["system", "by the server"],
+  ["agent", "ran while the server was away"],
+];
 const PAGE = 50;
 
 /** A local date (yyyy-mm-dd) as the ISO time of its midnight, `days` later. */
@@ -31,7 +38,8 @@ const select = (name: string, label: string, every: string, values: Array<[strin
 };
 
 /**
- * #/jobs: every host's jobs, newest first, filtered on the server by host, labels, kind, status and
+ * #/jobs: every host's jobs, newest first, filtered on the server by host, labels, kind, status, who
+ * made them (a user, a schedule, the server, the agent on its own while the server was away) and
  * dates (from and to, both days included), paged with "Load more". The filters live in the hash
  * (`#/jobs?kind=backup&status=failed&label=env=prod&from=2026-12-01`), so a view can be shared and
  * survives a reload.
@@ -65,6 +73,7 @@ export const jobsView: View = async (root, ctx, { query = "" }) => {
     STATUSES.map((k) => [k, k]),
     params.get("status") ?? "",
   );
+  const actor = select("actor_kind", "Made by", "made by anyone", ACTORS, params.get("actor_kind") ?? "");
   const from = h("input", { type: "date", name: "from", value: params.get("from") ?? "" });
   const to = h("input", { type: "date", name: "to", title: "this day included", value: params.get("to") ?? "" });
   const filterError = h("p", { class: "field-error", role: "alert" });
@@ -77,6 +86,7 @@ export const jobsView: View = async (root, ctx, { query = "" }) => {
       labelQuery(labels.value),
       kind.value ? `kind=${kind.value}` : "",
       status.value ? `status=${status.value}` : "",
+      actor.value ? `actor_kind=${actor.value}` : "",
       from.value ? `since=${encodeURIComponent(midnight(from.value))}` : "",
       to.value ? `until=${encodeURIComponent(midnight(to.value, 1))}` : "",
     ]
@@ -86,7 +96,7 @@ export const jobsView: View = async (root, ctx, { query = "" }) => {
 
   const keepInHash = () => {
     const q = new URLSearchParams();
-    for (const el of [host, kind, status, from, to]) if (el.value) q.set(el.name, el.value);
+    for (const el of [host, kind, status, actor, from, to]) if (el.value) q.set(el.name, el.value);
     if (labels.value.trim()) q.set("label", labels.value.trim());
     const s = q.toString();
     history.replaceState(null, "", `#/jobs${s ? `?${s}` : ""}`);
@@ -97,7 +107,8 @@ export const jobsView: View = async (root, ctx, { query = "" }) => {
   };
   const render = () => {
     clear(table);
-    const filtered = host.value || labels.value.trim() || kind.value || status.value || from.value || to.value;
+    const filtered =
+      host.value || labels.value.trim() || kind.value || status.value || actor.value || from.value || to.value;
     // One host's jobs are its timeline: drawn as on its page, over the rows loaded.
     if (host.value && pager.items.length) table.append(runChart(pager.items, table.clientWidth || root.clientWidth));
     table.append(
@@ -133,7 +144,7 @@ export const jobsView: View = async (root, ctx, { query = "" }) => {
     }
     render();
   };
-  for (const el of [host, labels, kind, status, from, to]) {
+  for (const el of [host, labels, kind, status, actor, from, to]) {
     el.addEventListener("change", () => {
       keepInHash();
       void load().catch(fail);
@@ -155,6 +166,7 @@ export const jobsView: View = async (root, ctx, { query = "" }) => {
       labels,
       kind,
       status,
+      actor,
       h("label", { class: "date-filter" }, "From ", from),
       h("label", { class: "date-filter" }, "To ", to),
     ),

@@ -227,6 +227,12 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
     );
     repo.value = p?.repository_id ?? "";
     const priority = h("input", { name: "priority", type: "number", step: 1, value: String(p?.priority ?? 0) });
+    const offlineAge = h("input", {
+      name: "max_offline_age",
+      value: p?.max_offline_age ?? "",
+      placeholder: "not set (7d by default)",
+      autocomplete: "off",
+    });
     const enabled = h("input", {
       name: "enabled",
       type: "checkbox",
@@ -330,6 +336,13 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
           priority,
           "Among a host's policies, the highest priority gives its repository; a tie between different repositories is a conflict.",
         ),
+        field(
+          "Backups while the server is down",
+          offlineAge,
+          "How long its hosts' agents go on backing up on their own without the server: a duration such as " +
+            "36h or 7d (10m to 365d), or 0 for never. A host's own limit wins; empty leaves it to the host's " +
+            "other policies (highest priority first) or the default of 7d.",
+        ),
         h("div", { class: "field inline" }, enabled, h("label", { for: enabled.id }, "enabled")),
         h(
           "div",
@@ -425,6 +438,7 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
           enabled: enabled.checked,
           schedules: entries.map((x) => ({ ...(x.id ? { id: x.id } : {}), ...x.fields.body() })),
           copy_targets: copies.map((c) => c.body()),
+          max_offline_age: offlineAge.value.trim() || null,
         };
         const wasNew = !policy;
         policy = p
@@ -460,6 +474,11 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
             { class: "facts" },
             `${syncText(p)} · ${plural(p.schedules.length, "schedule")} · ${plural(p.copy_targets.length, "copy target")} · `,
             p.enabled ? "enabled" : "disabled",
+            p.max_offline_age === null
+              ? ""
+              : p.max_offline_age === "0"
+                ? " · its hosts never back up without the server"
+                : ` · backs up without the server for up to ${p.max_offline_age}`,
           )
         : null,
       p && p.copy_targets.length > 0
