@@ -236,6 +236,11 @@ describe("protocol 10: max_offline_age_seconds (DESIGN §8.7)", () => {
     expect((await patchHost(h.host_id, { max_offline_age: null })).status).toBe(200);
     expect((await patchHost(h.host_id, { max_offline_age: "1d" })).status).toBe(200);
     expect((await agent.next("config.update", 6)).payload.max_offline_age_seconds).toBe(86_400);
+    // Cleared again, the policy's 12h; the policy deleted, its hosts hear of it: the default again.
+    expect((await patchHost(h.host_id, { max_offline_age: null })).status).toBe(200);
+    expect((await agent.next("config.update", 7)).payload.max_offline_age_seconds).toBe(43_200);
+    expect((await t.json(`/api/v1/policies/${policy.body.id}`, { method: "DELETE" })).status).toBe(204);
+    expect((await agent.next("config.update", 8)).payload.max_offline_age_seconds).toBe(604_800);
     agent.close();
   });
 

@@ -17,7 +17,10 @@ const Patch = v.pipe(
     copy_targets: v.optional(CopyTargets),
     max_offline_age: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(64)))),
   }),
-  v.check((p) => Object.values(p).some((x) => x !== undefined), "give name, labels, copy_targets or max_offline_age"),
+  v.check(
+    (p) => Object.values(p).some((x) => x !== undefined),
+    "give name, labels or both, copy_targets or max_offline_age",
+  ),
 );
 const Config = v.object({
   repo_url: v.optional(v.pipe(Text, v.maxLength(4096))),
