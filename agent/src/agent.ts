@@ -218,6 +218,18 @@ export class Agent {
     const autonomous =
       type === "job.started" ? this.state.getJob((payload as PayloadOf<"job.started">).job_id)?.autonomous : undefined;
     const body = (autonomous ? { ...payload, autonomous } : payload) as PayloadOf<T>;
+    if (type === "job.finished") {
+      // While the server is away the log is the only record of a backup run here: say how it ended.
+      const p = payload as PayloadOf<"job.finished">;
+      const held = this.state.getJob(p.job_id)?.autonomous;
+      if (held) {
+        this.o.log.info(`backup ${p.job_id} run on the agent's own authority ended: ${p.status}`, {
+          job_id: p.job_id,
+          schedule_id: held.schedule_id,
+          scheduled_at: held.scheduled_at,
+        });
+      }
+    }
     const env = envelopeOf(type, body, { now: () => this.o.clock.now() }) as OutboxEnvelope;
     this.delivery.keep(env);
     this.#link?.send(JSON.stringify(env));
