@@ -91,9 +91,9 @@ test("the server down for three backup ticks: they still run; back, the server l
   await fleet.api(`/schedules/${schedule.body.id}`, "PATCH", { enabled: false });
 
   // The mirror holds every snapshot of the repository once the agent's reports are in.
-  const inRepo = () =>
+  const inRepo = async () =>
     (
-      JSON.parse(resticDirect(join(host.work, "repo"), ["snapshots", "--json"], host.work).stdout) as Array<{
+      JSON.parse((await resticDirect(join(host.work, "repo"), ["snapshots", "--json"], host.work)).stdout) as Array<{
         id: string;
       }>
     )
@@ -105,10 +105,10 @@ test("the server down for three backup ticks: they still run; back, the server l
       .map((s) => s.id)
       .sort();
   let at = 0;
-  while ((await mirror()).join() !== inRepo().join()) {
+  while ((await mirror()).join() !== (await inRepo()).join()) {
     await watcher.until((e) => e.type === "snapshots.updated" && e.host_id === host.hostId, at);
     at = watcher.seen.length;
   }
-  expect(await mirror()).toEqual(inRepo());
+  expect(await mirror()).toEqual(await inRepo());
   await host.stop();
 }, 600_000);
