@@ -64,7 +64,9 @@ test("the server down for three backup ticks: they still run; back, the server l
   expect(statusWhileDown).toContain("running due backups on its own authority");
   expect(statusWhileDown).toMatch(/ran meanwhile: +3 backup\(s\)/);
   // The snapshots are in the repository, each tagged with its job.
-  const snaps = JSON.parse(resticDirect(join(host.work, "repo"), ["snapshots", "--json"], host.work).stdout) as Array<{
+  const snaps = JSON.parse(
+    (await resticDirect(join(host.work, "repo"), ["snapshots", "--json"], host.work)).stdout,
+  ) as Array<{
     id: string;
     tags?: string[];
   }>;
