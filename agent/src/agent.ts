@@ -9,6 +9,7 @@ import {
   PROTOCOL_VERSION,
   type ReportedHostPolicy,
 } from "../../protocol/index.ts";
+import { Autonomy } from "./autonomy.ts";
 import { clockSleep, reconnectLoop } from "./backoff.ts";
 import { agentCommandLine } from "./cli/hint.ts";
 import type { Clock } from "./clock.ts";
@@ -64,6 +65,8 @@ export class Agent {
   readonly delivery: Delivery;
   readonly supervisor: Supervisor;
   readonly scheduler: Scheduler;
+  /** Backups on the agent's own authority while the link is down, and the ledger of fires (autonomy.ts). */
+  readonly autonomy: Autonomy;
   /** Browse and download requests: live-only, beside the job queue (live/live-requests.ts). */
   readonly live: LiveRequests;
   readonly #messages: MessageContext;
@@ -115,10 +118,23 @@ export class Agent {
       send: null,
       state: { getLastFire: (id) => state.getLastFire(id), setLastFire: (id, at) => state.setLastFire(id, at) },
       log: o.log,
+      hooks: {
+        delivered: (id, at, fireId) => this.autonomy.delivered(id, at, fireId),
+        unsent: () => this.autonomy.check(),
+      },
+    });
+    this.autonomy = new Autonomy({
+      clock: o.clock,
+      state,
+      scheduler: this.scheduler,
+      log: o.log,
+      enqueue: (cmd) => this.supervisor.enqueue(cmd),
+      changed: () => void this.#writeStatus(),
     });
     this.#messages = {
       state,
       scheduler: this.scheduler,
+      autonomy: this.autonomy,
       supervisor: this.supervisor,
       live: this.live,
       delivery: this.delivery,
@@ -198,7 +214,23 @@ export class Agent {
 
   /** Every agent → server report goes through here: state first, then the outbox, then the wire. */
   readonly emit = <T extends AgentMessageType>(type: T, payload: PayloadOf<T>): void => {
-    const env = envelopeOf(type, payload, { now: () => this.o.clock.now() }) as OutboxEnvelope;
+    // A backup started on the agent's own authority says so, with its tick (protocol 10).
+    const autonomous =
+      type === "job.started" ? this.state.getJob((payload as PayloadOf<"job.started">).job_id)?.autonomous : undefined;
+    const body = (autonomous ? { ...payload, autonomous } : payload) as PayloadOf<T>;
+    if (type === "job.finished") {
+      // While the server is away the log is the only record of a backup run here: say how it ended.
+      const p = payload as PayloadOf<"job.finished">;
+      const held = this.state.getJob(p.job_id)?.autonomous;
+      if (held) {
+        this.o.log.info(`backup ${p.job_id} run on the agent's own authority ended: ${p.status}`, {
+          job_id: p.job_id,
+          schedule_id: held.schedule_id,
+          scheduled_at: held.scheduled_at,
+        });
+      }
+    }
+    const env = envelopeOf(type, body, { now: () => this.o.clock.now() }) as OutboxEnvelope;
     this.delivery.keep(env);
     this.#link?.send(JSON.stringify(env));
     if (env.type === "job.started" || env.type === "job.finished") void this.#writeStatus();
@@ -244,6 +276,7 @@ export class Agent {
       ...(HOST_TIME_ZONE ? { timezone: HOST_TIME_ZONE } : {}),
       policy: this.o.policy,
     });
+    this.autonomy.linkUp();
     this.scheduler.setSend(this.delivery.resend(link));
     void this.#writeStatus();
   }
@@ -253,6 +286,7 @@ export class Agent {
     // Nobody can receive the rest of a browse or download: stop their restic now.
     this.live.cancelAll();
     this.scheduler.setSend(null);
+    this.autonomy.linkDown();
     void this.#writeStatus();
   }
 
@@ -266,6 +300,7 @@ export class Agent {
       running_job: this.supervisor.running,
       queued_jobs: this.supervisor.queued,
       outbox_depth: this.outbox.depth,
+      autonomy: this.autonomy.status(),
     }).catch((err) => this.o.log.warn("could not write status.json", { error: String(err) }));
   }
 
@@ -325,7 +360,9 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
+    this.autonomy.stop();
     await this.scheduler.stop();
+    await this.autonomy.settled();
     await this.supervisor.stop();
     await this.live.stop();
     await this.#inbox;

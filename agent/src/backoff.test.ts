@@ -3,15 +3,15 @@ import { type ConnectOutcome, clockSleep, MAX_DELAY_MS, MIN_DELAY_MS, nextDelay,
 import { FakeClock } from "./testing/fake-clock.ts";
 
 describe("nextDelay", () => {
-  test("doubles from 1–2 s and caps at 30–60 s", () => {
+  test("doubles from 1–2 s and caps at 12–24 s", () => {
     const low = Array.from({ length: 10 }, (_, i) => nextDelay(i, () => 0));
     const high = Array.from({ length: 10 }, (_, i) => nextDelay(i, () => 1));
-    expect(low).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000, 30000]);
-    expect(high).toEqual([2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000, 60000, 60000]);
+    expect(low).toEqual([1000, 2000, 4000, 8000, 12000, 12000, 12000, 12000, 12000, 12000]);
+    expect(high).toEqual([2000, 4000, 8000, 16000, 24000, 24000, 24000, 24000, 24000, 24000]);
     expect(nextDelay(2, () => 0.5)).toBe(6000);
   });
 
-  test("stays within 1 s .. 60 s for any attempt and any random value", () => {
+  test("stays within 1 s .. 24 s for any attempt and any random value", () => {
     for (const attempt of [-3, 0, 1, 7, 50, 1e9, Number.POSITIVE_INFINITY, Number.NaN]) {
       for (const r of [0, 0.3, 0.999, 1, -1, 2, Number.NaN]) {
         const d = nextDelay(attempt, () => r);

@@ -3,17 +3,19 @@ import type { Clock } from "./clock.ts";
 /**
  * Reconnect delays: capped exponential backoff with "equal jitter".
  *
- * The ceiling doubles per failed attempt from 2 s and is capped at 60 s; the delay is uniform in
+ * The ceiling doubles per failed attempt from 2 s and is capped at 24 s; the delay is uniform in
  * [ceiling / 2, ceiling]:
  *
- *   attempt  0: 1–2 s    1: 2–4 s    2: 4–8 s    3: 8–16 s    4: 16–32 s    5+: 30–60 s
+ *   attempt  0: 1–2 s    1: 2–4 s    2: 4–8 s    3: 8–16 s    4+: 12–24 s
  *
- * So no agent retries sooner than 1 s or later than 60 s, and a fleet that lost its server at the
+ * So no agent retries sooner than 1 s or later than 24 s (a server back from an outage hears from
+ * every agent within 25 s, and lists the backups they ran meanwhile, DESIGN §8.7; it was 60 s
+ * before issue 19), and a fleet that lost its server at the
  * same instant spreads its reconnects over a window at least as wide as the delay itself, instead
  * of arriving in one wave. (Full jitter, [0, ceiling], would spread more but allows instant retries.)
  */
 export const MIN_DELAY_MS = 1000;
-export const MAX_DELAY_MS = 60_000;
+export const MAX_DELAY_MS = 24_000;
 /** A connection that stayed up this long was healthy: the next failure starts again at 1 s. */
 export const STABLE_AFTER_MS = 60_000;
 

@@ -34,6 +34,7 @@ async function agentWithContext() {
     ...opts,
     state: agent.state,
     scheduler: agent.scheduler,
+    autonomy: agent.autonomy,
     supervisor: agent.supervisor,
     live: agent.live,
     delivery: agent.delivery,

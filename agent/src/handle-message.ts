@@ -1,4 +1,5 @@
 import type { AgentMessageType, PayloadOf, ReportedHostPolicy, ServerMessage } from "../../protocol/index.ts";
+import type { Autonomy } from "./autonomy.ts";
 import type { Clock } from "./clock.ts";
 import type { Delivery } from "./delivery.ts";
 import type { LiveRequests } from "./live/live-requests.ts";
@@ -14,6 +15,8 @@ import type { StateStore } from "./state/state-store.ts";
 export interface MessageContext {
   state: StateStore;
   scheduler: Scheduler;
+  /** The ledger of fires: a command.run for a tick is claimed there first (autonomy.ts). */
+  autonomy: Pick<Autonomy, "claim" | "acked">;
   supervisor: Supervisor;
   /** Browse and download (files.list, download.*): live-only, beside the job queue. */
   live: LiveRequests;
@@ -76,6 +79,13 @@ export async function handleServerMessage(msg: ServerMessage, c: MessageContext)
       // A job we already have (queued, running, or finished with its result not yet acked) is
       // answered again, never run twice.
       if (!c.state.getJob(id)) {
+        // One tick, one run: a tick the agent ran on its own (or let go by) is not run again.
+        const refusal = await c.autonomy.claim(msg.payload);
+        if (refusal) {
+          c.log.info("refused a job for a schedule tick that ran here already", { job_id: id, reason: refusal });
+          c.emit("command.result", { job_id: id, accepted: false, error: refusal });
+          return;
+        }
         try {
           // Persisted before it is acknowledged: an accepted job is never lost to a restart.
           await c.state.acceptJob(msg.payload);
@@ -100,6 +110,7 @@ export async function handleServerMessage(msg: ServerMessage, c: MessageContext)
       return;
     case "ack":
       await c.delivery.ack(msg.payload.ids);
+      c.autonomy.acked(msg.payload.ids);
       return;
     case "error":
       c.log.warn("the server reported an error", { ...msg.payload });

@@ -15,6 +15,14 @@ export interface SchedulerLog {
   warn(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** What the agent's ledger of fires hears from the sender (agent/src/autonomy.ts). */
+export interface FireHooks {
+  /** A fire reached a connection, as envelope `envelopeId`. */
+  delivered?(scheduleId: string, scheduledAt: string, envelopeId: string): void;
+  /** A fire could not be sent (no connection): it waits as the schedule's missed fire. */
+  unsent?(scheduleId: string): void;
+}
+
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 /**
@@ -29,14 +37,33 @@ export class FireSender {
   #send: Send | null;
   /** schedule id → the latest scheduled_at that could not be sent. */
   readonly #missed = new Map<string, string>();
+  readonly #hooks: FireHooks;
   /** setLastFire writes still running; settle() waits for them. */
   readonly #inflight = new Set<Promise<void>>();
 
-  constructor(clock: Clock, send: Send | null, state: LastFireState, log: SchedulerLog) {
+  constructor(clock: Clock, send: Send | null, state: LastFireState, log: SchedulerLog, hooks: FireHooks = {}) {
     this.#clock = clock;
     this.#send = send;
     this.#state = state;
     this.#log = log;
+    this.#hooks = hooks;
+  }
+
+  /** The schedule's missed fire, if one waits. */
+  missedOf(id: string): string | undefined {
+    return this.#missed.get(id);
+  }
+
+  /** Takes the schedule's missed fire out (the agent ran it on its own): it is never sent. */
+  takeMissed(id: string): string | undefined {
+    const missed = this.#missed.get(id);
+    this.#missed.delete(id);
+    return missed;
+  }
+
+  /** The schedules that have a missed fire waiting. */
+  missedIds(): string[] {
+    return [...this.#missed.keys()];
   }
 
   /** Swaps the transport; sends nothing by itself. */
@@ -59,8 +86,12 @@ export class FireSender {
 
   fire(id: string, at: Date): void {
     const scheduledAt = toRfc3339(at);
-    if (this.#deliver(id, scheduledAt)) this.#missed.delete(id);
-    else this.#missed.set(id, scheduledAt);
+    if (this.#deliver(id, scheduledAt)) {
+      this.#missed.delete(id);
+      return;
+    }
+    this.#missed.set(id, scheduledAt);
+    this.#hooks.unsent?.(id);
   }
 
   /** Resolves once every last-fire write started so far is done. */
@@ -85,7 +116,10 @@ export class FireSender {
         schedule_id: id,
       });
     }
-    if (sent) this.#recordLastFire(id, scheduledAt);
+    if (sent) {
+      this.#recordLastFire(id, scheduledAt);
+      this.#hooks.delivered?.(id, scheduledAt, msg.id);
+    }
     return sent;
   }
 

@@ -1,7 +1,7 @@
 import { Cron } from "croner";
 import type { ScheduleEntry, ScheduleSetPayload } from "../../protocol/index.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
-import { FireSender, type LastFireState, type SchedulerLog, type Send } from "./scheduler-fires.ts";
+import { type FireHooks, FireSender, type LastFireState, type SchedulerLog, type Send } from "./scheduler-fires.ts";
 import { cronFor, latestRunAtOrBefore, scheduleZone } from "./scheduler-times.ts";
 
 export interface SchedulerOptions {
@@ -11,6 +11,8 @@ export interface SchedulerOptions {
   log: SchedulerLog;
   /** IANA zone the cron expressions are read in; the process's local zone when absent. */
   timezone?: string;
+  /** The ledger of fires listens here (autonomy.ts). */
+  hooks?: FireHooks;
 }
 
 /**
@@ -73,7 +75,7 @@ export class Scheduler {
 
   constructor(options: SchedulerOptions) {
     this.#clock = options.clock;
-    this.#fires = new FireSender(options.clock, options.send, options.state, options.log);
+    this.#fires = new FireSender(options.clock, options.send, options.state, options.log, options.hooks);
     this.#state = options.state;
     this.#log = options.log;
     this.#timezone = options.timezone;
@@ -130,6 +132,35 @@ export class Scheduler {
     return cronFor(armed.entry, armed.zone)
       .nextRuns(n, shifted(this.#clock.now(), armed))
       .map((d) => new Date(d.getTime() + armed.delayMs));
+  }
+
+  /** The enabled schedule with this id, as last applied. */
+  entry(scheduleId: string): ScheduleEntry | undefined {
+    return this.#armed.get(scheduleId)?.entry;
+  }
+
+  /** The enabled schedules, as last applied. */
+  entries(): ScheduleEntry[] {
+    return [...this.#armed.values()].map((a) => a.entry);
+  }
+
+  /** The zone a schedule's expression is read in. */
+  zoneOf(scheduleId: string): string | undefined {
+    return this.#armed.get(scheduleId)?.zone;
+  }
+
+  /** Schedules with a tick that could not be sent, waiting for a connection (or the agent's own run). */
+  missedIds(): string[] {
+    return this.#fires.missedIds();
+  }
+
+  missedOf(scheduleId: string): string | undefined {
+    return this.#fires.missedOf(scheduleId);
+  }
+
+  /** Takes a missed tick out: the agent ran it on its own, so it is never sent as a fire. */
+  takeMissed(scheduleId: string): string | undefined {
+    return this.#fires.takeMissed(scheduleId);
   }
 
   /** Stops every timer for good; a stopped scheduler fires nothing. Idempotent. */

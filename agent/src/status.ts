@@ -1,5 +1,6 @@
 import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { AutonomyStatus } from "./autonomy.ts";
 
 /** What a running agent publishes for `restic-fleet-agent status` (no secrets). */
 export interface RuntimeStatus {
@@ -11,6 +12,8 @@ export interface RuntimeStatus {
   running_job: string | null;
   queued_jobs: string[];
   outbox_depth: number;
+  /** The link and the agent's own authority while it is down (autonomy.ts); absent before 0.x agents wrote it. */
+  autonomy?: AutonomyStatus;
 }
 
 export const STATUS_FILE = "status.json";

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import {
+  AutonomousRun,
   CommandRunPayload,
   ConfigUpdatePayload,
   Id,
@@ -60,6 +61,8 @@ export const AcceptedJob = v.object({
   command: CommandRunPayload,
   state: v.picklist(JOB_STATES),
   accepted_at: Timestamp,
+  /** A backup the agent started on its own while the link was down: what its job.started says. */
+  autonomous: v.optional(AutonomousRun),
 });
 export type AcceptedJob = v.InferOutput<typeof AcceptedJob>;
 
@@ -94,6 +97,12 @@ export const STATE_FILES = {
     name: "last-fire.json",
     what: "the last fire time of each schedule",
     ifLost: "ticks missed while the agent was down will not be fired at start; run those backups now if needed",
+  },
+  ledger: {
+    name: "fire-ledger.json",
+    what: "the ledger of fires",
+    ifLost:
+      "nothing to do, mostly: a tick the server sends again may run a second backup, and the agent counts its link as down since it started",
   },
   jobs: {
     name: "jobs.json",

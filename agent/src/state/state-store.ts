@@ -1,9 +1,10 @@
 import { rename } from "node:fs/promises";
 import { join } from "node:path";
 import type * as v from "valibot";
-import type { CommandRunPayload, ConfigUpdatePayload } from "../../../protocol/index.ts";
+import type { AutonomousRun, CommandRunPayload, ConfigUpdatePayload } from "../../../protocol/index.ts";
 import { type Clock, realClock } from "../clock.ts";
 import { ensureDir, readJsonFile, removeStaleTempFiles, writeFileAtomic } from "./atomic-file.ts";
+import { FireLedger, FireLedgerFile, type LedgerEntry } from "./fire-ledger.ts";
 import {
   type AcceptedJob,
   AcceptedJobs,
@@ -81,6 +82,8 @@ export class StateStore {
   #schedules: StoredScheduleSet | undefined;
   #lastFires: Record<string, string>;
   #jobs: Map<string, AcceptedJob>;
+  readonly #ledger: FireLedger;
+  #lastLinkAt: string | undefined;
   readonly #clock: Clock;
   readonly #writers: Record<StateFileKey, FileWriter>;
 
@@ -93,6 +96,8 @@ export class StateStore {
     this.#schedules = loaded.schedules;
     this.#lastFires = { ...(loaded.lastFires ?? {}) };
     this.#jobs = new Map((loaded.jobs?.jobs ?? []).map((job) => [job.command.job_id, job]));
+    this.#ledger = new FireLedger(loaded.ledger?.entries ?? []);
+    this.#lastLinkAt = loaded.ledger?.last_link_at;
     const writer = (key: StateFileKey, render: () => unknown) =>
       new FileWriter(join(dir, STATE_FILES[key].name), () => `${JSON.stringify(render(), null, 2)}\n`);
     this.#writers = {
@@ -101,6 +106,10 @@ export class StateStore {
       schedules: writer("schedules", () => this.#schedules ?? null),
       lastFires: writer("lastFires", () => this.#lastFires),
       jobs: writer("jobs", () => ({ jobs: [...this.#jobs.values()] })),
+      ledger: writer("ledger", () => ({
+        entries: this.#ledger.entries(),
+        ...(this.#lastLinkAt ? { last_link_at: this.#lastLinkAt } : {}),
+      })),
     };
   }
 
@@ -134,6 +143,7 @@ export class StateStore {
       schedules: await load("schedules", StoredScheduleSet),
       lastFires: await load("lastFires", LastFires),
       jobs: await load("jobs", AcceptedJobs),
+      ledger: await load("ledger", FireLedgerFile),
     };
     return new StateStore(dir, clock, loaded);
   }
@@ -205,7 +215,33 @@ export class StateStore {
     const ids = new Set(set.schedules.map((s) => s.id));
     const stale = Object.keys(this.#lastFires).filter((id) => !ids.has(id));
     for (const id of stale) delete this.#lastFires[id];
-    await Promise.all([this.#writers.schedules.write(), stale.length > 0 ? this.#writers.lastFires.write() : null]);
+    const ledgerChanged = this.#ledger.keepOnly(ids);
+    await Promise.all([
+      this.#writers.schedules.write(),
+      stale.length > 0 ? this.#writers.lastFires.write() : null,
+      ledgerChanged ? this.#writers.ledger.write() : null,
+    ]);
+  }
+
+  /** The ledger of fires (fire-ledger.ts): read it here, change it through recordTick. */
+  get ledger(): Pick<FireLedger, "get" | "of" | "sentWith" | "entries"> {
+    return this.#ledger;
+  }
+
+  /** Sets one tick's ledger entry and persists it; resolve before acting on it. */
+  recordTick(entry: LedgerEntry): Promise<void> {
+    this.#ledger.set(entry);
+    return this.#writers.ledger.write();
+  }
+
+  /** The last time a link to the server was up (undefined: never, in this state dir). */
+  lastLinkAt(): string | undefined {
+    return this.#lastLinkAt;
+  }
+
+  setLastLinkAt(at: string): Promise<void> {
+    this.#lastLinkAt = at;
+    return this.#writers.ledger.write();
   }
 
   getLastFire(scheduleId: string): string | undefined {
@@ -227,9 +263,14 @@ export class StateStore {
   }
 
   /** Persists a `command.run` as accepted; resolve before answering `command.result`. */
-  async acceptJob(command: CommandRunPayload): Promise<void> {
+  async acceptJob(command: CommandRunPayload, autonomous?: AutonomousRun): Promise<void> {
     const acceptedAt = this.#clock.now().toISOString();
-    this.#jobs.set(command.job_id, { command, state: "accepted", accepted_at: acceptedAt });
+    this.#jobs.set(command.job_id, {
+      command,
+      state: "accepted",
+      accepted_at: acceptedAt,
+      ...(autonomous ? { autonomous } : {}),
+    });
     try {
       await this.#writers.jobs.write();
     } catch (err) {
@@ -265,6 +306,7 @@ interface Loaded {
   schedules: StoredScheduleSet | undefined;
   lastFires: LastFires | undefined;
   jobs: AcceptedJobs | undefined;
+  ledger: FireLedgerFile | undefined;
 }
 
 /** `name.corrupt-2026-11-30T12-00-00-000Z`: no colons, so the name is valid on Windows too. */
