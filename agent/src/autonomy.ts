@@ -120,6 +120,11 @@ export function backupCommand(jobId: string, entry: ScheduleEntry, scheduledAt: 
 export class Autonomy {
   readonly #o: AutonomyOptions;
   #downSince: number | null;
+  /**
+   * When the outage began, for people: the last link this state dir remembers, so a restarted
+   * agent still counts (and lists what ran in) the whole outage; null while the link is up.
+   */
+  #outageSince: number | null;
   #timer: TimerHandle | null = null;
   #markTimer: TimerHandle | null = null;
   #work: Promise<void> = Promise.resolve();
@@ -131,10 +136,13 @@ export class Autonomy {
     // Until the first link, down since the start: a restarted agent waits one grace period for the
     // server before it acts on its own (max_offline_age still counts from the last link).
     this.#downSince = o.clock.now().getTime();
+    const last = Date.parse(o.state.lastLinkAt() ?? "");
+    this.#outageSince = Number.isNaN(last) ? this.#downSince : Math.min(last, this.#downSince);
   }
 
   linkUp(): void {
     this.#downSince = null;
+    this.#outageSince = null;
     this.#expiredSaid = false;
     this.#clearTimer();
     this.#markLink();
@@ -144,6 +152,7 @@ export class Autonomy {
   linkDown(): void {
     if (this.#downSince !== null) return;
     this.#downSince = this.#o.clock.now().getTime();
+    this.#outageSince = this.#downSince;
     if (this.#markTimer) this.#o.clock.clearTimeout(this.#markTimer);
     this.#markTimer = null;
     this.#persist(this.#o.state.setLastLinkAt(new Date(this.#downSince).toISOString()));
@@ -214,7 +223,7 @@ export class Autonomy {
     const now = this.#o.clock.now().getTime();
     const maxAge = this.#o.state.config()?.max_offline_age_seconds;
     const lastLink = this.#o.state.lastLinkAt() ?? null;
-    const since = this.#downSince;
+    const since = this.#outageSince;
     const ran: AutonomyStatus["ran"] = [];
     let missed = 0;
     for (const e of this.#o.state.ledger.entries().sort((a, b) => a.at.localeCompare(b.at))) {
