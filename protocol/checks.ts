@@ -66,6 +66,12 @@ export function tagProblem(value: string, what = "tag"): string | null {
 export const RESERVED_TAG_PREFIX = "fleet-";
 
 /**
+ * Since protocol 10: the tag of a snapshot made by a backup the agent ran on its own authority
+ * (`fleet-job=<job id>`), from which the server rebuilds the job if the agent's reports were lost.
+ */
+export const FLEET_JOB_TAG = `${RESERVED_TAG_PREFIX}job=`;
+
+/**
  * What is wrong with a tag job's lists, or null: each tag as tagProblem says, none reserved, and
  * either `set` alone or some of `add` and `remove`.
  */

@@ -1,4 +1,4 @@
-import type { AutonomousRun, CommandRunPayload, ScheduleEntry } from "../../protocol/index.ts";
+import { type AutonomousRun, type CommandRunPayload, FLEET_JOB_TAG, type ScheduleEntry } from "../../protocol/index.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import { HEARTBEAT_MS } from "./connection.ts";
 import type { Logger } from "./log.ts";
@@ -6,9 +6,6 @@ import type { Scheduler } from "./scheduler.ts";
 import { cronFor, toRfc3339 } from "./scheduler-times.ts";
 import type { LedgerEntry } from "./state/fire-ledger.ts";
 import type { StateStore } from "./state/state-store.ts";
-
-/** The tag of a snapshot the agent made on its own: the server rebuilds the job from it if need be. */
-export const FLEET_JOB_TAG = "fleet-job=";
 
 /** The grace period's floor: twice the heartbeat, and at least 2 min (DESIGN §8.7). */
 export const GRACE_FLOOR_MS = Math.max(2 * HEARTBEAT_MS, 120_000);

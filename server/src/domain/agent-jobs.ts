@@ -1,11 +1,10 @@
-import type { JobStartedPayload, SnapshotsReportPayload } from "../../../protocol/index.ts";
+import { FLEET_JOB_TAG, type JobStartedPayload, type SnapshotsReportPayload } from "../../../protocol/index.ts";
 import { queuedJob } from "./blank-rows.ts";
 import type { Store } from "./store.ts";
 import type { Job } from "./types.ts";
 import { utc } from "./utc.ts";
 
-/** The tag an agent gives the snapshot of a backup it ran on its own (DESIGN §8.7). */
-export const FLEET_JOB_TAG = "fleet-job=";
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Snapshots older than this are not turned back into jobs: a lost outbox is a recent loss. */
 export const REBUILD_WINDOW_DAYS = 35;
@@ -109,7 +108,8 @@ export function rebuildAgentJobs(
     const tag = s.tags?.find((t) => t.startsWith(FLEET_JOB_TAG));
     const id = tag?.slice(FLEET_JOB_TAG.length);
     const time = utc(s.time);
-    if (!id || time < since || store.jobById(id)) continue;
+    // Only an id an agent mints (a UUID): a hand-made tag cannot name another kind of row.
+    if (!id || !UUID.test(id) || time < since || store.jobById(id)) continue;
     const job = queuedJob({
       id,
       host_id: hostId,
