@@ -10,6 +10,8 @@ export interface LinkProxy {
   url: string;
   /** Breaks the link at the next server → agent frame that contains `text`. */
   cutAt(text: string): Promise<void>;
+  /** Breaks the link now. */
+  cutNow(): void;
   release(): void;
   close(): void;
 }
@@ -117,6 +119,7 @@ export function startLinkProxy(target: string): LinkProxy {
       new Promise<void>((resolve) => {
         trigger = { text, done: resolve };
       }),
+    cutNow: cut,
     release() {
       refusing = false;
     },
