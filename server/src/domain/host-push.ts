@@ -1,5 +1,5 @@
 import { type ConfigUpdatePayload, CREDENTIAL_PAIRS } from "../../../protocol/index.ts";
-import { COPY_SINCE, copyTargetsOf, wireCopyTargets } from "./copy-targets.ts";
+import { COPY_SINCE, effectiveCopyTargets, wireCopyTargets } from "./copy-targets.ts";
 import type { DomainContext } from "./deps.ts";
 import { DomainError } from "./errors.ts";
 import { effectiveMaxOfflineAge, OFFLINE_AGE_SINCE_PROTOCOL } from "./offline-age.ts";
@@ -72,9 +72,12 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
     const envFor = p.repo_url ? forAgent(p.repo_url, env, host.protocol_version ?? 0) : null;
     if (envFor?.username && !p.repo_username) p.repo_username = envFor.username;
     if (envFor?.credential && credential === null) credential = envFor.credential;
+    // The policies are read once per payload, for the copy targets and max_offline_age both.
+    const policies = (host.protocol_version ?? 0) >= COPY_SINCE ? store.listPolicies() : [];
     // Protocol 9: the copy targets, the whole list with every config.update ([] clears them).
     if ((host.protocol_version ?? 0) >= COPY_SINCE) {
-      const wire = wireCopyTargets(copyTargetsOf(store, host), (id) => resolve(id, host), secure);
+      const targets = effectiveCopyTargets(store.hostCopyTargets(host.id), policies, host);
+      const wire = wireCopyTargets(targets, (id) => resolve(id, host), secure);
       for (const problem of wire.problems) log.warn("copy target not sent", { host_id: host.id, problem });
       p.copy_targets = wire.targets;
       if (!secure && wire.targets.length > 0) p.secrets_withheld = "insecure_link";
@@ -82,7 +85,7 @@ export function createHostPush(deps: DomainContext, resolve: ResolveRepository) 
     // Protocol 10: how long the agent may back up on its own while the server is away, in every
     // payload (the agent keeps it; one never sent it runs nothing on its own). Not a secret.
     if ((host.protocol_version ?? 0) >= OFFLINE_AGE_SINCE_PROTOCOL) {
-      p.max_offline_age_seconds = effectiveMaxOfflineAge(host, store.listPolicies()).seconds;
+      p.max_offline_age_seconds = effectiveMaxOfflineAge(host, policies).seconds;
     }
     if (password === null && credential === null) return p;
     if (!secure) {

@@ -195,9 +195,8 @@ export interface BackupCadence {
  * Who made a job: a user (or API token), a schedule's tick, the server itself, or (issue 19,
  * DESIGN §8.7) the agent on its own authority while the server was away.
  */
-export type ActorKind = "user" | "schedule" | "system" | "agent";
-/** Every actor kind, as GET /jobs?actor_kind= takes them. */
-export const ACTOR_KINDS = ["user", "schedule", "system", "agent"] as const satisfies readonly ActorKind[];
+export const ACTOR_KINDS = ["user", "schedule", "system", "agent"] as const;
+export type ActorKind = (typeof ACTOR_KINDS)[number];
 
 /**
  * A job's kind with that kind's spec, as command.run carries them (`null`: no spec, which the wire
