@@ -5,7 +5,6 @@
 // million jobs, against the size of the same jobs as the API's JSON.
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { hostSummaryStore } from "../../server/src/store/host-summary-store.ts";
 import { removeDir, stopProcess, tempDir } from "../lib/cleanup.ts";
 import type { BenchContext, Benchmark } from "../lib/context.ts";
 import { MB } from "../lib/proc.ts";
@@ -20,7 +19,12 @@ const BENCH = "6 api";
  * (server/src/ui/client/main.ts and views/dashboard.ts), with a session cookie.
  */
 export const DASHBOARD_URL = "/";
-export const DASHBOARD_DATA = ["/api/v1/session", "/api/v1/hosts"];
+export const DASHBOARD_CALLS = ["/api/v1/hosts/summary", "/api/v1/hosts?sort=health&limit=50"];
+export const DASHBOARD_DATA = ["/api/v1/session", ...DASHBOARD_CALLS];
+
+/** Each seeded host's labels: 5 environments, 20 sites, 10 roles (host n: env n mod 5, and so on). */
+const ENVS = ["prod", "staging", "dev", "test", "lab"];
+const labelsFor = (n: number) => ({ env: ENVS[n % 5] as string, site: `site-${n % 20}`, role: `role-${n % 10}` });
 
 interface Target {
   label: string;
@@ -124,27 +128,22 @@ async function dashboardTarget(url: string, token: string): Promise<{ target: Ta
   };
 }
 
-/**
- * Diagnosis for GET /hosts: the server's one list statement (hosts with the facts migration 4's
- * triggers keep), run through the store itself on a read-only copy of the connection, and the
- * JSON of its rows: what the request costs before HTTP and the per-host view.
- */
-function hostListCost(dataDir: string): string {
+/** The cursor GET /hosts?label=…&sort=name would hand out `share` of the way into the hosts with that label. */
+function hostCursorAt(dataDir: string, key: string, value: string, share: number): { cursor: string; of: number } {
   const db = new Database(dbPath(dataDir), { readonly: true });
   try {
-    const store = hostSummaryStore(db);
-    const sql: number[] = [];
-    const json: number[] = [];
-    let bytes = 0;
-    for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
-      const rows = store.hostSummaries();
-      const t1 = performance.now();
-      bytes = JSON.stringify(rows).length;
-      sql.push(t1 - t0);
-      json.push(performance.now() - t1);
-    }
-    return `the list statement with its row conversion takes ${median(sql).toFixed(1)} ms, JSON of those rows ${median(json).toFixed(1)} ms (${(bytes / MB).toFixed(1)} MB); medians of 5`;
+    const of =
+      db
+        .query<{ n: number }, [string, string]>("SELECT count(*) AS n FROM host_labels WHERE key = ? AND value = ?")
+        .get(key, value)?.n ?? 0;
+    const row = db
+      .query<{ name: string; id: string }, [string, string, number]>(
+        `SELECT h.name, h.id FROM hosts h JOIN host_labels l ON l.host_id = h.id AND l.key = ? AND l.value = ?
+         ORDER BY h.name, h.id LIMIT 1 OFFSET ?`,
+      )
+      .get(key, value, Math.floor(of * share));
+    if (!row) throw new Error(`no host with ${key}=${value} at ${share * 100}%`);
+    return { cursor: Buffer.from(JSON.stringify(["name", row.name, row.id])).toString("base64url"), of };
   } finally {
     db.close();
   }
@@ -181,8 +180,16 @@ export const api: Benchmark = {
   async run(ctx: BenchContext) {
     const q = ctx.quick;
     const sz = q
-      ? { hosts: 50, perHost: 100, moreHosts: 150, morePerHost: 10, lines: 100 }
-      : { hosts: 1_000, perHost: 1_000, moreHosts: 9_000, morePerHost: 100, lines: 200 };
+      ? { hosts: 50, perHost: 100, moreHosts: 150, morePerHost: 10, mostHosts: 300, mostPerHost: 2, lines: 100 }
+      : {
+          hosts: 1_000,
+          perHost: 1_000,
+          moreHosts: 9_000,
+          morePerHost: 100,
+          mostHosts: 40_000,
+          mostPerHost: 10,
+          lines: 200,
+        };
     const work = tempDir("api");
     const dataDir = join(work, "server");
     let pair: { real: Served; bare: Served } | null = null;
@@ -202,7 +209,7 @@ export const api: Benchmark = {
     try {
       const { token } = await initDataDir(ctx.bins, dataDir);
       const t0 = performance.now();
-      const hosts: SeededHost[] = seedHosts(dataDir, sz.hosts);
+      const hosts: SeededHost[] = seedHosts(dataDir, sz.hosts, { labelsFor });
       const emptySize = dbBytes(dataDir);
       const seeded = seedJobs(dataDir, hosts, sz.perHost);
       const jobsSize = dbBytes(dataDir) - emptySize;
@@ -302,24 +309,45 @@ export const api: Benchmark = {
       );
       const deepPath = `/api/v1/jobs?limit=50&cursor=${deep}`;
       await measure(`GET /jobs?limit=50, cursor at 90% (${scale})`, list("deep", deepPath), list("deep", deepPath), 15);
-      const hostsT = list("hosts", "/api/v1/hosts");
-      await measure(`GET /hosts (${scale})`, hostsT, hostsT, null, hostListCost(dataDir));
-      let dash = await dashboardTarget(servers().real.url, token);
-      await measure(`dashboard (${scale})`, dash.target, hostsT, null, dash.note);
+      // The host list and the dashboard (issue 20): its calls (summary + first page, worst first),
+      // and the whole page load as a browser makes it (HTML, session, the same calls).
+      const hostsT = list("hosts", "/api/v1/hosts?limit=100");
+      const callsT: Target = { label: "dashboard calls", paths: DASHBOARD_CALLS, headers: bearer };
+      const hostRows = async (scale: string, callsMax: number | null, deepMax: number | null) => {
+        await measure(`GET /hosts?limit=100, first page (${scale})`, hostsT, hostsT, null);
+        await measure(`dashboard calls: summary + first page by health (${scale})`, callsT, callsT, callsMax);
+        const deepHost = hostCursorAt(dataDir, "env", "prod", 0.9);
+        const deepHostT = list("hosts deep", `/api/v1/hosts?label=env=prod&limit=100&cursor=${deepHost.cursor}`);
+        await measure(
+          `GET /hosts?label=env=prod&limit=100, cursor at 90% (${scale})`,
+          deepHostT,
+          deepHostT,
+          deepMax,
+          `${deepHost.of.toLocaleString("en-US")} hosts carry env=prod`,
+        );
+        const dash = await dashboardTarget(servers().real.url, token);
+        await measure(`dashboard page load (${scale})`, dash.target, callsT, null, dash.note);
+      };
+      await hostRows(scale, null, null);
 
-      // Grow to 10,000 hosts: restart both on the bigger database.
-      await servers().real.stop();
-      await servers().bare.stop();
-      pair = null;
-      const more = seedHosts(dataDir, sz.moreHosts, { namePrefix: "more" });
-      const moreJobs = seedJobs(dataDir, more, sz.morePerHost);
-      const allHosts = hosts.length + more.length;
-      const total = jobCount + moreJobs.jobs;
-      pair = await startPair(ctx, dataDir);
-      const scale2 = sizeLabel(allHosts, total);
-      dash = await dashboardTarget(servers().real.url, token);
-      await measure(`GET /hosts (${scale2})`, hostsT, hostsT, 50, hostListCost(dataDir));
-      await measure(`dashboard (${scale2})`, dash.target, hostsT, 50, dash.note);
+      // Grow to 10,000 hosts, then 50,000: restart both on the bigger database.
+      const grow = async (n: number, perHost: number, prefix: string) => {
+        await servers().real.stop();
+        await servers().bare.stop();
+        pair = null;
+        const added = seedHosts(dataDir, n, { namePrefix: prefix, labelsFor });
+        const addedJobs = seedJobs(dataDir, added, perHost);
+        pair = await startPair(ctx, dataDir);
+        return { hosts: added.length, jobs: addedJobs.jobs };
+      };
+      const more = await grow(sz.moreHosts, sz.morePerHost, "more");
+      let allHosts = hosts.length + more.hosts;
+      let total = jobCount + more.jobs;
+      await hostRows(sizeLabel(allHosts, total), 20, null);
+      const most = await grow(sz.mostHosts, sz.mostPerHost, "most");
+      allHosts += most.hosts;
+      total += most.jobs;
+      await hostRows(sizeLabel(allHosts, total), 50, 50);
     } finally {
       if (pair) {
         await pair.real.stop();

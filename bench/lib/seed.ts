@@ -53,7 +53,14 @@ export function dbBytes(dataDir: string): number {
 export function seedHosts(
   dataDir: string,
   n: number,
-  opts: { runningJob?: boolean; namePrefix?: string; cron?: string; labels?: Record<string, string> } = {},
+  opts: {
+    runningJob?: boolean;
+    namePrefix?: string;
+    cron?: string;
+    labels?: Record<string, string>;
+    /** Each host's labels by its number in the database (instead of the same `labels` for all). */
+    labelsFor?: (n: number) => Record<string, string>;
+  } = {},
 ): SeededHost[] {
   const db = openSeedDb(dataDir);
   const box = createSecretBox(loadOrCreateKey(dataDir));
@@ -88,7 +95,13 @@ export function seedHosts(
         scheduleId: `sch_${hex(10)}`,
       };
       const name = `${prefix}-${String(existing + i).padStart(5, "0")}`;
-      insHost.run(h.id, name, hashToken(h.token), now, labels);
+      insHost.run(
+        h.id,
+        name,
+        hashToken(h.token),
+        now,
+        opts.labelsFor ? JSON.stringify(opts.labelsFor(existing + i)) : labels,
+      );
       insConfig.run(h.id, `/srv/restic/${name}`, sealed, now);
       insSchedule.run(h.scheduleId, h.id, opts.cron ?? "0 3 * * *", now, now);
       if (opts.runningJob) {

@@ -1,5 +1,5 @@
-import type { BackupHealth } from "./backup-health.ts";
-import type { HostView } from "./host-view.ts";
+import { BACKUP_HEALTH_STATES, type BackupHealth } from "./backup-health.ts";
+import type { HostCounts } from "./host-page-rows.ts";
 
 /** The dashboard's counters for a set of hosts (DESIGN §8.8, GET /hosts/summary). */
 export interface FleetSummary {
@@ -12,27 +12,23 @@ export interface FleetSummary {
 }
 
 /**
- * Counts over host views as the list builds them, so health is the list's `backup_health` and
- * never a second rule. One pass; the dashboard groups by any key in `labels`.
+ * The counters from the store's aggregates (hostCounts): per health rank (the SQL twin of the
+ * list's backup_health, host-health-sql.ts) and per label value, already ordered by key and value.
  */
-export function fleetSummary(hosts: Iterable<Pick<HostView, "online" | "backup_health" | "labels">>): FleetSummary {
+export function fleetSummary(counts: HostCounts): FleetSummary {
   const health: Record<BackupHealth, number> = { ok: 0, warning: 0, failed: 0, stale: 0, pending: 0, unscheduled: 0 };
-  const counts = new Map<string, Map<string, number>>();
   let total = 0;
   let online = 0;
-  for (const h of hosts) {
-    total++;
-    if (h.online) online++;
-    health[h.backup_health]++;
-    for (const [key, value] of Object.entries(h.labels)) {
-      const values = counts.get(key) ?? new Map<string, number>();
-      counts.set(key, values.set(value, (values.get(value) ?? 0) + 1));
-    }
+  for (const r of counts.byRank) {
+    const state = BACKUP_HEALTH_STATES[r.rank];
+    if (state) health[state] += r.hosts;
+    total += r.hosts;
+    online += r.online;
   }
-  const byName = <T>([a]: [string, T], [b]: [string, T]) => (a < b ? -1 : a > b ? 1 : 0);
   const labels: FleetSummary["labels"] = {};
-  for (const [key, values] of [...counts].sort(byName)) {
-    labels[key] = Object.fromEntries([...values].sort(byName));
+  for (const { key, value, n } of counts.labels) {
+    labels[key] ??= {};
+    (labels[key] as Record<string, number>)[value] = n;
   }
   return { total, online, offline: total - online, health, labels };
 }

@@ -6,6 +6,7 @@ import type {
   TerminalJobStatus,
 } from "../../../protocol/index.ts";
 import type { AlertsStore } from "./alert-rows.ts";
+import type { HostPageStore } from "./host-page-rows.ts";
 import type { Labels } from "./labels.ts";
 import type { MaintenanceStore } from "./maintenance-rows.ts";
 import type { Selector } from "./selector.ts";
@@ -546,6 +547,7 @@ export interface Store
   extends UsersStore,
     HostsStore,
     HostSummaryStore,
+    HostPageStore,
     SchedulesStore,
     JobsStore,
     AgentDataStore,

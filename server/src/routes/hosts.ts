@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import * as v from "valibot";
 import { Text } from "../../../protocol/index.ts";
+import { BACKUP_HEALTH_STATES } from "../domain/backup-health.ts";
 import type { Domain } from "../domain/domain.ts";
+import { HOST_SORTS } from "../domain/host-page-rows.ts";
 import { parseLabelPairs } from "../domain/labels.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { LabelMap } from "../http/label-map.ts";
@@ -33,15 +35,42 @@ const StatsQuery = v.object({
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,4}$/, "must be 1-1000"), v.transform(Number)), "100"),
 });
 
+/**
+ * GET /hosts (DESIGN §8.8). `label` (repeated, every one must match) is read apart, as GET /jobs
+ * reads it; `health` is one state or several, comma-separated (any of them).
+ */
+export const HostListQuery = v.object({
+  health: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((x) => x.split(",").map((s) => s.trim())),
+      v.array(
+        v.picklist(BACKUP_HEALTH_STATES, `must be one or more of ${BACKUP_HEALTH_STATES.join(", ")}, comma-separated`),
+      ),
+    ),
+  ),
+  online: v.optional(
+    v.pipe(
+      v.picklist(["true", "false"], "must be true or false"),
+      v.transform((x) => x === "true"),
+    ),
+  ),
+  q: v.optional(v.pipe(v.string(), v.maxLength(255))),
+  sort: v.optional(v.picklist(HOST_SORTS, `must be one of ${HOST_SORTS.join(", ")}`)),
+  limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/, "must be 1-500"), v.transform(Number))),
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(4096))),
+});
+
 /** ?label=env=prod&label=role=db: every one must match (DESIGN §8.2); a bad pair is 400 naming `label`. */
 const labelFilter = (pairs: string[] | undefined) => parseLabelPairs(pairs ?? [], "label");
 
 /** `/summary` comes before `/:id`, so "summary" is never taken for a host id. */
 export function hostRoutes(domain: Domain) {
   return new Hono<AppEnv>()
-    .get("/", (c) =>
-      c.json({ items: domain.hosts.list({ labels: labelFilter(c.req.queries("label")) }), next_cursor: null }),
-    )
+    .get("/", (c) => {
+      const q = query(c, HostListQuery);
+      return c.json(domain.hosts.page({ ...q, q: q.q || undefined, labels: labelFilter(c.req.queries("label")) }));
+    })
     .get("/summary", (c) => c.json(domain.hosts.summary({ labels: labelFilter(c.req.queries("label")) })))
     .get("/:id", (c) => c.json(domain.hosts.show(c.req.param("id"))))
     .patch("/:id", async (c) => {

@@ -5,7 +5,7 @@ import type { Host, HostSummary } from "../domain/types.ts";
 import { type Database, fromJson } from "./db.ts";
 import { type HostRow, hostCols, toHost } from "./hosts-store.ts";
 
-type Row = HostRow & {
+export type Row = HostRow & {
   last_backup_job_id: string | null;
   last_backup_status: JobStatus | null;
   last_backup_finished_at: string | null;
@@ -36,13 +36,15 @@ const drillCols = `last_drill_job_id, last_drill_at, last_drill_result, last_dri
 
 // The facts columns are kept by triggers (migrations 4, 12, 13, 15); the secrets never leave SQLite.
 // The last check's stats are read from its job (one seek by primary key per host).
-const select = `SELECT ${hostCols}, last_backup_job_id, last_backup_status, last_backup_finished_at,
+export const summaryColumns = `${hostCols}, last_backup_job_id, last_backup_status, last_backup_finished_at,
     last_backup_error, last_backup_warning, last_successful_backup_at, last_check_job_id, last_check_status, last_check_finished_at,
     last_check_error, (SELECT j.stats FROM jobs j WHERE j.id = h.last_check_job_id) AS last_check_stats,
     ${drillCols}, last_full_read_at, repo_size_bytes, c.repo_url, c.repo_username, c.hook_shell,
     coalesce(c.repo_password_enc, '') <> '' AS has_repo_password,
-    coalesce(c.repo_credential_enc, '') <> '' AS has_repo_credential
-  FROM hosts h LEFT JOIN host_config c ON c.host_id = h.id`;
+    coalesce(c.repo_credential_enc, '') <> '' AS has_repo_credential`;
+/** The hosts with their settings: what summaryColumns reads from. */
+export const summaryFrom = "FROM hosts h LEFT JOIN host_config c ON c.host_id = h.id";
+const select = `SELECT ${summaryColumns} ${summaryFrom}`;
 
 /** The facts columns every read of a host's summary takes (the list, one host, the alert sweep). */
 type FactsCols = Pick<
@@ -106,7 +108,7 @@ const withStats = (c: HostSummary["last_check"], stats: string | null): HostSumm
   c === null ? null : { ...c, stats: checkStats(stats) };
 
 // Field by field (no rest/spread copies): at 10,000 hosts this runs 10,000 times per request.
-const split = (r: Row): { host: Host; summary: HostSummary } => ({
+export const split = (r: Row): { host: Host; summary: HostSummary } => ({
   host: toHost(r),
   summary: {
     last_backup: lastBackup(r),

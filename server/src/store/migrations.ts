@@ -738,4 +738,33 @@ export const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE policies ADD COLUMN max_offline_age TEXT;
   CREATE INDEX jobs_by_actor_time ON jobs(actor_kind, created_at DESC, id DESC);
   `,
+  // 26 (2026-12-03): the host list at 50,000 hosts (issue 20, DESIGN §8.8) is paged, sorted and
+  // filtered in SQL. host_labels holds each host's labels as rows (kept from hosts.labels by
+  // triggers), so a label filter seeks an index and the summary counts label values from it alone.
+  // expected_interval_s is the domain's expected backup interval (backup-health.ts, computed from
+  // the crons in JS), written back when it changes, so SQL can tell a stale host from a pending one.
+  // The two expression indexes give the newest-first sorts a seek from any cursor.
+  `
+  ALTER TABLE hosts ADD COLUMN expected_interval_s INTEGER;
+  CREATE TABLE host_labels (
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    host_id TEXT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+    PRIMARY KEY (key, value, host_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX host_labels_by_host ON host_labels(host_id);
+  INSERT INTO host_labels (key, value, host_id)
+    SELECT l.key, l.value, h.id FROM hosts h, json_each(h.labels) l WHERE l.type = 'text';
+  CREATE TRIGGER hosts_labels_insert AFTER INSERT ON hosts BEGIN
+    INSERT INTO host_labels (key, value, host_id)
+      SELECT l.key, l.value, NEW.id FROM json_each(NEW.labels) l WHERE l.type = 'text';
+  END;
+  CREATE TRIGGER hosts_labels_update AFTER UPDATE OF labels ON hosts BEGIN
+    DELETE FROM host_labels WHERE host_id = NEW.id;
+    INSERT INTO host_labels (key, value, host_id)
+      SELECT l.key, l.value, NEW.id FROM json_each(NEW.labels) l WHERE l.type = 'text';
+  END;
+  CREATE INDEX hosts_by_last_backup ON hosts(coalesce(last_backup_finished_at, ''), id);
+  CREATE INDEX hosts_by_last_seen ON hosts(coalesce(last_seen_at, ''), id);
+  `,
 ];

@@ -5,6 +5,7 @@ import { agentDataStore } from "./agent-data-store.ts";
 import { alertsStore } from "./alerts-store.ts";
 import { auditStore } from "./audit-store.ts";
 import { type Database, openDatabase } from "./db.ts";
+import { hostPageStore } from "./host-page-store.ts";
 import { hostSummaryStore } from "./host-summary-store.ts";
 import { hostsStore } from "./hosts-store.ts";
 import { jobsStore } from "./jobs-store.ts";
@@ -22,6 +23,7 @@ export function createStore(db: Database): Store {
     ...usersStore(db),
     ...hostsStore(db),
     ...hostSummaryStore(db),
+    ...hostPageStore(db),
     ...schedulesStore(db),
     ...jobsStore(db),
     ...agentDataStore(db),

@@ -1,10 +1,10 @@
-import { ApiFailure, api } from "../api.ts";
+import { ApiFailure, api, apiAll } from "../api.ts";
 import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { onEvent } from "../events.ts";
 import { bytes, interval } from "../format.ts";
 import { labelQuery, labelTags } from "../labels.ts";
-import type { FleetSummary, Host, List } from "../types.ts";
+import type { FleetSummary, Host } from "../types.ts";
 import { ago, badge, drillFact, emptyState } from "../widgets.ts";
 import { alertBanner } from "./alert-banner.ts";
 import { bulkRunPanel } from "./bulk-run.ts";
@@ -46,11 +46,8 @@ export const dashboardView: View = async (root, ctx) => {
   const fetchHosts = async () => {
     const q = labelQuery(labelFilter.value);
     const qs = q ? `?${q}` : "";
-    const [list, counts] = await Promise.all([
-      api<List<Host>>(`/hosts${qs}`),
-      api<FleetSummary>(`/hosts/summary${qs}`),
-    ]);
-    return { list: list.items, counts };
+    const [list, counts] = await Promise.all([apiAll<Host>(`/hosts${qs}`), api<FleetSummary>(`/hosts/summary${qs}`)]);
+    return { list, counts };
   };
   let { list: hosts, counts: summary } = await fetchHosts();
   let sort: SortKey = "health";

@@ -3,7 +3,7 @@ import type { View } from "../context.ts";
 import { append, clear, field, h, showFormError } from "../dom.ts";
 import { plural } from "../format.ts";
 import { labelTags } from "../labels.ts";
-import type { Host, List, Policy, Repository } from "../types.ts";
+import type { FleetSummary, Host, List, Policy, Repository } from "../types.ts";
 import { badge, errorBox } from "../widgets.ts";
 import { copyTargetFields, copyTargetText } from "./copy-target-form.ts";
 import { syncText } from "./policies.ts";
@@ -126,13 +126,17 @@ export const policyView: View = async (root, ctx, { id = "new" }) => {
         .map(([k, v]) => `label=${encodeURIComponent(`${k}=${v}`)}`)
         .join("&");
       try {
-        const found = (await api<List<Host>>(`/hosts${q ? `?${q}` : ""}`)).items;
+        // The count from the summary (any fleet size), the names from the first page of the list.
+        const [found, counts] = await Promise.all([
+          api<List<Host>>(`/hosts?limit=${PREVIEW_NAMES}${q ? `&${q}` : ""}`),
+          api<FleetSummary>(`/hosts/summary${q ? `?${q}` : ""}`),
+        ]);
         if (ask !== asked) return; // a newer keystroke asked again
         selectorError.textContent = "";
-        const names = found.slice(0, PREVIEW_NAMES).map((x) => x.name);
-        const more = found.length - names.length;
+        const names = found.items.map((x) => x.name);
+        const more = counts.total - names.length;
         matchLine.textContent =
-          `${Object.keys(labels).length === 0 ? "Every host: " : ""}matches ${plural(found.length, "host")}` +
+          `${Object.keys(labels).length === 0 ? "Every host: " : ""}matches ${plural(counts.total, "host")}` +
           (names.length ? `: ${names.join(", ")}${more > 0 ? ` and ${more} more` : ""}` : "");
       } catch (err) {
         if (ask !== asked) return;

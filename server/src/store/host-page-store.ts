@@ -1,0 +1,120 @@
+import type { HostCounts, HostPageFilter, HostPageRow, HostPageStore } from "../domain/host-page-rows.ts";
+import type { Database } from "./db.ts";
+import { healthRankSql } from "./host-health-sql.ts";
+import { type Row, split, summaryColumns, summaryFrom } from "./host-summary-store.ts";
+
+type Params = Record<string, string | number | null>;
+
+/**
+ * Each sort's key columns, in order, and its direction. The id breaks ties, so a cursor is one
+ * position; name and the health rank ascend (failed first), the times descend (newest first, never
+ * first). Each but health seeks an index (hosts_by_name, hosts_by_last_backup, hosts_by_last_seen).
+ */
+const SORTS = {
+  name: { keys: ["h.name", "h.id"], desc: false },
+  last_backup: { keys: ["coalesce(h.last_backup_finished_at, '')", "h.id"], desc: true },
+  last_seen: { keys: ["coalesce(h.last_seen_at, '')", "h.id"], desc: true },
+  health: { keys: [healthRankSql, "h.name", "h.id"], desc: false },
+} as const;
+
+/** What every filter and the summary share: the hosts the labels, health, online and name select. */
+function where(f: Omit<HostPageFilter, "sort" | "after" | "limit">, params: Params): string[] {
+  const terms: string[] = [];
+  Object.entries(f.labels ?? {}).forEach(([key, value], i) => {
+    params[`lk${i}`] = key;
+    params[`lv${i}`] = value;
+    terms.push(`h.id IN (SELECT l.host_id FROM host_labels l WHERE l.key = $lk${i} AND l.value = $lv${i})`);
+  });
+  if (f.healthRanks && f.healthRanks.length > 0)
+    terms.push(`${healthRankSql} IN (${f.healthRanks.map(Number).join(", ")})`);
+  if (f.online !== undefined) terms.push(`h.online = ${f.online ? 1 : 0}`);
+  if (f.nameContains) {
+    params.name_like = `%${f.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    terms.push(`h.name LIKE $name_like ESCAPE '\\'`);
+  }
+  return terms;
+}
+
+export function hostPageStore(db: Database): HostPageStore {
+  return {
+    /**
+     * One page of hosts in the filter's order, from the position after `after` (the last row's
+     * keys), at most `limit` rows: a deep page seeks its index as the first one does.
+     */
+    hostPage(f: HostPageFilter): HostPageRow[] {
+      const params: Params = { now_ms: f.nowMs };
+      const terms = where(f, params);
+      const sort = SORTS[f.sort];
+      if (f.after) {
+        if (f.after.length !== sort.keys.length) throw new Error("cursor keys do not match the sort");
+        f.after.forEach((k, i) => {
+          params[`k${i}`] = k;
+        });
+        const at = f.after.map((_, i) => `$k${i}`).join(", ");
+        terms.push(`(${sort.keys.join(", ")}) ${sort.desc ? "<" : ">"} (${at})`);
+      }
+      params.limit = f.limit;
+      const dir = sort.desc ? " DESC" : "";
+      const sql = `SELECT ${summaryColumns}, ${healthRankSql} AS health_rank ${summaryFrom}
+        ${terms.length > 0 ? `WHERE ${terms.join(" AND ")}` : ""}
+        ORDER BY ${sort.keys.map((k) => `${k}${dir}`).join(", ")} LIMIT $limit`;
+      return db
+        .query<Row & { health_rank: number }, Params>(sql)
+        .all(params)
+        .map((r) => {
+          const { host, summary } = split(r);
+          const keys: Array<string | number> =
+            f.sort === "name"
+              ? [r.name, r.id]
+              : f.sort === "last_backup"
+                ? [r.last_backup_finished_at ?? "", r.id]
+                : f.sort === "last_seen"
+                  ? [r.last_seen_at ?? "", r.id]
+                  : [r.health_rank, r.name, r.id];
+          return { host, summary, healthRank: r.health_rank, keys };
+        });
+    },
+
+    /** The dashboard's counters over the hosts the labels select, in two aggregate statements. */
+    hostCounts(f: Pick<HostPageFilter, "labels" | "nowMs">): HostCounts {
+      const params: Params = { now_ms: f.nowMs };
+      const terms = where({ labels: f.labels, nowMs: f.nowMs }, params);
+      const filter = terms.length > 0 ? `WHERE ${terms.join(" AND ")}` : "";
+      const byRank = db
+        .query<{ rank: number; n: number; online: number }, Params>(
+          `SELECT ${healthRankSql} AS rank, count(*) AS n, sum(h.online) AS online FROM hosts h ${filter} GROUP BY rank`,
+        )
+        .all(params);
+      const labelSql = terms.length
+        ? `SELECT l.key, l.value, count(*) AS n FROM host_labels l
+             WHERE l.host_id IN (SELECT h.id FROM hosts h ${filter}) GROUP BY l.key, l.value ORDER BY l.key, l.value`
+        : "SELECT key, value, count(*) AS n FROM host_labels GROUP BY key, value ORDER BY key, value";
+      const labels = db
+        .query<{ key: string; value: string; n: number }, Params>(labelSql)
+        .all(terms.length ? params : {});
+      return { byRank: byRank.map((r) => ({ rank: r.rank, hosts: r.n, online: r.online })), labels };
+    },
+
+    /**
+     * Writes the domain's expected intervals (host id → seconds; absent: none) where they differ
+     * from the stored ones, in one transaction: after a schedule change, the rows it moved.
+     */
+    syncExpectedIntervals(intervals: ReadonlyMap<string, number>): number {
+      const set = db.query<unknown, Params>("UPDATE hosts SET expected_interval_s = $s WHERE id = $id");
+      let changed = 0;
+      db.transaction(() => {
+        const stored = db
+          .query<{ id: string; s: number | null }, []>("SELECT id, expected_interval_s AS s FROM hosts")
+          .all();
+        for (const { id, s } of stored) {
+          const want = intervals.get(id) ?? null;
+          if (want !== s) {
+            set.run({ id, s: want });
+            changed++;
+          }
+        }
+      })();
+      return changed;
+    },
+  };
+}
