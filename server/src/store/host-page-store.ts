@@ -17,13 +17,31 @@ const SORTS = {
   health: { keys: [healthRankSql, "h.name", "h.id"], desc: false },
 } as const;
 
-/** What every filter and the summary share: the hosts the labels, health, online and name select. */
-function where(f: Omit<HostPageFilter, "sort" | "after" | "limit">, params: Params): string[] {
+/**
+ * A label carried by at most this many hosts is read from host_labels and those hosts sorted; one
+ * carried by more is checked host by host while the page walks its sort's index from the cursor
+ * (a label on 10,000 of 50,000 hosts: 5 index entries per host of the page, not 10,000 sorted).
+ */
+const SORT_LABEL_HOSTS = 2000;
+
+/**
+ * What every filter and the summary share: the hosts the labels, health, online and name select.
+ * `seek`: the labels given as `EXISTS` per host instead of `IN` (see SORT_LABEL_HOSTS).
+ */
+function where(
+  f: Omit<HostPageFilter, "sort" | "after" | "limit">,
+  params: Params,
+  seek: Set<number> = new Set(),
+): string[] {
   const terms: string[] = [];
   Object.entries(f.labels ?? {}).forEach(([key, value], i) => {
     params[`lk${i}`] = key;
     params[`lv${i}`] = value;
-    terms.push(`h.id IN (SELECT l.host_id FROM host_labels l WHERE l.key = $lk${i} AND l.value = $lv${i})`);
+    terms.push(
+      seek.has(i)
+        ? `EXISTS (SELECT 1 FROM host_labels l WHERE l.host_id = h.id AND l.key = $lk${i} AND l.value = $lv${i})`
+        : `h.id IN (SELECT l.host_id FROM host_labels l WHERE l.key = $lk${i} AND l.value = $lv${i})`,
+    );
   });
   if (f.healthRanks && f.healthRanks.length > 0)
     terms.push(`${healthRankSql} IN (${f.healthRanks.map(Number).join(", ")})`);
@@ -36,6 +54,22 @@ function where(f: Omit<HostPageFilter, "sort" | "after" | "limit">, params: Para
 }
 
 export function hostPageStore(db: Database): HostPageStore {
+  const carrying = db.query<{ n: number }, [string, string]>(
+    "SELECT count(*) AS n FROM host_labels WHERE key = ? AND value = ?",
+  );
+  /**
+   * Which labels a page checks per host: all of them, unless one is rare enough to read its hosts
+   * and sort them (the rarest then; the rest are checked per host).
+   */
+  function seekLabels(f: HostPageFilter): Set<number> {
+    const pairs = Object.entries(f.labels ?? {});
+    if (pairs.length === 0 || f.sort === "health") return new Set();
+    const counts = pairs.map(([k, v]) => carrying.get(k, v)?.n ?? 0);
+    const rarest = counts.indexOf(Math.min(...counts));
+    const seek = new Set(pairs.map((_, i) => i));
+    if ((counts[rarest] ?? 0) <= SORT_LABEL_HOSTS) seek.delete(rarest);
+    return seek;
+  }
   return {
     /**
      * One page of hosts in the filter's order, from the position after `after` (the last row's
@@ -43,7 +77,7 @@ export function hostPageStore(db: Database): HostPageStore {
      */
     hostPage(f: HostPageFilter): HostPageRow[] {
       const params: Params = { now_ms: f.nowMs };
-      const terms = where(f, params);
+      const terms = where(f, params, seekLabels(f));
       const sort = SORTS[f.sort];
       if (f.after) {
         if (f.after.length !== sort.keys.length) throw new Error("cursor keys do not match the sort");
