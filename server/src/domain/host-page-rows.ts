@@ -25,8 +25,6 @@ export interface HostPageFilter {
 export interface HostPageRow {
   host: Host;
   summary: HostSummary;
-  /** The row's backup health as its rank in BACKUP_HEALTH_STATES, by the SQL twin of the rule. */
-  healthRank: number;
   /** The row's sort keys, for the cursor of the page after it. */
   keys: Array<string | number>;
 }

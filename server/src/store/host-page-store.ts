@@ -10,12 +10,20 @@ type Params = Record<string, string | number | null>;
  * position; name and the health rank ascend (failed first), the times descend (newest first, never
  * first). Each but health seeks an index (hosts_by_name, hosts_by_last_backup, hosts_by_last_seen).
  */
-const SORTS = {
-  name: { keys: ["h.name", "h.id"], desc: false },
-  last_backup: { keys: ["coalesce(h.last_backup_finished_at, '')", "h.id"], desc: true },
-  last_seen: { keys: ["coalesce(h.last_seen_at, '')", "h.id"], desc: true },
-  health: { keys: [healthRankSql, "h.name", "h.id"], desc: false },
-} as const;
+type RankedRow = Row & { health_rank: number };
+const SORTS: Record<
+  HostPageFilter["sort"],
+  { keys: string[]; desc: boolean; of: (r: RankedRow) => Array<string | number> }
+> = {
+  name: { keys: ["h.name", "h.id"], desc: false, of: (r) => [r.name, r.id] },
+  last_backup: {
+    keys: ["coalesce(h.last_backup_finished_at, '')", "h.id"],
+    desc: true,
+    of: (r) => [r.last_backup_finished_at ?? "", r.id],
+  },
+  last_seen: { keys: ["coalesce(h.last_seen_at, '')", "h.id"], desc: true, of: (r) => [r.last_seen_at ?? "", r.id] },
+  health: { keys: [healthRankSql, "h.name", "h.id"], desc: false, of: (r) => [r.health_rank, r.name, r.id] },
+};
 
 /**
  * A label carried by at most this many hosts is read from host_labels and those hosts sorted; one
@@ -93,20 +101,9 @@ export function hostPageStore(db: Database): HostPageStore {
         ${terms.length > 0 ? `WHERE ${terms.join(" AND ")}` : ""}
         ORDER BY ${sort.keys.map((k) => `${k}${dir}`).join(", ")} LIMIT $limit`;
       return db
-        .query<Row & { health_rank: number }, Params>(sql)
+        .query<RankedRow, Params>(sql)
         .all(params)
-        .map((r) => {
-          const { host, summary } = split(r);
-          const keys: Array<string | number> =
-            f.sort === "name"
-              ? [r.name, r.id]
-              : f.sort === "last_backup"
-                ? [r.last_backup_finished_at ?? "", r.id]
-                : f.sort === "last_seen"
-                  ? [r.last_seen_at ?? "", r.id]
-                  : [r.health_rank, r.name, r.id];
-          return { host, summary, healthRank: r.health_rank, keys };
-        });
+        .map((r) => ({ ...split(r), keys: sort.of(r) }));
     },
 
     /** The dashboard's counters over the hosts the labels select, in two aggregate statements. */
