@@ -40,6 +40,9 @@ export interface HostCounts {
 export interface HostPageStore {
   hostPage(f: HostPageFilter): HostPageRow[];
   hostCounts(f: Pick<HostPageFilter, "labels" | "nowMs">): HostCounts;
-  /** Stores the domain's expected intervals where they changed; answers how many rows it wrote. */
-  syncExpectedIntervals(intervals: ReadonlyMap<string, number>): number;
+  /**
+   * Stores the domain's expected intervals where they changed (from `previous`, the map the last
+   * call stored, when given; else from the rows); answers how many rows it wrote.
+   */
+  syncExpectedIntervals(intervals: ReadonlyMap<string, number>, previous?: ReadonlyMap<string, number>): number;
 }

@@ -101,7 +101,7 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
     if (cadences?.generation !== generation || cadences.day !== day) {
       const intervals = expectedIntervals(store.backupCadences(), now);
       // The same intervals in the hosts rows, for the list's health filter and counters in SQL.
-      store.syncExpectedIntervals(intervals);
+      store.syncExpectedIntervals(intervals, cadences?.intervals);
       cadences = { generation, day, intervals };
     }
     return cadences.intervals;
