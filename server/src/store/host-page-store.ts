@@ -53,6 +53,11 @@ function where(
         : `h.id IN (SELECT l.host_id FROM host_labels l WHERE l.key = $lk${i} AND l.value = $lv${i})`,
     );
   });
+  (f.withoutLabels ?? []).forEach((key, i) => {
+    params[`wk${i}`] = key;
+    terms.push(`NOT EXISTS (SELECT 1 FROM host_labels l WHERE l.host_id = h.id AND l.key = $wk${i})`);
+  });
+  if (f.drill) terms.push(f.drill === "never" ? "h.last_drill_result IS NULL" : `h.last_drill_result = '${f.drill}'`);
   if (f.healthRanks && f.healthRanks.length > 0)
     terms.push(`${healthRankSql} IN (${f.healthRanks.map(Number).join(", ")})`);
   if (f.online !== undefined) terms.push(`h.online = ${f.online ? 1 : 0}`);
@@ -141,9 +146,9 @@ export function hostPageStore(db: Database): HostPageStore {
      * which move to stale), and the label values from host_label_counts, or, under a filter, from
      * the selected hosts' labels.
      */
-    hostCounts(f: Pick<HostPageFilter, "labels" | "nowMs">): HostCounts {
+    hostCounts(f: Pick<HostPageFilter, "labels" | "withoutLabels" | "nowMs">): HostCounts {
       const params: Params = {};
-      const terms = where({ labels: f.labels, nowMs: f.nowMs }, params);
+      const terms = where({ labels: f.labels, withoutLabels: f.withoutLabels, nowMs: f.nowMs }, params);
       const and = terms.map((t) => ` AND ${t}`).join("");
       type Count = { rank: number; n: number; online: number };
       const base = db
