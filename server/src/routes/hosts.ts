@@ -12,7 +12,7 @@ import { CopyTargets } from "./policies.ts";
 import { snapshotActionRoutes } from "./snapshot-actions.ts";
 import { snapshotFileRoutes } from "./snapshot-files.ts";
 
-const Patch = v.pipe(
+export const Patch = v.pipe(
   v.strictObject({
     name: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255))),
     labels: v.optional(LabelMap),
@@ -24,14 +24,14 @@ const Patch = v.pipe(
     "give name, labels or both, copy_targets or max_offline_age",
   ),
 );
-const Config = v.object({
+export const Config = v.object({
   repo_url: v.optional(v.pipe(Text, v.maxLength(4096))),
   repo_password: v.optional(Text),
   repo_username: v.optional(Text),
   repo_credential: v.optional(Text),
   hook_shell: v.optional(v.pipe(v.string(), v.maxLength(1024))),
 });
-const StatsQuery = v.object({
+export const StatsQuery = v.object({
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,4}$/, "must be 1-1000"), v.transform(Number)), "100"),
 });
 
