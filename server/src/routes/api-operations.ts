@@ -27,6 +27,15 @@ const LABEL: Parameter = {
   explode: true,
   schema: { type: "array", items: { type: "string", pattern: "=" } },
 };
+/** `?without_label=site`, repeated: read apart as `label` is, checked by the domain (checkLabelKeys). */
+const WITHOUT_LABEL: Parameter = {
+  name: "without_label",
+  in: "query",
+  description: "A label key, repeated: only hosts that carry none of these keys",
+  style: "form",
+  explode: true,
+  schema: { type: "array", items: { type: "string" } },
+};
 // `health` is a comma-separated list: its schema splits it, so "input" mode can only say string.
 const HEALTH = `One or more of ${BACKUP_HEALTH_STATES.join(", ")}, comma-separated (any of them)`;
 
@@ -108,14 +117,14 @@ export const API_OPERATIONS: Operations = {
     summary: "A page of hosts, sorted and filtered on the server (DESIGN §8.8)",
     description: `\`health\`: ${HEALTH}. \`q\` matches the name.`,
     query: HostListQuery,
-    params: [LABEL],
+    params: [LABEL, WITHOUT_LABEL],
     ok: { status: 200, description: "A page of hosts", content: "page" },
   },
   "GET /hosts/summary": {
     id: "hostSummary",
     tag: "hosts",
     summary: "Counters for the dashboard: totals, health, and hosts per label value",
-    params: [LABEL],
+    params: [LABEL, WITHOUT_LABEL],
     ok: { status: 200, description: "`{total, online, offline, health, labels}`" },
   },
   "GET /hosts/:id": { id: "showHost", tag: "hosts", summary: "One host", ok: { status: 200, description: "The host" } },

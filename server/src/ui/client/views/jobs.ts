@@ -4,7 +4,6 @@ import { append, clear, h } from "../dom.ts";
 import { onEvent } from "../events.ts";
 import { labelQuery, parseLabelText } from "../labels.ts";
 import { runChart } from "../run-chart.ts";
-import type { List } from "../types.ts";
 import { errorBox } from "../widgets.ts";
 import { hostPicker } from "./host-picker.ts";
 import { jobPager, jobTable, loadMoreButton } from "./job-list.ts";
