@@ -43,7 +43,11 @@ export function hostPicker(opts: { name: string; label: string; every: string; v
     let id = "";
     if (text) {
       const named = (xs: Host[]) => xs.find((x) => x.name.toLowerCase() === text.toLowerCase());
-      const found = named(offered) ?? named((offered = await search(text).catch(() => [])));
+      let found = named(offered);
+      if (!found) {
+        offered = await search(text).catch(() => []);
+        found = named(offered);
+      }
       const only = offered.length === 1 ? offered[0] : undefined;
       id = (found ?? only)?.id ?? "";
       if (!id) {

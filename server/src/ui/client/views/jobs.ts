@@ -1,4 +1,4 @@
-import { ApiFailure, api } from "../api.ts";
+import { ApiFailure } from "../api.ts";
 import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { onEvent } from "../events.ts";
