@@ -77,6 +77,7 @@ export function startServer(opts: ServerOptions): RunningServer {
   const { store, registry, domain } = openServerState(opts.dataDir, opts.log, clock, opts.settings);
   // Nobody is connected at start: a previous run may have died with hosts marked online.
   store.markAllOffline();
+  convertToIncrementalVacuum(store, opts.log, join(opts.dataDir, DATABASE_FILE));
   const counters = new Counters();
   let tls = opts.tls ?? null;
   const tlsInfo = () => (tls ? { fingerprint: tls.fingerprint, next: tls.next } : null);
@@ -128,6 +129,8 @@ export function startServer(opts: ServerOptions): RunningServer {
       .deliver()
       .catch((err) => opts.log.error("notification delivery failed", { error: String(err) }));
     store.forgetEnvelopesBefore(new Date(clock.now().getTime() - 30 * 86_400_000).toISOString());
+    // Old job logs and jobs: at most hourly, in batches between which the gateway runs.
+    domain.retention.sweep();
   }
   const timer = setInterval(() => {
     try {
@@ -170,10 +173,39 @@ export function startServer(opts: ServerOptions): RunningServer {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      await domain.retention.stop();
       registry.closeAll(1012, "server restarting");
       await Promise.all([server, ...draining].map((s) => s.stop(true)));
       store.markAllOffline();
       store.close();
     },
   };
+}
+
+/**
+ * A database made before migration 28 has no auto_vacuum, so retention's deletes would leave its
+ * file as large as ever: it is rewritten once (VACUUM) with incremental vacuum on. VACUUM needs
+ * about the file's size free on its disk; when it fails the server goes on without it.
+ */
+function convertToIncrementalVacuum(store: Store, log: Logger, file: string): void {
+  if (store.autoVacuum() !== "none") return;
+  const before = store.pageCounts();
+  log.info("turning on incremental vacuum: rewriting the database once (VACUUM)", {
+    file,
+    bytes: before.pages * before.page_size,
+  });
+  try {
+    store.enableIncrementalVacuum();
+    const after = store.pageCounts();
+    log.info("incremental vacuum is on", { file, bytes: after.pages * after.page_size });
+  } catch (err) {
+    log.warn(
+      "could not turn on incremental vacuum; the server runs on, and deleted history's space is reused but not given back to the disk",
+      {
+        file,
+        error: String(err instanceof Error ? err.message : err),
+        hint: "VACUUM needs about the database's size free on its disk: free space there and restart the server",
+      },
+    );
+  }
 }

@@ -1,0 +1,163 @@
+import { REBUILD_WINDOW_DAYS } from "./agent-jobs.ts";
+import type { DomainContext } from "./deps.ts";
+import type { FinishedJobMark } from "./retention-rows.ts";
+
+/**
+ * Retention of the server's own history (issue 20 item 5), so the database does not grow forever:
+ *
+ * - Log lines of a job that finished more than keepJobLogsDays ago are deleted, a few hundred
+ *   at a time (a job may have 160,000 lines), and the job row is marked (logs_pruned_at); its
+ *   host's log usage loses the job's bytes, or a host would stay at RF_LOG_BYTES_PER_HOST forever.
+ * - A job that finished more than keepJobsDays ago is deleted once its lines are gone, but only
+ *   when another job of the same host, kind, status and target (spec.target_id) is newer in both
+ *   created_at and finished_at. So the newest of each stays, and with it every fact read from the
+ *   newest job: a host's last backup and last successful backup, last check and drill (the
+ *   triggers of migrations 13, 12 and 15), lastJobOfKind, the copy targets' last and last
+ *   successful copy (lastCopyJobs), a repository's last prune and check. Two more keep a job:
+ *   a backup whose snapshot the host still lists (its size comes from the job, backupSizes), and
+ *   the job of a repository's newest fired maintenance tick of each kind.
+ * - A job not finished (queued or running) is never touched.
+ *
+ * It runs from the server's sweep at most once an hour, in batches with a turn of the event loop
+ * between them, then gives the freed pages back to the file system (incremental vacuum) in steps.
+ */
+
+/** Rows (jobs looked at, or log lines) per batch: each batch is one short transaction. */
+export const RETENTION_BATCH = 500;
+/** Free pages given back per step of incremental vacuum (4 MiB of 4 KiB pages). */
+export const VACUUM_STEP_PAGES = 1024;
+/** How often a pass runs, by the domain's clock. */
+export const RETENTION_EVERY_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const JOBS_MARK = "jobs";
+
+/** Why these days cannot be the settings, or null when they can. */
+export function retentionDaysProblem(keepJobLogsDays: number, keepJobsDays: number): string | null {
+  // A deleted job whose snapshot is within the rebuild window would be made again from the
+  // snapshot's tag the next time the agent lists its snapshots (agent-jobs.ts).
+  if (keepJobsDays < REBUILD_WINDOW_DAYS) {
+    return `RF_KEEP_JOBS_DAYS must be at least ${REBUILD_WINDOW_DAYS} (the days in which a lost agent job is rebuilt from its snapshot); got ${keepJobsDays}`;
+  }
+  if (keepJobLogsDays < 1) return `RF_KEEP_JOB_LOGS_DAYS must be at least 1; got ${keepJobLogsDays}`;
+  // A job is deleted only once its lines are gone: logs kept longer than jobs would keep jobs too.
+  if (keepJobLogsDays > keepJobsDays) {
+    return `RF_KEEP_JOB_LOGS_DAYS (${keepJobLogsDays}) must not be more than RF_KEEP_JOBS_DAYS (${keepJobsDays})`;
+  }
+  return null;
+}
+
+export interface RetentionPass {
+  log_jobs: number;
+  log_lines: number;
+  jobs_deleted: number;
+  jobs_scanned: number;
+  pages_freed: number;
+}
+
+/** Gives the event loop a turn: the gateway's frames and the API run between two batches. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+class Stopped extends Error {}
+
+export function createRetention(deps: Pick<DomainContext, "store" | "clock" | "settings" | "log" | "tx">) {
+  const { store, clock, settings, log } = deps;
+  let lastStart: number | null = null;
+  let running: Promise<RetentionPass | null> | null = null;
+  /** Set by stop(): each loop ends after its current batch, before the store closes. */
+  let stopping = false;
+  const turn = async () => {
+    await nextTurn();
+    if (stopping) throw new Stopped();
+  };
+
+  async function pruneLogs(cut: string, at: string, out: RetentionPass) {
+    for (;;) {
+      const job = store.nextJobToPruneLogs(cut);
+      if (!job) return;
+      // The job's lines go from its lowest seq; the mark is set only with the last of them, so a
+      // pass stopped midway (a restart) resumes at this job's next line.
+      const done = deps.tx(() => {
+        const n = store.deleteLogLines(job.id, RETENTION_BATCH);
+        out.log_lines += n;
+        if (n < RETENTION_BATCH) store.markLogsPruned(job.id, at);
+        return n < RETENTION_BATCH;
+      });
+      if (done) out.log_jobs += 1;
+      await turn();
+    }
+  }
+
+  async function pruneJobs(cut: string, out: RetentionPass) {
+    const saved = store.retentionMark(JOBS_MARK);
+    let after: FinishedJobMark | null = saved ? (JSON.parse(saved) as FinishedJobMark) : null;
+    for (;;) {
+      const r = deps.tx(() => store.deleteOldJobs(cut, after, RETENTION_BATCH));
+      out.jobs_scanned += r.scanned;
+      out.jobs_deleted += r.deleted;
+      // The walk's position is kept, so a pass stopped midway resumes there; at the cut it starts
+      // from the first again next time (a kept job may have a newer one by then).
+      after = r.scanned < RETENTION_BATCH ? null : r.last;
+      store.setRetentionMark(JOBS_MARK, after ? JSON.stringify(after) : null);
+      if (after === null) return;
+      await turn();
+    }
+  }
+
+  async function reclaim(out: RetentionPass) {
+    if (store.autoVacuum() !== "incremental") return;
+    let free = store.pageCounts().free;
+    while (free > 0) {
+      const left = store.incrementalVacuum(VACUUM_STEP_PAGES);
+      out.pages_freed += free - left;
+      if (left >= free) return;
+      free = left;
+      await turn();
+    }
+  }
+
+  /** One whole pass now: logs, then jobs, then vacuum. */
+  async function run(): Promise<RetentionPass> {
+    const now = clock.now();
+    const at = now.toISOString();
+    const out: RetentionPass = { log_jobs: 0, log_lines: 0, jobs_deleted: 0, jobs_scanned: 0, pages_freed: 0 };
+    await pruneLogs(new Date(now.getTime() - settings.keepJobLogsDays * DAY_MS).toISOString(), at, out);
+    await pruneJobs(new Date(now.getTime() - settings.keepJobsDays * DAY_MS).toISOString(), out);
+    await reclaim(out);
+    if (out.log_jobs || out.jobs_deleted || out.pages_freed) log.info("retention pass", { ...out });
+    return out;
+  }
+
+  return {
+    /**
+     * Starts a pass when none is running and none started within the hour (by the clock); the
+     * server's sweep calls it every 10 s. Failures are logged, never thrown into the sweep.
+     */
+    sweep(): void {
+      const now = clock.now().getTime();
+      if (stopping || running || (lastStart !== null && now - lastStart < RETENTION_EVERY_MS && now >= lastStart)) {
+        return;
+      }
+      lastStart = now;
+      running = run()
+        .catch((err): null => {
+          if (!(err instanceof Stopped)) {
+            log.error("retention pass failed", { error: String(err instanceof Error ? err.message : err) });
+          }
+          return null;
+        })
+        .finally(() => {
+          running = null;
+        });
+    },
+    /** Ends the running pass after its current batch (the server stops); no pass starts after. */
+    async stop(): Promise<void> {
+      stopping = true;
+      await running;
+    },
+    /** The running pass (tests await it after sweep()); resolves at once when none runs. */
+    idle: (): Promise<RetentionPass | null> => running ?? Promise.resolve(null),
+    run,
+  };
+}
+
+export type Retention = ReturnType<typeof createRetention>;
