@@ -24,8 +24,8 @@ import type { FinishedJobMark } from "./retention-rows.ts";
 
 /** Rows (jobs looked at, or log lines) per batch: each batch is one short transaction. */
 export const RETENTION_BATCH = 500;
-/** Free pages given back per step of incremental vacuum (4 MiB of 4 KiB pages). */
-export const VACUUM_STEP_PAGES = 1024;
+/** Free pages given back per step of incremental vacuum (1 MiB of 4 KiB pages): 1,024 took 75-125 ms a step (bench/retention.ts). */
+export const VACUUM_STEP_PAGES = 256;
 /** How often a pass runs, by the domain's clock. */
 export const RETENTION_EVERY_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -72,17 +72,25 @@ export function createRetention(deps: Pick<DomainContext, "store" | "clock" | "s
 
   async function pruneLogs(cut: string, at: string, out: RetentionPass) {
     for (;;) {
-      const job = store.nextJobToPruneLogs(cut);
-      if (!job) return;
-      // The job's lines go from its lowest seq; the mark is set only with the last of them, so a
-      // pass stopped midway (a restart) resumes at this job's next line.
-      const done = deps.tx(() => {
-        const n = store.deleteLogLines(job.id, RETENTION_BATCH);
-        out.log_lines += n;
-        if (n < RETENTION_BATCH) store.markLogsPruned(job.id, at);
-        return n < RETENTION_BATCH;
+      // One transaction of at most RETENTION_BATCH lines (and jobs): one commit for many short
+      // logs, a long one over several. Each job's lines go from its lowest seq, and the mark is
+      // set only with the last of them, so a pass stopped midway resumes at its next line.
+      const more = deps.tx(() => {
+        let lines = 0;
+        for (let jobs = 0; lines < RETENTION_BATCH && jobs < RETENTION_BATCH; jobs++) {
+          const job = store.nextJobToPruneLogs(cut);
+          if (!job) return false;
+          const n = store.deleteLogLines(job.id, RETENTION_BATCH - lines);
+          lines += n;
+          out.log_lines += n;
+          if (lines < RETENTION_BATCH) {
+            store.markLogsPruned(job.id, at);
+            out.log_jobs += 1;
+          }
+        }
+        return true;
       });
-      if (done) out.log_jobs += 1;
+      if (!more) return;
       await turn();
     }
   }
