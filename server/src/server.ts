@@ -7,6 +7,7 @@ import type { ChannelConfig, ChannelKind, Notification } from "./domain/channels
 import type { DomainDeps } from "./domain/deps.ts";
 import { createDomain, type Domain } from "./domain/domain.ts";
 import { EventBus } from "./domain/events.ts";
+import { convertToIncrementalVacuum } from "./domain/retention.ts";
 import { createSecretBox, loadOrCreateKey } from "./domain/secrets.ts";
 import type { Settings } from "./domain/settings.ts";
 import { type AgentRelease, createGateway } from "./gateway/gateway.ts";
@@ -180,32 +181,4 @@ export function startServer(opts: ServerOptions): RunningServer {
       store.close();
     },
   };
-}
-
-/**
- * A database made before migration 28 has no auto_vacuum, so retention's deletes would leave its
- * file as large as ever: it is rewritten once (VACUUM) with incremental vacuum on. VACUUM needs
- * about the file's size free on its disk; when it fails the server goes on without it.
- */
-function convertToIncrementalVacuum(store: Store, log: Logger, file: string): void {
-  if (store.autoVacuum() !== "none") return;
-  const before = store.pageCounts();
-  log.info("turning on incremental vacuum: rewriting the database once (VACUUM)", {
-    file,
-    bytes: before.pages * before.page_size,
-  });
-  try {
-    store.enableIncrementalVacuum();
-    const after = store.pageCounts();
-    log.info("incremental vacuum is on", { file, bytes: after.pages * after.page_size });
-  } catch (err) {
-    log.warn(
-      "could not turn on incremental vacuum; the server runs on, and deleted history's space is reused but not given back to the disk",
-      {
-        file,
-        error: String(err instanceof Error ? err.message : err),
-        hint: "VACUUM needs about the database's size free on its disk: free space there and restart the server",
-      },
-    );
-  }
 }

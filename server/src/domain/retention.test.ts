@@ -10,7 +10,7 @@ import { migrate, openDatabase } from "../store/db.ts";
 import { createStore } from "../store/store.ts";
 import { blankSchedule, queuedJob } from "./blank-rows.ts";
 import { lineCost } from "./log-quota.ts";
-import { createRetention, RETENTION_BATCH } from "./retention.ts";
+import { convertToIncrementalVacuum, createRetention, RETENTION_BATCH } from "./retention.ts";
 import { DEFAULT_SETTINGS } from "./settings.ts";
 import type { Store } from "./store.ts";
 
@@ -294,18 +294,58 @@ describe("sweep and vacuum", () => {
     expect((before.pages - after.pages) * after.page_size).toBeGreaterThan(5_000_000);
   });
 
-  test("a database without auto_vacuum converts to incremental", () => {
+  /** A database as a server before migration 28 made it: tables first, so no auto_vacuum. */
+  function oldDatabase() {
     const file = join(dir, "old.sqlite");
     const raw = new Database(file, { create: true, strict: true });
     migrate(raw);
     raw.close();
-    const old = createStore(openDatabase(file));
+    return { file, db: openDatabase(file) };
+  }
+  const recording = () => {
+    const lines: Array<{ level: string; msg: string; fields?: Record<string, unknown> }> = [];
+    const at = (level: string) => (msg: string, fields?: Record<string, unknown>) => {
+      lines.push({ level, msg, ...(fields ? { fields } : {}) });
+    };
+    return { lines, log: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") } };
+  };
+
+  test("a database without auto_vacuum converts to incremental, once, and says so", () => {
+    const { file, db } = oldDatabase();
+    const old = createStore(db);
     try {
       expect(old.autoVacuum()).toBe("none");
-      old.enableIncrementalVacuum();
+      const { lines, log } = recording();
+      convertToIncrementalVacuum(old, log, file);
       expect(old.autoVacuum()).toBe("incremental");
       expect(old.integrityCheck()).toBe("ok");
+      expect(lines.map((l) => [l.level, l.msg])).toEqual([
+        ["info", "turning on incremental vacuum: rewriting the database once (VACUUM)"],
+        ["info", "incremental vacuum is on"],
+      ]);
+      convertToIncrementalVacuum(old, log, file);
+      expect(lines).toHaveLength(2);
     } finally {
+      old.close();
+    }
+  });
+
+  test("a conversion that fails is a warning that says what to do, and the server goes on", () => {
+    const { file, db } = oldDatabase();
+    const old = createStore(db);
+    // SQLite refuses VACUUM while a statement of the same connection is still being read.
+    const reading = db.query("SELECT name FROM sqlite_schema").iterate();
+    reading.next();
+    try {
+      const { lines, log } = recording();
+      expect(() => convertToIncrementalVacuum(old, log, file)).not.toThrow();
+      expect(old.autoVacuum()).toBe("none");
+      const warning = lines.find((l) => l.level === "warn");
+      expect(warning?.msg).toContain("could not turn on incremental vacuum; the server runs on");
+      expect(warning?.fields).toMatchObject({ file, error: expect.stringContaining("VACUUM") });
+      expect(String(warning?.fields?.hint)).toContain("free space there and restart the server");
+    } finally {
+      reading.return?.();
       old.close();
     }
   });

@@ -1,6 +1,8 @@
+import type { Logger } from "../log.ts";
 import { REBUILD_WINDOW_DAYS } from "./agent-jobs.ts";
 import type { DomainContext } from "./deps.ts";
 import type { FinishedJobMark } from "./retention-rows.ts";
+import type { Store } from "./store.ts";
 
 /**
  * Retention of the server's own history (issue 20 item 5), so the database does not grow forever:
@@ -169,3 +171,35 @@ export function createRetention(deps: Pick<DomainContext, "store" | "clock" | "s
 }
 
 export type Retention = ReturnType<typeof createRetention>;
+
+/**
+ * A database made before migration 28 has no auto_vacuum, so retention's deletes would leave its
+ * file as large as ever: it is rewritten once (VACUUM) with incremental vacuum on. VACUUM needs
+ * about the file's size free on its disk; when it fails the server goes on without it.
+ */
+export function convertToIncrementalVacuum(
+  store: Pick<Store, "autoVacuum" | "pageCounts" | "enableIncrementalVacuum">,
+  log: Logger,
+  file: string,
+): void {
+  if (store.autoVacuum() !== "none") return;
+  const before = store.pageCounts();
+  log.info("turning on incremental vacuum: rewriting the database once (VACUUM)", {
+    file,
+    bytes: before.pages * before.page_size,
+  });
+  try {
+    store.enableIncrementalVacuum();
+    const after = store.pageCounts();
+    log.info("incremental vacuum is on", { file, bytes: after.pages * after.page_size });
+  } catch (err) {
+    log.warn(
+      "could not turn on incremental vacuum; the server runs on, and deleted history's space is reused but not given back to the disk",
+      {
+        file,
+        error: String(err instanceof Error ? err.message : err),
+        hint: "VACUUM needs about the database's size free on its disk: free space there and restart the server",
+      },
+    );
+  }
+}
