@@ -154,6 +154,7 @@ try {
   setImmediate(probe);
   // Each batch's time (one transaction) and each vacuum step's, to tell which holds the loop.
   const batches: number[] = [];
+  const jobBatches: number[] = [];
   const steps: number[] = [];
   const timed = <T>(into: number[], fn: () => T): T => {
     const t = performance.now();
@@ -164,8 +165,13 @@ try {
     }
   };
   const vacuum = store.incrementalVacuum;
+  const deleteOldJobs = store.deleteOldJobs;
   const retention = createRetention({
-    store: { ...store, incrementalVacuum: (pages: number) => timed(steps, () => vacuum(pages)) },
+    store: {
+      ...store,
+      incrementalVacuum: (pages: number) => timed(steps, () => vacuum(pages)),
+      deleteOldJobs: (...args: Parameters<typeof deleteOldJobs>) => timed(jobBatches, () => deleteOldJobs(...args)),
+    },
     clock: new ManualClock(new Date(END)),
     settings: DEFAULT_SETTINGS,
     log: silentLogger,
@@ -182,7 +188,9 @@ try {
     const at = (q: number) => (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0).toFixed(1);
     return `${xs.length}, median ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms`;
   };
-  console.log(`batches: ${spread(batches)}; vacuum steps: ${spread(steps)}`);
+  console.log(
+    `transactions: ${spread(batches)}; of them the jobs pass's: ${spread(jobBatches)}; vacuum steps: ${spread(steps)}`,
+  );
   const left = store.jobCounts().reduce((a, c) => a + c.n, 0);
   console.log(
     `pass: ${pass.log_lines} lines of ${pass.log_jobs} jobs, ${pass.jobs_deleted} of ${pass.jobs_scanned} old jobs deleted, ${pass.pages_freed} pages freed in ${(took / 1000).toFixed(2)} s; longest hold of the event loop ${longest.toFixed(1)} ms`,

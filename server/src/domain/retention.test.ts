@@ -4,13 +4,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JobKind, TerminalJobStatus } from "../../../protocol/index.ts";
+import { FLEET_JOB_TAG } from "../../../protocol/index.ts";
 import { ManualClock } from "../clock.ts";
 import { silentLogger } from "../log.ts";
 import { migrate, openDatabase } from "../store/db.ts";
 import { createStore } from "../store/store.ts";
+import { rebuildAgentJobs } from "./agent-jobs.ts";
 import { blankSchedule, queuedJob } from "./blank-rows.ts";
 import { lineCost } from "./log-quota.ts";
-import { convertToIncrementalVacuum, createRetention, RETENTION_BATCH } from "./retention.ts";
+import { convertToIncrementalVacuum, createRetention, JOBS_BATCH, RETENTION_BATCH } from "./retention.ts";
 import { DEFAULT_SETTINGS } from "./settings.ts";
 import type { Store } from "./store.ts";
 
@@ -52,7 +54,14 @@ let n = 0;
 /** A job that was made `days` ago and finished a minute later (or not, when status is running). */
 function job(
   days: number,
-  over: { kind?: JobKind; status?: TerminalJobStatus | "running"; spec?: unknown; stats?: unknown } = {},
+  over: {
+    kind?: JobKind;
+    status?: TerminalJobStatus | "running";
+    spec?: unknown;
+    stats?: unknown;
+    /** Its log already deleted, as the log pass leaves it. */
+    pruned?: boolean;
+  } = {},
 ) {
   const id = `j${++n}`;
   const status = over.status ?? "succeeded";
@@ -72,6 +81,7 @@ function job(
       stats: (over.stats ?? null) as Record<string, unknown> | null,
     } as Parameters<typeof queuedJob>[0]),
   );
+  if (over.pruned) s.markLogsPruned(id, daysAgo(days - 31));
   return id;
 }
 const payload = "x".repeat(200);
@@ -254,14 +264,51 @@ describe("jobs", () => {
     expect(s.readCycle("sc1")?.parts_done).toBe(1);
   });
 
-  test("the walk keeps its place between passes, and starts again from the first at the cut", async () => {
-    for (let i = 0; i < RETENTION_BATCH + 20; i++) job(500 - i / 1000);
-    const r = s.tx(() => s.deleteOldJobs(daysAgo(400), null, RETENTION_BATCH));
-    expect(r.scanned).toBe(RETENTION_BATCH);
+  test("a backup the agent ran on its own, deleted at the shortest RF_KEEP_JOBS_DAYS, is not rebuilt from its snapshot", async () => {
+    // Its id is the agent's (a UUID), its snapshot tagged with it; a newer backup follows.
+    const id = "0b7c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d";
+    s.insertJob(
+      queuedJob({
+        id,
+        host_id: "h1",
+        kind: "backup",
+        actor_kind: "agent",
+        actor_id: "h1",
+        created_at: daysAgo(36),
+        status: "succeeded",
+        finished_at: daysAgo(36, 60),
+        logs_pruned_at: daysAgo(20),
+      }),
+    );
+    job(34);
+    await retention({ keepJobsDays: 35, keepJobLogsDays: 7 }).run();
+    expect(s.jobById(id)).toBeNull();
+    // A report that still lists its snapshot (taken when the job started) makes no job again.
+    const snapshot = {
+      id: "cd".repeat(32),
+      short_id: "cdcdcdcd",
+      time: daysAgo(36, 1),
+      hostname: "h1.lan",
+      paths: ["/srv"],
+      tags: [`${FLEET_JOB_TAG}${id}`],
+    };
+    expect(s.tx(() => rebuildAgentJobs(s, "h1", [snapshot], clock.now()))).toEqual([]);
+    expect(s.jobById(id)).toBeNull();
+  });
+
+  test("the walk starts where the last pass stopped, and from the first again once it reached the cut", async () => {
+    const ids = Array.from({ length: JOBS_BATCH * 3 + 20 }, (_, i) => job(500 - i / 1000, { pruned: true }));
+    const first = s.tx(() => s.deleteOldJobs(daysAgo(400), null, JOBS_BATCH));
+    expect(first).toMatchObject({ scanned: JOBS_BATCH, deleted: JOBS_BATCH });
+    // As a pass stopped there would have left it: at the 150th job.
+    const at = s.jobById(ids[150] as string);
+    s.setRetentionMark("jobs", JSON.stringify({ finished_at: at?.finished_at, id: at?.id }));
     await retention().run();
-    // All but the newest went; the mark was cleared at the cut.
-    expect(s.jobCounts()).toEqual([{ kind: "backup", status: "succeeded", n: 1 }]);
+    // Those up to the mark are left for the next pass; after it, all but the newest went.
+    expect(ids.filter((id) => s.jobById(id)).length).toBe(151 - JOBS_BATCH + 1);
     expect(s.retentionMark("jobs")).toBeNull();
+    await retention().run();
+    expect(ids.filter((id) => s.jobById(id))).toEqual([ids[ids.length - 1] as string]);
   });
 });
 

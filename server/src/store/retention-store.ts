@@ -29,6 +29,9 @@ export function retentionStore(db: Database): RetentionStore {
   const deleteLines = db.query<unknown, [string, string, number]>(
     `DELETE FROM job_logs WHERE job_id = ? AND seq IN (SELECT seq FROM job_logs WHERE job_id = ? ORDER BY seq LIMIT ?)`,
   );
+  // The window of jobs looked at, then each of them by its id: CROSS JOIN keeps that order. Left to
+  // itself the planner read every job of the status (jobs_by_status_time) to join them to the
+  // window: 40 ms per 100 jobs at 17,520 jobs of one host, 0.6 ms this way.
   const window = (after: FinishedJobMark | null) => `SELECT id FROM jobs INDEXED BY jobs_by_finished
     WHERE finished_at IS NOT NULL AND finished_at < $cut
       ${after ? "AND (finished_at > $after_at OR (finished_at = $after_at AND id > $after_id))" : ""}
@@ -52,13 +55,13 @@ export function retentionStore(db: Database): RetentionStore {
       };
       const seen = db
         .query<FinishedJobMark, Record<string, string | number>>(
-          `SELECT j.id, j.finished_at FROM (${window(after)}) w JOIN jobs j ON j.id = w.id ORDER BY j.finished_at, j.id`,
+          `SELECT j.id, j.finished_at FROM (${window(after)}) w CROSS JOIN jobs j ON j.id = w.id ORDER BY j.finished_at, j.id`,
         )
         .all(args);
       if (seen.length === 0) return { scanned: 0, deleted: 0, last: null };
       const deleted = db
         .query<unknown, Record<string, string | number>>(
-          `DELETE FROM jobs WHERE id IN (SELECT j.id FROM (${window(after)}) w JOIN jobs j ON j.id = w.id WHERE ${MAY_GO})`,
+          `DELETE FROM jobs WHERE id IN (SELECT j.id FROM (${window(after)}) w CROSS JOIN jobs j ON j.id = w.id WHERE ${MAY_GO})`,
         )
         .run(args).changes;
       const last = seen[seen.length - 1] as FinishedJobMark;
