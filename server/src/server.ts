@@ -7,6 +7,7 @@ import type { ChannelConfig, ChannelKind, Notification } from "./domain/channels
 import type { DomainDeps } from "./domain/deps.ts";
 import { createDomain, type Domain } from "./domain/domain.ts";
 import { EventBus } from "./domain/events.ts";
+import { convertToIncrementalVacuum } from "./domain/retention.ts";
 import { createSecretBox, loadOrCreateKey } from "./domain/secrets.ts";
 import type { Settings } from "./domain/settings.ts";
 import { type AgentRelease, createGateway } from "./gateway/gateway.ts";
@@ -77,6 +78,7 @@ export function startServer(opts: ServerOptions): RunningServer {
   const { store, registry, domain } = openServerState(opts.dataDir, opts.log, clock, opts.settings);
   // Nobody is connected at start: a previous run may have died with hosts marked online.
   store.markAllOffline();
+  convertToIncrementalVacuum(store, opts.log, join(opts.dataDir, DATABASE_FILE));
   const counters = new Counters();
   let tls = opts.tls ?? null;
   const tlsInfo = () => (tls ? { fingerprint: tls.fingerprint, next: tls.next } : null);
@@ -128,6 +130,8 @@ export function startServer(opts: ServerOptions): RunningServer {
       .deliver()
       .catch((err) => opts.log.error("notification delivery failed", { error: String(err) }));
     store.forgetEnvelopesBefore(new Date(clock.now().getTime() - 30 * 86_400_000).toISOString());
+    // Old job logs and jobs: at most hourly, in batches between which the gateway runs.
+    domain.retention.sweep();
   }
   const timer = setInterval(() => {
     try {
@@ -170,6 +174,7 @@ export function startServer(opts: ServerOptions): RunningServer {
       if (stopped) return;
       stopped = true;
       clearInterval(timer);
+      await domain.retention.stop();
       registry.closeAll(1012, "server restarting");
       await Promise.all([server, ...draining].map((s) => s.stop(true)));
       store.markAllOffline();

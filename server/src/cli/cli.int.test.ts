@@ -130,6 +130,24 @@ test("an unknown option, or one the command does not take, is a usage error in o
   }
 });
 
+test("serve refuses a bad RF_KEEP_JOB_LOGS_DAYS or RF_KEEP_JOBS_DAYS at start, naming it and what it takes", async () => {
+  for (const [env, message] of [
+    [{ RF_KEEP_JOBS_DAYS: "7" }, "RF_KEEP_JOBS_DAYS must be at least 35"],
+    [{ RF_KEEP_JOB_LOGS_DAYS: "30d" }, 'RF_KEEP_JOB_LOGS_DAYS must be a whole number of days such as 30; got "30d"'],
+    [
+      { RF_KEEP_JOB_LOGS_DAYS: "90", RF_KEEP_JOBS_DAYS: "60" },
+      "RF_KEEP_JOB_LOGS_DAYS (90) must not be more than RF_KEEP_JOBS_DAYS (60)",
+    ],
+  ] as const) {
+    const dir = tempDir("rf-keep-");
+    const r = await run(["serve", "--listen", "127.0.0.1:0", "--data-dir", dir], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`restic-fleet-server: ${message}`);
+    // Refused before anything was made.
+    expect(readdirSync(dir)).toEqual([]);
+  }
+});
+
 test("serve --trusted-proxy (repeatable, or RF_TRUSTED_PROXY): X-Forwarded-For is believed from there only", async () => {
   for (const [args, env, bad] of [
     [["--trusted-proxy", "10.0.0.0/33"], {}, "10.0.0.0/33"],

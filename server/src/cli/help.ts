@@ -42,6 +42,9 @@ Environment:
                      no other variable for it
   RF_ALERT_BATCH_SECONDS
                      alerts firing within this many seconds go to a channel as one message (default 30)
+  RF_KEEP_JOB_LOGS_DAYS, RF_KEEP_JOBS_DAYS
+                     days a finished job's log lines, and the job, are kept (default 30 and 400; jobs
+                     at least 35, logs not longer than jobs); the newest job of each kind is kept
 
 Exit codes: 0 ok, 1 runtime error, 2 usage error.`;
 

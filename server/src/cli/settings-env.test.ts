@@ -29,3 +29,31 @@ test("RF_ALERT_BATCH_SECONDS: whole seconds from 0 to 300", () => {
     expect(() => settingsFromEnv({ RF_ALERT_BATCH_SECONDS: bad })).toThrow("RF_ALERT_BATCH_SECONDS must be");
   }
 });
+
+test("RF_KEEP_JOB_LOGS_DAYS and RF_KEEP_JOBS_DAYS: whole days, jobs at least 35, logs not longer than jobs", () => {
+  expect(settingsFromEnv({ RF_KEEP_JOB_LOGS_DAYS: "7", RF_KEEP_JOBS_DAYS: "35" })).toEqual({
+    keepJobLogsDays: 7,
+    keepJobsDays: 35,
+  });
+  expect(settingsFromEnv({ RF_KEEP_JOBS_DAYS: "3650" })).toEqual({ keepJobsDays: 3650 });
+  expect(settingsFromEnv({ RF_KEEP_JOB_LOGS_DAYS: "400" })).toEqual({ keepJobLogsDays: 400 });
+  for (const bad of ["30d", "1.5", "-1", "thirty", "1000000"]) {
+    expect(() => settingsFromEnv({ RF_KEEP_JOB_LOGS_DAYS: bad })).toThrow(
+      `RF_KEEP_JOB_LOGS_DAYS must be a whole number of days such as 30; got "${bad}"`,
+    );
+    expect(() => settingsFromEnv({ RF_KEEP_JOBS_DAYS: bad })).toThrow("RF_KEEP_JOBS_DAYS must be a whole number");
+  }
+  // The rebuild window of agent jobs (agent-jobs.ts): a job deleted sooner would come back.
+  expect(() => settingsFromEnv({ RF_KEEP_JOBS_DAYS: "34", RF_KEEP_JOB_LOGS_DAYS: "7" })).toThrow(
+    "RF_KEEP_JOBS_DAYS must be at least 35",
+  );
+  expect(() => settingsFromEnv({ RF_KEEP_JOB_LOGS_DAYS: "0" })).toThrow("RF_KEEP_JOB_LOGS_DAYS must be at least 1");
+  // Against the other's default too: 401 days of logs with 400 days of jobs.
+  expect(() => settingsFromEnv({ RF_KEEP_JOB_LOGS_DAYS: "401" })).toThrow(
+    "RF_KEEP_JOB_LOGS_DAYS (401) must not be more than RF_KEEP_JOBS_DAYS (400)",
+  );
+  expect(() => settingsFromEnv({ RF_KEEP_JOBS_DAYS: "35" })).not.toThrow();
+  expect(() => settingsFromEnv({ RF_KEEP_JOBS_DAYS: "40", RF_KEEP_JOB_LOGS_DAYS: "41" })).toThrow(
+    "must not be more than RF_KEEP_JOBS_DAYS (40)",
+  );
+});

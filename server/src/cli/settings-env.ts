@@ -1,4 +1,5 @@
-import type { Settings } from "../domain/settings.ts";
+import { retentionDaysProblem } from "../domain/retention.ts";
+import { DEFAULT_SETTINGS, type Settings } from "../domain/settings.ts";
 import { UsageError } from "./usage-error.ts";
 
 const UNITS: Record<string, number> = {
@@ -28,7 +29,8 @@ export function parseBytes(name: string, text: string): number {
 
 /**
  * The server's settings from its environment, the one place serve reads them: RF_LOG_BYTES_PER_JOB,
- * RF_LOG_BYTES_PER_HOST, RF_METRICS_TOKEN, RF_ALERT_BATCH_SECONDS. Unset (or empty) leaves the default of domain/settings.ts.
+ * RF_LOG_BYTES_PER_HOST, RF_METRICS_TOKEN, RF_ALERT_BATCH_SECONDS, RF_KEEP_JOB_LOGS_DAYS, RF_KEEP_JOBS_DAYS.
+ * Unset (or empty) leaves the default of domain/settings.ts.
  */
 export function settingsFromEnv(env: Record<string, string | undefined>): Partial<Settings> {
   const settings: Partial<Settings> = {};
@@ -53,5 +55,25 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Partia
     }
     settings.alertBatchSeconds = n;
   }
+  const logsDays = env.RF_KEEP_JOB_LOGS_DAYS ? parseDays("RF_KEEP_JOB_LOGS_DAYS", env.RF_KEEP_JOB_LOGS_DAYS) : null;
+  const jobsDays = env.RF_KEEP_JOBS_DAYS ? parseDays("RF_KEEP_JOBS_DAYS", env.RF_KEEP_JOBS_DAYS) : null;
+  if (logsDays !== null || jobsDays !== null) {
+    // Checked together, each unset one at its default: logs kept longer than jobs is refused.
+    const problem = retentionDaysProblem(
+      logsDays ?? DEFAULT_SETTINGS.keepJobLogsDays,
+      jobsDays ?? DEFAULT_SETTINGS.keepJobsDays,
+    );
+    if (problem) throw new UsageError(problem);
+    if (logsDays !== null) settings.keepJobLogsDays = logsDays;
+    if (jobsDays !== null) settings.keepJobsDays = jobsDays;
+  }
   return settings;
+}
+
+/** A whole number of days, such as 30 (at most 100,000: 270 years). */
+function parseDays(name: string, text: string): number {
+  if (!/^\s*\d{1,6}\s*$/.test(text) || Number(text) > 100_000) {
+    throw new UsageError(`${name} must be a whole number of days such as 30; got "${text}"`);
+  }
+  return Number(text);
 }

@@ -21,6 +21,7 @@ export const queuedJob = (
   accepted_at: null,
   started_at: null,
   finished_at: null,
+  logs_pruned_at: null,
   ...row,
 });
 

@@ -17,6 +17,7 @@ import { createPresence } from "./presence.ts";
 import { createReports } from "./reports.ts";
 import { createRepositories, type Repositories } from "./repositories.ts";
 import { createRepositoryTest } from "./repository-test.ts";
+import { createRetention } from "./retention.ts";
 import { createSchedules } from "./schedules.ts";
 import { createSnapshotActions } from "./snapshot-actions.ts";
 import { createSnapshotFiles } from "./snapshot-files.ts";
@@ -59,6 +60,8 @@ export function createDomain(input: DomainDeps) {
     snapshotFiles: createSnapshotFiles(deps),
     /** Forget one snapshot, edit its tags (jobs), check a pair to compare (DESIGN §8.5). */
     snapshotActions: createSnapshotActions(deps, jobs),
+    /** Deletes old job logs and jobs, then frees their pages (issue 20 item 5); run by the sweep. */
+    retention: createRetention(deps),
     /** Live events for the UI's stream; they arrive only after their change has committed. */
     subscribe: (fn: (e: FleetEvent) => void) => deps.events.subscribe(fn),
     /**

@@ -347,7 +347,8 @@ export function createJobs(deps: DomainContext) {
 
     /**
      * A job's log lines after `afterSeq`, at most `limit` (1-5,000) and at most the page budget
-     * of JSON; next_cursor (the last seq) whenever more lines follow.
+     * of JSON; next_cursor (the last seq) whenever more lines follow. logs_pruned_at: when
+     * retention deleted the lines (retention.ts), so an empty log says why; null while kept.
      */
     logs(id: string, afterSeq: number, limit: number) {
       const job = store.jobById(id);
@@ -355,7 +356,7 @@ export function createJobs(deps: DomainContext) {
       const n = Math.min(Math.max(limit, 1), 5000);
       const { items, more } = takePage(store.logsAfter(id, afterSeq, n + 1), n, itemsBudget(settings.pageBytes));
       const last = items.at(-1);
-      return { items, next_cursor: more && last ? String(last.seq) : null };
+      return { items, next_cursor: more && last ? String(last.seq) : null, logs_pruned_at: job.logs_pruned_at ?? null };
     },
 
     /**

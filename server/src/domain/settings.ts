@@ -28,6 +28,17 @@ export interface Settings {
    * 30). Fewer seconds tell sooner, more make fewer messages.
    */
   alertBatchSeconds: number;
+  /**
+   * Days a finished job's log lines are kept (by finished_at); then they are deleted and the job
+   * row says when (logs_pruned_at). 30: a month of logs to read back, at most this many days of
+   * lines counting against RF_LOG_BYTES_PER_HOST. Never more than keepJobsDays (retention.ts).
+   */
+  keepJobLogsDays: number;
+  /**
+   * Days a finished job is kept (by finished_at); older ones are deleted unless each is the newest
+   * of its host, kind, status and target (retention.ts). 400: a year of history and a month more.
+   */
+  keepJobsDays: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -36,4 +47,6 @@ export const DEFAULT_SETTINGS: Settings = {
   pageBytes: 4 * 1024 * 1024,
   metricsToken: null,
   alertBatchSeconds: 30,
+  keepJobLogsDays: 30,
+  keepJobsDays: 400,
 };

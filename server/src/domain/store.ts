@@ -9,6 +9,7 @@ import type { AlertsStore } from "./alert-rows.ts";
 import type { HostPageStore } from "./host-page-rows.ts";
 import type { Labels } from "./labels.ts";
 import type { MaintenanceStore } from "./maintenance-rows.ts";
+import type { RetentionStore } from "./retention-rows.ts";
 import type { Selector } from "./selector.ts";
 import type {
   ActorKind,
@@ -557,7 +558,8 @@ export interface Store
     ReadCyclesStore,
     SkippedTicksStore,
     MaintenanceStore,
-    AlertsStore {
+    AlertsStore,
+    RetentionStore {
   /**
    * Runs fn in one transaction; a nested call runs in a savepoint inside the outer one, so its
    * failure undoes only its own writes. The domain calls it through its own transaction wrapper,

@@ -239,6 +239,11 @@ export interface JobState {
   accepted_at: string | null;
   started_at: string | null;
   finished_at: string | null;
+  /**
+   * When retention deleted this finished job's log lines (RF_KEEP_JOB_LOGS_DAYS after it
+   * finished); null while they are kept. Only stored rows carry it.
+   */
+  logs_pruned_at?: string | null;
 }
 
 export type Job = JobState & JobCommand;

@@ -16,6 +16,11 @@ export const DATABASE_FILE = "restic-fleet.db";
 export function openDatabase(path: string): Database {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path, { create: true, strict: true });
+  // A new database frees deleted pages back to the file system in steps (retention's incremental
+  // vacuum). It can only be set before the first table, and the migrations run in transactions,
+  // where it has no effect: so here, first. An older database is converted by the server (server.ts).
+  const empty = db.query<{ n: number }, []>("SELECT count(*) AS n FROM sqlite_schema").get()?.n === 0;
+  if (empty) db.exec("PRAGMA auto_vacuum = INCREMENTAL");
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = FULL");
   db.exec("PRAGMA foreign_keys = ON");

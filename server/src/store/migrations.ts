@@ -808,4 +808,20 @@ export const MIGRATIONS: readonly Migration[] = [
     DELETE FROM host_label_counts WHERE key = OLD.key AND value = OLD.value AND hosts <= 0;
   END;
   `,
+  // 28 (2026-12-03): retention of the server's own history (issue 20 item 5, domain/retention.ts).
+  // logs_pruned_at marks a finished job whose log lines were deleted (its row stays); the partial
+  // index holds only the jobs whose lines are still to go, so the log pass seeks its next job
+  // without walking the pruned ones. jobs_by_finished is the jobs pass's walk by finished_at from
+  // its saved position (retention_marks). jobs_keep_newest answers the keep rule in one seek: is
+  // there a job of the same host, kind, status and target that finished later (and was made later)?
+  // The target is read as in lastCopyJobs, but guarded: a spec that is not JSON must not fail a write.
+  `
+  ALTER TABLE jobs ADD COLUMN logs_pruned_at TEXT;
+  CREATE INDEX jobs_logs_unpruned ON jobs(finished_at, id) WHERE finished_at IS NOT NULL AND logs_pruned_at IS NULL;
+  CREATE INDEX jobs_by_finished ON jobs(finished_at, id) WHERE finished_at IS NOT NULL;
+  CREATE INDEX jobs_keep_newest ON jobs(host_id, kind, status,
+    (CASE WHEN json_valid(spec) THEN json_extract(spec, '$.target_id') END), finished_at, created_at)
+    WHERE finished_at IS NOT NULL;
+  CREATE TABLE retention_marks (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  `,
 ];

@@ -13,6 +13,7 @@ import { maintenanceStore } from "./maintenance-store.ts";
 import { policiesStore } from "./policies-store.ts";
 import { readCyclesStore } from "./read-cycles-store.ts";
 import { repositoriesStore } from "./repositories-store.ts";
+import { retentionStore } from "./retention-store.ts";
 import { schedulesStore } from "./schedules-store.ts";
 import { skippedTicksStore } from "./skipped-ticks-store.ts";
 import { usersStore } from "./users-store.ts";
@@ -34,6 +35,7 @@ export function createStore(db: Database): Store {
     ...skippedTicksStore(db),
     ...maintenanceStore(db),
     ...alertsStore(db),
+    ...retentionStore(db),
     /** Runs fn in one transaction (BEGIN IMMEDIATE); a nested call runs in a savepoint inside it. */
     tx<T>(fn: () => T): T {
       return db.transaction(fn).immediate();

@@ -2,7 +2,7 @@ import { ApiFailure, api } from "../api.ts";
 import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { type LiveEvent, onEvent } from "../events.ts";
-import { age, bytes, duration, plural, secondsBetween, took } from "../format.ts";
+import { absolute, age, bytes, duration, plural, secondsBetween, took } from "../format.ts";
 import type { DrillReport, Host, Job, List } from "../types.ts";
 import { ago, awayBadge, badge, errorBox } from "../widgets.ts";
 import { drillReport } from "./job-drill.ts";
@@ -113,6 +113,8 @@ export const jobView: View = async (root, ctx, { id = "" }) => {
   const result = h("div", { class: "job-result" });
   const log = h("ol", { class: "log", "aria-label": "Job log", tabindex: "0" });
   const follow = h("input", { type: "checkbox", id: "follow", checked: true });
+  // A finished job's lines go after RF_KEEP_JOB_LOGS_DAYS (server retention): say so, not an empty log.
+  const pruned = h("p", { class: "muted" });
 
   function renderHead() {
     clear(head);
@@ -200,10 +202,18 @@ export const jobView: View = async (root, ctx, { id = "" }) => {
     ]);
   }
 
+  function renderPruned() {
+    pruned.hidden = !job.logs_pruned_at;
+    pruned.textContent = job.logs_pruned_at
+      ? `This job's log was deleted on ${absolute(job.logs_pruned_at)}: the server keeps a finished job's log for RF_KEEP_JOB_LOGS_DAYS (30 days unless set). Its result is kept with the job.`
+      : "";
+  }
+
   function renderAll() {
     renderHead();
     renderProgress();
     renderResult();
+    renderPruned();
   }
 
   async function fetchLogs() {
@@ -245,6 +255,7 @@ export const jobView: View = async (root, ctx, { id = "" }) => {
         h("h2", {}, "Log"),
         h("div", { class: "field inline" }, follow, h("label", { for: "follow" }, "follow new lines")),
       ),
+      pruned,
       log,
     ),
   );
