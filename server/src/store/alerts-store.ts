@@ -48,7 +48,64 @@ const channelCols =
 const notificationCols =
   "id, channel_id, event, body, state, attempts, next_attempt_at, created_at, sent_at, last_error";
 
+/** A label on at most this many hosts is read host by host (see alertListQuery), as for jobs. */
+const SEEK_HOSTS = 1000;
+
+/**
+ * The statement of one alerts page, newest first, and its arguments (the limit last). Exported so
+ * a test can read its plan (store/alerts-list-store.test.ts). One statement per filter shape, each
+ * on an index that gives the (started_at, id) order, so SQLite seeks the cursor and stops at the
+ * page: a deep page costs what a first one does. `seekLabel`: a label rare enough (SEEK_HOSTS) to
+ * read its hosts' alerts through the host index; other labels are checked per alert's host while
+ * the page walks the time order.
+ */
+export function alertListQuery(f: AlertFilter, seekLabel?: string): { sql: string; args: Array<string | number> } {
+  const where: string[] = [];
+  const args: Array<string | number> = [];
+  // One host, or a label's few hosts: read through the host's index by time (with its state, when
+  // one is asked: a host's firing alerts among years of resolved ones). "+" keeps SQLite off the
+  // condition index, which would walk every host's alerts of that condition for a few hosts' page.
+  const seek = seekLabel !== undefined && f.host_id === undefined;
+  const byHost = f.host_id !== undefined || seek;
+  if (f.host_id !== undefined) {
+    where.push("host_id = ?");
+    args.push(f.host_id);
+  }
+  if (f.state !== undefined) {
+    where.push("state = ?");
+    args.push(f.state);
+  }
+  if (f.condition !== undefined) {
+    where.push(byHost ? "+condition = ?" : "condition = ?");
+    args.push(f.condition);
+  }
+  for (const [key, value] of Object.entries(f.labels ?? {})) {
+    where.push(
+      seek && key === seekLabel
+        ? "host_id IN (SELECT l.host_id FROM host_labels l WHERE l.key = ? AND l.value = ?)"
+        : "EXISTS (SELECT 1 FROM host_labels l WHERE l.host_id = alerts.host_id AND l.key = ? AND l.value = ?)",
+    );
+    args.push(key, value);
+  }
+  if (f.after) {
+    // A row value, so SQLite seeks the index at the cursor (an OR would scan from the top).
+    where.push("(started_at, id) < (?, ?)");
+    args.push(f.after.started_at, f.after.id);
+  }
+  // Named for a label's hosts: left to itself SQLite takes alerts_by_host and sorts every alert of
+  // those hosts (500 hosts of 200k alerts: 20 ms a page, against 1.8 ms seeking each host's index
+  // from the cursor and reading at most a page from each).
+  const index = f.state !== undefined ? "alerts_by_host_state_time" : "alerts_by_host_time";
+  const sql = `SELECT ${alertCols} FROM alerts${seek ? ` INDEXED BY ${index}` : ""}
+    ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    ORDER BY started_at DESC, id DESC LIMIT ?`;
+  return { sql, args: [...args, f.limit] };
+}
+
 export function alertsStore(db: Database): AlertsStore {
+  const carrying = db.query<{ n: number }, [string, string]>(
+    "SELECT count(*) AS n FROM host_labels WHERE key = ? AND value = ?",
+  );
   const alerts = (where: string, ...args: string[]) =>
     db.query<AlertRow, string[]>(`SELECT ${alertCols} FROM alerts WHERE ${where}`).all(...args);
   return {
@@ -86,26 +143,11 @@ export function alertsStore(db: Database): AlertsStore {
     },
     unnotifiedResolutions: () => alerts("state = 'resolved' AND resolve_notified_at IS NULL ORDER BY resolved_at, id"),
     listAlerts(f: AlertFilter) {
-      const where: string[] = [];
-      const args: string[] = [];
-      if (f.state) {
-        where.push("state = ?");
-        args.push(f.state);
-      }
-      if (f.host_id) {
-        where.push("host_id = ?");
-        args.push(f.host_id);
-      }
-      if (f.after) {
-        where.push("(started_at, id) < (?, ?)");
-        args.push(f.after.started_at, f.after.id);
-      }
-      const clause = where.length ? where.join(" AND ") : "1";
-      return db
-        .query<AlertRow, Array<string | number>>(
-          `SELECT ${alertCols} FROM alerts WHERE ${clause} ORDER BY started_at DESC, id DESC LIMIT ?`,
-        )
-        .all(...args, f.limit);
+      const rarest = Object.entries(f.labels ?? {})
+        .map(([key, value]) => ({ key, value, hosts: carrying.get(key, value)?.n ?? 0 }))
+        .sort((a, b) => a.hosts - b.hosts)[0];
+      const { sql, args } = alertListQuery(f, rarest && rarest.hosts <= SEEK_HOSTS ? rarest.key : undefined);
+      return db.query<AlertRow, Array<string | number>>(sql).all(...args);
     },
 
     insertRule(r: AlertRuleRow) {
