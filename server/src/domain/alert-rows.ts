@@ -116,6 +116,8 @@ export interface AlertsStore {
   /** Resolved alerts whose resolution has not been queued yet. */
   unnotifiedResolutions(): AlertRow[];
   listAlerts(f: AlertFilter): AlertRow[];
+  /** These hosts' names and labels (a page of alerts'), in one read. */
+  alertHosts(ids: readonly string[]): Array<{ id: string; name: string; labels: Record<string, string> }>;
 
   insertRule(r: AlertRuleRow): void;
   updateRule(r: AlertRuleRow): void;

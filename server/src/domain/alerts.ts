@@ -12,7 +12,7 @@ import type { Labels } from "./labels.ts";
 import { itemsBudget, takePage } from "./pages.ts";
 import { sharedRepositoryChecks, withRepositoryCheck } from "./repository-wide.ts";
 import { newId } from "./tokens.ts";
-import type { Host, RepositoryLastCheck } from "./types.ts";
+import type { RepositoryLastCheck } from "./types.ts";
 
 /** A page of GET /alerts when none is asked for, and the most one may hold. */
 export const ALERT_PAGE_DEFAULT = 100;
@@ -241,13 +241,10 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
         limit: limit + 1,
         after: after && { started_at: after.time, id: after.id },
       });
-      const hostsOf = new Map<string, Host | null>();
-      const hostOf = (id: string) => {
-        if (!hostsOf.has(id)) hostsOf.set(id, store.hostById(id));
-        return hostsOf.get(id) ?? null;
-      };
+      // The page's hosts in one read (100 reads of one host each were most of a page's time).
+      const hostsOf = new Map(store.alertHosts(rows.map((a) => a.host_id)).map((h) => [h.id, h]));
       const listed = rows.map((a) => {
-        const host = hostOf(a.host_id);
+        const host = hostsOf.get(a.host_id) ?? null;
         // Muted now: its notifications wait (a firing one is told when the mute ends).
         return { ...alertItem(a, host), state: a.state, muted: host !== null && isMuted(mutes, host, now) };
       });

@@ -53,8 +53,9 @@ test("a label page of few hosts seeks each host's index from the cursor", () => 
 });
 
 // Deep pages against a JS filter and sort of the same rows. 1,200 hosts: "env=prod" is on more
-// than the store's 1,000 (the page walks the time order, checking each alert's host), "site" on
-// few (each host's alerts are read, then sorted); both paths must give the same rows.
+// than the store's 1,000 (the page walks the time order, checking each alert's host), "site" and
+// "tier=silver" on few with few alerts (each host's alerts are read, then sorted), "tier=gold" on
+// 900 hosts with 2,250 alerts (too many to read and sort: walked); every path gives the same rows.
 const HOSTS = 1200;
 const CONDITIONS = ["backup_failed", "backup_stale", "host_offline", "check_failed"] as const;
 let store: Store;
@@ -68,6 +69,7 @@ beforeAll(() => {
       const id = `h${String(i).padStart(4, "0")}`;
       const labels: Record<string, string> = { env: i % 10 === 0 ? "dev" : "prod", role: i % 3 ? "db" : "web" };
       if (i % 97 === 0) labels.site = "fra";
+      labels.tier = i < 900 ? "gold" : "silver";
       labelsOf.set(id, labels);
       store.insertHost({
         id,
@@ -145,6 +147,10 @@ const filters: Array<Omit<AlertFilter, "limit" | "after">> = [
   { labels: { site: "fra" }, state: "resolved", condition: "backup_stale" },
   { labels: { site: "fra", env: "prod" } },
   { labels: { env: "nowhere" } },
+  { labels: { tier: "gold" } },
+  { labels: { tier: "gold" }, state: "firing" },
+  { labels: { tier: "silver" } },
+  { labels: { tier: "silver", role: "db" }, state: "resolved" },
 ];
 
 for (const f of filters) {

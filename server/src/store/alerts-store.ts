@@ -48,8 +48,17 @@ const channelCols =
 const notificationCols =
   "id, channel_id, event, body, state, attempts, next_attempt_at, created_at, sent_at, last_error";
 
-/** A label on at most this many hosts is read host by host (see alertListQuery), as for jobs. */
+/**
+ * A label on at most this many hosts, with at most SEEK_ALERTS alerts among them, is read host by
+ * host (see alertListQuery); else the page walks the time order, checking each alert's host, and
+ * finds a page after about limit × (all alerts / the label's) rows. Measured at 10,000 hosts and
+ * 200,000 alerts on disk (2 loaded cores, medians): a label on 100 hosts without alerts, 382 ms
+ * walked (every alert) against 2.5 ms; on 500 hosts with 10,000 alerts, 2.8 ms walked against 11 ms
+ * read host by host (each alert a random read, then a sort). The count itself reads up to
+ * SEEK_ALERTS + 1 index entries.
+ */
 const SEEK_HOSTS = 1000;
+const SEEK_ALERTS = 2000;
 
 /**
  * The statement of one alerts page, newest first, and its arguments (the limit last). Exported so
@@ -106,6 +115,27 @@ export function alertsStore(db: Database): AlertsStore {
   const carrying = db.query<{ n: number }, [string, string]>(
     "SELECT count(*) AS n FROM host_labels WHERE key = ? AND value = ?",
   );
+  /** The label's alerts (of the state, if one is asked), counted up to SEEK_ALERTS + 1 on an index alone. */
+  const alertsCarrying = (key: string, value: string, state: string | undefined) =>
+    db
+      .query<{ n: number }, Array<string | number>>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM alerts
+           WHERE host_id IN (SELECT l.host_id FROM host_labels l WHERE l.key = ? AND l.value = ?)
+           ${state === undefined ? "" : "AND state = ?"} LIMIT ?)`,
+      )
+      .get(...(state === undefined ? [key, value] : [key, value, state]), SEEK_ALERTS + 1)?.n ?? 0;
+  /**
+   * Which label, if any, a page reads host by host: the rarest, when its hosts are few and their
+   * alerts few enough that reading them all and sorting costs less than walking the time order
+   * until a page of theirs is found (a label whose hosts rarely alert would walk every alert).
+   */
+  function seekLabel(f: AlertFilter): string | undefined {
+    const rarest = Object.entries(f.labels ?? {})
+      .map(([key, value]) => ({ key, value, hosts: carrying.get(key, value)?.n ?? 0 }))
+      .sort((a, b) => a.hosts - b.hosts)[0];
+    if (!rarest || rarest.hosts > SEEK_HOSTS) return undefined;
+    return alertsCarrying(rarest.key, rarest.value, f.state) <= SEEK_ALERTS ? rarest.key : undefined;
+  }
   const alerts = (where: string, ...args: string[]) =>
     db.query<AlertRow, string[]>(`SELECT ${alertCols} FROM alerts WHERE ${where}`).all(...args);
   return {
@@ -143,12 +173,16 @@ export function alertsStore(db: Database): AlertsStore {
     },
     unnotifiedResolutions: () => alerts("state = 'resolved' AND resolve_notified_at IS NULL ORDER BY resolved_at, id"),
     listAlerts(f: AlertFilter) {
-      const rarest = Object.entries(f.labels ?? {})
-        .map(([key, value]) => ({ key, value, hosts: carrying.get(key, value)?.n ?? 0 }))
-        .sort((a, b) => a.hosts - b.hosts)[0];
-      const { sql, args } = alertListQuery(f, rarest && rarest.hosts <= SEEK_HOSTS ? rarest.key : undefined);
+      const { sql, args } = alertListQuery(f, f.host_id === undefined ? seekLabel(f) : undefined);
       return db.query<AlertRow, Array<string | number>>(sql).all(...args);
     },
+    alertHosts: (ids) =>
+      db
+        .query<{ id: string; name: string; labels: string }, [string]>(
+          "SELECT id, name, labels FROM hosts WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .all(JSON.stringify([...new Set(ids)]))
+        .map((h) => ({ ...h, labels: fromJson(h.labels, {}) })),
 
     insertRule(r: AlertRuleRow) {
       db.query(
