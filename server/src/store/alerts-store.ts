@@ -64,9 +64,9 @@ const SEEK_ALERTS = 2000;
  * The statement of one alerts page, newest first, and its arguments (the limit last). Exported so
  * a test can read its plan (store/alerts-list-store.test.ts). One statement per filter shape, each
  * on an index that gives the (started_at, id) order, so SQLite seeks the cursor and stops at the
- * page: a deep page costs what a first one does. `seekLabel`: a label rare enough (SEEK_HOSTS) to
- * read its hosts' alerts through the host index; other labels are checked per alert's host while
- * the page walks the time order.
+ * page: a deep page costs what a first one does. `seekLabel`: a label whose hosts and alerts are few
+ * enough (the store's seekLabel) to read its hosts' alerts through the host index; other labels are
+ * checked per alert's host while the page walks the time order.
  */
 export function alertListQuery(f: AlertFilter, seekLabel?: string): { sql: string; args: Array<string | number> } {
   const where: string[] = [];
@@ -102,8 +102,8 @@ export function alertListQuery(f: AlertFilter, seekLabel?: string): { sql: strin
     args.push(f.after.started_at, f.after.id);
   }
   // Named for a label's hosts: left to itself SQLite takes alerts_by_host and sorts every alert of
-  // those hosts (500 hosts of 200k alerts: 20 ms a page, against 1.8 ms seeking each host's index
-  // from the cursor and reading at most a page from each).
+  // those hosts (500 hosts of 200k alerts, in memory: 20 ms a page, against 1.8 ms seeking each
+  // host's index from the cursor and reading at most a page from each).
   const index = f.state !== undefined ? "alerts_by_host_state_time" : "alerts_by_host_time";
   const sql = `SELECT ${alertCols} FROM alerts${seek ? ` INDEXED BY ${index}` : ""}
     ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
