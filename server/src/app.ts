@@ -16,6 +16,7 @@ import { fleetConfigRoutes } from "./routes/fleet-config.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { hostRoutes } from "./routes/hosts.ts";
 import { jobRoutes } from "./routes/jobs.ts";
+import { openApiRoutes } from "./routes/openapi.ts";
 import { policyRoutes } from "./routes/policies.ts";
 import { repositoryRoutes } from "./routes/repositories.ts";
 import { scheduleRoutes } from "./routes/schedules.ts";
@@ -64,6 +65,7 @@ export function createApp(parts: AppParts) {
   api.route("/session", sessionRoutes(domain, address, link.https));
   api.route("/agent", agentRoutes(domain, parts.gateway, parts.upgradeWebSocket, link.secretsAllowed));
   api.route("/server-info", serverInfoRoutes(parts.version, tls));
+  api.route("/openapi.json", openApiRoutes(parts.version));
   api.use("*", requireUser(domain));
   api.route("/api-tokens", apiTokenRoutes(domain));
   api.route("/enrollment-tokens", enrollmentTokenRoutes(domain));

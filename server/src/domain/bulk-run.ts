@@ -20,8 +20,11 @@ export interface RefusedHost {
 }
 
 export interface BulkRun {
-  /** One job per host that can run the command, in the hosts' order (by name). */
-  items: Job[];
+  /**
+   * One job per host that can run the command, in the hosts' order (by name), each with its host's
+   * name (the hosts of a labelled run are not on the caller's screen).
+   */
+  items: Array<Job & { host_name: string }>;
   /** The selected hosts left out, each with the reason; empty when every host took its job. */
   refused: RefusedHost[];
 }
@@ -118,7 +121,8 @@ export function createBulkRun(deps: DomainContext, jobs: Jobs) {
         audit(deps, actor, "job.run_bulk", null, detail);
         return js;
       });
-      return { items: made.map((j) => jobs.launch(j)), refused };
+      const names = new Map(hosts.map((h) => [h.id, h.name]));
+      return { items: made.map((j) => ({ ...jobs.launch(j), host_name: names.get(j.host_id) ?? j.host_id })), refused };
     },
   };
 }

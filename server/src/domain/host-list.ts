@@ -1,11 +1,14 @@
 import { BACKUP_HEALTH_STATES, type BackupHealth } from "./backup-health.ts";
 import { DomainError } from "./errors.ts";
-import { HOST_SORTS, type HostSort } from "./host-page-rows.ts";
+import { HOST_SORTS, type HostDrillFilter, type HostSort } from "./host-page-rows.ts";
 import type { Labels } from "./labels.ts";
 
 /** GET /hosts's query as the route decoded it (DESIGN §8.8). */
 export interface HostListQuery {
   labels?: Labels | undefined;
+  /** Label keys the host must not carry. */
+  withoutLabels?: readonly string[] | undefined;
+  drill?: HostDrillFilter | undefined;
   /** Any of these states (backup_health). */
   health?: readonly BackupHealth[] | undefined;
   online?: boolean | undefined;

@@ -5,10 +5,18 @@ import type { Host, HostSummary } from "./types.ts";
 export const HOST_SORTS = ["name", "health", "last_backup", "last_seen"] as const;
 export type HostSort = (typeof HOST_SORTS)[number];
 
+/** GET /hosts?drill=: the host's last restore drill (DESIGN §8.3), or none. */
+export const HOST_DRILL_FILTERS = ["failed", "passed", "never"] as const;
+export type HostDrillFilter = (typeof HOST_DRILL_FILTERS)[number];
+
 /** One page's read of the host list, as the domain hands it to the store. */
 export interface HostPageFilter {
   /** Every label must match, as `matches` (selector.ts) would. */
   labels?: Labels | undefined;
+  /** Label keys the host must not carry (the dashboard's "(none)" group). */
+  withoutLabels?: readonly string[] | undefined;
+  /** The last restore drill's result: failed, passed, or never (none yet). */
+  drill?: HostDrillFilter | undefined;
   /** Backup health as ranks (indexes in BACKUP_HEALTH_STATES), any of them. */
   healthRanks?: readonly number[] | undefined;
   online?: boolean | undefined;
@@ -39,7 +47,10 @@ export interface HostCounts {
 /** The host list at fleet scale: paged, sorted and counted in SQL (migration 26). */
 export interface HostPageStore {
   hostPage(f: HostPageFilter): HostPageRow[];
-  hostCounts(f: Pick<HostPageFilter, "labels" | "nowMs">): HostCounts;
-  /** Stores the domain's expected intervals where they changed; answers how many rows it wrote. */
-  syncExpectedIntervals(intervals: ReadonlyMap<string, number>): number;
+  hostCounts(f: Pick<HostPageFilter, "labels" | "withoutLabels" | "nowMs">): HostCounts;
+  /**
+   * Stores the domain's expected intervals where they changed (from `previous`, the map the last
+   * call stored, when given; else from the rows); answers how many rows it wrote.
+   */
+  syncExpectedIntervals(intervals: ReadonlyMap<string, number>, previous?: ReadonlyMap<string, number>): number;
 }

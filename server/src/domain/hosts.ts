@@ -102,7 +102,7 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
     if (cadences?.generation !== generation || cadences.day !== day) {
       const intervals = expectedIntervals(store.backupCadences(), now);
       // The same intervals in the hosts rows, for the list's health filter and counters in SQL.
-      store.syncExpectedIntervals(intervals);
+      store.syncExpectedIntervals(intervals, cadences?.intervals);
       cadences = { generation, day, intervals };
     }
     return cadences.intervals;
@@ -120,6 +120,8 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
     const intervals = intervalsAt(now);
     const rows = store.hostPage({
       labels: q.labels,
+      withoutLabels: q.withoutLabels,
+      drill: q.drill,
       healthRanks: q.health === undefined ? undefined : healthRanks(q.health),
       online: q.online,
       nameContains: q.q,
@@ -190,10 +192,10 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
     copyTargets,
     page,
     /** The dashboard's counters over the hosts the selector matches, from two aggregate reads. */
-    summary(selector: Selector = {}) {
+    summary(selector: Selector = {}, withoutLabels: readonly string[] = []) {
       const now = clock.now();
       intervalsAt(now);
-      return fleetSummary(store.hostCounts({ labels: selector.labels, nowMs: now.getTime() }));
+      return fleetSummary(store.hostCounts({ labels: selector.labels, withoutLabels, nowMs: now.getTime() }));
     },
     show,
     /** The host's own snapshots, as its agent last reported them: a page, newest first. */

@@ -44,6 +44,20 @@ export function checkLabels(labels: Readonly<Record<string, unknown>>, field = "
   return out;
 }
 
+/** Label keys alone (`?without_label=site`): each as a label key must be, named `<field>`. */
+export function checkLabelKeys(keys: readonly string[], field: string): string[] {
+  for (const key of keys) {
+    if (!KEY.test(key)) {
+      throw new DomainError(
+        "invalid",
+        `${field}: "${key}" is not a label key (1-63 lower-case letters, digits, '_', '.' or '-')`,
+        field,
+      );
+    }
+  }
+  return [...new Set(keys)].sort();
+}
+
 /**
  * `key=value` pairs (the CLI's `--label env=prod`, the API's `?label=env=prod`) → a checked map.
  * A pair without `=`, or a key given twice with different values, is refused naming `field`.

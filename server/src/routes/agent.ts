@@ -8,7 +8,7 @@ import type { Connection, Gateway } from "../gateway/gateway.ts";
 import { bearer } from "../http/auth.ts";
 import { jsonBody } from "../http/validate.ts";
 
-const Enroll = v.object({
+export const Enroll = v.object({
   token: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(200)),
   // It becomes the host's restic host name (`--host`), so it must be one restic reads as a value.
   hostname: ResticHost,

@@ -14,8 +14,12 @@ const Id = v.pipe(v.string(), v.maxLength(64));
 const Selector = v.strictObject({ labels: v.optional(LabelMap) });
 const Duration = v.union([v.pipe(v.string(), v.maxLength(32)), v.number()]);
 
-const NewChannel = v.strictObject({ name: Name, kind: v.pipe(v.string(), v.maxLength(32)), config: v.unknown() });
-const ChannelPatch = v.partial(NewChannel);
+export const NewChannel = v.strictObject({
+  name: Name,
+  kind: v.pipe(v.string(), v.maxLength(32)),
+  config: v.unknown(),
+});
+export const ChannelPatch = v.partial(NewChannel);
 const ruleFields = {
   name: Name,
   selector: v.optional(Selector),
@@ -25,15 +29,15 @@ const ruleFields = {
   repeat_after: v.optional(v.nullable(Duration)),
   enabled: v.optional(v.boolean()),
 };
-const NewRule = v.strictObject(ruleFields);
-const RulePatch = v.partial(v.strictObject(ruleFields));
-const NewMute = v.strictObject({
+export const NewRule = v.strictObject(ruleFields);
+export const RulePatch = v.partial(v.strictObject(ruleFields));
+export const NewMute = v.strictObject({
   host_id: v.optional(Id),
   selector: v.optional(Selector),
   until: v.pipe(v.string(), v.maxLength(64)),
   reason: v.pipe(v.string(), v.maxLength(1024)),
 });
-const AlertsQuery = v.object({
+export const AlertsQuery = v.object({
   state: v.optional(v.picklist(["firing", "resolved"])),
   host_id: v.optional(Id),
   condition: v.optional(v.picklist(CONDITIONS)),

@@ -1,8 +1,13 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
+import * as v from "valibot";
 import type { Domain } from "../domain/domain.ts";
 import type { FleetEvent } from "../domain/events.ts";
 import type { AppEnv } from "../http/auth.ts";
+import { query } from "../http/validate.ts";
+
+/** Both optional: without them, every event of the fleet. */
+export const EventsQuery = v.object({ host_id: v.optional(v.string()), job_id: v.optional(v.string()) });
 
 /** 15 s keeps proxies from closing an idle stream (most time out at 30-60 s). */
 const KEEPALIVE_MS = 15_000;
@@ -10,8 +15,7 @@ const KEEPALIVE_MS = 15_000;
 /** GET /events: Server-Sent Events for job progress, job state, log lines and host presence. */
 export function eventRoutes(domain: Domain) {
   return new Hono<AppEnv>().get("/", (c) => {
-    const hostFilter = c.req.query("host_id");
-    const jobFilter = c.req.query("job_id");
+    const { host_id: hostFilter, job_id: jobFilter } = query(c, EventsQuery);
     return streamSSE(c, async (stream) => {
       const queue: FleetEvent[] = [];
       let open = true;

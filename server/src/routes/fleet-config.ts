@@ -7,7 +7,7 @@ import { DomainError } from "../domain/errors.ts";
 import type { FleetDocument } from "../domain/fleet-document.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { LabelMap } from "../http/label-map.ts";
-import { parse } from "../http/validate.ts";
+import { parse, query } from "../http/validate.ts";
 import { scheduleFields } from "./schedules.ts";
 
 // Shapes only: names, references, secrets and every object's own rules are the domain's
@@ -77,12 +77,18 @@ const Rule = v.strictObject({
   enabled: v.optional(v.boolean()),
 });
 const SECTIONS = ["repositories", "policies", "notification_channels", "alert_rules"] as const;
-const Document = v.strictObject({
+export const Document = v.strictObject({
   version: v.number(),
   repositories: list(Repository, 1000),
   policies: list(Policy, 1000),
   notification_channels: list(Channel, 1000),
   alert_rules: list(Rule, 1000),
+});
+
+export const ExportQuery = v.object({ format: v.optional(v.picklist(["json", "yaml"], "must be json or yaml")) });
+/** `?dry_run` alone, 1 or true: check and show the changes, store nothing. */
+export const ApplyQuery = v.object({
+  dry_run: v.optional(v.picklist(["", "0", "1", "true", "false"], "must be 1 or 0")),
 });
 
 /**
@@ -130,11 +136,8 @@ async function documentBody(c: Context): Promise<FleetDocument> {
 export function fleetConfigRoutes(domain: Domain) {
   return new Hono<AppEnv>()
     .get("/", (c) => {
+      const { format } = query(c, ExportQuery);
       const doc = domain.fleetConfig.export();
-      const format = c.req.query("format");
-      if (format !== undefined && format !== "json" && format !== "yaml") {
-        throw new DomainError("invalid", "format: must be json or yaml", "format");
-      }
       if (format === "yaml" || (format === undefined && isYaml(c.req.header("accept")))) {
         return c.body(`${Bun.YAML.stringify(doc, null, 2)}\n`, 200, {
           "Content-Type": "application/yaml; charset=utf-8",
@@ -143,10 +146,7 @@ export function fleetConfigRoutes(domain: Domain) {
       return c.json(doc);
     })
     .put("/", async (c) => {
-      const dry = c.req.query("dry_run");
-      if (dry !== undefined && !["", "0", "1", "true", "false"].includes(dry)) {
-        throw new DomainError("invalid", "dry_run: must be 1 or 0", "dry_run");
-      }
+      const { dry_run: dry } = query(c, ApplyQuery);
       const doc = await documentBody(c);
       return c.json(domain.fleetConfig.apply(c.get("actor"), doc, dry === "" || dry === "1" || dry === "true"));
     });

@@ -17,6 +17,7 @@ type View = {
   backup_health: string;
   last_seen_at: string | null;
   last_backup: { finished_at: string | null } | null;
+  last_drill_result: string | null;
 };
 const HEALTH_ORDER = ["failed", "stale", "warning", "pending", "ok", "unscheduled"];
 
@@ -66,6 +67,18 @@ beforeAll(async () => {
       });
     }
     if (i % 6 === 0) s.touchHost(id, at(i));
+    // Restore drills, passed and failed, through the jobs' triggers (the drill filter's facts).
+    if (i % 7 === 0) {
+      const drill = `d-${id}`;
+      s.insertJob(queuedJob({ id: drill, host_id: id, kind: "drill", actor_kind: "schedule", created_at: at(i) }));
+      s.markRunning(drill, at(i));
+      s.finishJob(drill, {
+        status: i % 14 === 0 ? "failed" : "succeeded",
+        exit_code: i % 14 === 0 ? 1 : 0,
+        finished_at: at(i),
+        error: i % 14 === 0 ? "sampled file differs" : null,
+      });
+    }
   }
 });
 afterAll(async () => {
@@ -115,6 +128,10 @@ const FILTERS: Array<[string, (h: View) => boolean]> = [
   ["q=HOST-1", (h) => h.name.toLowerCase().includes("host-1")],
   ["q=shared%20name&health=ok", (h) => h.name === "Shared Name" && h.backup_health === "ok"],
   ["q=100%25", () => false],
+  ["without_label=site", (h) => !Object.hasOwn(h.labels, "site")],
+  ["without_label=site&label=role=db", (h) => !Object.hasOwn(h.labels, "site") && h.labels.role === "db"],
+  ["drill=failed", (h) => h.last_drill_result === "failed"],
+  ["drill=never&online=false", (h) => h.last_drill_result === null && !h.online],
 ];
 
 test("every sort and filter, walked page by page, gives the domain's views in order, each once", async () => {
@@ -147,7 +164,13 @@ test("the default is sorted by name, 100 to a page; the last page says so with n
 });
 
 test("/summary counts what the views count, per health state, presence and label value", async () => {
-  for (const [query, keep] of [FILTERS[0], FILTERS[1], FILTERS[2]] as Array<[string, (h: View) => boolean]>) {
+  const summaryFilters = [
+    FILTERS[0],
+    FILTERS[1],
+    FILTERS[2],
+    ...FILTERS.filter(([q]) => q.startsWith("without_label")),
+  ];
+  for (const [query, keep] of summaryFilters as Array<[string, (h: View) => boolean]>) {
     const hosts = oracle().filter(keep);
     const health = Object.fromEntries(HEALTH_ORDER.map((s) => [s, hosts.filter((h) => h.backup_health === s).length]));
     const labels: Record<string, Record<string, number>> = {};
@@ -221,6 +244,8 @@ test("a bad query is a 400 that names the parameter and what it takes", async ()
     ["online=yes", "online"],
     ["cursor=nonsense", "cursor"],
     ["label=env", "label"],
+    ["without_label=Site", "without_label"],
+    ["drill=maybe", "drill"],
   ]) {
     const res = await t.json(`/api/v1/hosts?${q}`);
     expect({ q, status: res.status }).toEqual({ q, status: 400 });

@@ -3,8 +3,8 @@ import * as v from "valibot";
 import { Text } from "../../../protocol/index.ts";
 import { BACKUP_HEALTH_STATES } from "../domain/backup-health.ts";
 import type { Domain } from "../domain/domain.ts";
-import { HOST_SORTS } from "../domain/host-page-rows.ts";
-import { parseLabelPairs } from "../domain/labels.ts";
+import { HOST_DRILL_FILTERS, HOST_SORTS } from "../domain/host-page-rows.ts";
+import { checkLabelKeys, parseLabelPairs } from "../domain/labels.ts";
 import type { AppEnv } from "../http/auth.ts";
 import { LabelMap } from "../http/label-map.ts";
 import { jsonBody, query } from "../http/validate.ts";
@@ -12,7 +12,7 @@ import { CopyTargets } from "./policies.ts";
 import { snapshotActionRoutes } from "./snapshot-actions.ts";
 import { snapshotFileRoutes } from "./snapshot-files.ts";
 
-const Patch = v.pipe(
+export const Patch = v.pipe(
   v.strictObject({
     name: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(255))),
     labels: v.optional(LabelMap),
@@ -24,19 +24,19 @@ const Patch = v.pipe(
     "give name, labels or both, copy_targets or max_offline_age",
   ),
 );
-const Config = v.object({
+export const Config = v.object({
   repo_url: v.optional(v.pipe(Text, v.maxLength(4096))),
   repo_password: v.optional(Text),
   repo_username: v.optional(Text),
   repo_credential: v.optional(Text),
   hook_shell: v.optional(v.pipe(v.string(), v.maxLength(1024))),
 });
-const StatsQuery = v.object({
+export const StatsQuery = v.object({
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,4}$/, "must be 1-1000"), v.transform(Number)), "100"),
 });
 
 /** GET /hosts/:id/snapshots: a page, newest first (1-500, default 100; the domain checks the range). */
-const SnapshotsQuery = v.object({
+export const SnapshotsQuery = v.object({
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/, "must be 1-500"), v.transform(Number))),
   cursor: v.optional(v.pipe(v.string(), v.maxLength(4096))),
 });
@@ -62,6 +62,7 @@ export const HostListQuery = v.object({
     ),
   ),
   q: v.optional(v.pipe(v.string(), v.maxLength(255))),
+  drill: v.optional(v.picklist(HOST_DRILL_FILTERS, `must be one of ${HOST_DRILL_FILTERS.join(", ")}`)),
   sort: v.optional(v.picklist(HOST_SORTS, `must be one of ${HOST_SORTS.join(", ")}`)),
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/, "must be 1-500"), v.transform(Number))),
   cursor: v.optional(v.pipe(v.string(), v.maxLength(4096))),
@@ -69,15 +70,31 @@ export const HostListQuery = v.object({
 
 /** ?label=env=prod&label=role=db: every one must match (DESIGN §8.2); a bad pair is 400 naming `label`. */
 const labelFilter = (pairs: string[] | undefined) => parseLabelPairs(pairs ?? [], "label");
+/** ?without_label=site (repeated): hosts that carry none of these keys. */
+const withoutFilter = (keys: string[] | undefined) => checkLabelKeys(keys ?? [], "without_label");
 
 /** `/summary` comes before `/:id`, so "summary" is never taken for a host id. */
 export function hostRoutes(domain: Domain) {
   return new Hono<AppEnv>()
     .get("/", (c) => {
       const q = query(c, HostListQuery);
-      return c.json(domain.hosts.page({ ...q, q: q.q || undefined, labels: labelFilter(c.req.queries("label")) }));
+      return c.json(
+        domain.hosts.page({
+          ...q,
+          q: q.q || undefined,
+          labels: labelFilter(c.req.queries("label")),
+          withoutLabels: withoutFilter(c.req.queries("without_label")),
+        }),
+      );
     })
-    .get("/summary", (c) => c.json(domain.hosts.summary({ labels: labelFilter(c.req.queries("label")) })))
+    .get("/summary", (c) =>
+      c.json(
+        domain.hosts.summary(
+          { labels: labelFilter(c.req.queries("label")) },
+          withoutFilter(c.req.queries("without_label")),
+        ),
+      ),
+    )
     .get("/:id", (c) => c.json(domain.hosts.show(c.req.param("id"))))
     .patch("/:id", async (c) => {
       const body = await jsonBody(c, Patch);

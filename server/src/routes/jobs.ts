@@ -33,7 +33,7 @@ const NotRolling = v.rawCheck<unknown>(({ dataset, addIssue }) => {
     path: [at(body, "spec", spec), at(spec, "read_data_subset", subset)] as never,
   });
 });
-const RunNowBody = v.pipe(v.unknown(), NotRolling, RunNow);
+export const RunNowBody = v.pipe(v.unknown(), NotRolling, RunNow);
 
 /**
  * Bulk run-now (POST /jobs): the same per-kind command, for the hosts a selector (DESIGN §8.2)
@@ -46,7 +46,7 @@ const BulkRunNow = strictSpecByKind(
   },
   ApiRestoreSpec,
 );
-const BulkRunNowBody = v.pipe(v.unknown(), NotRolling, BulkRunNow);
+export const BulkRunNowBody = v.pipe(v.unknown(), NotRolling, BulkRunNow);
 
 /**
  * `since`/`until`: an RFC 3339 time (or a date, read as UTC midnight), normalised to the stored
@@ -64,7 +64,7 @@ const Time = v.pipe(
   v.transform((x) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(x) ? `${x}T00:00:00Z` : x).toISOString()),
 );
 
-const ListQuery = v.object({
+export const ListQuery = v.object({
   host_id: v.optional(v.string()),
   status: v.optional(JobStatus),
   kind: v.optional(JobKind),
@@ -74,7 +74,7 @@ const ListQuery = v.object({
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/, "must be 1-500"), v.transform(Number)), "50"),
   cursor: v.optional(v.string()),
 });
-const LogsQuery = v.object({
+export const LogsQuery = v.object({
   after_seq: v.optional(v.pipe(v.string(), v.regex(/^\d{1,15}$/, "must be a number"), v.transform(Number)), "0"),
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,4}$/, "must be 1-5000"), v.transform(Number)), "1000"),
 });

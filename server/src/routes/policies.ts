@@ -36,8 +36,8 @@ const fields = {
   /** A duration ("36h", "7d") or "0"/"off"; null clears it. Its rule is the domain's (offline-age.ts). */
   max_offline_age: v.optional(v.nullable(v.pipe(v.string(), v.maxLength(64)))),
 };
-const NewPolicy = v.strictObject(fields);
-const PolicyPatch = v.partial(v.strictObject(fields));
+export const NewPolicy = v.strictObject(fields);
+export const PolicyPatch = v.partial(v.strictObject(fields));
 
 /** Mounted at /api/v1/policies (DESIGN §8.3). */
 export function policyRoutes(domain: Domain) {

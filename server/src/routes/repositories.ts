@@ -19,9 +19,9 @@ const fields = {
 };
 // Strict: a misspelt `pasword` is refused by name, never dropped (a shared repository would
 // then be refused for its missing password, or worse, a template would get generated ones).
-const NewRepository = v.strictObject(fields);
-const RepositoryPatch = v.partial(v.strictObject(fields));
-const TestRequest = v.strictObject({ host_id: v.pipe(v.string(), v.minLength(1), v.maxLength(200)) });
+export const NewRepository = v.strictObject(fields);
+export const RepositoryPatch = v.partial(v.strictObject(fields));
+export const TestRequest = v.strictObject({ host_id: v.pipe(v.string(), v.minLength(1), v.maxLength(200)) });
 
 /** Mounted at /api/v1/repositories (DESIGN §8.3). */
 export function repositoryRoutes(domain: Domain) {

@@ -11,7 +11,7 @@ import {
 } from "../../../protocol/index.ts";
 import type { Domain } from "../domain/domain.ts";
 import type { AppEnv } from "../http/auth.ts";
-import { jsonBody } from "../http/validate.ts";
+import { jsonBody, query } from "../http/validate.ts";
 
 export const scheduleFields = {
   kind: JobKind,
@@ -32,7 +32,12 @@ export const scheduleFields = {
 // Strict: a misspelt field (`pathz`) is refused by name instead of being dropped without a word.
 export const NewSchedule = v.strictObject(scheduleFields);
 export const SchedulePatch = v.partial(v.strictObject(scheduleFields));
-const Preview = v.object({
+/** GET /cron/preview: an absent expression is the domain's to refuse, naming cron_expr. */
+export const PreviewQuery = v.object({
+  cron_expr: v.optional(v.string(), ""),
+  timezone: v.optional(v.string()),
+});
+export const Preview = v.object({
   cron_expr: scheduleFields.cron_expr,
   timezone: scheduleFields.timezone,
   count: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(50)), 5),
@@ -56,9 +61,8 @@ export function scheduleRoutes(domain: Domain) {
       return c.body(null, 204);
     })
     .get("/cron/preview", (c) => {
-      const expr = c.req.query("cron_expr") ?? "";
-      const tz = c.req.query("timezone") || null;
-      return c.json({ cron_expr: expr, next_runs: domain.schedules.preview(expr, tz) });
+      const q = query(c, PreviewQuery);
+      return c.json({ cron_expr: q.cron_expr, next_runs: domain.schedules.preview(q.cron_expr, q.timezone || null) });
     })
     .post("/cron/preview", async (c) => {
       const body = await jsonBody(c, Preview);

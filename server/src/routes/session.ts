@@ -4,12 +4,14 @@ import * as v from "valibot";
 import type { Domain } from "../domain/domain.ts";
 import { DomainError } from "../domain/errors.ts";
 import { type AppEnv, SESSION_COOKIE } from "../http/auth.ts";
-import { jsonBody } from "../http/validate.ts";
+import { jsonBody, query } from "../http/validate.ts";
 
-const Login = v.object({
+export const Login = v.object({
   username: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(64)),
   password: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(1024)),
 });
+/** GET /session?optional=1: the web UI's probe (see below); any other value is the plain GET. */
+export const SessionQuery = v.object({ optional: v.optional(v.string()) });
 
 /** POST /session logs in (cookie + CSRF token), GET /session shows it, DELETE /session logs out. */
 export function sessionRoutes(domain: Domain, clientAddress: (c: Context) => string, https: (c: Context) => boolean) {
@@ -31,7 +33,7 @@ export function sessionRoutes(domain: Domain, clientAddress: (c: Context) => str
       const s = cookie ? domain.auth.session(cookie) : null;
       // ?optional=1 is the web UI's probe at page load: "not logged in" is then an answer, not
       // an error (a 401 would be logged in the browser's console on every visit to the login page).
-      if (!s && c.req.query("optional") === "1") return c.json({ user: null, csrf_token: null });
+      if (!s && query(c, SessionQuery).optional === "1") return c.json({ user: null, csrf_token: null });
       if (!s) throw new DomainError("unauthorized", "not logged in");
       return c.json({ user: s.actor, csrf_token: s.csrf_token });
     })

@@ -6,10 +6,10 @@ import type { AppEnv } from "../http/auth.ts";
 import { jsonBody, query } from "../http/validate.ts";
 
 const Id = v.pipe(v.string(), v.minLength(1, "give a snapshot id"), v.maxLength(64));
-const DiffQuery = v.object({ from: Id, to: Id });
+export const DiffQuery = v.object({ from: Id, to: Id });
 const { snapshot_id: _id, ...tagEntries } = TagSpec.entries;
 /** PUT /tags: `{set}` or `{add, remove}`; the rules (none reserved, not both) are the domain's. */
-const TagBody = v.strictObject(tagEntries);
+export const TagBody = v.strictObject(tagEntries);
 
 /**
  * Snapshot actions: forget one (admin, audited; a job, answered 201 with it), edit its tags (the

@@ -11,7 +11,7 @@ const Where = {
   path: v.optional(v.pipe(v.string(), v.maxLength(4096, "must be at most 4096 characters")), ""),
   via_host_id: v.optional(v.pipe(v.string(), v.minLength(1, "must not be empty"), v.maxLength(200))),
 };
-const BrowseQuery = v.object({
+export const BrowseQuery = v.object({
   ...Where,
   limit: v.optional(
     v.pipe(
@@ -27,7 +27,7 @@ const BrowseQuery = v.object({
     v.pipe(v.string(), v.regex(/^\d{1,9}$/, "must be a next_cursor of an earlier page"), v.transform(Number)),
   ),
 });
-const DownloadQuery = v.object(Where);
+export const DownloadQuery = v.object(Where);
 
 /** `a/b` → a filename safe in a header: printable ASCII without quotes or backslashes. */
 function asciiName(name: string): string {

@@ -6,8 +6,8 @@ import type { AppEnv } from "../http/auth.ts";
 import { LabelMap } from "../http/label-map.ts";
 import { jsonBody, query } from "../http/validate.ts";
 
-const NewApiToken = v.object({ name: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(100)) });
-const NewEnrollmentToken = v.strictObject({
+export const NewApiToken = v.object({ name: v.pipe(v.string(), v.minLength(1, "is required"), v.maxLength(100)) });
+export const NewEnrollmentToken = v.strictObject({
   uses: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1), v.maxValue(100_000)), 1),
   expires_in: v.optional(
     v.pipe(v.string(), v.regex(/^\d+[smhd]$/, "must be a duration such as 30m, 24h or 7d")),
@@ -15,7 +15,7 @@ const NewEnrollmentToken = v.strictObject({
   ),
   labels: v.optional(LabelMap),
 });
-const ListQuery = v.object({
+export const ListQuery = v.object({
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/, "must be 1-500"), v.transform(Number)), "100"),
   cursor: v.optional(v.string()),
 });

@@ -7,17 +7,17 @@ import { jsonBody, query } from "../http/validate.ts";
 
 const Role = v.picklist(["admin", "viewer"], "must be admin or viewer");
 const Password = v.pipe(v.string(), v.minLength(8, "must be at least 8 characters"), v.maxLength(1024));
-const NewUser = v.object({
+export const NewUser = v.object({
   username: v.pipe(v.string(), v.regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, "1-64 letters, digits, '.', '_' or '-'")),
   password: Password,
   role: v.optional(Role, DEFAULT_ROLE),
 });
-const UserPatch = v.object({
+export const UserPatch = v.object({
   role: v.optional(Role),
   disabled: v.optional(v.boolean()),
   password: v.optional(Password),
 });
-const AuditQuery = v.object({
+export const AuditQuery = v.object({
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/, "must be 1-500"), v.transform(Number)), "100"),
   cursor: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "must be a number"), v.transform(Number))),
 });

@@ -55,3 +55,67 @@ test("pages under common and rare labels, alone and together, are the hosts that
   }
   expect(hosts.filter((h) => h.labels.common).length).toBeGreaterThan(2000);
 });
+
+// host_label_counts is kept by triggers: through inserts, label changes and deletes it must equal
+// counting host_labels, and the summary must read it.
+test("the label counts follow hosts as they are added, relabelled and deleted", () => {
+  const db = openDatabase(":memory:");
+  const store = createStore(db);
+  const add = (i: number, labels: Record<string, string>) =>
+    store.insertHost({
+      id: `h${i}`,
+      name: `n${i}`,
+      hostname: "x",
+      restic_host: "x",
+      agent_token_hash: `t${i}`,
+      enrolled_at: "2026-12-01T00:00:00Z",
+      labels,
+    });
+  const counted = () =>
+    db.query("SELECT key, value, count(*) AS n FROM host_labels GROUP BY key, value ORDER BY key, value").all();
+  const nowMs = Date.parse("2026-12-03T00:00:00Z");
+  for (let i = 0; i < 30; i++) add(i, { env: i % 2 ? "prod" : "dev", ...(i % 5 === 0 ? { site: "a" } : {}) });
+  expect(store.hostCounts({ nowMs }).labels).toEqual(counted() as never);
+  for (let i = 0; i < 10; i++) store.setHostLabels(`h${i}`, { env: "staging" });
+  expect(store.hostCounts({ nowMs }).labels).toEqual(counted() as never);
+  db.run("DELETE FROM hosts WHERE id IN ('h10', 'h15', 'h20', 'h25')");
+  const labels = store.hostCounts({ nowMs }).labels;
+  expect(labels).toEqual(counted() as never);
+  expect(labels.find((l) => l.key === "site")).toBeUndefined();
+  expect(labels.find((l) => l.key === "env" && l.value === "staging")?.n).toBe(10);
+});
+
+// The write-back of intervals from the map the last call wrote touches only the hosts whose
+// interval changed, and ends with the same rows as a full comparison.
+test("expected intervals are written from the previous map as they would be from the rows", () => {
+  const db = openDatabase(":memory:");
+  const store = createStore(db);
+  for (let i = 0; i < 5; i++)
+    store.insertHost({
+      id: `h${i}`,
+      name: `n${i}`,
+      hostname: "x",
+      restic_host: "x",
+      agent_token_hash: `t${i}`,
+      enrolled_at: "2026-12-01T00:00:00Z",
+    });
+  const first = new Map([
+    ["h0", 3600],
+    ["h1", 86400],
+  ]);
+  expect(store.syncExpectedIntervals(first)).toBe(2);
+  const second = new Map([
+    ["h1", 3600],
+    ["h2", 60],
+  ]);
+  expect(store.syncExpectedIntervals(second, first)).toBe(3);
+  expect(db.query("SELECT id, expected_interval_s AS s FROM hosts ORDER BY id").all()).toEqual([
+    { id: "h0", s: null },
+    { id: "h1", s: 3600 },
+    { id: "h2", s: 60 },
+    { id: "h3", s: null },
+    { id: "h4", s: null },
+  ]);
+  expect(store.syncExpectedIntervals(second, second)).toBe(0);
+  expect(store.syncExpectedIntervals(second)).toBe(0);
+});

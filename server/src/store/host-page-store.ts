@@ -1,6 +1,7 @@
+import { BACKUP_HEALTH_STATES } from "../domain/backup-health.ts";
 import type { HostCounts, HostPageFilter, HostPageRow, HostPageStore } from "../domain/host-page-rows.ts";
 import type { Database } from "./db.ts";
-import { healthRankSql } from "./host-health-sql.ts";
+import { healthRankSql, STALE, staleSql } from "./host-health-sql.ts";
 import { type Row, split, summaryColumns, summaryFrom } from "./host-summary-store.ts";
 
 type Params = Record<string, string | number | null>;
@@ -8,7 +9,8 @@ type Params = Record<string, string | number | null>;
 /**
  * Each sort's key columns, in order, and its direction. The id breaks ties, so a cursor is one
  * position; name and the health rank ascend (failed first), the times descend (newest first, never
- * first). Each but health seeks an index (hosts_by_name, hosts_by_last_backup, hosts_by_last_seen).
+ * first). Each seeks an index (hosts_by_name, hosts_by_last_backup, hosts_by_last_seen; health:
+ * one state at a time, healthPage).
  */
 type RankedRow = Row & { health_rank: number };
 const SORTS: Record<
@@ -51,6 +53,11 @@ function where(
         : `h.id IN (SELECT l.host_id FROM host_labels l WHERE l.key = $lk${i} AND l.value = $lv${i})`,
     );
   });
+  (f.withoutLabels ?? []).forEach((key, i) => {
+    params[`wk${i}`] = key;
+    terms.push(`NOT EXISTS (SELECT 1 FROM host_labels l WHERE l.host_id = h.id AND l.key = $wk${i})`);
+  });
+  if (f.drill) terms.push(f.drill === "never" ? "h.last_drill_result IS NULL" : `h.last_drill_result = '${f.drill}'`);
   if (f.healthRanks && f.healthRanks.length > 0)
     terms.push(`${healthRankSql} IN (${f.healthRanks.map(Number).join(", ")})`);
   if (f.online !== undefined) terms.push(`h.online = ${f.online ? 1 : 0}`);
@@ -71,19 +78,46 @@ export function hostPageStore(db: Database): HostPageStore {
    */
   function seekLabels(f: HostPageFilter): Set<number> {
     const pairs = Object.entries(f.labels ?? {});
-    if (pairs.length === 0 || f.sort === "health") return new Set();
+    if (pairs.length === 0) return new Set();
     const counts = pairs.map(([k, v]) => carrying.get(k, v)?.n ?? 0);
     const rarest = counts.indexOf(Math.min(...counts));
     const seek = new Set(pairs.map((_, i) => i));
     if ((counts[rarest] ?? 0) <= SORT_LABEL_HOSTS) seek.delete(rarest);
     return seek;
   }
+  /**
+   * A page worst first: state by state from the cursor's, each by name from an index range
+   * (hosts_by_health, hosts_by_stale_after), at most one statement per state, until the page is full.
+   */
+  function healthPage(f: HostPageFilter): HostPageRow[] {
+    if (f.after && f.after.length !== 3) throw new Error("cursor keys do not match the sort");
+    const [afterRank, afterName, afterId] = f.after ?? [];
+    const rows: HostPageRow[] = [];
+    for (let rank = 0; rank < BACKUP_HEALTH_STATES.length && rows.length < f.limit; rank++) {
+      if (afterRank !== undefined && rank < Number(afterRank)) continue;
+      if (f.healthRanks && f.healthRanks.length > 0 && !f.healthRanks.includes(rank)) continue;
+      const params: Params = { now_ms: f.nowMs, limit: f.limit - rows.length };
+      const terms = where({ ...f, healthRanks: undefined }, params, seekLabels(f));
+      terms.push(rank === STALE ? staleSql : `h.health_base = ${rank} AND NOT coalesce(${staleSql}, 0)`);
+      if (afterRank !== undefined && rank === Number(afterRank)) {
+        params.k1 = afterName ?? "";
+        params.k2 = afterId ?? "";
+        terms.push("(h.name, h.id) > ($k1, $k2)");
+      }
+      const sql = `SELECT ${summaryColumns} ${summaryFrom} WHERE ${terms.join(" AND ")}
+        ORDER BY h.name, h.id LIMIT $limit`;
+      for (const r of db.query<Row, Params>(sql).all(params)) rows.push({ ...split(r), keys: [rank, r.name, r.id] });
+    }
+    return rows;
+  }
+
   return {
     /**
      * One page of hosts in the filter's order, from the position after `after` (the last row's
      * keys), at most `limit` rows: a deep page seeks its index as the first one does.
      */
     hostPage(f: HostPageFilter): HostPageRow[] {
+      if (f.sort === "health") return healthPage(f);
       const params: Params = { now_ms: f.nowMs };
       const terms = where(f, params, seekLabels(f));
       const sort = SORTS[f.sort];
@@ -106,44 +140,82 @@ export function hostPageStore(db: Database): HostPageStore {
         .map((r) => ({ ...split(r), keys: sort.of(r) }));
     },
 
-    /** The dashboard's counters over the hosts the labels select, in two aggregate statements. */
-    hostCounts(f: Pick<HostPageFilter, "labels" | "nowMs">): HostCounts {
-      const params: Params = { now_ms: f.nowMs };
-      const terms = where({ labels: f.labels, nowMs: f.nowMs }, params);
-      const filter = terms.length > 0 ? `WHERE ${terms.join(" AND ")}` : "";
-      const byRank = db
-        .query<{ rank: number; n: number; online: number }, Params>(
-          `SELECT ${healthRankSql} AS rank, count(*) AS n, sum(h.online) AS online FROM hosts h ${filter} GROUP BY rank`,
+    /**
+     * The dashboard's counters over the hosts the labels select: each state's hosts from index
+     * scans (hosts_by_health counts by health_base, hosts_by_stale_after the ones past their time,
+     * which move to stale), and the label values from host_label_counts, or, under a filter, from
+     * the selected hosts' labels.
+     */
+    hostCounts(f: Pick<HostPageFilter, "labels" | "withoutLabels" | "nowMs">): HostCounts {
+      const params: Params = {};
+      const terms = where({ labels: f.labels, withoutLabels: f.withoutLabels, nowMs: f.nowMs }, params);
+      const and = terms.map((t) => ` AND ${t}`).join("");
+      type Count = { rank: number; n: number; online: number };
+      const base = db
+        .query<Count, Params>(
+          `SELECT h.health_base AS rank, count(*) AS n, sum(h.online) AS online FROM hosts h INDEXED BY hosts_by_health
+            WHERE 1${and} GROUP BY h.health_base`,
         )
         .all(params);
-      const labelSql = terms.length
-        ? `SELECT l.key, l.value, count(*) AS n FROM host_labels l
-             WHERE l.host_id IN (SELECT h.id FROM hosts h ${filter}) GROUP BY l.key, l.value ORDER BY l.key, l.value`
-        : "SELECT key, value, count(*) AS n FROM host_labels GROUP BY key, value ORDER BY key, value";
-      const labels = db
-        .query<{ key: string; value: string; n: number }, Params>(labelSql)
-        .all(terms.length ? params : {});
-      return { byRank: byRank.map((r) => ({ rank: r.rank, hosts: r.n, online: r.online })), labels };
+      const late = db
+        .query<Count, Params>(
+          `SELECT h.health_base AS rank, count(*) AS n, sum(h.online) AS online
+            FROM hosts h INDEXED BY hosts_by_stale_after WHERE ${staleSql}${and} GROUP BY h.health_base`,
+        )
+        .all({ ...params, now_ms: f.nowMs });
+      const byRank = new Map<number, { rank: number; hosts: number; online: number }>();
+      const add = (rank: number, n: number, online: number) => {
+        const r = byRank.get(rank) ?? { rank, hosts: 0, online: 0 };
+        r.hosts += n;
+        r.online += online;
+        byRank.set(rank, r);
+      };
+      for (const r of base) add(r.rank, r.n, r.online);
+      for (const r of late) {
+        add(r.rank, -r.n, -r.online);
+        add(STALE, r.n, r.online);
+      }
+      const labels = terms.length
+        ? db
+            .query<{ key: string; value: string; n: number }, Params>(
+              `SELECT l.key, l.value, count(*) AS n FROM host_labels l
+                WHERE l.host_id IN (SELECT h.id FROM hosts h WHERE ${terms.join(" AND ")})
+                GROUP BY l.key, l.value ORDER BY l.key, l.value`,
+            )
+            .all(params)
+        : db
+            .query<{ key: string; value: string; n: number }, []>(
+              "SELECT key, value, hosts AS n FROM host_label_counts ORDER BY key, value",
+            )
+            .all();
+      return { byRank: [...byRank.values()].filter((r) => r.hosts > 0), labels };
     },
 
     /**
      * Writes the domain's expected intervals (host id → seconds; absent: none) where they differ
-     * from the stored ones, in one transaction: after a schedule change, the rows it moved.
+     * from the ones stored, in one transaction: from `previous` (what the last call wrote) when
+     * given, so a schedule change costs the rows it moved, else from every host's row (start-up).
      */
-    syncExpectedIntervals(intervals: ReadonlyMap<string, number>): number {
+    syncExpectedIntervals(intervals: ReadonlyMap<string, number>, previous?: ReadonlyMap<string, number>): number {
       const set = db.query<unknown, Params>("UPDATE hosts SET expected_interval_s = $s WHERE id = $id");
       let changed = 0;
+      const write = (id: string, had: number | null) => {
+        const want = intervals.get(id) ?? null;
+        if (want !== had) {
+          set.run({ id, s: want });
+          changed++;
+        }
+      };
       db.transaction(() => {
+        if (previous) {
+          for (const [id, s] of previous) write(id, s);
+          for (const id of intervals.keys()) if (!previous.has(id)) write(id, null);
+          return;
+        }
         const stored = db
           .query<{ id: string; s: number | null }, []>("SELECT id, expected_interval_s AS s FROM hosts")
           .all();
-        for (const { id, s } of stored) {
-          const want = intervals.get(id) ?? null;
-          if (want !== s) {
-            set.run({ id, s: want });
-            changed++;
-          }
-        }
+        for (const { id, s } of stored) write(id, s);
       })();
       return changed;
     },

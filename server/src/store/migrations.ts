@@ -767,14 +767,55 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX hosts_by_last_backup ON hosts(coalesce(last_backup_finished_at, ''), id);
   CREATE INDEX hosts_by_last_seen ON hosts(coalesce(last_seen_at, ''), id);
   `,
-  // 27, 28: placeholders for migrations being written on other branches (issue 20); the lead
-  // replaces them with the real ones when merging.
-  "SELECT 1;",
+  // 27 (2026-12-03): the dashboard's counters and its worst-first page at 50,000 hosts (issue 20).
+  // A host's health is its health_base (the state that holds while it is on time: the ranks of
+  // BACKUP_HEALTH_STATES, failed 0 .. unscheduled 5) unless the clock has passed its stale_after_ms,
+  // when it is stale (1): so SQL compares one integer per host with the time instead of parsing two
+  // times per host, and the states are index ranges. Both are computed columns (VIRTUAL: nothing to
+  // keep in step); store/host-health-sql.test.ts holds them equal to backupHealth. They are never
+  // inserted: rebuildTable copies only stored columns. host_label_counts holds how many hosts carry
+  // each label value, kept by triggers on host_labels (a host's delete cascades into them), so the
+  // summary's label counts read a few hundred rows, not every host's labels.
+  `
+  ALTER TABLE hosts ADD COLUMN health_base INTEGER GENERATED ALWAYS AS (CASE
+    WHEN last_backup_job_id IS NOT NULL AND last_backup_status = 'failed' THEN 0
+    WHEN last_successful_backup_at IS NULL THEN CASE WHEN expected_interval_s IS NULL THEN 5 ELSE 3 END
+    WHEN coalesce(last_backup_warning, '') <> '' THEN 2
+    ELSE 4
+  END) VIRTUAL;
+  ALTER TABLE hosts ADD COLUMN stale_after_ms INTEGER GENERATED ALWAYS AS (CASE
+    WHEN expected_interval_s IS NULL OR (last_backup_job_id IS NOT NULL AND last_backup_status = 'failed') THEN NULL
+    ELSE CAST(round(unixepoch(coalesce(last_successful_backup_at, enrolled_at), 'subsec') * 1000) AS INTEGER)
+      + (expected_interval_s + min(expected_interval_s, 3600)) * 1000
+  END) VIRTUAL;
+  CREATE INDEX hosts_by_health ON hosts(health_base, name, id, stale_after_ms, online);
+  CREATE INDEX hosts_by_stale_after ON hosts(stale_after_ms, name, id, health_base, online)
+    WHERE stale_after_ms IS NOT NULL;
+  CREATE TABLE host_label_counts (
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    hosts INTEGER NOT NULL,
+    PRIMARY KEY (key, value)
+  ) WITHOUT ROWID;
+  INSERT INTO host_label_counts (key, value, hosts)
+    SELECT key, value, count(*) FROM host_labels GROUP BY key, value;
+  CREATE TRIGGER host_labels_count_insert AFTER INSERT ON host_labels BEGIN
+    INSERT INTO host_label_counts (key, value, hosts) VALUES (NEW.key, NEW.value, 1)
+      ON CONFLICT (key, value) DO UPDATE SET hosts = hosts + 1;
+  END;
+  CREATE TRIGGER host_labels_count_delete AFTER DELETE ON host_labels BEGIN
+    UPDATE host_label_counts SET hosts = hosts - 1 WHERE key = OLD.key AND value = OLD.value;
+    DELETE FROM host_label_counts WHERE key = OLD.key AND value = OLD.value AND hosts <= 0;
+  END;
+  `,
+  // 28: a placeholder for the migration being written on another branch (issue 20, retention); the
+  // lead replaces it with the real one when merging.
   "SELECT 1;",
   // 29 (2026-12-03): GET /alerts and GET /hosts/:id/snapshots are keyset-paged (issue 20 item 7).
   // Each alerts filter shape has an index in the page's (started_at DESC, id DESC) order, so a page
-  // seeks its cursor and stops (alerts_by_start serves none; a host's, or a label's few hosts', with their state too). A host's snapshots page by
-  // (time DESC, id DESC): the new index gives the id tie-break the old one lacked, and replaces it.
+  // seeks its cursor and stops (alerts_by_start serves none; a host's, or a label's few hosts', with
+  // their state too). A host's snapshots page by (time DESC, id DESC): the new index gives the id
+  // tie-break the old one lacked, and replaces it.
   `
   CREATE INDEX alerts_by_state_time ON alerts(state, started_at DESC, id DESC);
   CREATE INDEX alerts_by_condition_time ON alerts(condition, started_at DESC, id DESC);

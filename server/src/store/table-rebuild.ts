@@ -31,9 +31,20 @@ export function rebuildTable(db: Database, table: string, edit: (createSql: stri
   const head = new RegExp(`^CREATE TABLE "?${table}"?\\s*\\(`);
   if (!head.test(edited)) throw new Error(`migration: unexpected CREATE statement for table ${table}`);
   db.exec(edited.replace(head, `CREATE TABLE ${temp} (`));
-  db.exec(`INSERT INTO ${temp} SELECT * FROM ${table}`);
+  // Generated columns (table_xinfo's hidden 2 and 3) are computed, never inserted.
+  const stored = db
+    .query<{ name: string; hidden: number }, []>(`SELECT name, hidden FROM pragma_table_xinfo('${table}')`)
+    .all()
+    .filter((c) => c.hidden !== 2 && c.hidden !== 3)
+    .map((c) => `"${c.name}"`)
+    .join(", ");
+  db.exec(`INSERT INTO ${temp} (${stored}) SELECT ${stored} FROM ${table}`);
   db.exec(`DROP TABLE ${table}`);
+  // Other tables' triggers that name the table would fail to parse while it is gone: the legacy
+  // rename does not re-check them (sqlite.org/lang_altertable.html, "compatibility").
+  db.exec("PRAGMA legacy_alter_table = ON");
   db.exec(`ALTER TABLE ${temp} RENAME TO ${table}`);
+  db.exec("PRAGMA legacy_alter_table = OFF");
   // Indexes and triggers went with the old table; SQLite's own (autoindexes) have no SQL.
   for (const s of schema) if ((s.type === "index" || s.type === "trigger") && s.sql) db.exec(s.sql);
 }

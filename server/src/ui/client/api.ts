@@ -56,21 +56,6 @@ export async function api<T>(path: string, method = "GET", body?: unknown): Prom
   return json as T;
 }
 
-/** Every item of a paged list, page after page (for the lists the server gives in pages of 500). */
-export async function apiAll<T>(path: string): Promise<T[]> {
-  const items: T[] = [];
-  const sep = path.includes("?") ? "&" : "?";
-  let cursor: string | null = null;
-  do {
-    const page: { items: T[]; next_cursor: string | null } = await api(
-      `${path}${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
-    );
-    items.push(...page.items);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return items;
-}
-
 export interface Me {
   user: { user_id?: string; id?: string; username: string; role: "admin" | "viewer" };
   csrf_token: string;

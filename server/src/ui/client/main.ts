@@ -18,7 +18,7 @@ import { tokensView } from "./views/tokens.ts";
 import { usersView } from "./views/users.ts";
 
 const routes: Array<[RegExp, View, string[]]> = [
-  [/^#?\/?$/, dashboardView, []],
+  [/^#?\/?(?:\?(.*))?$/, dashboardView, ["query"]],
   [/^#\/hosts\/([^/]+)$/, hostView, ["id"]],
   [/^#\/jobs(?:\?(.*))?$/, jobsView, ["query"]],
   [/^#\/jobs\/([^/]+)$/, jobView, ["id"]],
@@ -49,7 +49,7 @@ function renderNav() {
         href: hash,
         "aria-current":
           location.hash === hash ||
-          (hash === "#/" && !location.hash) ||
+          (hash === "#/" && (!location.hash || location.hash.startsWith("#/?"))) ||
           (hash !== "#/" && (location.hash.startsWith(`${hash}/`) || location.hash.startsWith(`${hash}?`)))
             ? "page"
             : undefined,

@@ -17,12 +17,14 @@ interface Refused {
   message: string;
 }
 
+/** A job the bulk run made, with its host's name. */
+type BulkJob = Job & { host_name: string };
+
 export interface BulkRunInput {
   /** The hosts ticked in the list, by id. */
   selected: () => string[];
   /** The list's label filter as typed: the default for "every host with these labels". */
   labelFilter: () => string;
-  hostName: (id: string) => string;
 }
 
 export interface BulkRunPanel {
@@ -38,7 +40,7 @@ export interface BulkRunPanel {
  * some labels; a job kind and its few settings; then the jobs it made, linked, each with its live
  * status, and the hosts left out with the reason. Every rule is the server's (the single run-now's).
  */
-export function bulkRunPanel({ selected, labelFilter, hostName }: BulkRunInput): BulkRunPanel {
+export function bulkRunPanel({ selected, labelFilter }: BulkRunInput): BulkRunPanel {
   const bySelection = h("input", { type: "radio", name: "bulk-target", id: "bulk-selected", value: "hosts" });
   const byLabels = h("input", { type: "radio", name: "bulk-target", id: "bulk-labels", value: "labels" });
   byLabels.checked = true;
@@ -114,7 +116,7 @@ export function bulkRunPanel({ selected, labelFilter, hostName }: BulkRunInput):
     return body;
   }
 
-  function showResult(items: Job[], refused: Refused[]) {
+  function showResult(items: BulkJob[], refused: Refused[]) {
     clear(result);
     badges.clear();
     append(result, [
@@ -125,13 +127,7 @@ export function bulkRunPanel({ selected, labelFilter, hostName }: BulkRunInput):
         items.map((j) => {
           const b = badge(j.status);
           badges.set(j.id, b);
-          return h(
-            "li",
-            { "data-job": j.id },
-            h("a", { href: `#/jobs/${j.id}` }, `${hostName(j.host_id)}: ${j.kind}`),
-            " ",
-            b,
-          );
+          return h("li", { "data-job": j.id }, h("a", { href: `#/jobs/${j.id}` }, `${j.host_name}: ${j.kind}`), " ", b);
         }),
       ),
       refused.length
@@ -170,7 +166,7 @@ export function bulkRunPanel({ selected, labelFilter, hostName }: BulkRunInput):
     }
     submit.disabled = true;
     try {
-      const answer = await api<{ items: Job[]; refused: Refused[] }>("/jobs", "POST", body);
+      const answer = await api<{ items: BulkJob[]; refused: Refused[] }>("/jobs", "POST", body);
       showFormError(form, { message: "" });
       showResult(answer.items, answer.refused);
     } catch (err) {

@@ -1,38 +1,64 @@
-import { ApiFailure, api, apiAll } from "../api.ts";
+import { ApiFailure, api } from "../api.ts";
 import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { onEvent } from "../events.ts";
-import { bytes, interval } from "../format.ts";
-import { labelQuery, labelTags } from "../labels.ts";
-import type { FleetSummary, Host } from "../types.ts";
-import { ago, badge, drillFact, emptyState } from "../widgets.ts";
+import type { FleetSummary, Host, List } from "../types.ts";
+import { emptyState } from "../widgets.ts";
 import { alertBanner } from "./alert-banner.ts";
 import { bulkRunPanel } from "./bulk-run.ts";
-import { groupHosts, groupSection } from "./dashboard-groups.ts";
+import { groupSection, groupsOf, MAX_GROUPS } from "./dashboard-groups.ts";
+import {
+  type DashboardState,
+  hostsQuery,
+  readState,
+  STATUS_FILTERS,
+  type StatusFilter,
+  stateHash,
+  summaryQuery,
+  type TableSort,
+} from "./dashboard-state.ts";
+import { hostTable } from "./host-table.ts";
 
-const HEALTH_ORDER: Record<string, number> = { failed: 0, stale: 1, warning: 2, pending: 3, unscheduled: 4, ok: 5 };
+/** Hosts on one page of the table. */
+const PAGE = 50;
+/** Typing in the search waits this long for the next key before it asks the server. */
+const TYPING_MS = 150;
 
-type SortKey = "health" | "name" | "os" | "seen" | "backup" | "drill" | "size" | "sync";
-const SORTS: Record<SortKey, (a: Host, b: Host) => number> = {
-  health: (a, b) =>
-    (HEALTH_ORDER[a.backup_health] ?? 9) - (HEALTH_ORDER[b.backup_health] ?? 9) ||
-    Number(a.online) - Number(b.online) ||
-    a.name.localeCompare(b.name),
-  name: (a, b) => a.name.localeCompare(b.name),
-  os: (a, b) => `${a.os}/${a.arch}`.localeCompare(`${b.os}/${b.arch}`),
-  seen: (a, b) => (b.last_seen_at ?? "").localeCompare(a.last_seen_at ?? ""),
-  backup: (a, b) => (b.last_backup?.finished_at ?? "").localeCompare(a.last_backup?.finished_at ?? ""),
-  // Failed drills first, then the oldest (or none) first: the hosts least known to restore.
-  drill: (a, b) =>
-    Number(b.last_drill_result === "failed") - Number(a.last_drill_result === "failed") ||
-    (a.last_drill_at ?? "").localeCompare(b.last_drill_at ?? ""),
-  size: (a, b) => (b.repo_size_bytes ?? -1) - (a.repo_size_bytes ?? -1),
-  sync: (a, b) => Number(a.schedule_in_sync) - Number(b.schedule_in_sync),
+const CAPTIONS: Record<TableSort, string> = {
+  health: "Hosts, most urgent first",
+  name: "Hosts by name",
+  last_backup: "Hosts, latest backup first",
+  last_seen: "Hosts, last seen first",
 };
 
-const labelWords = (x: Host) => Object.entries(x.labels).map(([k, v]) => `${k}=${v}`);
+/**
+ * The fleet at a glance, for 50,000 hosts as for 5: counters and label groups from
+ * GET /hosts/summary, and one page of GET /hosts that the server filters, sorts and cuts. The
+ * view (filters, sort, page) lives in the address (dashboard-state.ts).
+ */
+export const dashboardView: View = async (root, ctx, { query = "" }) => {
+  let state: DashboardState = readState(query);
+  /** The cursors of the pages before this one, for "Previous" (a shared address has none). */
+  const before: Array<string | null> = [];
+  let summary: FleetSummary | null = null;
+  let page: List<Host> = { items: [], next_cursor: null };
 
-export const dashboardView: View = async (root, ctx) => {
+  const text = h("input", {
+    type: "search",
+    name: "q",
+    placeholder: "host name…",
+    "aria-label": "Filter hosts",
+    autocomplete: "off",
+    value: state.q,
+  });
+  const status = h(
+    "select",
+    { name: "status", "aria-label": "Show hosts with status" },
+    ...STATUS_FILTERS.map((s) =>
+      h("option", { value: s }, s === "all" ? "all statuses" : s === "drill_failed" ? "restore drill failed" : s),
+    ),
+  );
+  status.value = state.status;
   // The label filter is the server's (GET /hosts?label=k=v, every one must match), as typed.
   const labelFilter = h("input", {
     type: "search",
@@ -40,41 +66,20 @@ export const dashboardView: View = async (root, ctx) => {
     placeholder: "env=prod role=db",
     "aria-label": "Filter by labels",
     autocomplete: "off",
+    value: state.label,
   });
   const labelError = h("p", { class: "field-error", role: "alert" });
-  // The list and its counters (GET /hosts/summary), under the same label filter.
-  const fetchHosts = async () => {
-    const q = labelQuery(labelFilter.value);
-    const qs = q ? `?${q}` : "";
-    const [list, counts] = await Promise.all([apiAll<Host>(`/hosts${qs}`), api<FleetSummary>(`/hosts/summary${qs}`)]);
-    return { list, counts };
-  };
-  let { list: hosts, counts: summary } = await fetchHosts();
-  let sort: SortKey = "health";
-  let reverse = false;
-  const text = h("input", {
-    type: "search",
-    name: "q",
-    placeholder: "name, OS, version…",
-    "aria-label": "Filter hosts",
-  });
-  const status = h(
-    "select",
-    { name: "status", "aria-label": "Show hosts with status" },
-    ...["all", "failed", "stale", "warning", "ok", "pending", "unscheduled", "offline", "online", "drill_failed"].map(
-      (s) =>
-        h("option", { value: s }, s === "all" ? "all statuses" : s === "drill_failed" ? "restore drill failed" : s),
-    ),
-  );
   const groupBy = h("select", { name: "group", "aria-label": "Group hosts by label" });
   const counters = h("div", { class: "counters", role: "status", "aria-live": "polite" });
-  // Admins tick hosts for "Run now on several hosts"; the ticks outlive the list's re-renders.
+  const table = h("div", { class: "table-wrap" });
+  const pager = h("nav", { class: "pager", "aria-label": "Pages of hosts" });
+
+  // Admins tick hosts for "Run now on several hosts"; the ticks outlive pages and re-renders.
   const ticked = new Set<string>();
   const bulk = ctx.isAdmin
     ? bulkRunPanel({
-        selected: () => hosts.filter((x) => ticked.has(x.id)).map((x) => x.id),
+        selected: () => [...ticked],
         labelFilter: () => labelFilter.value.trim(),
-        hostName: (id) => hosts.find((x) => x.id === id)?.name ?? id,
       })
     : null;
   const tickBox = (x: Host) =>
@@ -91,22 +96,72 @@ export const dashboardView: View = async (root, ctx) => {
           },
         })
       : null;
-  const table = h("div", { class: "table-wrap" });
+
+  /** A new filter or sort starts again at the first page. */
+  const firstPage = (change: Partial<DashboardState>) => {
+    state = { ...state, ...change, page: 1, cursor: null };
+    before.length = 0;
+  };
+
+  let asked = 0;
+  /**
+   * Asks the server for what the state shows (the counters too, when the label filter or a live
+   * event may have moved them) and draws it. Only the newest answer is drawn: a search typed
+   * quickly never shows an older one last.
+   */
+  async function refresh(withCounters: boolean) {
+    const mine = ++asked;
+    history.replaceState(null, "", stateHash(state));
+    let counts: FleetSummary | null;
+    let list: List<Host> | null;
+    try {
+      [counts, list] = await Promise.all([
+        withCounters || !summary ? api<FleetSummary>(`/hosts/summary${summaryQuery(state)}`) : Promise.resolve(summary),
+        state.group
+          ? Promise.resolve(null)
+          : api<List<Host>>(
+              `/hosts?${hostsQuery(state)}&limit=${PAGE}${state.cursor ? `&cursor=${encodeURIComponent(state.cursor)}` : ""}`,
+            ),
+      ]);
+    } catch (err) {
+      if (mine !== asked || !(err instanceof ApiFailure)) throw err;
+      if (err.error.path === "cursor") {
+        // A shared address from before a change of sort: start at its first page.
+        firstPage({});
+        return refresh(withCounters);
+      }
+      if (err.error.path !== "label") throw err;
+      labelError.textContent = err.error.message;
+      labelFilter.setAttribute("aria-invalid", "true");
+      return;
+    }
+    if (mine !== asked) return;
+    labelError.textContent = "";
+    labelFilter.removeAttribute("aria-invalid");
+    summary = counts;
+    if (list) page = list;
+    renderCounters();
+    renderGroupOptions();
+    renderTable();
+  }
 
   function renderCounters() {
     clear(counters);
-    const tile = (label: string, value: number, cls: string, filter: string) =>
+    if (!summary) return;
+    const tile = (label: string, value: number, cls: string, filter: StatusFilter) =>
       h(
         "button",
         {
           type: "button",
           class: `counter ${cls}`,
+          "aria-pressed": state.status === filter && filter !== "all" ? "true" : undefined,
           onclick: () => {
             status.value = filter;
-            renderTable();
+            firstPage({ status: filter });
+            void refresh(false);
           },
         },
-        h("span", { class: "counter-value" }, String(value)),
+        h("span", { class: "counter-value" }, value.toLocaleString("en-US")),
         h("span", { class: "counter-label" }, label),
       );
     const { total, online, offline, health } = summary;
@@ -125,176 +180,145 @@ export const dashboardView: View = async (root, ctx) => {
 
   /** The label keys the filtered hosts carry; a chosen key that is gone falls back to no grouping. */
   function renderGroupOptions() {
-    const keys = Object.keys(summary.labels);
-    const chosen = keys.includes(groupBy.value) ? groupBy.value : "";
+    const keys = Object.keys(summary?.labels ?? {});
+    const chosen = keys.includes(state.group) ? state.group : "";
     clear(groupBy);
     groupBy.append(
       h("option", { value: "" }, "no grouping"),
       ...keys.map((k) => h("option", { value: k }, `group by ${k}`)),
     );
     groupBy.value = chosen;
+    if (chosen !== state.group) {
+      state = { ...state, group: chosen };
+      history.replaceState(null, "", stateHash(state));
+    }
   }
 
-  function header(label: string, key: SortKey) {
-    const active = sort === key;
-    return h(
-      "th",
-      { scope: "col", "aria-sort": active ? (reverse ? "descending" : "ascending") : "none" },
-      h(
-        "button",
-        {
-          type: "button",
-          class: "sort",
-          onclick: () => {
-            reverse = active ? !reverse : false;
-            sort = key;
-            renderTable();
-          },
-        },
-        label,
-        active ? (reverse ? " ▲" : " ▼") : "",
-      ),
-    );
+  const onSort = (sort: TableSort) => {
+    firstPage({ sort });
+    void refresh(false);
+  };
+
+  /** How many hosts the filter holds, when the counters know it (not under a name search). */
+  function matching(): number | null {
+    if (!summary || state.q.trim()) return null;
+    const s = state.status;
+    if (s === "all") return summary.total;
+    if (s === "online" || s === "offline") return summary[s];
+    return s === "drill_failed" ? null : summary.health[s];
   }
 
   function renderTable() {
     clear(table);
-    if (hosts.length === 0 && labelFilter.value.trim()) {
-      table.append(emptyState("No host has these labels."));
-      return;
-    }
-    if (hosts.length === 0) {
+    clear(pager);
+    if (!summary) return;
+    if (summary.total === 0) {
       table.append(
-        emptyState(
-          "No hosts yet: create an enrollment token, then enroll an agent with it.",
-          ctx.isAdmin ? h("a", { class: "button", href: "#/enroll" }, "Add hosts") : null,
-        ),
+        state.label.trim()
+          ? emptyState("No host has these labels.")
+          : emptyState(
+              "No hosts yet: create an enrollment token, then enroll an agent with it.",
+              ctx.isAdmin ? h("a", { class: "button", href: "#/enroll" }, "Add hosts") : null,
+            ),
       );
       return;
     }
-    const q = text.value.trim().toLowerCase();
-    const st = status.value;
-    const shown = hosts
-      .filter(
-        (x) =>
-          !q ||
-          [x.name, x.hostname, x.restic_host, x.os, x.arch, x.agent_version, x.restic_version, ...labelWords(x)]
-            .join(" ")
-            .toLowerCase()
-            .includes(q),
-      )
-      .filter(
-        (x) =>
-          st === "all" ||
-          (st === "online"
-            ? x.online
-            : st === "offline"
-              ? !x.online
-              : st === "drill_failed"
-                ? x.last_drill_result === "failed"
-                : x.backup_health === st),
-      )
-      .sort(SORTS[sort]);
-    if (reverse) shown.reverse();
-    const key = groupBy.value;
-    append(table, [
-      key
-        ? groupHosts(shown, key).map((g, i) =>
-            groupSection(
-              key,
-              g,
-              i,
-              hostTable(g.hosts, `Hosts with ${g.value === null ? `no ${key}` : `${key}=${g.value}`}`),
-            ),
+    if (state.group) {
+      const groups = groupsOf(summary, state.group);
+      append(table, [
+        groups
+          .slice(0, MAX_GROUPS)
+          .map((g, i) => groupSection(state.group, g, i, state, { sort: state.sort, onSort, tickBox }).section),
+        groups.length > MAX_GROUPS
+          ? h(
+              "p",
+              { class: "muted" },
+              `${groups.length - MAX_GROUPS} more values of ${state.group}: filter by one (${state.group}=…) to see its hosts.`,
+            )
+          : null,
+      ]);
+      return;
+    }
+    if (page.items.length === 0) {
+      table.append(emptyState("No host matches this filter."));
+    } else {
+      table.append(hostTable(page.items, { caption: CAPTIONS[state.sort], sort: state.sort, onSort, tickBox }));
+    }
+    renderPager();
+  }
+
+  function renderPager() {
+    const from = (state.page - 1) * PAGE + 1;
+    const to = from + page.items.length - 1;
+    const of = matching();
+    const go = (cursor: string | null, pageNo: number) => {
+      state = { ...state, cursor, page: pageNo };
+      void refresh(false).then(() => table.scrollIntoView?.({ block: "start" }));
+    };
+    append(pager, [
+      state.page > 1 && before.length === 0
+        ? h("button", { type: "button", class: "secondary", onclick: () => go(null, 1) }, "First page")
+        : null,
+      before.length > 0
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "secondary",
+              rel: "prev",
+              onclick: () => go(before.pop() ?? null, state.page - 1),
+            },
+            "Previous",
           )
-        : hostTable(shown, "Hosts, most urgent first"),
-      shown.length === 0 ? emptyState("No host matches this filter.") : null,
+        : null,
+      page.items.length > 0
+        ? h(
+            "span",
+            { class: "pager-at", "aria-live": "polite" },
+            `Hosts ${from.toLocaleString("en-US")}–${to.toLocaleString("en-US")}${of === null ? "" : ` of ${of.toLocaleString("en-US")}`}`,
+          )
+        : null,
+      page.next_cursor
+        ? h(
+            "button",
+            {
+              type: "button",
+              class: "secondary",
+              rel: "next",
+              onclick: () => {
+                before.push(state.cursor);
+                go(page.next_cursor, state.page + 1);
+              },
+            },
+            "Next",
+          )
+        : null,
     ]);
   }
 
-  function hostTable(shown: Host[], caption: string) {
-    return h(
-      "table",
-      { class: "hosts" },
-      h("caption", { class: "visually-hidden" }, caption),
-      h(
-        "thead",
-        {},
-        h(
-          "tr",
-          {},
-          header("Host", "name"),
-          header("Backup", "health"),
-          header("Last backup", "backup"),
-          header("Verified restore", "drill"),
-          header("Presence", "seen"),
-          header("Platform", "os"),
-          h("th", { scope: "col" }, "Versions"),
-          header("Repository", "size"),
-          header("Schedules", "sync"),
-        ),
-      ),
-      h(
-        "tbody",
-        {},
-        shown.map((x) =>
-          h(
-            "tr",
-            { "data-host": x.id },
-            h("th", { scope: "row" }, tickBox(x), h("a", { href: `#/hosts/${x.id}` }, x.name), labelTags(x.labels)),
-            h(
-              "td",
-              { "data-label": "Backup" },
-              badge(x.backup_health),
-              x.backup_health === "warning" && x.last_backup_warning
-                ? h("small", { class: "warn-text block backup-warning" }, x.last_backup_warning)
-                : null,
-              h("small", { class: "muted block" }, interval(x.expected_interval_s)),
-            ),
-            h(
-              "td",
-              { "data-label": "Last backup" },
-              x.last_backup
-                ? [badge(x.last_backup.status), " ", ago(x.last_backup.finished_at)]
-                : h("span", { class: "muted" }, "none yet"),
-            ),
-            h("td", { "data-label": "Verified restore", class: "drill" }, drillFact(x)),
-            h("td", { "data-label": "Presence" }, badge(x.online ? "online" : "offline"), " ", ago(x.last_seen_at)),
-            h("td", { "data-label": "Platform" }, x.os ? `${x.os}/${x.arch}` : "–"),
-            h(
-              "td",
-              { "data-label": "Versions" },
-              h("small", {}, `agent ${x.agent_version ?? "–"}`, h("br"), `restic ${x.restic_version ?? "–"}`),
-            ),
-            h("td", { "data-label": "Repository" }, bytes(x.repo_size_bytes)),
-            h("td", { "data-label": "Schedules" }, badge(x.schedule_in_sync ? "in_sync" : "not_synced")),
-          ),
-        ),
-      ),
-    );
-  }
-
-  async function reload() {
-    try {
-      ({ list: hosts, counts: summary } = await fetchHosts());
-      labelError.textContent = "";
-      labelFilter.removeAttribute("aria-invalid");
-    } catch (err) {
-      if (!(err instanceof ApiFailure) || err.error.path !== "label") throw err;
-      labelError.textContent = err.error.message;
-      labelFilter.setAttribute("aria-invalid", "true");
-      return;
-    }
-    renderCounters();
-    renderGroupOptions();
-    renderTable();
-  }
-
-  text.addEventListener("input", renderTable);
-  status.addEventListener("change", renderTable);
-  groupBy.addEventListener("change", renderTable);
+  // The search answers as you type: one request per pause, the newest drawn.
+  let typing: ReturnType<typeof setTimeout> | null = null;
+  text.addEventListener("input", () => {
+    if (typing) clearTimeout(typing);
+    typing = setTimeout(() => {
+      typing = null;
+      firstPage({ q: text.value });
+      void refresh(false);
+    }, TYPING_MS);
+  });
+  status.addEventListener("change", () => {
+    firstPage({ status: status.value as StatusFilter });
+    void refresh(false);
+  });
+  groupBy.addEventListener("change", () => {
+    firstPage({ group: groupBy.value });
+    void refresh(false);
+  });
   // On Enter or leaving the box: one request per filter, not one per keystroke.
-  labelFilter.addEventListener("change", () => void reload());
+  labelFilter.addEventListener("change", () => {
+    firstPage({ label: labelFilter.value });
+    void refresh(true);
+  });
   root.append(
     h("h1", { tabindex: "-1" }, "Fleet"),
     alertBanner(ctx),
@@ -303,10 +327,9 @@ export const dashboardView: View = async (root, ctx) => {
     labelError,
     ...(bulk ? [bulk.panel] : []),
     table,
+    pager,
   );
-  renderCounters();
-  renderGroupOptions();
-  renderTable();
+  await refresh(true);
 
   let pending: ReturnType<typeof setTimeout> | null = null;
   ctx.onLeave(
@@ -314,15 +337,20 @@ export const dashboardView: View = async (root, ctx) => {
       if (e.type === "job.updated" && e.job_id && e.status) bulk?.jobUpdated(e.job_id, e.status);
       if (e.type !== "host.updated" && e.type !== "job.updated" && e.type !== "repo_stats.updated") return;
       if (pending) return;
-      // Coalesce bursts (a fleet reconnecting) into one reload.
-      pending = setTimeout(async () => {
+      // Coalesce bursts (a fleet reconnecting) into one reload of the counters and this page.
+      pending = setTimeout(() => {
         pending = null;
-        await reload();
+        void refresh(true);
       }, 500);
     }),
   );
-  ctx.onLeave(() => pending && clearTimeout(pending));
-  // Ages go stale on screen: refresh the rendering every 30 s.
-  const tick = setInterval(renderTable, 30_000);
+  ctx.onLeave(() => {
+    if (pending) clearTimeout(pending);
+    if (typing) clearTimeout(typing);
+  });
+  // Ages go stale on screen: draw them again every 30 s (the page, not the groups' requests).
+  const tick = setInterval(() => {
+    if (!state.group) renderTable();
+  }, 30_000);
   ctx.onLeave(() => clearInterval(tick));
 };

@@ -24,6 +24,16 @@ import { snapshotBrowser } from "./snapshot-browser.ts";
 const RUNS_PAGE = 15;
 /** Snapshots a page ("Load more" for older ones): a host may hold thousands. */
 const SNAPSHOTS_PAGE = 50;
+/** Other hosts offered to restore onto or browse through: online ones first, 500 at most. */
+const OTHERS = 500;
+
+/** The online hosts by name, then offline ones while fewer than OTHERS: the server filters both. */
+async function otherHosts(): Promise<List<Host>> {
+  const online = await api<List<Host>>(`/hosts?online=true&sort=name&limit=${OTHERS}`);
+  if (online.items.length >= OTHERS) return online;
+  const offline = await api<List<Host>>(`/hosts?online=false&sort=name&limit=${OTHERS - online.items.length}`);
+  return { items: [...online.items, ...offline.items], next_cursor: null };
+}
 
 export const hostView: View = async (root, ctx, { id = "" }) => {
   // Listen before the first load: an event that lands while it runs (the snapshot report follows
@@ -69,7 +79,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
   const [policies, repos, fleet] = await Promise.all([
     api<List<Policy>>("/policies"),
     api<List<Repository>>("/repositories"),
-    api<List<Host>>("/hosts?limit=500"),
+    otherHosts(),
   ]);
   const hosts = () => fleet.items.map((x) => (x.id === id ? host : x));
   const policyNames = new Map(policies.items.map((p) => [p.id, p.name]));

@@ -1,12 +1,12 @@
-import { ApiFailure, api } from "../api.ts";
+import { ApiFailure } from "../api.ts";
 import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { onEvent } from "../events.ts";
 import { labelQuery, parseLabelText } from "../labels.ts";
 import { loadMoreButton } from "../pager.ts";
 import { runChart } from "../run-chart.ts";
-import type { List } from "../types.ts";
 import { errorBox } from "../widgets.ts";
+import { hostPicker } from "./host-picker.ts";
 import { jobPager, jobTable } from "./job-list.ts";
 
 const KINDS = ["backup", "check", "drill", "forget", "prune", "restore", "init", "unlock"];
@@ -47,11 +47,13 @@ const select = (name: string, label: string, every: string, values: Array<[strin
  */
 export const jobsView: View = async (root, ctx, { query = "" }) => {
   const params = new URLSearchParams(query);
-  const hosts = (await api<List<{ id: string; name: string }>>("/hosts?limit=500")).items;
-  const hostChoices: Array<[string, string]> = hosts.map((x) => [x.id, x.name]);
-  const wantedHost = params.get("host_id") ?? "";
-  if (wantedHost && !hosts.some((x) => x.id === wantedHost)) hostChoices.push([wantedHost, wantedHost]);
-  const host = select("host_id", "Host", "every host", hostChoices, wantedHost);
+  const picker = hostPicker({
+    name: "host_id",
+    label: "Host",
+    every: "every host",
+    value: params.get("host_id") ?? "",
+  });
+  const host = picker.input;
   const labels = h("input", {
     type: "search",
     name: "label",
@@ -163,7 +165,7 @@ export const jobsView: View = async (root, ctx, { query = "" }) => {
     h(
       "div",
       { class: "toolbar jobs-filters", role: "group", "aria-label": "Filters" },
-      host,
+      picker.el,
       labels,
       kind,
       status,

@@ -52,7 +52,8 @@ function results(r: RepositoryTestResult, hostName: string) {
 export async function repositoryTestCard(r: Repository, close: () => void) {
   const [users, all] = await Promise.all([
     api<List<RepoHost>>(`/repositories/${r.id}/hosts`),
-    api<List<Host>>("/hosts?limit=500"),
+    // Only online hosts can test it: the server lists those (500 at most, by name).
+    api<List<Host>>("/hosts?online=true&sort=name&limit=500"),
   ]);
   const using = new Set(users.items.map((u) => u.id));
   const others = all.items.filter((x) => x.online && !using.has(x.id));
