@@ -13,6 +13,7 @@ import { connections } from "./benchmarks/connections.ts";
 import { dispatch } from "./benchmarks/dispatch.ts";
 import { footprint } from "./benchmarks/footprint.ts";
 import { jitter } from "./benchmarks/jitter.ts";
+import { lists } from "./benchmarks/lists.ts";
 import { logs } from "./benchmarks/logs.ts";
 import { policies } from "./benchmarks/policies.ts";
 import { restore } from "./benchmarks/restore.ts";
@@ -37,6 +38,7 @@ const BENCHMARKS: Benchmark[] = [
   restore,
   jitter,
   stdin,
+  lists,
 ];
 
 const USAGE = `usage: bun bench/run.ts [--quick] [--only NAME[,NAME…]] [--docs] [--keep] [--out FILE]

@@ -26,7 +26,7 @@ export const DASHBOARD_DATA = ["/api/v1/session", ...DASHBOARD_CALLS];
 const ENVS = ["prod", "staging", "dev", "test", "lab"];
 const labelsFor = (n: number) => ({ env: ENVS[n % 5] as string, site: `site-${n % 20}`, role: `role-${n % 10}` });
 
-interface Target {
+export interface Target {
   label: string;
   /** Requests made in sequence for one sample. */
   paths: string[];
@@ -53,14 +53,14 @@ async function timed(base: string, t: Target, timeoutMs: number): Promise<number
   return performance.now() - t0;
 }
 
-interface Side {
+export interface Side {
   url: () => string;
   target: Target;
   /** After a timeout the process is stuck in a synchronous loop: replace it. */
   restart: () => Promise<void>;
 }
 
-interface Budget {
+export interface Budget {
   warmup: number;
   n: number;
   /** Sampling stops after this long (with at least 3 samples), so a slow endpoint cannot stall the suite. */
@@ -99,6 +99,48 @@ async function compare(real: Side, bare: Side, b: Budget): Promise<Samples> {
     if (i >= 2 && performance.now() - t0 > b.budgetMs) break;
   }
   return out;
+}
+
+/**
+ * The p50 and p99 rows of one request (`label`), the real server alternating with the bare
+ * baseline (compare); `p99Max` is the target, if any. Shared with bench/benchmarks/lists.ts.
+ */
+export async function measurePair(
+  ctx: BenchContext,
+  bench: string,
+  real: Side,
+  bare: Side,
+  budget: Budget,
+  label: string,
+  p99Max: number | null,
+  note?: string,
+): Promise<void> {
+  const r = await compare(real, bare, budget);
+  const pick = (xs: number[] | null, f: (v: number[]) => number) => (xs && xs.length > 0 ? f(xs) : null);
+  const extra = [
+    note,
+    r.real === null ? `restic-fleet-server: a request took over ${budget.timeoutMs / 1000} s (not measured)` : "",
+    r.bare === null ? `bare: a request took over ${budget.timeoutMs / 1000} s` : "",
+    r.real && r.real.length < budget.n ? `${r.real.length} samples (time budget)` : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
+  ctx.add(bench, {
+    name: `${label} p50`,
+    unit: "ms",
+    value: pick(r.real, median),
+    baseline: pick(r.bare, median),
+    baselineName: "bare Bun.serve + bun:sqlite",
+  });
+  ctx.add(bench, {
+    name: `${label} p99`,
+    unit: "ms",
+    value: pick(r.real, (v) => percentile(v, 99)),
+    baseline: pick(r.bare, (v) => percentile(v, 99)),
+    baselineName: "bare Bun.serve + bun:sqlite",
+    ...(p99Max !== null ? { target: { on: "value" as const, max: p99Max } } : {}),
+    ...(extra ? { note: extra } : {}),
+  });
 }
 
 /** GET / with a session if the server serves the web UI; else the hosts list stands in. */
@@ -165,7 +207,10 @@ function cursorAt(dataDir: string, offset: number): string {
   return Buffer.from(JSON.stringify([row.created_at, row.id])).toString("base64url");
 }
 
-async function startPair(ctx: BenchContext, dataDir: string): Promise<{ real: Served; bare: Served; startMs: number }> {
+export async function startPair(
+  ctx: BenchContext,
+  dataDir: string,
+): Promise<{ real: Served; bare: Served; startMs: number }> {
   const t0 = performance.now();
   const realP = startFleetServer(ctx.bins, dataDir);
   const real = await realP;
@@ -263,44 +308,17 @@ export const api: Benchmark = {
       });
 
       const list = (label: string, path: string): Target => ({ label, paths: [path], headers: bearer });
-      const measure = async (
-        label: string,
-        realTarget: Target,
-        bareTarget: Target,
-        p99Max: number | null,
-        note?: string,
-      ) => {
-        const r = await compare(
+      const measure = (label: string, realTarget: Target, bareTarget: Target, p99Max: number | null, note?: string) =>
+        measurePair(
+          ctx,
+          BENCH,
           { url: () => servers().real.url, target: realTarget, restart: () => restart("real") },
           { url: () => servers().bare.url, target: bareTarget, restart: () => restart("bare") },
           budget,
-        );
-        const pick = (xs: number[] | null, f: (v: number[]) => number) => (xs && xs.length > 0 ? f(xs) : null);
-        const extra = [
+          label,
+          p99Max,
           note,
-          r.real === null ? `restic-fleet-server: a request took over ${budget.timeoutMs / 1000} s (not measured)` : "",
-          r.bare === null ? `bare: a request took over ${budget.timeoutMs / 1000} s` : "",
-          r.real && r.real.length < budget.n ? `${r.real.length} samples (time budget)` : "",
-        ]
-          .filter(Boolean)
-          .join("; ");
-        ctx.add(BENCH, {
-          name: `${label} p50`,
-          unit: "ms",
-          value: pick(r.real, median),
-          baseline: pick(r.bare, median),
-          baselineName: "bare Bun.serve + bun:sqlite",
-        });
-        ctx.add(BENCH, {
-          name: `${label} p99`,
-          unit: "ms",
-          value: pick(r.real, (v) => percentile(v, 99)),
-          baseline: pick(r.bare, (v) => percentile(v, 99)),
-          baselineName: "bare Bun.serve + bun:sqlite",
-          ...(p99Max !== null ? { target: { on: "value" as const, max: p99Max } } : {}),
-          ...(extra ? { note: extra } : {}),
-        });
-      };
+        );
       await measure(
         `GET /jobs?limit=50, first page (${scale})`,
         list("jobs", "/api/v1/jobs?limit=50"),

@@ -87,9 +87,13 @@ export interface NotificationRow {
   last_error: string | null;
 }
 
+/** GET /alerts's filters, for one page (store/alerts-store.ts alertListQuery). */
 export interface AlertFilter {
   state?: "firing" | "resolved" | undefined;
   host_id?: string | undefined;
+  condition?: Condition | undefined;
+  /** Every label must match the alert's host (as GET /hosts?label=); `{}` matches every host. */
+  labels?: Readonly<Record<string, string>> | undefined;
   limit: number;
   /** Exclusive bound in (started_at DESC, id DESC) order. */
   after?: { started_at: string; id: string } | undefined;
@@ -112,6 +116,8 @@ export interface AlertsStore {
   /** Resolved alerts whose resolution has not been queued yet. */
   unnotifiedResolutions(): AlertRow[];
   listAlerts(f: AlertFilter): AlertRow[];
+  /** These hosts' names and labels (a page of alerts'), in one read. */
+  alertHosts(ids: readonly string[]): Array<{ id: string; name: string; labels: Record<string, string> }>;
 
   insertRule(r: AlertRuleRow): void;
   updateRule(r: AlertRuleRow): void;

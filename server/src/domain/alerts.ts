@@ -4,12 +4,32 @@ import { isMuted, offlineAfterFor, rulesFor } from "./alert-rules.ts";
 import type { AlertItem } from "./channels.ts";
 import { createCopyJobsCache } from "./copy-jobs-cache.ts";
 import { type CopyHostFacts, type CopyTargetView, copyViewsReader } from "./copy-targets.ts";
+import { decodeTimeCursor, encodeTimeCursor } from "./cursor.ts";
 import type { DomainContext } from "./deps.ts";
+import { DomainError } from "./errors.ts";
 import type { HostFactsView, Hosts } from "./hosts.ts";
+import type { Labels } from "./labels.ts";
+import { itemsBudget, takePage } from "./pages.ts";
 import { sharedRepositoryChecks, withRepositoryCheck } from "./repository-wide.ts";
-import { matches, type Selector } from "./selector.ts";
 import { newId } from "./tokens.ts";
 import type { RepositoryLastCheck } from "./types.ts";
+
+/** A page of GET /alerts when none is asked for, and the most one may hold. */
+export const ALERT_PAGE_DEFAULT = 100;
+export const ALERT_PAGE_MAX = 1000;
+
+/** GET /alerts's filters, as the route decoded them (DESIGN §8.4). */
+export interface AlertListQuery {
+  state?: "firing" | "resolved" | undefined;
+  host_id?: string | undefined;
+  condition?: Condition | undefined;
+  /** Every label must match the alert's host, by the selector's rule (selector.ts). */
+  labels?: Labels | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+export type AlertListItem = AlertItem & { state: AlertRow["state"]; muted: boolean };
 
 /**
  * How long a resolved host_offline alert waits before its resolution is told: a host that comes
@@ -40,7 +60,7 @@ export function alertItem(a: AlertRow, host: { name: string; labels: Record<stri
  * (alert-delivery.ts sends them), unless a mute covers the host.
  */
 export function createAlerts(deps: DomainContext, hosts: Hosts) {
-  const { store, tx, clock } = deps;
+  const { store, tx, clock, settings } = deps;
   const copyJobs = createCopyJobsCache(deps);
 
   interface Context {
@@ -199,30 +219,38 @@ export function createAlerts(deps: DomainContext, hosts: Hosts) {
       tx(() => evaluate(c, [view], (id) => store.firingAlertsOfHost(id)));
     },
 
-    /** GET /alerts: newest first, with the host's name and labels; `selector` filters by label. */
-    list(f: {
-      state?: "firing" | "resolved" | undefined;
-      host_id?: string | undefined;
-      condition?: Condition | undefined;
-      selector?: Selector | undefined;
-      limit?: number | undefined;
-    }) {
+    /**
+     * GET /alerts: newest first by started_at (the id breaks ties), `limit` (1-1000, default 100)
+     * per page; `cursor` is the previous page's next_cursor, a (started_at, id) position, so alerts
+     * that fire while a client pages on never shift its pages. Each with its host's name and labels
+     * (read once per host of the page, not the fleet's) and whether a mute covers it now.
+     */
+    list(q: AlertListQuery): { items: AlertListItem[]; next_cursor: string | null } {
+      const limit = q.limit ?? ALERT_PAGE_DEFAULT;
+      if (!Number.isInteger(limit) || limit < 1 || limit > ALERT_PAGE_MAX) {
+        throw new DomainError("invalid", `limit must be 1-${ALERT_PAGE_MAX}`, "limit");
+      }
+      const after = q.cursor ? decodeTimeCursor(q.cursor) : undefined;
       const now = clock.now();
       const mutes = store.activeMutes(now.toISOString());
-      const byId = new Map(store.listHosts().map((h) => [h.id, h]));
-      const limit = Math.min(Math.max(f.limit ?? 100, 1), 1000);
-      const items: Array<AlertItem & { state: AlertRow["state"]; muted: boolean }> = [];
-      const rows = store.listAlerts({ state: f.state, host_id: f.host_id, limit: 10_000 });
-      for (const a of rows) {
-        const host = byId.get(a.host_id) ?? null;
-        if (f.condition && a.condition !== f.condition) continue;
-        if (f.selector && !matches(f.selector, host?.labels ?? {})) continue;
+      const rows = store.listAlerts({
+        state: q.state,
+        host_id: q.host_id,
+        condition: q.condition,
+        labels: q.labels,
+        limit: limit + 1,
+        after: after && { started_at: after.time, id: after.id },
+      });
+      // The page's hosts in one read (100 reads of one host each were most of a page's time).
+      const hostsOf = new Map(store.alertHosts(rows.map((a) => a.host_id)).map((h) => [h.id, h]));
+      const listed = rows.map((a) => {
+        const host = hostsOf.get(a.host_id) ?? null;
         // Muted now: its notifications wait (a firing one is told when the mute ends).
-        const muted = host !== null && isMuted(mutes, host, now);
-        items.push({ ...alertItem(a, host), state: a.state, muted });
-        if (items.length >= limit) break;
-      }
-      return items;
+        return { ...alertItem(a, host), state: a.state, muted: host !== null && isMuted(mutes, host, now) };
+      });
+      const { items, more } = takePage(listed, limit, itemsBudget(settings.pageBytes));
+      const last = items.at(-1);
+      return { items, next_cursor: more && last ? encodeTimeCursor(last.started_at, last.id) : null };
     },
   };
 }

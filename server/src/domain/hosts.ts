@@ -18,6 +18,7 @@ import { checkMaxOfflineAge, effectiveMaxOfflineAge } from "./offline-age.ts";
 import { requireAdmin } from "./permissions.ts";
 import type { Recompute } from "./policy-sync.ts";
 import { matches, type Selector } from "./selector.ts";
+import { type SnapshotPageQuery, snapshotPage } from "./snapshot-page.ts";
 import type { Host, HostSummary } from "./types.ts";
 
 export interface ConfigInput {
@@ -197,10 +198,10 @@ export function createHosts(deps: DomainContext, recompute: Recompute, push: Hos
       return fleetSummary(store.hostCounts({ labels: selector.labels, withoutLabels, nowMs: now.getTime() }));
     },
     show,
-    /** The host's own snapshots, as its agent last reported them (newest first). */
-    snapshots(id: string) {
+    /** The host's own snapshots, as its agent last reported them: a page, newest first. */
+    snapshots(id: string, q: SnapshotPageQuery = {}) {
       get(id);
-      return store.snapshotsForHost(id);
+      return snapshotPage(store, deps.settings.pageBytes, id, q);
     },
     /** Repository statistics over time, newest first, at most 1,000. */
     repoStats(id: string, limit: number) {

@@ -130,7 +130,7 @@ test("an agent's times are stored in UTC, whatever offset and precision it sends
     finished_at: "2026-12-01T12:05:00.123Z",
   });
   expect(JSON.stringify(domain.jobs.logs(job.id, 0, 10))).toContain('"ts":"2026-12-01T12:01:00.000Z"');
-  expect(domain.hosts.snapshots(h).map((s) => s.time)).toEqual(["2026-12-01T12:04:00.500Z"]);
+  expect(domain.hosts.snapshots(h).items.map((s) => s.time)).toEqual(["2026-12-01T12:04:00.500Z"]);
   expect(domain.hosts.repoStats(h, 1)).toMatchObject([
     { reported_at: "2026-12-01T12:00:00.000Z", last_check_at: "2026-12-01T02:00:00.000Z" },
   ]);

@@ -369,6 +369,8 @@ export interface AgentDataStore {
   /** Replaces the host's snapshot list; call inside a transaction so readers never see half. */
   replaceSnapshots(host_id: string, list: Omit<StoredSnapshot, "host_id">[]): void;
   snapshotsForHost: (host_id: string) => StoredSnapshot[];
+  /** At most `limit` of the host's snapshots, newest first (time, id descending), after `after`. */
+  snapshotPage(host_id: string, limit: number, after?: { time: string; id: string }): StoredSnapshot[];
   insertRepoStats(s: RepoStatsRow): void;
   repoStatsForHost: (host_id: string, limit: number) => RepoStatsRow[];
 }

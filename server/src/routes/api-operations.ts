@@ -4,7 +4,7 @@ import { Enroll } from "./agent.ts";
 import { AlertsQuery, ChannelPatch, NewChannel, NewMute, NewRule, RulePatch } from "./alerts.ts";
 import { EventsQuery } from "./events.ts";
 import { ApplyQuery, Document, ExportQuery } from "./fleet-config.ts";
-import { Config as HostConfig, HostListQuery, Patch as HostPatch, StatsQuery } from "./hosts.ts";
+import { Config as HostConfig, HostListQuery, Patch as HostPatch, SnapshotsQuery, StatsQuery } from "./hosts.ts";
 import { BulkRunNowBody, ListQuery as JobListQuery, LogsQuery, RunNowBody } from "./jobs.ts";
 import { NewPolicy, PolicyPatch } from "./policies.ts";
 import { NewRepository, RepositoryPatch, TestRequest } from "./repositories.ts";
@@ -157,7 +157,8 @@ export const API_OPERATIONS: Operations = {
   "GET /hosts/:id/snapshots": {
     id: "listSnapshots",
     tag: "snapshots",
-    summary: "A host's snapshots, as its agent last reported them",
+    summary: "A host's snapshots, as its agent last reported them, newest first",
+    query: SnapshotsQuery,
     ok: { status: 200, description: "The snapshots", content: "page" },
   },
   "GET /hosts/:id/snapshots/:snapshot_id/files": {
@@ -406,7 +407,7 @@ export const API_OPERATIONS: Operations = {
   "GET /alerts": {
     id: "listAlerts",
     tag: "alerts",
-    summary: "Alerts, firing and resolved",
+    summary: "Alerts, firing and resolved, newest first",
     query: AlertsQuery,
     params: [LABEL],
     ok: { status: 200, description: "The alerts", content: "page" },

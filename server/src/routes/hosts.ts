@@ -35,6 +35,12 @@ export const StatsQuery = v.object({
   limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,4}$/, "must be 1-1000"), v.transform(Number)), "100"),
 });
 
+/** GET /hosts/:id/snapshots: a page, newest first (1-500, default 100; the domain checks the range). */
+export const SnapshotsQuery = v.object({
+  limit: v.optional(v.pipe(v.string(), v.regex(/^\d{1,3}$/, "must be 1-500"), v.transform(Number))),
+  cursor: v.optional(v.pipe(v.string(), v.maxLength(4096))),
+});
+
 /**
  * GET /hosts (DESIGN §8.8). `label` (repeated, every one must match) is read apart, as GET /jobs
  * reads it; `health` is one state or several, comma-separated (any of them).
@@ -103,7 +109,7 @@ export function hostRoutes(domain: Domain) {
       return c.json(domain.hosts.setConfig(c.get("actor"), c.req.param("id"), body));
     })
     .get("/:id/copy-targets", (c) => c.json({ items: domain.hosts.copyTargets(c.req.param("id")), next_cursor: null }))
-    .get("/:id/snapshots", (c) => c.json({ items: domain.hosts.snapshots(c.req.param("id")), next_cursor: null }))
+    .get("/:id/snapshots", (c) => c.json(domain.hosts.snapshots(c.req.param("id"), query(c, SnapshotsQuery))))
     .get("/:id/repo-stats", (c) => {
       const { limit } = query(c, StatsQuery);
       return c.json({ items: domain.hosts.repoStats(c.req.param("id"), Number(limit)), next_cursor: null });

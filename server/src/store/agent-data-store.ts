@@ -3,6 +3,29 @@ import type { LogRow, RepoStatsRow, StoredSnapshot } from "../domain/types.ts";
 import { type Database, fromJson, lazily, params, toJson } from "./db.ts";
 
 type SnapshotRow = Omit<StoredSnapshot, "paths" | "tags"> & { paths: string; tags: string | null };
+const toSnapshot = (r: SnapshotRow): StoredSnapshot => ({
+  ...r,
+  paths: fromJson(r.paths, []),
+  tags: fromJson(r.tags, []),
+});
+
+/**
+ * One page of a host's snapshots, newest first (time, then id, both descending), after a cursor:
+ * snapshots_by_host_time_id gives that order, so SQLite seeks the cursor and stops at the page.
+ * Exported so a test can read its plan (store/snapshot-page-store.test.ts).
+ */
+export function snapshotPageQuery(
+  host_id: string,
+  limit: number,
+  after?: { time: string; id: string },
+): { sql: string; args: Array<string | number> } {
+  return after
+    ? {
+        sql: "SELECT * FROM snapshots WHERE host_id = ? AND (time, id) < (?, ?) ORDER BY time DESC, id DESC LIMIT ?",
+        args: [host_id, after.time, after.id, limit],
+      }
+    : { sql: "SELECT * FROM snapshots WHERE host_id = ? ORDER BY time DESC, id DESC LIMIT ?", args: [host_id, limit] };
+}
 
 /** What agents report: log lines, snapshot lists, repository stats, and the envelope ids seen. */
 export function agentDataStore(db: Database): AgentDataStore {
@@ -82,7 +105,14 @@ export function agentDataStore(db: Database): AgentDataStore {
       db
         .query<SnapshotRow, [string]>("SELECT * FROM snapshots WHERE host_id = ? ORDER BY time DESC, id")
         .all(host_id)
-        .map((r) => ({ ...r, paths: fromJson(r.paths, []), tags: fromJson(r.tags, []) })),
+        .map(toSnapshot),
+    snapshotPage(host_id: string, limit: number, after?: { time: string; id: string }): StoredSnapshot[] {
+      const { sql, args } = snapshotPageQuery(host_id, limit, after);
+      return db
+        .query<SnapshotRow, Array<string | number>>(sql)
+        .all(...args)
+        .map(toSnapshot);
+    },
     insertRepoStats(s: RepoStatsRow) {
       db.query(
         `INSERT INTO repo_stats (host_id, reported_at, size_bytes, snapshot_count, dedup_ratio, last_check_at, last_check_status, lock_state)

@@ -48,7 +48,95 @@ const channelCols =
 const notificationCols =
   "id, channel_id, event, body, state, attempts, next_attempt_at, created_at, sent_at, last_error";
 
+/**
+ * A label on at most this many hosts, with at most SEEK_ALERTS alerts among them, is read host by
+ * host (see alertListQuery); else the page walks the time order, checking each alert's host, and
+ * finds a page after about limit × (all alerts / the label's) rows. Measured at 10,000 hosts and
+ * 200,000 alerts on disk (2 loaded cores, medians): a label on 100 hosts without alerts, 382 ms
+ * walked (every alert) against 2.5 ms; on 500 hosts with 10,000 alerts, 2.8 ms walked against 11 ms
+ * read host by host (each alert a random read, then a sort). The count itself reads up to
+ * SEEK_ALERTS + 1 index entries.
+ */
+const SEEK_HOSTS = 1000;
+const SEEK_ALERTS = 2000;
+
+/**
+ * The statement of one alerts page, newest first, and its arguments (the limit last). Exported so
+ * a test can read its plan (store/alerts-list-store.test.ts). One statement per filter shape, each
+ * on an index that gives the (started_at, id) order, so SQLite seeks the cursor and stops at the
+ * page: a deep page costs what a first one does. `seekLabel`: a label whose hosts and alerts are few
+ * enough (the store's seekLabel) to read its hosts' alerts through the host index; other labels are
+ * checked per alert's host while the page walks the time order.
+ */
+export function alertListQuery(f: AlertFilter, seekLabel?: string): { sql: string; args: Array<string | number> } {
+  const where: string[] = [];
+  const args: Array<string | number> = [];
+  // One host, or a label's few hosts: read through the host's index by time (with its state, when
+  // one is asked: a host's firing alerts among years of resolved ones). "+" keeps SQLite off the
+  // condition index, which would walk every host's alerts of that condition for a few hosts' page.
+  const seek = seekLabel !== undefined && f.host_id === undefined;
+  const byHost = f.host_id !== undefined || seek;
+  if (f.host_id !== undefined) {
+    where.push("host_id = ?");
+    args.push(f.host_id);
+  }
+  if (f.state !== undefined) {
+    where.push("state = ?");
+    args.push(f.state);
+  }
+  if (f.condition !== undefined) {
+    where.push(byHost ? "+condition = ?" : "condition = ?");
+    args.push(f.condition);
+  }
+  for (const [key, value] of Object.entries(f.labels ?? {})) {
+    where.push(
+      seek && key === seekLabel
+        ? "host_id IN (SELECT l.host_id FROM host_labels l WHERE l.key = ? AND l.value = ?)"
+        : "EXISTS (SELECT 1 FROM host_labels l WHERE l.host_id = alerts.host_id AND l.key = ? AND l.value = ?)",
+    );
+    args.push(key, value);
+  }
+  if (f.after) {
+    // A row value, so SQLite seeks the index at the cursor (an OR would scan from the top).
+    where.push("(started_at, id) < (?, ?)");
+    args.push(f.after.started_at, f.after.id);
+  }
+  // Named for a label's hosts: left to itself SQLite takes alerts_by_host and sorts every alert of
+  // those hosts (500 hosts of 200k alerts, in memory: 20 ms a page, against 1.8 ms seeking each
+  // host's index from the cursor and reading at most a page from each).
+  const index = f.state !== undefined ? "alerts_by_host_state_time" : "alerts_by_host_time";
+  const sql = `SELECT ${alertCols} FROM alerts${seek ? ` INDEXED BY ${index}` : ""}
+    ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    ORDER BY started_at DESC, id DESC LIMIT ?`;
+  return { sql, args: [...args, f.limit] };
+}
+
 export function alertsStore(db: Database): AlertsStore {
+  // How many hosts carry a label value: kept by triggers (migration 27), one row to read.
+  const carrying = db.query<{ n: number }, [string, string]>(
+    "SELECT hosts AS n FROM host_label_counts WHERE key = ? AND value = ?",
+  );
+  /** The label's alerts (of the state, if one is asked), counted up to SEEK_ALERTS + 1 on an index alone. */
+  const alertsCarrying = (key: string, value: string, state: string | undefined) =>
+    db
+      .query<{ n: number }, Array<string | number>>(
+        `SELECT count(*) AS n FROM (SELECT 1 FROM alerts
+           WHERE host_id IN (SELECT l.host_id FROM host_labels l WHERE l.key = ? AND l.value = ?)
+           ${state === undefined ? "" : "AND state = ?"} LIMIT ?)`,
+      )
+      .get(...(state === undefined ? [key, value] : [key, value, state]), SEEK_ALERTS + 1)?.n ?? 0;
+  /**
+   * Which label, if any, a page reads host by host: the rarest, when its hosts are few and their
+   * alerts few enough that reading them all and sorting costs less than walking the time order
+   * until a page of theirs is found (a label whose hosts rarely alert would walk every alert).
+   */
+  function seekLabel(f: AlertFilter): string | undefined {
+    const rarest = Object.entries(f.labels ?? {})
+      .map(([key, value]) => ({ key, value, hosts: carrying.get(key, value)?.n ?? 0 }))
+      .sort((a, b) => a.hosts - b.hosts)[0];
+    if (!rarest || rarest.hosts > SEEK_HOSTS) return undefined;
+    return alertsCarrying(rarest.key, rarest.value, f.state) <= SEEK_ALERTS ? rarest.key : undefined;
+  }
   const alerts = (where: string, ...args: string[]) =>
     db.query<AlertRow, string[]>(`SELECT ${alertCols} FROM alerts WHERE ${where}`).all(...args);
   return {
@@ -86,27 +174,16 @@ export function alertsStore(db: Database): AlertsStore {
     },
     unnotifiedResolutions: () => alerts("state = 'resolved' AND resolve_notified_at IS NULL ORDER BY resolved_at, id"),
     listAlerts(f: AlertFilter) {
-      const where: string[] = [];
-      const args: string[] = [];
-      if (f.state) {
-        where.push("state = ?");
-        args.push(f.state);
-      }
-      if (f.host_id) {
-        where.push("host_id = ?");
-        args.push(f.host_id);
-      }
-      if (f.after) {
-        where.push("(started_at, id) < (?, ?)");
-        args.push(f.after.started_at, f.after.id);
-      }
-      const clause = where.length ? where.join(" AND ") : "1";
-      return db
-        .query<AlertRow, Array<string | number>>(
-          `SELECT ${alertCols} FROM alerts WHERE ${clause} ORDER BY started_at DESC, id DESC LIMIT ?`,
-        )
-        .all(...args, f.limit);
+      const { sql, args } = alertListQuery(f, f.host_id === undefined ? seekLabel(f) : undefined);
+      return db.query<AlertRow, Array<string | number>>(sql).all(...args);
     },
+    alertHosts: (ids) =>
+      db
+        .query<{ id: string; name: string; labels: string }, [string]>(
+          "SELECT id, name, labels FROM hosts WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .all(JSON.stringify([...new Set(ids)]))
+        .map((h) => ({ ...h, labels: fromJson(h.labels, {}) })),
 
     insertRule(r: AlertRuleRow) {
       db.query(

@@ -824,4 +824,18 @@ export const MIGRATIONS: readonly Migration[] = [
     WHERE finished_at IS NOT NULL;
   CREATE TABLE retention_marks (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   `,
+  // 29 (2026-12-03): GET /alerts and GET /hosts/:id/snapshots are keyset-paged (issue 20 item 7).
+  // Each alerts filter shape has an index in the page's (started_at DESC, id DESC) order, so a page
+  // seeks its cursor and stops (alerts_by_start serves none; a host's, or a label's few hosts', with
+  // their state too). A host's snapshots page by (time DESC, id DESC): the new index gives the id
+  // tie-break the old one lacked, and replaces it.
+  `
+  CREATE INDEX alerts_by_state_time ON alerts(state, started_at DESC, id DESC);
+  CREATE INDEX alerts_by_condition_time ON alerts(condition, started_at DESC, id DESC);
+  CREATE INDEX alerts_by_state_condition_time ON alerts(state, condition, started_at DESC, id DESC);
+  CREATE INDEX alerts_by_host_time ON alerts(host_id, started_at DESC, id DESC);
+  CREATE INDEX alerts_by_host_state_time ON alerts(host_id, state, started_at DESC, id DESC);
+  CREATE INDEX snapshots_by_host_time_id ON snapshots(host_id, time DESC, id DESC);
+  DROP INDEX snapshots_by_host_time;
+  `,
 ];

@@ -24,16 +24,18 @@ export function alertBanner(ctx: Ctx, hostId?: string): HTMLElement {
   const box = h("div", { class: "alert-banner", role: "status", "aria-live": "polite", hidden: true });
   const load = async () => {
     const q = hostId ? `&host_id=${encodeURIComponent(hostId)}` : "";
-    let items: Alert[];
+    let page: List<Alert>;
     try {
-      items = (await api<List<Alert>>(`/alerts?state=firing&limit=1000${q}`)).items;
+      page = await api<List<Alert>>(`/alerts?state=firing&limit=1000${q}`);
     } catch {
       return; // the banner is a hint; the page itself shows why the server cannot be reached
     }
+    const items = page.items;
     clear(box);
     box.hidden = items.length === 0;
     if (items.length === 0) return;
-    box.append(hostId ? hostAlerts(items, hostId) : fleetLine(items));
+    // Past one page (1,000 firing), the counts are of the newest 1,000 and say so.
+    box.append(hostId ? hostAlerts(items, hostId) : fleetLine(items, page.next_cursor !== null));
   };
   let timer: ReturnType<typeof setTimeout> | null = null;
   ctx.onLeave(
@@ -56,7 +58,7 @@ export function alertBanner(ctx: Ctx, hostId?: string): HTMLElement {
   return box;
 }
 
-function fleetLine(items: Alert[]) {
+function fleetLine(items: Alert[], more: boolean) {
   const hosts = new Set(items.map((a) => a.host_id)).size;
   const counts = new Map<string, number>();
   for (const a of items) counts.set(a.condition, (counts.get(a.condition) ?? 0) + 1);
@@ -64,8 +66,8 @@ function fleetLine(items: Alert[]) {
     "p",
     { class: "alert-line" },
     h("strong", { "aria-hidden": "true" }, "⚠ "),
-    h("a", { href: "#/alerts", class: "alert-count" }, `${plural(items.length, "alert")} firing`),
-    ` on ${plural(hosts, "host")}: `,
+    h("a", { href: "#/alerts", class: "alert-count" }, `${more ? "over " : ""}${plural(items.length, "alert")} firing`),
+    ` on ${more ? "at least " : ""}${plural(hosts, "host")}${more ? " (the newest 1,000 counted)" : ""}: `,
     [...counts].map(([c, n], i) => `${i > 0 ? ", " : ""}${n} ${conditionText(c)}`).join(""),
   );
 }

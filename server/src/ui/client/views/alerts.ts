@@ -2,16 +2,20 @@ import { ApiFailure, api } from "../api.ts";
 import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { labelQuery, parseLabelText } from "../labels.ts";
+import { listPager, loadMoreButton, olderBy } from "../pager.ts";
 import type { Alert, List, Mute } from "../types.ts";
 import { ago, emptyState, errorBox } from "../widgets.ts";
 import { activeMutes, CONDITIONS, conditionText, muteCovers, muteScope } from "./alert-common.ts";
 import { muteForm } from "./mute-form.ts";
 
 type State = "firing" | "resolved";
+/** Alerts a page ("Load more" for older ones); the firing count reads up to FIRING_COUNTED. */
+const PAGE = 100;
+const FIRING_COUNTED = 1000;
 
 /**
- * #/alerts: firing alerts (or resolved ones), filtered by label (the server's `?label=`) and by
- * condition; admins mute a host or its labels from a row, and end mutes in the list below. The
+ * #/alerts: firing alerts (or resolved ones), newest first, paged with "Load more", filtered on the
+ * server by label (`?label=`) and by condition; admins mute a host or its labels from a row, and end mutes in the list below. The
  * filters live in the hash (`#/alerts?state=resolved&label=env=prod&condition=backup_stale`), so
  * a filtered view can be linked, as the host page links its own alerts.
  */
@@ -40,8 +44,22 @@ export const alertsView: View = async (root, ctx, { query = "" }) => {
   const table = h("div", {});
   const editor = h("div", {});
   const mutesBox = h("section", { class: "card", "aria-labelledby": "mutes-h" });
-  let alerts: Alert[] = [];
-  let firingCount = 0;
+  // The list's filters; the firing count leaves the condition out ("Firing (12)" is every condition's).
+  const filters = (withCondition: boolean) =>
+    [
+      labelQuery(labels.value),
+      hostId ? `host_id=${encodeURIComponent(hostId)}` : "",
+      withCondition && condition.value ? `condition=${encodeURIComponent(condition.value)}` : "",
+    ]
+      .filter(Boolean)
+      .join("&");
+  const alerts = listPager<Alert>(
+    "/alerts",
+    () => [`state=${state}`, filters(true)].filter(Boolean).join("&"),
+    PAGE,
+    olderBy((a) => a.started_at),
+  );
+  let firingCount = "0";
   let mutes: Mute[] = [];
   const hostNames = new Map<string, string>();
 
@@ -66,19 +84,16 @@ export const alertsView: View = async (root, ctx, { query = "" }) => {
       labels.setAttribute("aria-invalid", "true");
       return;
     }
-    const q = [labelQuery(labels.value), hostId ? `host_id=${encodeURIComponent(hostId)}` : ""]
-      .filter(Boolean)
-      .join("&");
+    const q = filters(false);
     try {
-      const [shown, firing, m] = await Promise.all([
-        api<List<Alert>>(`/alerts?state=${state}&limit=500${q ? `&${q}` : ""}`),
-        state === "firing" ? null : api<List<Alert>>(`/alerts?state=firing&limit=1000${q ? `&${q}` : ""}`),
+      const [firing, m] = await Promise.all([
+        api<List<Alert>>(`/alerts?state=firing&limit=${FIRING_COUNTED}${q ? `&${q}` : ""}`),
         api<List<Mute>>("/mutes"),
+        alerts.reload(),
       ]);
-      alerts = shown.items;
-      firingCount = (firing ?? shown).items.length;
+      firingCount = `${firing.items.length}${firing.next_cursor ? "+" : ""}`;
       mutes = m.items;
-      for (const a of alerts) hostNames.set(a.host_id, a.host_name);
+      for (const a of alerts.items) hostNames.set(a.host_id, a.host_name);
       labelError.textContent = "";
       labels.removeAttribute("aria-invalid");
     } catch (err) {
@@ -121,7 +136,7 @@ export const alertsView: View = async (root, ctx, { query = "" }) => {
 
   const renderTable = () => {
     clear(table);
-    const shown = alerts.filter((a) => !condition.value || a.condition === condition.value);
+    const shown = alerts.items;
     if (shown.length === 0) {
       const filtered = labels.value.trim() || condition.value || hostId;
       table.append(
@@ -194,6 +209,16 @@ export const alertsView: View = async (root, ctx, { query = "" }) => {
         ),
       ),
     );
+    append(table, [
+      loadMoreButton(
+        alerts,
+        () => {
+          for (const a of alerts.items) hostNames.set(a.host_id, a.host_name);
+          renderTable();
+        },
+        fail,
+      ),
+    ]);
   };
 
   const openMute = (a: Alert) => {
@@ -276,7 +301,7 @@ export const alertsView: View = async (root, ctx, { query = "" }) => {
   });
   condition.addEventListener("change", () => {
     keepInHash();
-    renderTable();
+    void load().catch(fail);
   });
 
   // Names for mutes of hosts with no alert listed.

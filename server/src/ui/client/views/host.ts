@@ -4,6 +4,7 @@ import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { type LiveEvent, onEvent } from "../events.ts";
 import { interval } from "../format.ts";
+import { listPager, loadMoreButton, olderBy } from "../pager.ts";
 import { runChart } from "../run-chart.ts";
 import type { CopyTarget, Host, List, Policy, RepoStats, Repository, Schedule, Snapshot } from "../types.ts";
 import { ago, badge, drillFact, emptyState, errorBox, failureText, snapshotSize } from "../widgets.ts";
@@ -14,13 +15,15 @@ import { renderHostLabels } from "./host-labels.ts";
 import { renderHostOffline } from "./host-offline.ts";
 import { hostPolicyLine } from "./host-policy.ts";
 import { renderHostSchedules, updateSkippedTicks } from "./host-schedules.ts";
-import { jobPager, jobTable, loadMoreButton } from "./job-list.ts";
+import { jobPager, jobTable } from "./job-list.ts";
 import { hostSyncText } from "./policy-form.ts";
 import { runForm } from "./run-form.ts";
 import { snapshotActions } from "./snapshot-actions.ts";
 import { snapshotBrowser } from "./snapshot-browser.ts";
 
 const RUNS_PAGE = 15;
+/** Snapshots a page ("Load more" for older ones): a host may hold thousands. */
+const SNAPSHOTS_PAGE = 50;
 /** Other hosts offered to restore onto or browse through: online ones first, 500 at most. */
 const OTHERS = 500;
 
@@ -48,7 +51,6 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
     Promise.all([
       api<Host>(`/hosts/${id}`),
       api<List<Schedule>>(`/hosts/${id}/schedules`),
-      api<List<Snapshot>>(`/hosts/${id}/snapshots`),
       api<List<RepoStats>>(`/hosts/${id}/repo-stats?limit=200`),
       api<List<CopyTarget>>(`/hosts/${id}/copy-targets`),
     ]);
@@ -63,7 +65,15 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
     () => `host_id=${encodeURIComponent(id)}${runKind.value ? `&kind=${runKind.value}` : ""}`,
     RUNS_PAGE,
   );
-  let [host, schedules, snapshots, stats, copies] = await Promise.all([load(), runs.reload()]).then(([l]) => l);
+  const snapshots = listPager<Snapshot>(
+    `/hosts/${encodeURIComponent(id)}/snapshots`,
+    () => "",
+    SNAPSHOTS_PAGE,
+    olderBy((s) => s.time),
+  );
+  let [host, schedules, stats, copies] = await Promise.all([load(), runs.reload(), snapshots.reload()]).then(
+    ([l]) => l,
+  );
   // Names for what policies give this host (its schedules, its repository); the other hosts, to
   // restore onto or to browse through while this one is offline.
   const [policies, repos, fleet] = await Promise.all([
@@ -284,7 +294,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
       host,
       hosts: hosts(),
       schedules: schedules.items,
-      snapshots: snapshots.items,
+      snapshots: [...snapshots.items],
       started: (jobId) => ctx.go(`#/jobs/${jobId}`),
     });
     runBox.append(run.form);
@@ -317,7 +327,7 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
       snapBox.append(emptyState("No snapshots yet: they are listed after the first successful backup."));
       return;
     }
-    snapBox.append(
+    append(snapBox, [
       h(
         "table",
         { class: "snapshots" },
@@ -360,8 +370,9 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
           ),
         ),
       ),
-      actions.bar(snapshots.items),
-    );
+      actions.bar([...snapshots.items]),
+      loadMoreButton(snapshots, renderSnapshots, (err) => snapBox.append(errorBox(failureText(err)))),
+    ]);
   }
 
   /** Opens the file browser on a snapshot, under the list (one at a time). */
@@ -442,7 +453,8 @@ export const hostView: View = async (root, ctx, { id = "" }) => {
         schedules = await api<List<Schedule>>(`/hosts/${id}/schedules`);
         updateSkippedTicks(schedBox, schedules.items);
       } else if (e.type === "snapshots.updated") {
-        snapshots = await api<List<Snapshot>>(`/hosts/${id}/snapshots`);
+        // The agent's new list: re-read as many as are shown (forgotten ones go, new ones come).
+        await snapshots.reread();
         renderSnapshots();
         renderRun();
       } else if (e.type === "repo_stats.updated") {

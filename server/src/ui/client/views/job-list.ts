@@ -1,53 +1,17 @@
-import { api } from "../api.ts";
 import { h } from "../dom.ts";
 import { absolute, age, bytes, duration } from "../format.ts";
-import type { JobItem, List } from "../types.ts";
+import { listPager, olderBy } from "../pager.ts";
+import type { JobItem } from "../types.ts";
 import { awayBadge, badge, emptyState } from "../widgets.ts";
 
-/**
- * Pages of GET /jobs for one filter (the query without limit and cursor): the first page, "Load
- * more" on from next_cursor, and a refresh for live events that re-reads the first page and keeps
- * the deeper pages already shown, so an update never drops what the operator paged to.
- */
-export function jobPager(query: () => string, pageSize: number) {
-  let items: JobItem[] = [];
-  let next: string | null = null;
-  const page = (cursor: string | null) =>
-    api<List<JobItem>>(
-      `/jobs?${[query(), `limit=${pageSize}`, cursor ? `cursor=${encodeURIComponent(cursor)}` : ""].filter(Boolean).join("&")}`,
-    );
-  const olderThan = (a: JobItem, b: JobItem) =>
-    a.created_at < b.created_at || (a.created_at === b.created_at && a.id < b.id);
-  return {
-    get items(): readonly JobItem[] {
-      return items;
-    },
-    get more() {
-      return next !== null;
-    },
-    async reload() {
-      const p = await page(null);
-      items = p.items;
-      next = p.next_cursor;
-    },
-    async loadMore() {
-      if (!next) return;
-      const p = await page(next);
-      const seen = new Set(items.map((j) => j.id));
-      items = [...items, ...p.items.filter((j) => !seen.has(j.id))];
-      next = p.next_cursor;
-    },
-    async refresh() {
-      const p = await page(null);
-      const last = p.items.at(-1);
-      const older = last ? items.filter((j) => olderThan(j, last)) : [];
-      items = [...p.items, ...older];
-      if (older.length === 0) next = p.next_cursor;
-    },
-  };
-}
-
-export type JobPager = ReturnType<typeof jobPager>;
+/** Pages of GET /jobs for one filter (pager.ts), newest first by created_at, then id. */
+export const jobPager = (query: () => string, pageSize: number) =>
+  listPager<JobItem>(
+    "/jobs",
+    query,
+    pageSize,
+    olderBy((j) => j.created_at),
+  );
 
 const when = (iso: string) =>
   h(
@@ -100,29 +64,5 @@ export function jobTable(items: readonly JobItem[], opts: { host: boolean; empty
         ),
       ),
     ),
-  );
-}
-
-/** "Load more" under a paged table, while a next page exists. */
-export function loadMoreButton(pager: JobPager, after: () => void, onError: (err: unknown) => void) {
-  if (!pager.more) return null;
-  return h(
-    "button",
-    {
-      type: "button",
-      class: "secondary load-more",
-      onclick: async (e: Event) => {
-        const b = e.currentTarget as HTMLButtonElement;
-        b.disabled = true;
-        try {
-          await pager.loadMore();
-          after();
-        } catch (err) {
-          b.disabled = false;
-          onError(err);
-        }
-      },
-    },
-    "Load more",
   );
 }

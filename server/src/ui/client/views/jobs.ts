@@ -3,10 +3,11 @@ import type { View } from "../context.ts";
 import { append, clear, h } from "../dom.ts";
 import { onEvent } from "../events.ts";
 import { labelQuery, parseLabelText } from "../labels.ts";
+import { loadMoreButton } from "../pager.ts";
 import { runChart } from "../run-chart.ts";
 import { errorBox } from "../widgets.ts";
 import { hostPicker } from "./host-picker.ts";
-import { jobPager, jobTable, loadMoreButton } from "./job-list.ts";
+import { jobPager, jobTable } from "./job-list.ts";
 
 const KINDS = ["backup", "check", "drill", "forget", "prune", "restore", "init", "unlock"];
 const STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"];

@@ -72,13 +72,13 @@ export function runForm({ host, hosts, schedules, snapshots, started }: RunFormI
   });
   const prune = h("input", { type: "checkbox", id: "run-prune", checked: true });
   const subset = h("input", { name: "spec", placeholder: "e.g. 10% or 1/7 (empty: metadata only)" });
+  // The snapshots listed when the form was made (the host page's loaded pages); "Restore…" on one
+  // loaded later adds it (restore() below).
+  const known = [...snapshots];
+  const snapshotOption = (s: Snapshot) =>
+    h("option", { value: s.id }, `${s.short_id} — ${new Date(s.time).toLocaleString()}`);
   const snapshotSelect = () =>
-    h(
-      "select",
-      { name: "snapshot_id" },
-      h("option", { value: "latest" }, "latest"),
-      ...snapshots.map((s) => h("option", { value: s.id }, `${s.short_id} — ${new Date(s.time).toLocaleString()}`)),
-    );
+    h("select", { name: "snapshot_id" }, h("option", { value: "latest" }, "latest"), ...known.map(snapshotOption));
   // Restore onto this host, or onto another (online hosts first); the server refuses one that
   // cannot read this host's repository, and says so.
   const others = hosts.filter((x) => x.id !== hostId).sort((a, b) => Number(b.online) - Number(a.online));
@@ -109,8 +109,8 @@ export function runForm({ host, hosts, schedules, snapshots, started }: RunFormI
   const showLanding = () => {
     const chosen =
       snapshot.value === "latest"
-        ? snapshots.reduce<Snapshot | undefined>((a, s) => (a && a.time >= s.time ? a : s), undefined)
-        : snapshots.find((s) => s.id === snapshot.value);
+        ? known.reduce<Snapshot | undefined>((a, s) => (a && a.time >= s.time ? a : s), undefined)
+        : known.find((s) => s.id === snapshot.value);
     const included = lines(include.value);
     landing.textContent = landingLine(target.value, included.length ? included : (chosen?.paths ?? []));
   };
@@ -260,6 +260,10 @@ export function runForm({ host, hosts, schedules, snapshots, started }: RunFormI
     restore(s, paths) {
       kind.value = "restore";
       show();
+      if (!known.some((k) => k.id === s.id)) {
+        known.push(s);
+        snapshot.append(snapshotOption(s));
+      }
       snapshot.value = s.id;
       if (paths) include.value = paths.join("\n");
       showLanding();
