@@ -17,6 +17,7 @@ import { connectTrusted, type Link } from "./connection.ts";
 import { Delivery } from "./delivery.ts";
 import { handleServerMessage, type MessageContext } from "./handle-message.ts";
 import { hostInfo, hostTimeZone } from "./host-info.ts";
+import { IdlePages, type ReleasePages } from "./idle-pages.ts";
 import { IDLE_JIT_POLICY, type SetJitPolicy, WORK_JIT_POLICY } from "./jit-policy.ts";
 import { LiveRequests } from "./live/live-requests.ts";
 import type { Logger, Redactor } from "./log.ts";
@@ -50,6 +51,8 @@ export interface AgentOptions {
   cancelGraceMs?: number;
   /** Switches JavaScriptCore's JIT policy between idle and working (main.ts: Bun's); none in tests. */
   setJitPolicy?: SetJitPolicy;
+  /** Gives the runtime's start-up pages back while idle (main.ts: idle-pages.ts); none in tests. */
+  releasePages?: ReleasePages;
 }
 
 /**
@@ -70,6 +73,7 @@ export class Agent {
   /** Browse and download requests: live-only, beside the job queue (live/live-requests.ts). */
   readonly live: LiveRequests;
   readonly #messages: MessageContext;
+  readonly #idlePages: IdlePages | null;
 
   private constructor(
     private readonly o: AgentOptions,
@@ -78,6 +82,7 @@ export class Agent {
     readonly identity: Identity,
   ) {
     this.delivery = new Delivery({ outbox, state, log: o.log, stateDir: o.stateDir });
+    this.#idlePages = o.releasePages ? new IdlePages({ clock: o.clock, log: o.log, release: o.releasePages }) : null;
     this.supervisor = new Supervisor({
       resticPath: o.resticPath,
       ...(o.spawn ? { spawn: o.spawn } : {}),
@@ -94,7 +99,12 @@ export class Agent {
       resticHost: identity.restic_host ?? MACHINE_HOSTNAME,
       machineHostname: MACHINE_HOSTNAME,
       // The JIT works normally while jobs (and their reports) run, and is held back otherwise.
-      onBusy: (busy) => o.setJitPolicy?.(busy ? WORK_JIT_POLICY : IDLE_JIT_POLICY),
+      // Once idle again, the pages the jobs touched are given back (idle-pages.ts).
+      onBusy: (busy) => {
+        o.setJitPolicy?.(busy ? WORK_JIT_POLICY : IDLE_JIT_POLICY);
+        if (busy) this.#idlePages?.busy();
+        else this.#idlePages?.idle();
+      },
     });
     this.live = new LiveRequests({
       resticPath: o.resticPath,
@@ -279,6 +289,8 @@ export class Agent {
     this.autonomy.linkUp();
     this.scheduler.setSend(this.delivery.resend(link));
     void this.#writeStatus();
+    // Connecting (and the schedule.set that follows) is the end of start-up.
+    this.#idlePages?.quiet();
   }
 
   #onClose(): void {
@@ -320,6 +332,8 @@ export class Agent {
     if (set) await this.scheduler.apply(set);
     this.scheduler.start();
     await this.#writeStatus();
+    // Released again after each connection; this covers a server that cannot be reached.
+    this.#idlePages?.quiet();
 
     const outcome = await reconnectLoop({
       clock: this.o.clock,
@@ -360,6 +374,7 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
+    this.#idlePages?.stop();
     this.autonomy.stop();
     await this.scheduler.stop();
     await this.autonomy.settled();

@@ -11,6 +11,7 @@ import { policyCommand } from "./cli/policy.ts";
 import { collectStatus, formatStatus } from "./cli/status.ts";
 import { realClock } from "./clock.ts";
 import { enroll } from "./enroll.ts";
+import { releaseCleanPages } from "./idle-pages.ts";
 import { bunJitPolicy } from "./jit-policy.ts";
 import { createLogger, LEVELS, type Level, Redactor } from "./log.ts";
 import { loadHostPolicy, PolicyFileError } from "./policy/load-policy.ts";
@@ -161,6 +162,7 @@ async function main(argv: string[]): Promise<number> {
         redactor,
         version: AGENT_VERSION,
         setJitPolicy: bunJitPolicy,
+        releasePages: releaseCleanPages,
       };
       let agent = await Agent.open(opts);
       if (!agent && server && token) {
