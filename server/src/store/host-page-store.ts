@@ -1,7 +1,7 @@
 import { BACKUP_HEALTH_STATES } from "../domain/backup-health.ts";
 import type { HostCounts, HostPageFilter, HostPageRow, HostPageStore } from "../domain/host-page-rows.ts";
 import type { Database } from "./db.ts";
-import { healthRankSql, STALE, staleSql } from "./host-health-sql.ts";
+import { healthRankSql, rankOf, STALE, staleSql } from "./host-health-sql.ts";
 import { type Row, split, summaryColumns, summaryFrom } from "./host-summary-store.ts";
 
 type Params = Record<string, string | number | null>;
@@ -86,6 +86,46 @@ export function hostPageStore(db: Database): HostPageStore {
     return seek;
   }
   /**
+   * The whole fleet's counters as range counts of hosts_health_counts, one per state and presence
+   * (and per state that can turn stale, the ones past their time), in one statement: counting a
+   * range steps its index entries, far cheaper than grouping every host (50,000 hosts, 30,000 of
+   * them stale: 1.5 ms for the stale ones against 6 ms grouped).
+   */
+  const lateable = [rankOf("warning"), rankOf("pending"), rankOf("ok")];
+  const groups = BACKUP_HEALTH_STATES.flatMap((_, rank) =>
+    [0, 1].map((online) => ({ rank, online, late: lateable.includes(rank) })),
+  );
+  const countsSql = `SELECT ${groups
+    .map(
+      (g, i) =>
+        `(SELECT count(*) FROM hosts h INDEXED BY hosts_health_counts WHERE h.health_base = ${g.rank} AND h.online = ${g.online}) AS n${i}` +
+        (g.late
+          ? `, (SELECT count(*) FROM hosts h INDEXED BY hosts_health_counts
+               WHERE h.health_base = ${g.rank} AND h.online = ${g.online} AND ${staleSql}) AS late${i}`
+          : ""),
+    )
+    .join(", ")}`;
+  const fleetCountsQuery = db.query<Record<string, number>, { now_ms: number }>(countsSql);
+  function fleetCounts(nowMs: number): HostCounts["byRank"] {
+    const row = fleetCountsQuery.get({ now_ms: nowMs }) ?? {};
+    const byRank = BACKUP_HEALTH_STATES.map((_, rank) => ({ rank, hosts: 0, online: 0 }));
+    groups.forEach((g, i) => {
+      const late = row[`late${i}`] ?? 0;
+      const n = row[`n${i}`] ?? 0;
+      const [own, stale] = [byRank[g.rank], byRank[STALE]];
+      if (!own || !stale) return;
+      own.hosts += n - late;
+      own.online += g.online ? n - late : 0;
+      stale.hosts += late;
+      stale.online += g.online ? late : 0;
+    });
+    return byRank.filter((r) => r.hosts > 0);
+  }
+  const labelCounts = db.query<{ key: string; value: string; n: number }, []>(
+    "SELECT key, value, hosts AS n FROM host_label_counts ORDER BY key, value",
+  );
+
+  /**
    * A page worst first: state by state from the cursor's, each by name from an index range
    * (hosts_by_health, hosts_by_stale_after), at most one statement per state, until the page is full.
    */
@@ -141,16 +181,17 @@ export function hostPageStore(db: Database): HostPageStore {
     },
 
     /**
-     * The dashboard's counters over the hosts the labels select: each state's hosts from index
-     * scans (hosts_by_health counts by health_base, hosts_by_stale_after the ones past their time,
-     * which move to stale), and the label values from host_label_counts, or, under a filter, from
-     * the selected hosts' labels.
+     * The dashboard's counters over the hosts the labels select: the whole fleet's from range
+     * counts and host_label_counts (fleetCounts); under a filter, each state's hosts from index
+     * scans (hosts_by_health by health_base, hosts_by_stale_after the ones past their time, which
+     * move to stale) and the selected hosts' label values.
      */
     hostCounts(f: Pick<HostPageFilter, "labels" | "withoutLabels" | "nowMs">): HostCounts {
       const params: Params = {};
       const terms = where({ labels: f.labels, withoutLabels: f.withoutLabels, nowMs: f.nowMs }, params);
       const and = terms.map((t) => ` AND ${t}`).join("");
       type Count = { rank: number; n: number; online: number };
+      if (terms.length === 0) return { byRank: fleetCounts(f.nowMs), labels: labelCounts.all() };
       const base = db
         .query<Count, Params>(
           `SELECT h.health_base AS rank, count(*) AS n, sum(h.online) AS online FROM hosts h INDEXED BY hosts_by_health
@@ -175,19 +216,13 @@ export function hostPageStore(db: Database): HostPageStore {
         add(r.rank, -r.n, -r.online);
         add(STALE, r.n, r.online);
       }
-      const labels = terms.length
-        ? db
-            .query<{ key: string; value: string; n: number }, Params>(
-              `SELECT l.key, l.value, count(*) AS n FROM host_labels l
-                WHERE l.host_id IN (SELECT h.id FROM hosts h WHERE ${terms.join(" AND ")})
-                GROUP BY l.key, l.value ORDER BY l.key, l.value`,
-            )
-            .all(params)
-        : db
-            .query<{ key: string; value: string; n: number }, []>(
-              "SELECT key, value, hosts AS n FROM host_label_counts ORDER BY key, value",
-            )
-            .all();
+      const labels = db
+        .query<{ key: string; value: string; n: number }, Params>(
+          `SELECT l.key, l.value, count(*) AS n FROM host_labels l
+            WHERE l.host_id IN (SELECT h.id FROM hosts h WHERE ${terms.join(" AND ")})
+            GROUP BY l.key, l.value ORDER BY l.key, l.value`,
+        )
+        .all(params);
       return { byRank: [...byRank.values()].filter((r) => r.hosts > 0), labels };
     },
 

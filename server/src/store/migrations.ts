@@ -773,7 +773,9 @@ export const MIGRATIONS: readonly Migration[] = [
   // when it is stale (1): so SQL compares one integer per host with the time instead of parsing two
   // times per host, and the states are index ranges. Both are computed columns (VIRTUAL: nothing to
   // keep in step); store/host-health-sql.test.ts holds them equal to backupHealth. They are never
-  // inserted: rebuildTable copies only stored columns. host_label_counts holds how many hosts carry
+  // inserted: rebuildTable copies only stored columns. hosts_health_counts lets the fleet's counters
+  // count ranges (a state and presence, then those past their time) instead of grouping rows.
+  // host_label_counts holds how many hosts carry
   // each label value, kept by triggers on host_labels (a host's delete cascades into them), so the
   // summary's label counts read a few hundred rows, not every host's labels.
   `
@@ -791,6 +793,7 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX hosts_by_health ON hosts(health_base, name, id, stale_after_ms, online);
   CREATE INDEX hosts_by_stale_after ON hosts(stale_after_ms, name, id, health_base, online)
     WHERE stale_after_ms IS NOT NULL;
+  CREATE INDEX hosts_health_counts ON hosts(health_base, online, stale_after_ms);
   CREATE TABLE host_label_counts (
     key TEXT NOT NULL,
     value TEXT NOT NULL,
