@@ -304,9 +304,20 @@ export const alertsView: View = async (root, ctx, { query = "" }) => {
     void load().catch(fail);
   });
 
-  // Names for mutes of hosts with no alert listed.
-  const [hosts] = await Promise.all([api<List<{ id: string; name: string }>>("/hosts?limit=500"), load()]);
-  for (const x of hosts.items) hostNames.set(x.id, x.name);
+  // Names for mutes of hosts with no alert listed (and the host filtered on): each asked for alone,
+  // not a list of the whole fleet. A host gone since keeps its id.
+  await load();
+  const unnamed = [...new Set([...mutes.map((m) => m.host_id), hostId || null])].filter(
+    (id): id is string => typeof id === "string" && !hostNames.has(id),
+  );
+  await Promise.all(
+    unnamed.slice(0, 50).map((id) =>
+      api<{ id: string; name: string }>(`/hosts/${encodeURIComponent(id)}`).then(
+        (x) => hostNames.set(x.id, x.name),
+        () => {},
+      ),
+    ),
+  );
   renderMutes();
 
   append(root, [
