@@ -225,7 +225,9 @@ export const footprint: Benchmark = {
           value: a.rss.peak / MB,
           baseline: w.rss.peak / MB,
           baselineName: "compiled Bun that only waits",
-          target: { on: "ratio", max: 1.5 },
+          // Issue 20: at most 1.6x a waiting Bun, and under 40 MB (the note says which it is).
+          target: { on: "ratio", max: 1.6 },
+          note: `${a.rss.peak / MB <= 40 ? "under" : "OVER"} the promised 40 MB`,
         });
         ctx.add(BENCH, {
           name: `agent CPU per idle hour (from ${windowMs / 1000} s)`,
@@ -233,7 +235,6 @@ export const footprint: Benchmark = {
           value: a.cpuPerHour,
           baseline: w.cpuPerHour,
           baselineName: "compiled Bun that only waits",
-          target: { on: "value", max: 0.5 },
         });
         ctx.add(BENCH, {
           name: "  the same against a compiled Bun holding one idle WebSocket (the runtime's floor)",
@@ -241,6 +242,8 @@ export const footprint: Benchmark = {
           value: a.cpuPerHour,
           baseline: ws.cpuPerHour,
           baselineName: "compiled Bun with an idle WebSocket",
+          // Issue 20: idle CPU at the runtime's floor, at most 1.1x a Bun holding one idle WebSocket.
+          target: { on: "ratio", max: 1.1 },
           note: `its RSS ${(ws.rss.peak / MB).toFixed(1)} MB; an open socket wakes Bun's event loop every second (its socket timeout sweep)`,
         });
         ctx.add(BENCH, {
