@@ -119,3 +119,51 @@ test("expected intervals are written from the previous map as they would be from
   expect(store.syncExpectedIntervals(second, second)).toBe(0);
   expect(store.syncExpectedIntervals(second)).toBe(0);
 });
+
+// More stale hosts than STALE_SORT_HOSTS: the stale page walks each state's hosts by name instead
+// of sorting every stale host; walked page by page it must give the same hosts in the same order.
+test("a fleet mostly stale pages worst first as a JS sort of the same hosts would", () => {
+  const db = openDatabase(":memory:");
+  const store = createStore(db);
+  const nowMs = Date.parse("2026-12-03T12:00:00Z");
+  store.tx(() => {
+    for (let i = 0; i < 2600; i++) {
+      store.insertHost({
+        id: `h${i}`,
+        name: `n${(i * 7919) % 2600}`,
+        hostname: "x",
+        restic_host: "x",
+        agent_token_hash: `t${i}`,
+        enrolled_at: "2026-11-01T00:00:00Z",
+        labels: { half: i % 2 ? "a" : "b" },
+      });
+    }
+  });
+  // Hourly, last success 1 day ago (stale) for most; some recent (ok), some with a warning, some failed.
+  db.run(`UPDATE hosts SET expected_interval_s = 3600, last_backup_job_id = 'j',
+    last_backup_status = CASE WHEN rowid % 13 = 0 THEN 'failed' ELSE 'succeeded' END,
+    last_backup_warning = CASE WHEN rowid % 5 = 0 THEN 'skipped' END,
+    last_successful_backup_at = CASE WHEN rowid % 11 = 0 THEN '2026-12-03T11:30:00Z' ELSE '2026-12-02T12:00:00Z' END`);
+  const rank = (r: { rank: number }) => r.rank;
+  const all = db
+    .query<{ id: string; name: string; rank: number }, { now_ms: number }>(
+      "SELECT id, name, CASE WHEN stale_after_ms < $now_ms THEN 1 ELSE health_base END AS rank FROM hosts",
+    )
+    .all({ now_ms: nowMs });
+  expect(all.filter((r) => rank(r) === 1).length).toBeGreaterThan(2000);
+  for (const labels of [undefined, { half: "a" }]) {
+    const want = all
+      .filter((r) => !labels || Number(r.id.slice(1)) % 2 === 1)
+      .sort((a, b) => a.rank - b.rank || (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1))
+      .map((r) => r.id);
+    const got: string[] = [];
+    let after: Array<string | number> | undefined;
+    for (;;) {
+      const rows = store.hostPage({ sort: "health", labels, after, limit: 173, nowMs });
+      got.push(...rows.map((r) => r.host.id));
+      if (rows.length < 173) break;
+      after = rows.at(-1)?.keys;
+    }
+    expect(got).toEqual(want);
+  }
+});

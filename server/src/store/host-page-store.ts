@@ -126,6 +126,30 @@ export function hostPageStore(db: Database): HostPageStore {
   );
 
   /**
+   * Whether so many hosts are stale that their first page is cheaper found by walking each state's
+   * hosts by name (staleByWalk) than by reading every stale host and sorting them (50,000 stale:
+   * the sort alone took ~50 ms). Counted up to STALE_SORT_HOSTS only.
+   */
+  const STALE_SORT_HOSTS = 2000;
+  const staleCount = db.query<{ n: number }, { now_ms: number }>(
+    `SELECT count(*) AS n FROM (SELECT 1 FROM hosts h INDEXED BY hosts_by_stale_after WHERE ${staleSql} LIMIT ${STALE_SORT_HOSTS})`,
+  );
+  const manyStale = (nowMs: number) => (staleCount.get({ now_ms: nowMs })?.n ?? 0) >= STALE_SORT_HOSTS;
+  /**
+   * The stale hosts' page as the first `$limit` stale hosts by name of each state that can turn
+   * stale, each walked in name order on hosts_by_health (so each stops at its limit), merged.
+   */
+  const staleByWalk = (terms: string[]) =>
+    `SELECT * FROM (${lateable
+      .map(
+        (
+          base,
+        ) => `SELECT * FROM (SELECT ${summaryColumns} ${summaryFrom.replace("FROM hosts h", "FROM hosts h INDEXED BY hosts_by_health")}
+          WHERE h.health_base = ${base} AND ${terms.join(" AND ")} ORDER BY h.name, h.id LIMIT $limit)`,
+      )
+      .join(" UNION ALL ")}) ORDER BY name, id LIMIT $limit`;
+
+  /**
    * A page worst first: state by state from the cursor's, each by name from an index range
    * (hosts_by_health, hosts_by_stale_after), at most one statement per state, until the page is full.
    */
@@ -144,8 +168,10 @@ export function hostPageStore(db: Database): HostPageStore {
         params.k2 = afterId ?? "";
         terms.push("(h.name, h.id) > ($k1, $k2)");
       }
-      const sql = `SELECT ${summaryColumns} ${summaryFrom} WHERE ${terms.join(" AND ")}
-        ORDER BY h.name, h.id LIMIT $limit`;
+      const sql =
+        rank === STALE && manyStale(f.nowMs)
+          ? staleByWalk(terms)
+          : `SELECT ${summaryColumns} ${summaryFrom} WHERE ${terms.join(" AND ")} ORDER BY h.name, h.id LIMIT $limit`;
       for (const r of db.query<Row, Params>(sql).all(params)) rows.push({ ...split(r), keys: [rank, r.name, r.id] });
     }
     return rows;
