@@ -115,7 +115,14 @@ export const supervision: Benchmark = {
       events = await EventStream.open(server.url, token);
       const stateDir = join(work, "agent");
       const hostId = await enrollAgent(ctx.bins, server.url, api, stateDir);
-      agent = await startAgent(ctx.bins, stateDir, hostId, events);
+      // Each run backs up to a fresh repository: the host's policy must allow any, not pin the
+      // first one it is given (the default, docs/agent.md "Host policy").
+      const policy = join(work, "policy.json");
+      writeFileSync(
+        policy,
+        JSON.stringify({ remote_hooks: false, restore_targets: null, backup_paths: null, repositories: null }),
+      );
+      agent = await startAgent(ctx.bins, stateDir, hostId, events, { RF_POLICY: policy });
 
       const { fresh, warmUp } = freshRepositories(work, passwordFile);
       // Warm the page cache and restic itself once, untimed.
