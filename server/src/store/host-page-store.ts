@@ -32,7 +32,7 @@ const SORTS: Record<
  * carried by more is checked host by host while the page walks its sort's index from the cursor
  * (a label on 10,000 of 50,000 hosts: 5 index entries per host of the page, not 10,000 sorted).
  */
-const SORT_LABEL_HOSTS = 2000;
+const SORT_LABEL_HOSTS = 500;
 
 /**
  * What every filter and the summary share: the hosts the labels, health, online and name select.
