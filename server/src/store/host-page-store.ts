@@ -7,15 +7,14 @@ import { type Row, split, summaryColumns, summaryFrom } from "./host-summary-sto
 type Params = Record<string, string | number | null>;
 
 /**
- * Each sort's key columns, in order, and its direction. The id breaks ties, so a cursor is one
- * position; name and the health rank ascend (failed first), the times descend (newest first, never
- * first). Each seeks an index (hosts_by_name, hosts_by_last_backup, hosts_by_last_seen; health:
- * one state at a time, healthPage).
+ * Each index-ordered sort's key columns, in order, and its direction. The id breaks ties, so a
+ * cursor is one position; name ascends, the times descend (newest first, never first). Each seeks
+ * an index (hosts_by_name, hosts_by_last_backup, hosts_by_last_seen). Health is read one state at
+ * a time (healthPage), its keys [rank, name, id].
  */
-type RankedRow = Row & { health_rank: number };
 const SORTS: Record<
-  HostPageFilter["sort"],
-  { keys: string[]; desc: boolean; of: (r: RankedRow) => Array<string | number> }
+  Exclude<HostPageFilter["sort"], "health">,
+  { keys: string[]; desc: boolean; of: (r: Row) => Array<string | number> }
 > = {
   name: { keys: ["h.name", "h.id"], desc: false, of: (r) => [r.name, r.id] },
   last_backup: {
@@ -24,7 +23,6 @@ const SORTS: Record<
     of: (r) => [r.last_backup_finished_at ?? "", r.id],
   },
   last_seen: { keys: ["coalesce(h.last_seen_at, '')", "h.id"], desc: true, of: (r) => [r.last_seen_at ?? "", r.id] },
-  health: { keys: [healthRankSql, "h.name", "h.id"], desc: false, of: (r) => [r.health_rank, r.name, r.id] },
 };
 
 /**
@@ -184,7 +182,8 @@ export function hostPageStore(db: Database): HostPageStore {
      */
     hostPage(f: HostPageFilter): HostPageRow[] {
       if (f.sort === "health") return healthPage(f);
-      const params: Params = { now_ms: f.nowMs };
+      // $now_ms only where a health filter reads it (healthRankSql).
+      const params: Params = f.healthRanks?.length ? { now_ms: f.nowMs } : {};
       const terms = where(f, params, seekLabels(f));
       const sort = SORTS[f.sort];
       if (f.after) {
@@ -197,11 +196,11 @@ export function hostPageStore(db: Database): HostPageStore {
       }
       params.limit = f.limit;
       const dir = sort.desc ? " DESC" : "";
-      const sql = `SELECT ${summaryColumns}, ${healthRankSql} AS health_rank ${summaryFrom}
+      const sql = `SELECT ${summaryColumns} ${summaryFrom}
         ${terms.length > 0 ? `WHERE ${terms.join(" AND ")}` : ""}
         ORDER BY ${sort.keys.map((k) => `${k}${dir}`).join(", ")} LIMIT $limit`;
       return db
-        .query<RankedRow, Params>(sql)
+        .query<Row, Params>(sql)
         .all(params)
         .map((r) => ({ ...split(r), keys: sort.of(r) }));
     },

@@ -92,11 +92,8 @@ function statusQuery(status: StatusFilter): string {
   return `health=${status}`;
 }
 
-/**
- * GET /hosts's query for the table (without limit and cursor); `group` narrows it to one group:
- * one value of the grouping key, or (value null) the hosts without that key.
- */
-export function hostsQuery(s: DashboardState, group?: { key: string; value: string | null }): string {
+/** The label filter, and a group (one value of its key, or with value null the hosts without it). */
+function labelParts(s: DashboardState, group?: { key: string; value: string | null }): string[] {
   return [
     labelQuery(s.label),
     group
@@ -104,6 +101,13 @@ export function hostsQuery(s: DashboardState, group?: { key: string; value: stri
         ? `without_label=${encodeURIComponent(group.key)}`
         : `label=${encodeURIComponent(`${group.key}=${group.value}`)}`
       : "",
+  ];
+}
+
+/** GET /hosts's query for the table (without limit and cursor); `group` narrows it to one group. */
+export function hostsQuery(s: DashboardState, group?: { key: string; value: string | null }): string {
+  return [
+    ...labelParts(s, group),
     statusQuery(s.status),
     s.q.trim() ? `q=${encodeURIComponent(s.q.trim())}` : "",
     `sort=${s.sort}`,
@@ -114,6 +118,6 @@ export function hostsQuery(s: DashboardState, group?: { key: string; value: stri
 
 /** GET /hosts/summary's query: the counters follow the label filter (and a group) only. */
 export function summaryQuery(s: DashboardState, group?: { key: string; value: string | null }): string {
-  const q = hostsQuery({ ...s, q: "", status: "all" }, group).replace(/&?sort=[a-z_]+$/, "");
+  const q = labelParts(s, group).filter(Boolean).join("&");
   return q ? `?${q}` : "";
 }
