@@ -841,4 +841,11 @@ export const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX snapshots_by_host_time_id ON snapshots(host_id, time DESC, id DESC);
   DROP INDEX snapshots_by_host_time;
   `,
+  // 30 (2026-12-03): the dashboard's counters under a label filter (a group's section) at 50,000
+  // hosts. Reading health_base from the hosts table computes it row by row; this index holds it,
+  // with presence and stale_after_ms, by host id, so the selected hosts are counted by seeking
+  // their ids (10,000 of 50,000 under env=prod: 40 -> 17 ms for the state counts).
+  `
+  CREATE INDEX hosts_health_by_id ON hosts(id, health_base, online, stale_after_ms);
+  `,
 ];
