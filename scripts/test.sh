@@ -33,5 +33,10 @@ if [ -z "$pass" ]; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+# The failures again at the end, so a log cut to its tail still names them.
+if grep -q "^(fail)" "$log"; then
+  echo "failed:"
+  grep "^(fail)" "$log" | cut -c1-300
+fi
 echo "${pass} passed, ${fail:-0} failed"
 exit "$status"

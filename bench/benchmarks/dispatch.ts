@@ -27,11 +27,15 @@ export const dispatch: Benchmark = {
     try {
       await initDataDir(ctx.bins, dataDir);
       // Every second: the server takes only real, recent runs of a schedule, and each agent fires
-      // several distinct ones (agent-sim.ts counts back one second per fire).
-      const agents = seedHosts(dataDir, n, { cron: "* * * * * *" }).map((h) => ({
+      // several distinct ones (agent-sim.ts counts back one second per fire). The simulated jobs
+      // never finish, so each fire goes to another of the host's schedules: a second tick of one
+      // schedule would be merged into its pending run (issue 18), making no job and no command.run.
+      const perAgent = Math.ceil((rate * durationMs) / 1000 / n) + 2;
+      const agents = seedHosts(dataDir, n, { cron: "* * * * * *", schedulesPerHost: perAgent }).map((h) => ({
         id: h.id,
         token: h.token,
         scheduleId: h.scheduleId,
+        scheduleIds: h.scheduleIds,
       }));
       const opts = { heartbeatMs: 30_000, concurrency: 100 };
 

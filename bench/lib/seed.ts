@@ -12,6 +12,8 @@ export interface SeededHost {
   id: string;
   token: string;
   scheduleId: string;
+  /** scheduleId first, then the others of `schedulesPerHost`. */
+  scheduleIds: string[];
   /** A running backup job, for hosts seeded with one (the log benchmark streams into it). */
   jobId?: string;
 }
@@ -57,6 +59,8 @@ export function seedHosts(
     runningJob?: boolean;
     namePrefix?: string;
     cron?: string;
+    /** Backup schedules per host, all on `cron` (default 1). */
+    schedulesPerHost?: number;
     labels?: Record<string, string>;
     /** Each host's labels by its number in the database (instead of the same `labels` for all). */
     labelsFor?: (n: number) => Record<string, string>;
@@ -89,10 +93,12 @@ export function seedHosts(
   const hosts: SeededHost[] = [];
   db.transaction(() => {
     for (let i = 0; i < n; i++) {
+      const scheduleIds = Array.from({ length: opts.schedulesPerHost ?? 1 }, () => `sch_${hex(10)}`);
       const h: SeededHost = {
         id: `host_${hex(10)}`,
         token: `rfa_${randomBytes(32).toString("base64url")}`,
-        scheduleId: `sch_${hex(10)}`,
+        scheduleId: scheduleIds[0] as string,
+        scheduleIds,
       };
       const name = `${prefix}-${String(existing + i).padStart(5, "0")}`;
       insHost.run(
@@ -103,7 +109,7 @@ export function seedHosts(
         opts.labelsFor ? JSON.stringify(opts.labelsFor(existing + i)) : labels,
       );
       insConfig.run(h.id, `/srv/restic/${name}`, sealed, now);
-      insSchedule.run(h.scheduleId, h.id, opts.cron ?? "0 3 * * *", now, now);
+      for (const id of scheduleIds) insSchedule.run(id, h.id, opts.cron ?? "0 3 * * *", now, now);
       if (opts.runningJob) {
         h.jobId = `job_${hex(10)}`;
         insJob.run(h.jobId, h.id, now, now, now, now);

@@ -1,8 +1,7 @@
 // A process of simulated agents: real WebSocket clients that speak the agent's side of the
-// protocol (hello, schedule.ack, heartbeats, schedule.fire, command.result, job.started and
-// job.finished, job.log), reconnect with the agent's own backoff, and measure what they see. The
-// bench starts several of these (each under the 20,000 open-files limit) and drives them over IPC
-// (see sim-protocol.ts).
+// protocol (hello, schedule.ack, heartbeats, schedule.fire, command.result, job.log), reconnect
+// with the agent's own backoff, and measure what they see. The bench starts several of these
+// (each under the 20,000 open-files limit) and drives them over IPC (see sim-protocol.ts).
 import { nextDelay, STABLE_AFTER_MS } from "../../agent/src/backoff.ts";
 import {
   type ConnectResult,
@@ -204,11 +203,6 @@ function onMessage(s: Sim, ws: WebSocket, text: string) {
         jobIds.push(jobId);
         // The real agent persists the job, then answers at once: accepted, not finished.
         ws.send(envelope("command.result", { job_id: jobId, accepted: true }));
-        // Then it runs and reports the job. A simulated run ends at once: a schedule's next tick
-        // then finds no pending run to merge into (tick-merge.ts), so every fire makes its own job.
-        const at = new Date().toISOString();
-        ws.send(envelope("job.started", { job_id: jobId, kind: String(p.kind ?? "backup"), started_at: at }));
-        ws.send(envelope("job.finished", { job_id: jobId, status: "succeeded", exit_code: 0, finished_at: at }));
       }
       return;
     }
@@ -412,7 +406,10 @@ async function fire(cmd: Extract<ToSim, { op: "fire" }>): Promise<FireResult> {
         // schedule (the server refuses invented ones): one whole second further back per fire.
         s.fireSeq += 1;
         const scheduledAt = new Date(Math.floor(base / 1000) * 1000 - s.fireSeq * 1000).toISOString();
-        const payload = { schedule_id: s.spec.scheduleId, scheduled_at: scheduledAt };
+        // Its jobs are never finished, so each fire names the next of the host's schedules: a
+        // schedule's tick behind its pending run would be merged into it (tick-merge.ts), no job.
+        const ids = s.spec.scheduleIds ?? [s.spec.scheduleId];
+        const payload = { schedule_id: ids[(s.fireSeq - 1) % ids.length], scheduled_at: scheduledAt };
         s.fifo.push({ id, t: performance.now() });
         ws.send(envelope(mode === "fleet" ? "schedule.fire" : "echo", payload, id));
         sent += 1;

@@ -5,6 +5,8 @@ export interface SimAgentSpec {
   id: string;
   token: string;
   scheduleId: string;
+  /** The schedules its fires go round (dispatch: one per fire, so none is merged); else scheduleId. */
+  scheduleIds?: string[];
   jobId?: string;
 }
 
